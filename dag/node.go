@@ -1,0 +1,366 @@
+package dag
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/dagd/dagd/crypto"
+)
+
+// Config is what a Node needs: who it is, the committee, its keys, where
+// to read persisted batches, and its Options.
+type Config struct {
+	Self      ValidatorID
+	Committee *Committee
+	Signer    Signer
+	Verifier  Verifier
+	// Batches reads back batches persisted from earlier Ready records.
+	Batches BatchReader
+	Options Options
+}
+
+// Ready is what the node produced since the last call. The driver must make
+// Persist durable, in order, before it sends Messages or delivers
+// Committed: that is what keeps a restarted node from voting twice or
+// committing twice.
+type Ready struct {
+	Persist   []Record
+	Messages  []Outbound
+	Committed []*CommittedSubDAG
+	Evidence  []*Evidence
+	// Rejected lists refused messages with their reasons, for logs.
+	Rejected []Rejection
+}
+
+// IsEmpty reports whether there is nothing to do.
+func (r *Ready) IsEmpty() bool {
+	return len(r.Persist) == 0 && len(r.Messages) == 0 && len(r.Committed) == 0 && len(r.Evidence) == 0 && len(r.Rejected) == 0
+}
+
+// Node is one validator's consensus core: a primary, one worker and the
+// Bullshark orderer, driven by Step (messages), Tick (time) and Submit
+// (client transactions), read through Ready. It does no I/O, keeps no
+// clock and draws no randomness: the same inputs give the same outputs.
+type Node struct {
+	cfg     Config
+	out     outbox
+	worker  *Worker
+	primary *Primary
+
+	// Commits wait here, in order, until every batch they name is stored.
+	queue         []*CommittedSubDAG
+	deliveredSeq  uint64
+	deliveredRnd  uint64
+	deliveredHash crypto.Digest
+	collectQueue  []*Certificate
+	batchAsk      Time
+	askNext       ValidatorID
+}
+
+// NewNode returns a node at genesis. Call Restore before anything else to
+// resume from persisted records.
+func NewNode(cfg Config) (*Node, error) {
+	if cfg.Committee == nil || cfg.Signer == nil || cfg.Verifier == nil || cfg.Batches == nil {
+		return nil, errors.New("dag: Config needs Committee, Signer, Verifier and Batches")
+	}
+	if !cfg.Committee.Has(cfg.Self) {
+		return nil, fmt.Errorf("dag: validator %d not in committee of %d", cfg.Self, cfg.Committee.Size())
+	}
+	cfg.Options.EnsureDefaults()
+	if err := cfg.Options.Validate(); err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg}
+	n.worker = newWorker(cfg.Self, 0, cfg.Committee, &n.cfg.Options, &n.out, cfg.Batches)
+	n.primary = newPrimary(cfg.Self, cfg.Committee, &n.cfg.Options, &n.out, cfg.Signer, cfg.Verifier, n.worker, n.enqueue)
+	return n, nil
+}
+
+func (n *Node) enqueue(subs []*CommittedSubDAG) {
+	n.queue = append(n.queue, subs...)
+}
+
+// Step processes one message from a validator. An error says why the
+// message was refused; the node is unaffected by it.
+func (n *Node) Step(from ValidatorID, m Message) error {
+	if !n.cfg.Committee.Has(from) {
+		return fmt.Errorf("dag: message from unknown validator %d", from)
+	}
+	var err error
+	switch m := m.(type) {
+	case *Header:
+		err = n.primary.onHeader(from, m)
+	case *Vote:
+		err = n.primary.onVote(from, m)
+	case *Certificate:
+		err = n.primary.onCertificate(from, m)
+	case *CertRequest:
+		n.primary.onCertRequest(from, m)
+	case *CertResponse:
+		err = n.primary.onCertResponse(from, m)
+	case *SyncRequest:
+		n.primary.onSyncRequest(from, m)
+	case *Batch:
+		err = n.worker.onBatch(from, m)
+		if err == nil {
+			n.retryHeaders()
+		}
+	case *BatchAck:
+		n.worker.onAck(from, m)
+		n.primary.tryPropose()
+	case *BatchRequest:
+		n.worker.onRequest(from, m)
+	default:
+		err = fmt.Errorf("unexpected message %T", m)
+	}
+	n.deliver()
+	if err != nil {
+		err = fmt.Errorf("dag: %s from %d: %w", m.Kind(), from, err)
+		n.out.reject(from, m.Kind(), err)
+	}
+	return err
+}
+
+func (n *Node) retryHeaders() {
+	p := n.primary
+	for a := 0; a < n.cfg.Committee.Size(); a++ {
+		if h, ok := p.pendingHeaders[ValidatorID(a)]; ok {
+			p.tryVote(h)
+		}
+	}
+}
+
+// Tick advances the node's clock: batches seal, timeouts fire, lost
+// messages are sent again.
+func (n *Node) Tick(now Time) {
+	if now < n.primary.now {
+		now = n.primary.now // the core's clock never goes back
+	}
+	n.worker.tick(now)
+	n.primary.tick(now)
+	n.deliver()
+}
+
+// Submit hands a client transaction to the worker. ErrBusy means
+// back-pressure: too many batches wait for a header.
+func (n *Node) Submit(tx []byte) error { return n.worker.Submit(tx) }
+
+// Ready returns and clears what the node produced.
+func (n *Node) Ready() Ready {
+	rd := Ready{Persist: n.out.persist, Messages: n.out.messages, Committed: n.out.committed, Evidence: n.out.evidence, Rejected: n.out.rejected}
+	n.out = outbox{}
+	return rd
+}
+
+// deliver emits queued commits whose batches are all stored, in order.
+func (n *Node) deliver() {
+	for len(n.queue) > 0 {
+		sub := n.queue[0]
+		var missing []crypto.Digest
+		var from ValidatorID
+		for _, c := range sub.Certificates {
+			for _, r := range c.Header.Payload {
+				if !n.worker.has(r.Digest) {
+					missing = append(missing, r.Digest)
+					from = c.Author()
+				}
+			}
+		}
+		if len(missing) > 0 {
+			now := n.primary.now
+			if n.batchAsk == 0 || now-n.batchAsk >= n.cfg.Options.ResendInterval {
+				// Ask the author of a certificate lacking data and, in
+				// turn, another validator: any quorum member stored it.
+				n.batchAsk = now
+				if len(missing) > MaxRequestItems {
+					missing = missing[:MaxRequestItems]
+				}
+				n.askNext = (n.askNext + 1) % ValidatorID(n.cfg.Committee.Size())
+				for _, peer := range []ValidatorID{from, n.askNext} {
+					if peer != n.cfg.Self {
+						n.out.send(peer, &BatchRequest{Digests: missing})
+					}
+				}
+				for _, d := range missing {
+					n.worker.requested[d] = now
+				}
+			}
+			return
+		}
+		n.queue = n.queue[1:]
+		n.out.put(commitKey(sub.Seq), sub.Record().encode())
+		n.out.committed = append(n.out.committed, sub)
+		n.deliveredSeq = sub.Seq
+		n.deliveredRnd = sub.Leader.Round()
+		n.deliveredHash = sub.Digest
+	}
+	n.forget()
+}
+
+// forget deletes the records of certificates the orderer collected, once
+// the commits that could still need them are delivered.
+func (n *Node) forget() {
+	n.collectQueue = append(n.collectQueue, n.primary.orderer.TakeCollected()...)
+	var gc uint64
+	if n.deliveredRnd > n.cfg.Options.GCDepth {
+		gc = n.deliveredRnd - n.cfg.Options.GCDepth
+	}
+	i := 0
+	for ; i < len(n.collectQueue) && n.collectQueue[i].Round() < gc; i++ {
+		c := n.collectQueue[i]
+		n.out.del(certKey(c.Round(), c.Author()))
+		if c.Author() == n.cfg.Self {
+			n.out.del(headerKey(c.Round()))
+		}
+		for a := 0; a < n.cfg.Committee.Size(); a++ {
+			if c.Author() == ValidatorID(a) {
+				n.out.del(voteKey(ValidatorID(a), c.Round()))
+			}
+		}
+		for _, r := range c.Header.Payload {
+			n.worker.forget(r.Digest)
+		}
+	}
+	n.collectQueue = n.collectQueue[i:]
+}
+
+// Status is a snapshot of the node's progress, for metrics and APIs.
+type Status struct {
+	Round              uint64
+	LastCommittedRound uint64
+	LastCommittedSeq   uint64
+	CommitDigest       crypto.Digest
+	PendingCerts       int
+	PendingCommits     int
+	WorkerLoad         int
+}
+
+// Status returns the node's progress.
+func (n *Node) Status() Status {
+	return Status{Round: n.primary.round, LastCommittedRound: n.deliveredRnd, LastCommittedSeq: n.deliveredSeq,
+		CommitDigest: n.deliveredHash, PendingCerts: len(n.primary.pendingCerts), PendingCommits: len(n.queue), WorkerLoad: n.worker.Load()}
+}
+
+// Primary returns the node's primary core (for inspection in tests).
+func (n *Node) Primary() *Primary { return n.primary }
+
+// Restore rebuilds the node from the records it persisted (in any order)
+// after a crash or a restart. Records that fail to decode are reported; a
+// torn last write must be dropped by the storage layer before this call.
+func (n *Node) Restore(records []Record) error {
+	recs := slices.Clone(records)
+	slices.SortFunc(recs, func(a, b Record) int { return bytes.Compare(a.Key, b.Key) })
+	var commits []*CommitRecord
+	var certs []*Certificate
+	var own *Header
+	p := n.primary
+	for _, r := range recs {
+		if len(r.Key) == 0 {
+			continue
+		}
+		switch r.Key[0] {
+		case prefixCommit:
+			cr, err := decodeCommitRecord(r.Value)
+			if err != nil {
+				return badRecord(r.Key, err)
+			}
+			commits = append(commits, cr)
+		case prefixCert:
+			c, err := DecodeCertificate(r.Value)
+			if err != nil {
+				return badRecord(r.Key, err)
+			}
+			certs = append(certs, c)
+		case prefixHeader:
+			h, err := DecodeHeader(r.Value)
+			if err != nil {
+				return badRecord(r.Key, err)
+			}
+			if own == nil || h.Round > own.Round {
+				own = h
+			}
+		case prefixVote:
+			if len(r.Key) != 11 || len(r.Value) != crypto.DigestSize {
+				return badRecord(r.Key, ErrMalformed)
+			}
+			var d crypto.Digest
+			copy(d[:], r.Value)
+			slot := voteSlot{ValidatorID(uint16(r.Key[1])<<8 | uint16(r.Key[2])), beUint64(r.Key[3:])}
+			p.votedFor[slot] = d
+		case prefixBatch:
+			b, err := DecodeBatch(r.Value)
+			if err != nil {
+				return badRecord(r.Key, err)
+			}
+			var d crypto.Digest
+			copy(d[:], r.Key[1:])
+			n.worker.restoreBatch(d, b)
+		}
+	}
+	// Keep the contiguous run of commits ending at the last one.
+	slices.SortFunc(commits, func(a, b *CommitRecord) int { return cmpRound(a.Seq, b.Seq) })
+	start := len(commits) - 1
+	for start > 0 && commits[start-1].Seq+1 == commits[start].Seq {
+		start--
+	}
+	if len(commits) > 0 {
+		last := commits[len(commits)-1]
+		var keep []*CommitRecord
+		for _, c := range commits[start:] {
+			if c.LeaderRound+2*n.cfg.Options.GCDepth >= last.LeaderRound {
+				keep = append(keep, c)
+			}
+		}
+		if err := p.orderer.Restore(keep); err != nil {
+			return err
+		}
+		n.deliveredSeq, n.deliveredRnd, n.deliveredHash = last.Seq, last.LeaderRound, last.Digest
+	}
+	slices.SortFunc(certs, func(a, b *Certificate) int {
+		if c := cmpRound(a.Round(), b.Round()); c != 0 {
+			return c
+		}
+		return int(a.Author()) - int(b.Author())
+	})
+	referenced := make(map[crypto.Digest]bool)
+	for _, c := range certs {
+		for _, r := range c.Header.Payload {
+			referenced[r.Digest] = true
+		}
+		if c.Round() < p.gcRound() || c.Round() == 0 {
+			continue
+		}
+		if !p.orderer.HasParents(c) {
+			p.pendingCerts[c.Digest()] = c
+			continue
+		}
+		p.insert(c)
+	}
+	for d := range referenced {
+		n.worker.markReferenced(d)
+	}
+	if own != nil {
+		for _, r := range own.Payload {
+			referenced[r.Digest] = true
+		}
+		p.setOwn(own)
+		p.seen[voteSlot{p.self, own.Round}] = own
+		p.lastHeader = 0
+		p.ownSentAt = 0
+	}
+	n.worker.dropPending(referenced)
+	p.round = max(p.round, p.lastProposed)
+	p.advance()
+	n.deliver()
+	return nil
+}
+
+func beUint64(b []byte) uint64 {
+	var v uint64
+	for _, x := range b[:8] {
+		v = v<<8 | uint64(x)
+	}
+	return v
+}

@@ -1,0 +1,337 @@
+package dag
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/dagd/dagd/crypto"
+)
+
+// ErrBusy is returned by Submit when the worker holds as many unproposed
+// batches as it may: back-pressure, try again later.
+var ErrBusy = errors.New("dag: busy, too many pending batches")
+
+// ErrTxTooLarge is returned by Submit for a transaction above MaxTxSize.
+var ErrTxTooLarge = errors.New("dag: transaction too large")
+
+// BatchReader reads batches the driver has persisted from earlier Ready
+// records (the way etcd raft's Storage is read by its state machine).
+type BatchReader interface {
+	// ReadBatch returns the batch stored under d, or false.
+	ReadBatch(d crypto.Digest) (*Batch, bool)
+}
+
+// Outbound is a message to send. Broadcast sends it to every other
+// validator; otherwise it goes to To.
+type Outbound struct {
+	To        ValidatorID
+	Broadcast bool
+	Msg       Message
+}
+
+// outbox collects what the cores produce between two Ready calls.
+type outbox struct {
+	persist   []Record
+	messages  []Outbound
+	committed []*CommittedSubDAG
+	evidence  []*Evidence
+	rejected  []Rejection
+}
+
+func (o *outbox) send(to ValidatorID, m Message) {
+	o.messages = append(o.messages, Outbound{To: to, Msg: m})
+}
+func (o *outbox) broadcast(m Message) {
+	o.messages = append(o.messages, Outbound{Broadcast: true, Msg: m})
+}
+func (o *outbox) put(key, value []byte) {
+	o.persist = append(o.persist, Record{Key: key, Value: value})
+}
+func (o *outbox) del(key []byte) { o.persist = append(o.persist, Record{Key: key, Delete: true}) }
+
+// Rejection reports a message refused, with the reason, for logs and metrics.
+type Rejection struct {
+	From   ValidatorID
+	Kind   Kind
+	Reason error
+}
+
+func (o *outbox) reject(from ValidatorID, k Kind, err error) {
+	if len(o.rejected) < 1024 {
+		o.rejected = append(o.rejected, Rejection{From: from, Kind: k, Reason: err})
+	}
+}
+
+type batchInfo struct {
+	author     ValidatorID
+	referenced bool
+}
+
+type ownBatch struct {
+	ref    BatchRef
+	acks   stakeSet
+	sentAt Time
+}
+
+// Worker is the Narwhal worker core of one validator as a pure state
+// machine: it seals client transactions into batches by size or delay,
+// disseminates them, counts acknowledgements, stores other validators'
+// batches, and hands the primary the digests that a quorum stored.
+type Worker struct {
+	self      ValidatorID
+	id        uint16
+	committee *Committee
+	opts      *Options
+	out       *outbox
+	reader    BatchReader
+
+	cur      [][]byte
+	curBytes int
+	curSince Time
+
+	pending []*ownBatch // sealed, waiting for a quorum of acks, in seal order
+	ready   []BatchRef  // stored by a quorum, waiting for a header
+
+	index      map[crypto.Digest]*batchInfo
+	unrefOrder [][]crypto.Digest // per author, FIFO of unreferenced batches
+	requested  map[crypto.Digest]Time
+	now        Time
+}
+
+func newWorker(self ValidatorID, id uint16, c *Committee, opts *Options, out *outbox, r BatchReader) *Worker {
+	return &Worker{self: self, id: id, committee: c, opts: opts, out: out, reader: r,
+		index: make(map[crypto.Digest]*batchInfo), unrefOrder: make([][]crypto.Digest, c.Size()),
+		requested: make(map[crypto.Digest]Time)}
+}
+
+// Submit adds a client transaction to the batch being filled.
+func (w *Worker) Submit(tx []byte) error {
+	if len(tx) == 0 {
+		return errors.New("dag: empty transaction")
+	}
+	if len(tx) > w.opts.MaxTxSize {
+		return fmt.Errorf("%w: %d bytes, limit %d", ErrTxTooLarge, len(tx), w.opts.MaxTxSize)
+	}
+	if len(w.pending)+len(w.ready) >= w.opts.MaxPendingBatches {
+		return ErrBusy
+	}
+	if len(w.cur) == 0 {
+		w.curSince = w.now
+	}
+	w.cur = append(w.cur, tx)
+	w.curBytes += len(tx)
+	if w.curBytes >= w.opts.BatchSize || len(w.cur) >= MaxBatchTxs {
+		w.seal()
+	}
+	return nil
+}
+
+// Load returns the number of own batches not yet in a header.
+func (w *Worker) Load() int { return len(w.pending) + len(w.ready) }
+
+func (w *Worker) seal() {
+	if len(w.cur) == 0 {
+		return
+	}
+	b := &Batch{Epoch: w.committee.Epoch(), Author: w.self, Worker: w.id, Transactions: w.cur}
+	w.cur, w.curBytes = nil, 0
+	enc := b.Encode()
+	d := crypto.Hash([]byte("dagd/batch/v1"), enc)
+	w.out.put(batchKey(d), enc)
+	w.index[d] = &batchInfo{author: w.self}
+	ob := &ownBatch{ref: BatchRef{Digest: d, Worker: w.id}, acks: newStakeSet(w.committee), sentAt: w.now}
+	ob.acks.add(w.committee, w.self)
+	w.out.broadcast(b)
+	w.pending = append(w.pending, ob)
+	w.promote()
+}
+
+// promote moves batches stored by a quorum to the ready list.
+func (w *Worker) promote() {
+	q := w.committee.QuorumThreshold()
+	kept := w.pending[:0]
+	for _, ob := range w.pending {
+		if ob.acks.stake >= q {
+			w.ready = append(w.ready, ob.ref)
+		} else {
+			kept = append(kept, ob)
+		}
+	}
+	for i := len(kept); i < len(w.pending); i++ {
+		w.pending[i] = nil
+	}
+	w.pending = kept
+}
+
+func (w *Worker) tick(now Time) {
+	w.now = now
+	if len(w.cur) > 0 && now-w.curSince >= w.opts.MaxBatchDelay {
+		w.seal()
+	}
+	for _, ob := range w.pending {
+		if now-ob.sentAt >= w.opts.ResendInterval {
+			ob.sentAt = now
+			b, ok := w.reader.ReadBatch(ob.ref.Digest)
+			if !ok {
+				continue
+			}
+			for i := 0; i < w.committee.Size(); i++ {
+				if !ob.acks.seen[i] {
+					w.out.send(ValidatorID(i), b)
+				}
+			}
+		}
+	}
+}
+
+// takeReady removes and returns up to max batch references for a header.
+func (w *Worker) takeReady(max int) []BatchRef {
+	n := min(max, len(w.ready))
+	out := append([]BatchRef(nil), w.ready[:n]...)
+	w.ready = w.ready[n:]
+	return out
+}
+
+// requeue puts references of an abandoned header back in front.
+func (w *Worker) requeue(refs []BatchRef) {
+	w.ready = append(append([]BatchRef(nil), refs...), w.ready...)
+}
+
+func (w *Worker) has(d crypto.Digest) bool { _, ok := w.index[d]; return ok }
+
+// markReferenced records that a certificate references d, so it is no
+// longer subject to eviction as unreferenced.
+func (w *Worker) markReferenced(d crypto.Digest) {
+	if bi, ok := w.index[d]; ok {
+		bi.referenced = true
+	}
+}
+
+// forget drops a batch whose certificate fell below the GC round.
+func (w *Worker) forget(d crypto.Digest) {
+	if _, ok := w.index[d]; ok {
+		delete(w.index, d)
+		w.out.del(batchKey(d))
+	}
+}
+
+// request asks peer for the batches it lacks among ds.
+func (w *Worker) request(peer ValidatorID, ds []crypto.Digest) {
+	var missing []crypto.Digest
+	for _, d := range ds {
+		if w.has(d) {
+			continue
+		}
+		if t, ok := w.requested[d]; ok && w.now-t < w.opts.ResendInterval {
+			continue
+		}
+		if len(missing) == MaxRequestItems {
+			break
+		}
+		w.requested[d] = w.now
+		missing = append(missing, d)
+	}
+	if len(missing) > 0 && peer != w.self {
+		w.out.send(peer, &BatchRequest{Digests: missing})
+	}
+}
+
+func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
+	if b.Epoch != w.committee.Epoch() {
+		return fmt.Errorf("batch of epoch %d, want %d", b.Epoch, w.committee.Epoch())
+	}
+	if !w.committee.Has(b.Author) {
+		return fmt.Errorf("batch author %d not in committee", b.Author)
+	}
+	for _, tx := range b.Transactions {
+		if len(tx) == 0 || len(tx) > w.opts.MaxTxSize {
+			return fmt.Errorf("batch holds a transaction of %d bytes", len(tx))
+		}
+	}
+	enc := b.Encode()
+	d := crypto.Hash([]byte("dagd/batch/v1"), enc)
+	_, wanted := w.requested[d]
+	if b.Author != from && !wanted {
+		return fmt.Errorf("unrequested batch of author %d relayed by %d", b.Author, from)
+	}
+	delete(w.requested, d)
+	if !w.has(d) {
+		w.out.put(batchKey(d), enc)
+		w.index[d] = &batchInfo{author: b.Author}
+		w.trackUnreferenced(b.Author, d)
+	}
+	if b.Author == from && from != w.self {
+		w.out.send(from, &BatchAck{Digest: d})
+	}
+	return nil
+}
+
+func (w *Worker) trackUnreferenced(author ValidatorID, d crypto.Digest) {
+	q := append(w.unrefOrder[author], d)
+	for len(q) > w.opts.MaxUnreferencedBatches {
+		old := q[0]
+		q = q[1:]
+		if bi, ok := w.index[old]; ok && !bi.referenced {
+			w.forget(old)
+		}
+	}
+	// Drop references that are no longer candidates so the queue stays short.
+	if len(q) > 2*w.opts.MaxUnreferencedBatches/3 {
+		kept := q[:0]
+		for _, x := range q {
+			if bi, ok := w.index[x]; ok && !bi.referenced {
+				kept = append(kept, x)
+			}
+		}
+		q = kept
+	}
+	w.unrefOrder[author] = q
+}
+
+func (w *Worker) onAck(from ValidatorID, a *BatchAck) {
+	for _, ob := range w.pending {
+		if ob.ref.Digest == a.Digest {
+			ob.acks.add(w.committee, from)
+			w.promote()
+			return
+		}
+	}
+}
+
+func (w *Worker) onRequest(from ValidatorID, r *BatchRequest) {
+	n := 0
+	for _, d := range r.Digests {
+		if !w.has(d) {
+			continue
+		}
+		if b, ok := w.reader.ReadBatch(d); ok {
+			w.out.send(from, b)
+			if n++; n >= 64 {
+				return
+			}
+		}
+	}
+}
+
+// restoreBatch indexes a persisted batch at restart.
+func (w *Worker) restoreBatch(d crypto.Digest, b *Batch) {
+	w.index[d] = &batchInfo{author: b.Author}
+	if b.Author == w.self {
+		ob := &ownBatch{ref: BatchRef{Digest: d, Worker: b.Worker}, acks: newStakeSet(w.committee)}
+		ob.acks.add(w.committee, w.self)
+		w.pending = append(w.pending, ob)
+	}
+}
+
+// dropPending removes restored own batches that a header already carries.
+func (w *Worker) dropPending(refs map[crypto.Digest]bool) {
+	kept := w.pending[:0]
+	for _, ob := range w.pending {
+		if !refs[ob.ref.Digest] {
+			kept = append(kept, ob)
+		}
+	}
+	w.pending = kept
+}
+
+func (w *Worker) readyCount() int { return len(w.ready) }
