@@ -63,6 +63,9 @@ type Orderer struct {
 	// keepCollected makes collect remember dropped certificates.
 	keepCollected bool
 
+	// Planted bugs, set only by tests, to show the simulator catches them.
+	bugSkipSupport, bugForgetCommitted bool
+
 	lastLeaderRound uint64
 	seq             uint64
 	lastTimestamp   Time
@@ -219,7 +222,14 @@ func (o *Orderer) tryCommit(round uint64) []*CommittedSubDAG {
 		return nil
 	}
 	leader := o.LeaderOf(round)
-	if leader == nil || o.support(leader) < o.committee.ValidityThreshold() {
+	if leader == nil {
+		return nil
+	}
+	need := o.committee.ValidityThreshold()
+	if o.bugSkipSupport {
+		need = 0
+	}
+	if o.support(leader) < need {
 		return nil
 	}
 	chain := []*Certificate{leader}
@@ -295,7 +305,9 @@ func (o *Orderer) commit(leader *Certificate) *CommittedSubDAG {
 		return list[i].Author() < list[j].Author()
 	})
 	for _, c := range list {
-		o.committed[c.Digest()] = struct{}{}
+		if !o.bugForgetCommitted || c == leader {
+			o.committed[c.Digest()] = struct{}{}
+		}
 	}
 	o.seq++
 	ts := leader.Header.Timestamp

@@ -56,6 +56,7 @@ type Node struct {
 	deliveredHash crypto.Digest
 	collectQueue  []*Certificate
 	batchAsk      Time
+	headReady     int
 	askNext       ValidatorID
 }
 
@@ -160,12 +161,18 @@ func (n *Node) deliver() {
 		sub := n.queue[0]
 		var missing []crypto.Digest
 		var from ValidatorID
-		for _, c := range sub.Certificates {
+		// Certificates before headReady are known to have all their batches.
+		for i := n.headReady; i < len(sub.Certificates); i++ {
+			c := sub.Certificates[i]
+			complete := len(missing) == 0
 			for _, r := range c.Header.Payload {
 				if !n.worker.has(r.Digest) {
 					missing = append(missing, r.Digest)
 					from = c.Author()
 				}
+			}
+			if complete && len(missing) == 0 {
+				n.headReady = i + 1
 			}
 		}
 		if len(missing) > 0 {
@@ -190,6 +197,7 @@ func (n *Node) deliver() {
 			return
 		}
 		n.queue = n.queue[1:]
+		n.headReady = 0
 		n.out.put(commitKey(sub.Seq), sub.Record().encode())
 		n.out.committed = append(n.out.committed, sub)
 		n.deliveredSeq = sub.Seq
@@ -290,13 +298,13 @@ func (n *Node) Restore(records []Record) error {
 			slot := voteSlot{ValidatorID(uint16(r.Key[1])<<8 | uint16(r.Key[2])), beUint64(r.Key[3:])}
 			p.votedFor[slot] = d
 		case prefixBatch:
-			b, err := DecodeBatch(r.Value)
-			if err != nil {
-				return badRecord(r.Key, err)
+			author, worker, err := peekBatch(r.Value)
+			if err != nil || len(r.Key) != 1+crypto.DigestSize {
+				return badRecord(r.Key, fmt.Errorf("batch record: %w", err))
 			}
 			var d crypto.Digest
 			copy(d[:], r.Key[1:])
-			n.worker.restoreBatch(d, b)
+			n.worker.restoreBatch(d, author, worker)
 		}
 	}
 	// Keep the contiguous run of commits ending at the last one.

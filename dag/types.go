@@ -95,6 +95,18 @@ func decodeBatch(d *decoder) *Batch {
 	return b
 }
 
+// peekBatch reads the author and worker of an encoded batch without
+// decoding its transactions.
+func peekBatch(p []byte) (ValidatorID, uint16, error) {
+	d := decoder{b: p}
+	if v := d.u8("batch version"); d.err == nil && v != codecVersion {
+		d.fail("unknown batch version %d", v)
+	}
+	d.u64("batch epoch")
+	a, w := ValidatorID(d.u16("batch author")), d.u16("batch worker")
+	return a, w, d.err
+}
+
 // DecodeBatch strictly decodes a canonical batch.
 func DecodeBatch(p []byte) (*Batch, error) {
 	d := decoder{b: p}

@@ -314,10 +314,10 @@ func (w *Worker) onRequest(from ValidatorID, r *BatchRequest) {
 }
 
 // restoreBatch indexes a persisted batch at restart.
-func (w *Worker) restoreBatch(d crypto.Digest, b *Batch) {
-	w.index[d] = &batchInfo{author: b.Author}
-	if b.Author == w.self {
-		ob := &ownBatch{ref: BatchRef{Digest: d, Worker: b.Worker}, acks: newStakeSet(w.committee)}
+func (w *Worker) restoreBatch(d crypto.Digest, author ValidatorID, worker uint16) {
+	w.index[d] = &batchInfo{author: author}
+	if author == w.self {
+		ob := &ownBatch{ref: BatchRef{Digest: d, Worker: worker}, acks: newStakeSet(w.committee)}
 		ob.acks.add(w.committee, w.self)
 		w.pending = append(w.pending, ob)
 	}

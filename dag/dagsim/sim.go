@@ -67,9 +67,16 @@ type Result struct {
 
 // Stats counts simulated events.
 type Stats struct {
-	Messages, Dropped, Duplicated, Rejected, Crashes, TornWrites, Partitions, Evidence int
-	VirtualMillis                                                                       dag.Time
-	MaxRound                                                                            uint64
+	Messages      int      `json:"messages"`
+	Dropped       int      `json:"dropped"`
+	Duplicated    int      `json:"duplicated"`
+	Rejected      int      `json:"rejected"`
+	Crashes       int      `json:"crashes"`
+	TornWrites    int      `json:"torn_writes"`
+	Partitions    int      `json:"partitions"`
+	Evidence      int      `json:"evidence"`
+	VirtualMillis dag.Time `json:"virtual_ms"`
+	MaxRound      uint64   `json:"max_round"`
 }
 
 type byzKind int
@@ -156,7 +163,7 @@ type sim struct {
 
 	// global is the longest honest commit log: digest at each seq.
 	global    []crypto.Digest
-	leaderRnd []uint64 // leader round at each seq of global
+	leaderRnd []uint64                 // leader round at each seq of global
 	committed map[crypto.Digest]uint64 // certificate -> seq that committed it
 	res       Result
 }
@@ -459,7 +466,6 @@ func (s *sim) crash(sn *simNode) {
 	sn.up = false
 	sn.node = nil
 	s.res.Stats.Crashes++
-	sn.disk.replay()
 	s.schedule(dag.Time(200+s.rng.IntN(4000)), &event{kind: evRestart, to: sn.id})
 }
 

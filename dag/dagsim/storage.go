@@ -91,6 +91,13 @@ func (d *disk) replay() {
 		good = len(d.log) - len(p)
 	}
 	d.log = d.log[:good] // the torn tail is gone for good, as a real log's recovery truncates it
+	// Compact: rewrite the log from the live records, as a real store's
+	// compaction would, so restarts stay cheap.
+	var compact []byte
+	for _, r := range d.records() {
+		compact = appendFrame(compact, r)
+	}
+	d.log = compact
 }
 
 // records returns the durable records in key order.
