@@ -30,9 +30,6 @@ type CommittedSubDAG struct {
 	// Seq and the digests of Certificates. Equal digests at equal Seq mean
 	// equal histories.
 	Digest crypto.Digest
-	// Batches holds, for each certificate in order, the batches of its
-	// payload. The Orderer leaves it empty; Node fills it before delivery.
-	Batches [][]*Batch
 }
 
 // Record returns the commit record to persist for s.

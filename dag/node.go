@@ -18,7 +18,11 @@ type Config struct {
 	Verifier  Verifier
 	// Batches reads back batches persisted from earlier Ready records.
 	Batches BatchReader
-	Options Options
+	// Certificates, if set, reads back persisted certificates, so that the
+	// node can serve history below its GC round to validators that catch
+	// up. Without it such requests are answered from memory only.
+	Certificates CertificateReader
+	Options      Options
 }
 
 // Ready is what the node produced since the last call. The driver must make
@@ -54,10 +58,12 @@ type Node struct {
 	deliveredSeq  uint64
 	deliveredRnd  uint64
 	deliveredHash crypto.Digest
-	collectQueue  []*Certificate
-	batchAsk      Time
-	headReady     int
-	askNext       ValidatorID
+	// retained lists, by round, what collected certificates left on disk,
+	// until their records are deleted RetainRounds later.
+	retained  []retainedRound
+	batchAsk  Time
+	headReady int
+	askNext   ValidatorID
 }
 
 // NewNode returns a node at genesis. Call Restore before anything else to
@@ -76,6 +82,7 @@ func NewNode(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg}
 	n.worker = newWorker(cfg.Self, 0, cfg.Committee, &n.cfg.Options, &n.out, cfg.Batches)
 	n.primary = newPrimary(cfg.Self, cfg.Committee, &n.cfg.Options, &n.out, cfg.Signer, cfg.Verifier, n.worker, n.enqueue)
+	n.primary.history = cfg.Certificates
 	return n, nil
 }
 
@@ -207,31 +214,61 @@ func (n *Node) deliver() {
 	n.forget()
 }
 
-// forget deletes the records of certificates the orderer collected, once
-// the commits that could still need them are delivered.
+type retainedRound struct {
+	round   uint64
+	authors []ValidatorID
+	batches []crypto.Digest
+}
+
+// retain records what a collected certificate left on disk.
+func (n *Node) retain(c *Certificate) {
+	if k := len(n.retained); k == 0 || n.retained[k-1].round < c.Round() {
+		n.retained = append(n.retained, retainedRound{round: c.Round()})
+	}
+	// Certificates are collected in ascending rounds; find c's round.
+	i := len(n.retained) - 1
+	for i > 0 && n.retained[i].round > c.Round() {
+		i--
+	}
+	if n.retained[i].round != c.Round() {
+		return // older than anything retained: its records are gone already
+	}
+	rr := &n.retained[i]
+	rr.authors = append(rr.authors, c.Author())
+	for _, r := range c.Header.Payload {
+		rr.batches = append(rr.batches, r.Digest)
+	}
+}
+
+// forget drops collected certificates from memory and, RetainRounds later
+// and once the commits that could need them are delivered, deletes their
+// records.
 func (n *Node) forget() {
-	n.collectQueue = append(n.collectQueue, n.primary.orderer.TakeCollected()...)
-	var gc uint64
-	if n.deliveredRnd > n.cfg.Options.GCDepth {
-		gc = n.deliveredRnd - n.cfg.Options.GCDepth
+	for _, c := range n.primary.orderer.TakeCollected() {
+		for _, r := range c.Header.Payload {
+			n.worker.dropIndex(r.Digest)
+		}
+		n.retain(c)
+	}
+	var keep uint64
+	if d := n.cfg.Options.GCDepth + n.cfg.Options.RetainRounds; n.deliveredRnd > d {
+		keep = n.deliveredRnd - d
 	}
 	i := 0
-	for ; i < len(n.collectQueue) && n.collectQueue[i].Round() < gc; i++ {
-		c := n.collectQueue[i]
-		n.out.del(certKey(c.Round(), c.Author()))
-		if c.Author() == n.cfg.Self {
-			n.out.del(headerKey(c.Round()))
+	for ; i < len(n.retained) && n.retained[i].round < keep; i++ {
+		rr := n.retained[i]
+		for _, a := range rr.authors {
+			n.out.del(certKey(rr.round, a))
 		}
+		n.out.del(headerKey(rr.round))
 		for a := 0; a < n.cfg.Committee.Size(); a++ {
-			if c.Author() == ValidatorID(a) {
-				n.out.del(voteKey(ValidatorID(a), c.Round()))
-			}
+			n.out.del(voteKey(ValidatorID(a), rr.round))
 		}
-		for _, r := range c.Header.Payload {
-			n.worker.forget(r.Digest)
+		for _, d := range rr.batches {
+			n.out.del(batchKey(d))
 		}
 	}
-	n.collectQueue = n.collectQueue[i:]
+	n.retained = n.retained[i:]
 }
 
 // Status is a snapshot of the node's progress, for metrics and APIs.
@@ -337,7 +374,11 @@ func (n *Node) Restore(records []Record) error {
 		for _, r := range c.Header.Payload {
 			referenced[r.Digest] = true
 		}
-		if c.Round() < p.gcRound() || c.Round() == 0 {
+		if c.Round() == 0 {
+			continue
+		}
+		if c.Round() < p.gcRound() {
+			n.retain(c)
 			continue
 		}
 		if !p.orderer.HasParents(c) {
@@ -348,6 +389,11 @@ func (n *Node) Restore(records []Record) error {
 	}
 	for d := range referenced {
 		n.worker.markReferenced(d)
+	}
+	for _, rr := range n.retained {
+		for _, d := range rr.batches {
+			n.worker.dropIndex(d)
+		}
 	}
 	if own != nil {
 		for _, r := range own.Payload {

@@ -11,6 +11,11 @@ type Options struct {
 	// GCDepth is how many rounds below the last committed leader are kept.
 	// Default 50.
 	GCDepth uint64
+	// RetainRounds is how many rounds below the GC round the records of
+	// certificates and batches stay on disk, so that a validator that fell
+	// further behind than GCDepth can still fetch the history it must
+	// order. Default 1000.
+	RetainRounds uint64
 	// MaxRoundsAhead bounds how far beyond the local round a header or
 	// certificate may be before it is refused (the node then syncs instead
 	// of buffering). Default 60.
@@ -71,6 +76,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.GCDepth == 0 {
 		o.GCDepth = 50
+	}
+	if o.RetainRounds == 0 {
+		o.RetainRounds = 1000
 	}
 	if o.MaxRoundsAhead == 0 {
 		o.MaxRoundsAhead = 60

@@ -29,6 +29,7 @@ type Primary struct {
 	worker    *Worker
 	orderer   *Orderer
 	onCommit  func([]*CommittedSubDAG)
+	history   CertificateReader // may be nil
 
 	now Time
 
@@ -52,11 +53,12 @@ type Primary struct {
 	waiting        map[crypto.Digest][]crypto.Digest // missing parent -> waiting children
 	requested      map[crypto.Digest]Time
 
-	lastProgress Time
-	lastSync     Time
-	syncNext     ValidatorID
-	highestSeen  uint64
-	gcDone       uint64 // rounds below this have been forgotten
+	lastProgress  Time
+	lastSync      Time
+	lastParentAsk Time
+	syncNext      ValidatorID
+	highestSeen   uint64
+	gcDone        uint64 // rounds below this have been forgotten
 }
 
 func newPrimary(self ValidatorID, c *Committee, opts *Options, out *outbox, s Signer, v Verifier, w *Worker, onCommit func([]*CommittedSubDAG)) *Primary {
@@ -494,8 +496,18 @@ func (p *Primary) onCertRequest(from ValidatorID, r *CertRequest) {
 func (p *Primary) onSyncRequest(from ValidatorID, r *SyncRequest) {
 	limit := min(int(r.Limit), int(p.opts.SyncLimit))
 	var certs []*Certificate
+	start := max(r.FromRound, 1)
+	if start < p.gcRound() && p.history != nil {
+		// History below the GC round comes from disk.
+		for _, c := range p.history.ReadCertificates(start, limit) {
+			if c.Round() >= p.gcRound() {
+				break
+			}
+			certs = append(certs, c)
+		}
+	}
 	top := p.round + p.opts.MaxRoundsAhead
-	for round := max(r.FromRound, p.gcRound(), 1); round <= top && len(certs) < limit; round++ {
+	for round := max(start, p.gcRound()); round <= top && len(certs) < limit; round++ {
 		row := p.orderer.Round(round)
 		if row == nil {
 			if round > p.round {
@@ -625,20 +637,48 @@ func (p *Primary) tick(now Time) {
 			p.tryVote(h)
 		}
 	}
+	// A parked certificate whose parent requests were lost asks again, of
+	// another peer each time.
+	low := p.lowestPending()
+	if low != nil && now-p.lastParentAsk >= p.opts.ResendInterval && p.committee.Size() > 1 {
+		p.lastParentAsk = now
+		missing := p.orderer.MissingParents(low)
+		for _, d := range missing {
+			delete(p.requested, d)
+		}
+		p.requestCerts(p.nextPeer(), missing)
+	}
 	behind := p.highestSeen > p.round+1
 	if (behind || now-p.lastProgress >= p.opts.SyncInterval) && now-p.lastSync >= p.opts.SyncInterval && p.committee.Size() > 1 {
 		p.lastSync = now
-		p.syncNext = (p.syncNext + 1) % ValidatorID(p.committee.Size())
-		if p.syncNext == p.self {
-			p.syncNext = (p.syncNext + 1) % ValidatorID(p.committee.Size())
-		}
 		from := p.round - 1
-		if from < 1 {
-			from = 1
+		if low != nil && low.Round()-1 < from {
+			from = low.Round() - 1 // the history the parked certificates wait for
 		}
-		p.out.send(p.syncNext, &SyncRequest{FromRound: from, Limit: p.opts.SyncLimit})
+		p.out.send(p.nextPeer(), &SyncRequest{FromRound: max(from, 1), Limit: p.opts.SyncLimit})
 	}
 	p.advance()
+}
+
+// nextPeer cycles through the other validators.
+func (p *Primary) nextPeer() ValidatorID {
+	p.syncNext = (p.syncNext + 1) % ValidatorID(p.committee.Size())
+	if p.syncNext == p.self {
+		p.syncNext = (p.syncNext + 1) % ValidatorID(p.committee.Size())
+	}
+	return p.syncNext
+}
+
+// lowestPending returns the parked certificate of the lowest round (then
+// author), or nil.
+func (p *Primary) lowestPending() *Certificate {
+	var low *Certificate
+	for _, c := range p.pendingCerts {
+		if low == nil || c.Round() < low.Round() || (c.Round() == low.Round() && c.Author() < low.Author()) {
+			low = c
+		}
+	}
+	return low
 }
 
 // collect forgets per-round state below the GC round.

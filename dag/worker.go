@@ -14,6 +14,14 @@ var ErrBusy = errors.New("dag: busy, too many pending batches")
 // ErrTxTooLarge is returned by Submit for a transaction above MaxTxSize.
 var ErrTxTooLarge = errors.New("dag: transaction too large")
 
+// CertificateReader reads certificates the driver has persisted, including
+// those below the GC round that are still retained (Options.RetainRounds).
+type CertificateReader interface {
+	// ReadCertificates returns up to limit persisted certificates of
+	// rounds at or above from, ascending by round then author.
+	ReadCertificates(from uint64, limit int) []*Certificate
+}
+
 // BatchReader reads batches the driver has persisted from earlier Ready
 // records (the way etcd raft's Storage is read by its state machine).
 type BatchReader interface {
@@ -207,7 +215,11 @@ func (w *Worker) markReferenced(d crypto.Digest) {
 	}
 }
 
-// forget drops a batch whose certificate fell below the GC round.
+// dropIndex forgets a batch whose certificate fell below the GC round;
+// its record stays on disk for peers that catch up.
+func (w *Worker) dropIndex(d crypto.Digest) { delete(w.index, d) }
+
+// forget drops an unreferenced batch and its record.
 func (w *Worker) forget(d crypto.Digest) {
 	if _, ok := w.index[d]; ok {
 		delete(w.index, d)
@@ -301,9 +313,8 @@ func (w *Worker) onAck(from ValidatorID, a *BatchAck) {
 func (w *Worker) onRequest(from ValidatorID, r *BatchRequest) {
 	n := 0
 	for _, d := range r.Digests {
-		if !w.has(d) {
-			continue
-		}
+		// Read from disk even when not indexed: retained batches below
+		// the GC round serve validators that catch up.
 		if b, ok := w.reader.ReadBatch(d); ok {
 			w.out.send(from, b)
 			if n++; n >= 64 {

@@ -50,7 +50,9 @@ func (v *Verifier) VerifySignature(signer dag.ValidatorID, msg, sig []byte) erro
 }
 
 // Aggregate implements dag.Verifier.
-func (v *Verifier) Aggregate(sigs [][]byte) ([]byte, error) { return crypto.AggregateBLSSignatures(sigs) }
+func (v *Verifier) Aggregate(sigs [][]byte) ([]byte, error) {
+	return crypto.AggregateBLSSignatures(sigs)
+}
 
 // VerifyAggregate implements dag.Verifier.
 func (v *Verifier) VerifyAggregate(msg []byte, signers []dag.ValidatorID, sig []byte) error {

@@ -260,7 +260,7 @@ func (s *sim) setup() error {
 
 func (s *sim) start(sn *simNode) error {
 	node, err := dag.NewNode(dag.Config{Self: dag.ValidatorID(sn.id), Committee: s.committee, Signer: s.signers[sn.id],
-		Verifier: s.verifier, Batches: sn.disk, Options: simDagOptions()})
+		Verifier: s.verifier, Batches: sn.disk, Certificates: sn.disk, Options: simDagOptions()})
 	if err != nil {
 		return err
 	}
@@ -410,7 +410,7 @@ func (s *sim) handle(e *event) {
 			}
 			s.process(sn)
 		}
-		s.schedule(dag.Time(10+s.rng.IntN(40)), &event{kind: evSubmit, to: e.to})
+		s.schedule(dag.Time(100+s.rng.IntN(200)), &event{kind: evSubmit, to: e.to})
 	case evDeliver:
 		sn := s.nodes[e.to]
 		if !sn.up {

@@ -126,3 +126,25 @@ func (d *disk) ReadBatch(dg crypto.Digest) (*dag.Batch, bool) {
 	}
 	return b, true
 }
+
+// ReadCertificates implements dag.CertificateReader over the durable
+// records: certificate keys sort by round, then author.
+func (d *disk) ReadCertificates(from uint64, limit int) []*dag.Certificate {
+	var keys []string
+	for k := range d.kv {
+		if len(k) == 11 && k[0] == 'c' && binary.BigEndian.Uint64([]byte(k[1:9])) >= from {
+			keys = append(keys, k)
+		}
+	}
+	slices.Sort(keys)
+	var out []*dag.Certificate
+	for _, k := range keys {
+		if len(out) >= limit {
+			break
+		}
+		if c, err := dag.DecodeCertificate(d.kv[k]); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out
+}
