@@ -211,7 +211,7 @@ func (k *NetworkKey) Bytes() []byte { return k.key.Seed() }
 
 // Public returns the public key that identifies the node.
 func (k *NetworkKey) Public() stded25519.PublicKey {
-	return stded25519.PublicKey(k.key.Public().(stded25519.PublicKey))
+	return k.key.Public().(stded25519.PublicKey)
 }
 
 // PrivateKey returns the key as the standard library's type, for

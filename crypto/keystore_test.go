@@ -256,7 +256,11 @@ func TestKeystoreRejects(t *testing.T) {
 		{"short checksum", mutateKeystore(t, good, func(d map[string]any) { module(d, "checksum")["message"] = "00" }), ErrMalformed},
 		{"tampered ciphertext", mutateKeystore(t, good, func(d map[string]any) {
 			m := []byte(module(d, "cipher")["message"].(string))
-			m[0] ^= 1
+			if m[0] == '0' { // stay a hex digit
+				m[0] = '1'
+			} else {
+				m[0] = '0'
+			}
 			module(d, "cipher")["message"] = string(m)
 		}), ErrWrongPassword},
 		{"tampered salt", mutateKeystore(t, good, func(d map[string]any) {
