@@ -33,6 +33,9 @@ func newRootCmd() *cobra.Command {
 	root.AddCommand(
 		newVersionCmd(),
 		newSimCmd(),
+		newDevnetCmd(),
+		newLoadtestCmd(),
+		newZKCmd(),
 	)
 	return root
 }

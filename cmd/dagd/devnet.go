@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/loadtest"
+)
+
+// dagFlags are the consensus tuning flags shared by devnet commands.
+type dagFlags struct {
+	batchSize   int
+	batchDelay  time.Duration
+	headerDelay time.Duration
+	minHeader   time.Duration
+	maxPending  int
+}
+
+func (f *dagFlags) register(cmd *cobra.Command) {
+	def := engine.DefaultDAGOptions()
+	cmd.Flags().IntVar(&f.batchSize, "batch-size", def.BatchSize, "seal a batch at this many bytes of transactions")
+	cmd.Flags().DurationVar(&f.batchDelay, "batch-delay", time.Duration(def.MaxBatchDelay)*time.Millisecond, "seal a non-empty batch after this long")
+	cmd.Flags().DurationVar(&f.headerDelay, "header-delay", time.Duration(def.MaxHeaderDelay)*time.Millisecond, "propose a header without batches after this long")
+	cmd.Flags().DurationVar(&f.minHeader, "min-header-delay", time.Duration(def.MinHeaderDelay)*time.Millisecond, "least time between two own headers")
+	cmd.Flags().IntVar(&f.maxPending, "max-pending-batches", def.MaxPendingBatches, "own batches not yet in a header before submissions are refused as busy")
+}
+
+func (f *dagFlags) options() dag.Options {
+	ms := func(d time.Duration) dag.Time { return dag.Time(d / time.Millisecond) }
+	return dag.Options{BatchSize: f.batchSize, MaxBatchDelay: ms(f.batchDelay), MaxHeaderDelay: ms(f.headerDelay),
+		MinHeaderDelay: ms(f.minHeader), MaxPendingBatches: f.maxPending}
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	if level == "off" || level == "" {
+		return slog.New(slog.DiscardHandler), nil
+	}
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: %w", level, err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func newDevnetCmd() *cobra.Command {
+	var (
+		validators int
+		duration   time.Duration
+		rate       float64
+		txSize     int
+		asJSON     bool
+		dir        string
+		api        bool
+		pprof      bool
+		memNet     bool
+		noSync     bool
+		logLevel   string
+		df         dagFlags
+	)
+	cmd := &cobra.Command{
+		Use:   "devnet",
+		Short: "Run a local devnet of validators in one process under open-loop load",
+		Long: `devnet starts N validators in this process, each with its own loopback QUIC
+port and pebble directory and deterministic keys, offers them transactions at a
+fixed rate (open loop: transactions are due on schedule whatever happened to
+earlier ones) and follows their commits. It prints one line per second (round,
+committed tx/s, p50/p99 commit latency from submission to commit, pending) and
+a summary; with --json the last line is a JSON object. Latency is end to end:
+from the moment a transaction fell due to the moment the node it was sent to
+delivered the commit holding it. It exits with status 2 if two validators
+committed different sequences.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			out := cmd.OutOrStdout()
+			logger, err := newLogger(cmd.ErrOrStderr(), logLevel)
+			if err != nil {
+				return err
+			}
+			// The devnet outlives the load: Ctrl-C ends the load, then
+			// the summary is made and the devnet stopped.
+			ctx := cmd.Context()
+			d, err := engine.StartDevnet(context.WithoutCancel(ctx), engine.DevnetOptions{
+				Validators: validators, BaseDir: dir, DAG: df.options(), API: api || pprof, EnablePprof: pprof,
+				InMemoryNetwork: memNet, NoSync: noSync, Logger: logger,
+			})
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			if api || pprof {
+				for i := 0; i < d.Size(); i++ {
+					fmt.Fprintf(out, "node %d API http://%s\n", i, d.Node(i).APIAddr())
+				}
+			}
+			target := loadtest.NewDevnetTarget(d)
+			rep, err := loadtest.Run(ctx, target, loadtest.Options{
+				Rate: rate, TxSize: txSize, Duration: duration, Logger: logger,
+				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s) },
+			})
+			if err != nil {
+				return err
+			}
+			if err := target.Err(); err != nil {
+				fmt.Fprintf(out, "warning: commits missed by the follower: %v\n", err)
+			}
+			if cerr := d.Close(); cerr != nil {
+				fmt.Fprintf(out, "warning: devnet shutdown: %v\n", cerr)
+			}
+			return finishReport(out, rep, asJSON)
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&validators, "validators", 4, "number of validators")
+	f.DurationVar(&duration, "duration", 0, "how long to offer load (0: until Ctrl-C)")
+	f.Float64Var(&rate, "rate", 1000, "transactions per second offered")
+	f.IntVar(&txSize, "tx-size", 512, "transaction size in bytes")
+	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object on the last line")
+	f.StringVar(&dir, "dir", "", "directory for the nodes' stores (default: a temporary directory, removed at exit)")
+	f.BoolVar(&api, "api", false, "serve every node's HTTP API on a free loopback port")
+	f.BoolVar(&pprof, "pprof", false, "serve /debug/pprof/ on the nodes' APIs (implies --api)")
+	f.BoolVar(&memNet, "mem-network", false, "connect the nodes in memory instead of QUIC (to measure consensus without the network)")
+	f.BoolVar(&noSync, "no-sync", false, "do not fsync the stores (benchmarks only: a crash may make a node vote twice)")
+	f.StringVar(&logLevel, "log-level", "off", "node logs to stderr: off, debug, info, warn, error")
+	df.register(cmd)
+	return cmd
+}
+
+func printSnapshot(w io.Writer, s loadtest.Snapshot) {
+	fmt.Fprintf(w, "t=%3.0fs round=%d committed=%.0f tx/s p50=%s p99=%s pending=%d rejected=%d dropped=%d\n",
+		s.Elapsed.Seconds(), s.Round, s.CommittedTPS, fmtMS(s.P50), fmtMS(s.P99), s.Pending, s.Rejected, s.Dropped)
+}
+
+func fmtMS(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
+
+// finishReport prints the summary (and the JSON line) and turns an
+// inconsistent run into exit status 2.
+func finishReport(w io.Writer, rep *loadtest.Report, asJSON bool) error {
+	fmt.Fprintf(w, "summary: %d validators, %.1fs, offered %.0f tx/s (%d tx, %d accepted, %d rejected busy, %d failed, %d dropped by the client)\n",
+		rep.Validators, rep.DurationS, rep.OfferedTPS, rep.Offered, rep.Accepted, rep.Rejected, rep.Failed, rep.Dropped)
+	fmt.Fprintf(w, "summary: committed %d tx, %.0f tx/s; latency p50 %.1fms p95 %.1fms p99 %.1fms max %.1fms; %d rounds; %s\n",
+		rep.CommittedTx, rep.CommittedTPS, rep.Latency.P50, rep.Latency.P95, rep.Latency.P99, rep.Latency.Max, rep.Rounds,
+		rep.Consistency.String())
+	if rep.FirstError != "" {
+		fmt.Fprintf(w, "summary: first error: %s\n", rep.FirstError)
+	}
+	if asJSON {
+		b, err := json.Marshal(rep)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(w, string(b))
+	}
+	if !rep.Consistent {
+		return &exitError{code: 2, err: errors.New("validators committed different sequences")}
+	}
+	return nil
+}

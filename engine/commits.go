@@ -1,0 +1,286 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
+)
+
+// TxMode says which committed transactions a commit carries.
+type TxMode uint8
+
+// Transaction modes of a subscription or an API request.
+const (
+	// TxNone carries batch digests, authors and counts, no transactions.
+	TxNone TxMode = iota
+	// TxOwn carries the transactions of the batches the node authored:
+	// those submitted to it. Cheap, and enough to follow one's own
+	// submissions.
+	TxOwn
+	// TxAll carries every committed transaction.
+	TxAll
+)
+
+// String names the mode as the API spells it.
+func (m TxMode) String() string {
+	switch m {
+	case TxOwn:
+		return "own"
+	case TxAll:
+		return "all"
+	}
+	return "none"
+}
+
+// ParseTxMode parses "none", "own" or "all" ("" is none).
+func ParseTxMode(s string) (TxMode, error) {
+	switch s {
+	case "", "none":
+		return TxNone, nil
+	case "own":
+		return TxOwn, nil
+	case "all":
+		return TxAll, nil
+	}
+	return TxNone, fmt.Errorf("engine: transaction mode %q: want none, own or all", s)
+}
+
+// Commit is one committed sub-DAG as a node delivers it, with its batches
+// in consensus order. A Commit is shared between subscribers: treat it as
+// read-only.
+type Commit struct {
+	// Node is the validator that delivered the commit.
+	Node dag.ValidatorID
+	// Seq numbers commits from 1 without gaps.
+	Seq uint64
+	// Digest is the running commit digest after this commit: equal
+	// digests at equal Seq mean equal histories.
+	Digest crypto.Digest
+	// LeaderRound is the round of the committed leader.
+	LeaderRound uint64
+	// Leader is the leader's author.
+	Leader dag.ValidatorID
+	// Timestamp is the consensus time of the commit (milliseconds).
+	Timestamp dag.Time
+	// Certificates is the number of certificates committed.
+	Certificates int
+	// TxCount is the number of transactions committed.
+	TxCount int
+	// Batches lists the committed batches in order. Their Transactions
+	// are filled as the subscription's TxMode asks.
+	Batches []CommittedBatch
+	// SubDAG is the core's committed sub-DAG (certificates and headers).
+	SubDAG *dag.CommittedSubDAG
+	// DeliveredAt is when the node delivered the commit.
+	DeliveredAt time.Time
+}
+
+// CommittedBatch is one batch of a commit.
+type CommittedBatch struct {
+	Digest  crypto.Digest
+	Author  dag.ValidatorID
+	TxCount int
+	// Transactions holds the batch's transactions when the TxMode asks
+	// for them, nil otherwise.
+	Transactions [][]byte
+}
+
+// ErrLagged ends a subscription whose reader let its buffer fill up.
+var ErrLagged = errors.New("engine: commit subscriber lagged behind, buffer full")
+
+// ErrUnsubscribed ends a subscription closed by its reader.
+var ErrUnsubscribed = errors.New("engine: subscription closed")
+
+// SubscribeOptions configures a commit subscription.
+type SubscribeOptions struct {
+	// Transactions selects the transactions the commits carry. Default
+	// TxNone.
+	Transactions TxMode
+	// Buffer is how many commits may wait for the reader; when full, the
+	// subscription ends with ErrLagged rather than slow the node down.
+	// Default Options.CommitBuffer.
+	Buffer int
+}
+
+// Subscription receives a node's commits, in order and without gaps, from
+// the moment it was made until it ends (see Err).
+type Subscription struct {
+	node *Node
+	mode TxMode
+	c    chan *Commit
+	err  error // guarded by node.subsMu; set when c is closed
+}
+
+// Subscribe returns a subscription to the node's commits.
+func (n *Node) Subscribe(o SubscribeOptions) *Subscription {
+	if o.Buffer <= 0 {
+		o.Buffer = n.opts.CommitBuffer
+	}
+	s := &Subscription{node: n, mode: o.Transactions, c: make(chan *Commit, o.Buffer)}
+	n.subsMu.Lock()
+	defer n.subsMu.Unlock()
+	if n.stopped {
+		s.end(ErrStopped)
+		return s
+	}
+	n.subs[s] = false // activated by the loop before the next commit it prepares
+	return s
+}
+
+// C returns the channel of commits. It is closed when the subscription
+// ends.
+func (s *Subscription) C() <-chan *Commit { return s.c }
+
+// Err returns why the subscription ended, or nil while it runs.
+func (s *Subscription) Err() error {
+	s.node.subsMu.Lock()
+	defer s.node.subsMu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription.
+func (s *Subscription) Close() {
+	s.node.subsMu.Lock()
+	defer s.node.subsMu.Unlock()
+	if _, ok := s.node.subs[s]; ok {
+		delete(s.node.subs, s)
+		s.end(ErrUnsubscribed)
+	}
+}
+
+// end closes the channel; node.subsMu is held.
+func (s *Subscription) end(err error) {
+	if s.err == nil {
+		s.err = err
+		close(s.c)
+	}
+}
+
+// modes lists which transaction modes current subscribers want.
+type modes struct{ own, all bool }
+
+func (n *Node) subscriptionModes() modes {
+	var m modes
+	n.subsMu.Lock()
+	defer n.subsMu.Unlock()
+	for s := range n.subs {
+		n.subs[s] = true
+		switch s.mode {
+		case TxOwn:
+			m.own = true
+		case TxAll:
+			m.all = true
+		}
+	}
+	return m
+}
+
+// builtCommit holds one commit in each transaction mode wanted.
+type builtCommit [3]*Commit
+
+// prepareCommit reads what a commit needs from the store (or from the
+// batches of the Ready being flushed) and builds its index entry and the
+// commits to deliver.
+func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, m modes) (*commitIndex, builtCommit, error) {
+	ci := &commitIndex{Seq: sub.Seq, LeaderRound: sub.Leader.Round(), Timestamp: sub.Timestamp, Digest: sub.Digest, Certs: len(sub.Certificates)}
+	var built builtCommit
+	base := &Commit{Node: n.self, Seq: sub.Seq, Digest: sub.Digest, LeaderRound: sub.Leader.Round(), Leader: sub.Leader.Author(),
+		Timestamp: sub.Timestamp, Certificates: len(sub.Certificates), SubDAG: sub}
+	built[TxNone] = base
+	var own, all *Commit
+	if m.own {
+		c := *base
+		own = &c
+		built[TxOwn] = own
+	}
+	if m.all {
+		c := *base
+		all = &c
+		built[TxAll] = all
+	}
+	for _, cert := range sub.Certificates {
+		for _, ref := range cert.Header.Payload {
+			key := dag.BatchKey(ref.Digest)
+			raw, ok := fresh[string(key)]
+			var batch *dag.Batch
+			ib := indexedBatch{Digest: ref.Digest, Author: cert.Author()}
+			read := func(v []byte) error {
+				author, count, ok := peekBatch(v)
+				if !ok {
+					return fmt.Errorf("engine: stored batch %s: %w", ref.Digest.Short(), dag.ErrMalformed)
+				}
+				ib.Author, ib.Txs = author, count
+				if all != nil || (own != nil && author == n.self) {
+					b, err := dag.DecodeBatch(v)
+					if err != nil {
+						return fmt.Errorf("engine: stored batch %s: %w", ref.Digest.Short(), err)
+					}
+					batch = b
+				}
+				return nil
+			}
+			var err error
+			if ok {
+				err = read(raw)
+			} else {
+				err = n.store.get(dagKey(key), read)
+			}
+			if err != nil {
+				// The core only delivers commits whose batches are
+				// stored; a miss is a bug or a damaged store. Deliver
+				// what we have rather than stop consensus.
+				n.log.Error("committed batch unreadable", "seq", sub.Seq, "batch", ref.Digest.Short(), "err", err)
+			}
+			ci.Batches = append(ci.Batches, ib)
+			cb := CommittedBatch{Digest: ib.Digest, Author: ib.Author, TxCount: ib.Txs}
+			base.Batches = append(base.Batches, cb)
+			base.TxCount += ib.Txs
+			if own != nil {
+				ocb := cb
+				if batch != nil && ib.Author == n.self {
+					ocb.Transactions = batch.Transactions
+				}
+				own.Batches = append(own.Batches, ocb)
+				own.TxCount += ib.Txs
+			}
+			if all != nil {
+				acb := cb
+				if batch != nil {
+					acb.Transactions = batch.Transactions
+				}
+				all.Batches = append(all.Batches, acb)
+				all.TxCount += ib.Txs
+			}
+		}
+	}
+	return ci, built, nil
+}
+
+// deliver hands a commit to every subscriber, ending those that lag.
+func (n *Node) deliver(_ *commitIndex, built builtCommit) {
+	now := time.Now()
+	for _, c := range built {
+		if c != nil {
+			c.DeliveredAt = now
+		}
+	}
+	n.subsMu.Lock()
+	defer n.subsMu.Unlock()
+	for s, active := range n.subs {
+		if !active {
+			continue // made after this commit was prepared: starts with the next
+		}
+		c := built[s.mode]
+		select {
+		case s.c <- c:
+		default:
+			n.m.subscriberDrops.Inc()
+			n.log.Warn("commit subscriber lagged; subscription ended", "seq", c.Seq, "buffer", cap(s.c))
+			delete(n.subs, s)
+			s.end(ErrLagged)
+		}
+	}
+}

@@ -1,0 +1,558 @@
+package engine
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/dag/dagbls"
+)
+
+// ErrStopped is returned by calls on a node whose event loop has ended.
+var ErrStopped = errors.New("engine: node stopped")
+
+// ErrAlreadyRunning is returned by a second call to Run.
+var ErrAlreadyRunning = errors.New("engine: node already running")
+
+// maxFrameSize is the largest message the core can produce: a batch of
+// dag.MaxBatchBytes of transactions and its length prefixes.
+const maxFrameSize = dag.MaxBatchBytes + 4*dag.MaxBatchTxs + 1024
+
+// Node is one validator: the dag core, its store, its transport and its
+// API, driven by one event loop (Run). Its methods are safe for concurrent
+// use; the dag core inside is touched only by the loop.
+type Node struct {
+	opts  Options
+	log   *slog.Logger
+	self  dag.ValidatorID
+	core  *dag.Node
+	store *store
+	tr    Transport
+	m     *metrics
+	bls   *crypto.BLSCommittee
+	comm  *dag.Committee
+
+	apiLn  net.Listener
+	apiSrv *http.Server
+
+	submitCh chan *submitRequest
+	inbox    chan inboundMsg
+	inboxMem *semaphore.Weighted
+	inflight *semaphore.Weighted
+
+	subsMu  sync.Mutex
+	subs    map[*Subscription]bool // value: active (sees commits prepared after it was made)
+	stopped bool
+
+	status   atomic.Pointer[Status]
+	lastLoop atomic.Int64 // unix nanoseconds of the last loop iteration
+	running  atomic.Bool
+	done     chan struct{} // closed when Run has released everything
+	stopOnce sync.Once
+	closeErr error
+
+	// Loop-owned state.
+	ownSealed    map[crypto.Digest]time.Time
+	committedTxs uint64
+	lastCommitAt time.Time
+}
+
+// inboundMsg is a decoded peer message waiting for the loop.
+type inboundMsg struct {
+	from dag.ValidatorID
+	msg  dag.Message
+	size int64
+}
+
+// New opens the node's store, restores the consensus core from it, binds
+// the transport and the API listener. It starts nothing: call Run. ctx
+// bounds the transport's background work. If Run is never called, call
+// Close to release the resources.
+func New(ctx context.Context, opts Options) (_ *Node, err error) {
+	if pc := opts.PacketConn; pc != nil {
+		defer func() { // a transport that was built owns it
+			if err != nil && opts.PacketConn != nil {
+				_ = pc.Close()
+			}
+		}()
+	}
+	opts.Committee = append([]Validator(nil), opts.Committee...)
+	opts.EnsureDefaults()
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	bls, comm, err := BuildBLSCommittee(opts.Epoch, opts.Committee)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("engine: data dir: %w", err)
+	}
+	n := &Node{
+		opts: opts, log: opts.Logger.With("validator", int(opts.Self)), self: opts.Self,
+		m: newMetrics(), bls: bls, comm: comm,
+		submitCh:  make(chan *submitRequest, opts.SubmitQueue),
+		inbox:     make(chan inboundMsg, opts.InboxSize),
+		inboxMem:  semaphore.NewWeighted(opts.InboxBytes),
+		inflight:  semaphore.NewWeighted(int64(opts.MaxInflightRequests)),
+		subs:      make(map[*Subscription]bool),
+		done:      make(chan struct{}),
+		ownSealed: make(map[crypto.Digest]time.Time),
+	}
+	if n.store, err = openStore(opts.DataDir, &opts); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			n.release()
+		}
+	}()
+	n.core, err = dag.NewNode(dag.Config{Self: opts.Self, Committee: comm, Signer: dagbls.NewSigner(opts.BLSKey),
+		Verifier: dagbls.NewVerifier(bls, cryptorand.Reader), Batches: n.store, Options: opts.DAG})
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	recs, err := n.store.loadDAGRecords()
+	if err != nil {
+		return nil, err
+	}
+	if err := n.core.Restore(recs); err != nil {
+		return nil, fmt.Errorf("engine: restore from %s: %w", opts.DataDir, err)
+	}
+	st := n.core.Status()
+	n.log.Info("restored", "records", len(recs), "round", st.Round, "last_committed_seq", st.LastCommittedSeq)
+	n.publishStatus(nil)
+
+	peers := make([]TransportPeer, len(opts.Committee))
+	for i, v := range opts.Committee {
+		peers[i] = TransportPeer{ID: dag.ValidatorID(i), Addr: v.Address, PublicKey: v.NetworkKey}
+	}
+	pc := opts.PacketConn
+	opts.PacketConn = nil // the factory owns it now, even when it fails
+	n.opts.PacketConn = nil
+	n.tr, err = opts.NewTransport(ctx, TransportConfig{Self: opts.Self, ListenAddr: opts.ListenAddr, PacketConn: pc, Key: opts.NetworkKey,
+		Peers: peers, ChainID: opts.ChainID, MaxFrameSize: maxFrameSize, Logger: n.log.With("component", "transport")})
+	if err != nil {
+		return nil, fmt.Errorf("engine: transport: %w", err)
+	}
+	if opts.WrapTransport != nil {
+		n.tr = opts.WrapTransport(n.tr)
+	}
+	if opts.APIListenAddr != "" {
+		n.apiLn, err = net.Listen("tcp", opts.APIListenAddr)
+		if err != nil {
+			return nil, fmt.Errorf("engine: API listener: %w", err)
+		}
+		n.apiSrv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second,
+			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+	}
+	ok = true
+	return n, nil
+}
+
+// Self returns the node's validator index.
+func (n *Node) Self() dag.ValidatorID { return n.self }
+
+// APIAddr returns the HTTP API's bound address, or "" without an API.
+func (n *Node) APIAddr() string {
+	if n.apiLn == nil {
+		return ""
+	}
+	return n.apiLn.Addr().String()
+}
+
+// Done is closed once Run has returned and released the node's resources.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Close releases a node whose Run was never called. After Run it waits
+// for Run to finish releasing.
+func (n *Node) Close() error {
+	if n.running.Load() {
+		<-n.done
+		return n.closeErr
+	}
+	n.release()
+	return n.closeErr
+}
+
+// release closes everything New opened, once.
+func (n *Node) release() {
+	n.stopOnce.Do(func() {
+		var errs []error
+		if n.apiSrv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			if err := n.apiSrv.Shutdown(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("engine: API shutdown: %w", err))
+			}
+			cancel()
+		} else if n.apiLn != nil {
+			_ = n.apiLn.Close()
+		}
+		if n.tr != nil {
+			if err := n.tr.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("engine: transport close: %w", err))
+			}
+		}
+		n.subsMu.Lock()
+		n.stopped = true
+		for s := range n.subs {
+			s.end(ErrStopped)
+			delete(n.subs, s)
+		}
+		n.subsMu.Unlock()
+		if n.store != nil {
+			if err := n.store.close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		n.closeErr = errors.Join(errs...)
+		close(n.done)
+	})
+}
+
+// Run is the node's event loop. It returns nil when ctx ends, after it has
+// stopped the API, closed the transport and the store and ended every
+// subscription, or an error if the store fails (the node must not go on
+// without durable records).
+func (n *Node) Run(ctx context.Context) (err error) {
+	if !n.running.CompareAndSwap(false, true) {
+		return ErrAlreadyRunning
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		if n.apiSrv != nil {
+			sctx, c2 := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = n.apiSrv.Shutdown(sctx)
+			c2()
+		}
+		_ = n.tr.Close()
+		wg.Wait()
+		n.failPendingSubmits()
+		n.release()
+		if err == nil {
+			err = n.closeErr
+		}
+	}()
+	if n.apiSrv != nil {
+		wg.Go(func() {
+			if err := n.apiSrv.Serve(n.apiLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.log.Error("API server", "err", err)
+			}
+		})
+	}
+	wg.Go(func() { n.receive(ctx) })
+
+	ticker := time.NewTicker(n.opts.TickInterval)
+	defer ticker.Stop()
+	n.core.Tick(nowMillis())
+	if err := n.flush(); err != nil {
+		return err
+	}
+	lastMetrics := time.Time{}
+	for {
+		n.lastLoop.Store(time.Now().UnixNano())
+		events := 0
+		select {
+		case <-ctx.Done():
+			return nil
+		case in := <-n.inbox:
+			n.step(in)
+			events++
+		case req := <-n.submitCh:
+			n.handleSubmit(req)
+			events++
+		case <-ticker.C:
+			n.core.Tick(nowMillis())
+		}
+		// Take what else is waiting, up to a bound, before one flush: one
+		// synced write covers many events.
+	drain:
+		for events < n.opts.MaxEventsPerFlush {
+			select {
+			case in := <-n.inbox:
+				n.step(in)
+			case req := <-n.submitCh:
+				n.handleSubmit(req)
+			default:
+				break drain
+			}
+			events++
+		}
+		if events > 0 {
+			n.m.loopEvents.Observe(float64(events))
+		}
+		if err := n.flush(); err != nil {
+			return err
+		}
+		if now := time.Now(); now.Sub(lastMetrics) >= 250*time.Millisecond {
+			lastMetrics = now
+			n.publishStatus(n.tr.Connected())
+		}
+	}
+}
+
+func nowMillis() dag.Time { return dag.Time(time.Now().UnixMilli()) }
+
+// receive decodes frames from the transport and queues them for the loop,
+// bounded in count and in bytes.
+func (n *Node) receive(ctx context.Context) {
+	for {
+		f, err := n.tr.Receive(ctx)
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, ErrTransportClosed) {
+				n.log.Warn("transport receive", "err", err)
+			}
+			return
+		}
+		if int(f.From) >= n.comm.Size() || f.From == n.self {
+			n.m.rejected.WithLabelValues("unknown", "unknown_validator").Inc()
+			n.log.Debug("rejected frame", "from", int(f.From), "reason", "sender is not a peer of the committee")
+			continue
+		}
+		msg, err := dag.DecodeMessage(f.Frame)
+		if err != nil {
+			kind := "unknown"
+			if len(f.Frame) > 0 {
+				kind = dag.Kind(f.Frame[0]).String()
+				if len(kind) > 5 && kind[:5] == "kind(" {
+					kind = "unknown"
+				}
+			}
+			n.m.rejected.WithLabelValues(kind, "malformed").Inc()
+			n.log.Debug("rejected message", "from", int(f.From), "kind", kind, "bytes", len(f.Frame), "reason", err)
+			continue
+		}
+		n.m.messagesIn.WithLabelValues(msg.Kind().String()).Inc()
+		size := int64(len(f.Frame))
+		if err := n.inboxMem.Acquire(ctx, size); err != nil {
+			return
+		}
+		select {
+		case n.inbox <- inboundMsg{from: f.From, msg: msg, size: size}:
+		case <-ctx.Done():
+			n.inboxMem.Release(size)
+			return
+		}
+	}
+}
+
+func (n *Node) step(in inboundMsg) {
+	n.inboxMem.Release(in.size)
+	// A refused message is also listed in Ready.Rejected, logged at flush.
+	_ = n.core.Step(in.from, in.msg)
+}
+
+// flush handles the core's output: persist, then send, then deliver.
+func (n *Node) flush() error {
+	rd := n.core.Ready()
+	if rd.IsEmpty() {
+		return nil
+	}
+	now := time.Now()
+	// Read what the commits need before writing: a batch stored in this
+	// Ready is found in it, one deleted by it is still in the store.
+	var fresh map[string][]byte
+	for _, r := range rd.Persist {
+		if r.Delete || !dag.IsBatchKey(r.Key) {
+			continue
+		}
+		if fresh == nil {
+			fresh = make(map[string][]byte)
+		}
+		fresh[string(r.Key)] = r.Value
+		if author, _, ok := peekBatch(r.Value); ok && author == n.self {
+			var d crypto.Digest
+			copy(d[:], r.Key[1:])
+			n.ownSealed[d] = now
+		}
+	}
+	var index []*commitIndex
+	var deliveries []builtCommit
+	if len(rd.Committed) > 0 {
+		modes := n.subscriptionModes()
+		for _, sub := range rd.Committed {
+			ci, commits, err := n.prepareCommit(sub, fresh, modes)
+			if err != nil {
+				return err
+			}
+			index = append(index, ci)
+			deliveries = append(deliveries, commits)
+		}
+	}
+	if len(rd.Persist) > 0 || len(index) > 0 {
+		start := time.Now()
+		nb, err := n.store.write(rd.Persist, index)
+		if err != nil {
+			n.log.Error("persist failed; stopping", "err", err)
+			return err
+		}
+		n.m.persistLatency.Observe(time.Since(start).Seconds())
+		n.m.persistBytes.Add(float64(nb))
+	}
+	n.send(rd.Messages)
+	for _, r := range rd.Rejected {
+		n.m.rejected.WithLabelValues(r.Kind.String(), reasonClass(r.Reason)).Inc()
+		n.log.Debug("rejected message", "from", int(r.From), "kind", r.Kind.String(), "reason", r.Reason)
+	}
+	for _, ev := range rd.Evidence {
+		n.m.evidence.Inc()
+		n.log.Warn("equivocation", "author", int(ev.First.Author), "round", ev.First.Round,
+			"first", ev.First.Digest().Short(), "second", ev.Second.Digest().Short())
+	}
+	for i, ci := range index {
+		n.observeCommit(ci, now)
+		n.deliver(ci, deliveries[i])
+	}
+	if len(index) > 0 {
+		n.publishStatus(nil)
+	}
+	return nil
+}
+
+// send hands the core's messages to the transport, encoding each once.
+func (n *Node) send(msgs []dag.Outbound) {
+	for _, o := range msgs {
+		frame := dag.EncodeMessage(o.Msg)
+		kind := o.Msg.Kind().String()
+		if !o.Broadcast {
+			if o.To != n.self {
+				n.sendOne(o.To, frame, kind)
+			}
+			continue
+		}
+		for i := 0; i < n.comm.Size(); i++ {
+			if to := dag.ValidatorID(i); to != n.self {
+				n.sendOne(to, frame, kind)
+			}
+		}
+	}
+}
+
+func (n *Node) sendOne(to dag.ValidatorID, frame []byte, kind string) {
+	if err := n.tr.Send(to, frame); err != nil {
+		n.m.sendDropped.WithLabelValues(kind).Inc()
+		n.log.Debug("send dropped", "to", int(to), "kind", kind, "err", err)
+		return
+	}
+	n.m.messagesOut.WithLabelValues(kind).Inc()
+}
+
+// observeCommit updates metrics for a commit about to be delivered.
+func (n *Node) observeCommit(ci *commitIndex, now time.Time) {
+	n.m.commits.Inc()
+	n.m.committedCerts.Add(float64(ci.Certs))
+	n.m.committedBatches.Add(float64(len(ci.Batches)))
+	txs := ci.txCount()
+	n.m.committedTxs.Add(float64(txs))
+	n.committedTxs += uint64(txs)
+	n.lastCommitAt = now
+	if lat := now.UnixMilli() - int64(ci.Timestamp); lat >= 0 {
+		n.m.commitLatency.Observe(float64(lat) / 1000)
+	}
+	for _, b := range ci.Batches {
+		if b.Author != n.self {
+			continue
+		}
+		if t, ok := n.ownSealed[b.Digest]; ok {
+			n.m.batchLatency.Observe(now.Sub(t).Seconds())
+			delete(n.ownSealed, b.Digest)
+		}
+	}
+	// Own batches that never commit (dropped by a restart, say) must not
+	// pile up.
+	if len(n.ownSealed) > 100_000 {
+		clear(n.ownSealed)
+	}
+}
+
+// Status is a snapshot of a node's progress, served by /v1/status.
+type Status struct {
+	Validator          int       `json:"validator"`
+	CommitteeSize      int       `json:"committee_size"`
+	Round              uint64    `json:"round"`
+	LastCommittedRound uint64    `json:"last_committed_round"`
+	LastCommittedSeq   uint64    `json:"last_committed_seq"`
+	CommitDigest       string    `json:"commit_digest"`
+	PeersConnected     int       `json:"peers_connected"`
+	QuorumConnected    bool      `json:"quorum_connected"`
+	CommittedTxs       uint64    `json:"committed_txs"`
+	LastCommitAt       time.Time `json:"last_commit_at,omitzero"`
+	PendingCerts       int       `json:"pending_certs"`
+	PendingCommits     int       `json:"pending_commits"`
+	WorkerLoad         int       `json:"worker_load"`
+	SubmitQueue        int       `json:"submit_queue"`
+	InboxQueue         int       `json:"inbox_queue"`
+}
+
+// publishStatus stores a snapshot for other goroutines and updates the
+// gauges. connected nil keeps the last known peers.
+func (n *Node) publishStatus(connected []dag.ValidatorID) {
+	st := n.core.Status()
+	s := &Status{
+		Validator: int(n.self), CommitteeSize: n.comm.Size(), Round: st.Round, LastCommittedRound: st.LastCommittedRound,
+		LastCommittedSeq: st.LastCommittedSeq, CommitDigest: st.CommitDigest.String(), CommittedTxs: n.committedTxs,
+		LastCommitAt: n.lastCommitAt, PendingCerts: st.PendingCerts, PendingCommits: st.PendingCommits,
+		WorkerLoad: st.WorkerLoad, SubmitQueue: len(n.submitCh), InboxQueue: len(n.inbox),
+	}
+	if connected == nil {
+		if old := n.status.Load(); old != nil {
+			s.PeersConnected, s.QuorumConnected = old.PeersConnected, old.QuorumConnected
+		}
+	} else {
+		stake := n.comm.Stake(n.self)
+		for _, p := range connected {
+			if p != n.self {
+				stake += n.comm.Stake(p)
+				s.PeersConnected++
+			}
+		}
+		s.QuorumConnected = stake >= n.comm.QuorumThreshold()
+	}
+	n.status.Store(s)
+	n.m.round.Set(float64(s.Round))
+	n.m.lastCommittedRound.Set(float64(s.LastCommittedRound))
+	n.m.lastCommittedSeq.Set(float64(s.LastCommittedSeq))
+	n.m.peersConnected.Set(float64(s.PeersConnected))
+	n.m.queueDepth.WithLabelValues("submit").Set(float64(s.SubmitQueue))
+	n.m.queueDepth.WithLabelValues("inbox").Set(float64(s.InboxQueue))
+	n.m.queueDepth.WithLabelValues("worker").Set(float64(s.WorkerLoad))
+	n.m.queueDepth.WithLabelValues("pending_certs").Set(float64(s.PendingCerts))
+	n.m.queueDepth.WithLabelValues("pending_commits").Set(float64(s.PendingCommits))
+}
+
+// Status returns the latest snapshot of the node's progress.
+func (n *Node) Status() Status { return *n.status.Load() }
+
+// Ready reports whether the node is connected to a quorum and committing:
+// its last commit is at most Options.ReadyWindow old.
+func (n *Node) Ready() (bool, string) {
+	s := n.Status()
+	switch {
+	case !s.QuorumConnected:
+		return false, fmt.Sprintf("connected to %d of %d peers: no quorum", s.PeersConnected, s.CommitteeSize-1)
+	case s.LastCommitAt.IsZero():
+		return false, "no commit yet"
+	case time.Since(s.LastCommitAt) > n.opts.ReadyWindow:
+		return false, fmt.Sprintf("last commit %s ago", time.Since(s.LastCommitAt).Round(time.Millisecond))
+	}
+	return true, "ready"
+}
+
+// Registry returns the node's Prometheus registry (served on /metrics).
+func (n *Node) Registry() *prometheus.Registry { return n.m.reg }

@@ -1,0 +1,261 @@
+package engine
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
+)
+
+// Validator is one member of the committee as every node knows it.
+type Validator struct {
+	// BLSPublicKey is the 96-byte compressed BLS12-381 (min-sig) key that
+	// signs headers and votes.
+	BLSPublicKey []byte
+	// ProofOfPossession is the validator's 48-byte proof for BLSPublicKey.
+	ProofOfPossession []byte
+	// Stake weighs the validator in quorums. It must be positive.
+	Stake uint64
+	// NetworkKey is the Ed25519 key that identifies the validator on the
+	// transport (mutual TLS).
+	NetworkKey ed25519.PublicKey
+	// Address is the validator's transport address, host:port (UDP).
+	Address string
+}
+
+// Options configures a Node. Zero values mean defaults; New calls
+// EnsureDefaults and Validate on a copy.
+type Options struct {
+	// Self is this validator's index in Committee. Required.
+	Self dag.ValidatorID
+	// Committee lists every validator, indexed by ValidatorID. Required.
+	Committee []Validator
+	// Epoch is the committee's epoch. Default 0.
+	Epoch uint64
+	// ChainID separates networks; peers of another chain are refused.
+	// Required.
+	ChainID string
+	// BLSKey is this validator's BLS private key; its public key must be
+	// Committee[Self].BLSPublicKey. Required.
+	BLSKey *crypto.BLSPrivateKey
+	// NetworkKey is this validator's Ed25519 transport key; its public
+	// key must be Committee[Self].NetworkKey. Required.
+	NetworkKey ed25519.PrivateKey
+	// DataDir holds the node's pebble database. Required.
+	DataDir string
+	// ListenAddr is the transport's listen address. Default
+	// Committee[Self].Address.
+	ListenAddr string
+	// PacketConn, when set, is the UDP socket the transport uses instead
+	// of binding ListenAddr (a devnet binds its ports before it knows the
+	// committee). The node takes it over and closes it. Default nil.
+	PacketConn net.PacketConn
+	// APIListenAddr is the HTTP API's listen address (host:port, port 0
+	// picks a free one; see Node.APIAddr). Default "": no HTTP server.
+	APIListenAddr string
+	// EnablePprof serves net/http/pprof under /debug/pprof/ on the API
+	// listener. Default false.
+	EnablePprof bool
+	// DAG tunes the consensus core; zero fields take dag's defaults after
+	// the engine's own (see DefaultDAGOptions).
+	DAG dag.Options
+	// TickInterval is how often the core's clock advances. Default 10 ms.
+	TickInterval time.Duration
+	// SubmitQueue bounds client submission requests waiting for the event
+	// loop; beyond it a submission is refused as busy. Default 256.
+	SubmitQueue int
+	// MaxRequestTxs bounds the transactions of one submission. Default
+	// 20000.
+	MaxRequestTxs int
+	// MaxRequestBytes bounds the body of one HTTP submission. Default
+	// 32 MiB. Memory held by queued submissions is at most SubmitQueue times
+	// this.
+	MaxRequestBytes int64
+	// MaxInflightRequests bounds concurrent HTTP submissions being parsed
+	// or waiting; beyond it the API answers 429. Default 64.
+	MaxInflightRequests int
+	// InboxSize bounds decoded peer messages waiting for the event loop.
+	// Default 1024.
+	InboxSize int
+	// InboxBytes bounds the encoded size of the decoded peer messages
+	// waiting for the event loop (the transport bounds its own queues).
+	// Default 64 MiB; at least the largest frame (about 17 MiB).
+	InboxBytes int64
+	// MaxEventsPerFlush bounds the events (messages, submissions) the loop
+	// takes before it flushes the core's output (one synced write, then
+	// sends). Default 512.
+	MaxEventsPerFlush int
+	// CommitBuffer is the default buffer of a commit subscription.
+	// Default 1024 commits.
+	CommitBuffer int
+	// ReadyWindow: /readyz answers ready while the node is connected to a
+	// quorum and its last commit is at most this old. Default 10 s.
+	ReadyWindow time.Duration
+	// NoSync commits pebble batches without fsync. Only for benchmarks on
+	// throwaway data: a crash may then lose votes and make the node vote
+	// twice. Default false.
+	NoSync bool
+	// CacheSize is pebble's block cache in bytes. Default 32 MiB.
+	CacheSize int64
+	// MemTableSize is pebble's memtable size in bytes. Default 64 MiB.
+	MemTableSize uint64
+	// Logger receives the node's logs. Default: discard.
+	Logger *slog.Logger
+	// NewTransport builds the transport. Default: QUIC (netquic).
+	NewTransport TransportFactory
+	// WrapTransport, when set, wraps the transport the node uses (fault
+	// injection and inspection in tests). Default nil.
+	WrapTransport func(Transport) Transport
+}
+
+// DefaultDAGOptions returns the dag options the engine runs with unless
+// told otherwise: dag's defaults, tuned for throughput with low latency on
+// a small committee (see bench/consensus.md for the measurements).
+func DefaultDAGOptions() dag.Options {
+	o := dag.Options{
+		BatchSize:      500_000,
+		MaxBatchDelay:  50,
+		MaxHeaderDelay: 100,
+	}
+	o.EnsureDefaults()
+	return o
+}
+
+// EnsureDefaults fills zero fields with their defaults and returns o.
+func (o *Options) EnsureDefaults() *Options {
+	if o.ListenAddr == "" && int(o.Self) < len(o.Committee) {
+		o.ListenAddr = o.Committee[o.Self].Address
+	}
+	def := DefaultDAGOptions()
+	if o.DAG.BatchSize == 0 {
+		o.DAG.BatchSize = def.BatchSize
+	}
+	if o.DAG.MaxBatchDelay == 0 {
+		o.DAG.MaxBatchDelay = def.MaxBatchDelay
+	}
+	if o.DAG.MaxHeaderDelay == 0 {
+		o.DAG.MaxHeaderDelay = def.MaxHeaderDelay
+	}
+	o.DAG.EnsureDefaults()
+	if o.TickInterval <= 0 {
+		o.TickInterval = 10 * time.Millisecond
+	}
+	if o.SubmitQueue <= 0 {
+		o.SubmitQueue = 256
+	}
+	if o.MaxRequestTxs <= 0 {
+		o.MaxRequestTxs = 20000
+	}
+	if o.MaxRequestBytes <= 0 {
+		o.MaxRequestBytes = 32 << 20
+	}
+	if o.MaxInflightRequests <= 0 {
+		o.MaxInflightRequests = 64
+	}
+	if o.InboxSize <= 0 {
+		o.InboxSize = 1024
+	}
+	if o.InboxBytes <= 0 {
+		o.InboxBytes = 64 << 20
+	}
+	if o.MaxEventsPerFlush <= 0 {
+		o.MaxEventsPerFlush = 512
+	}
+	if o.CommitBuffer <= 0 {
+		o.CommitBuffer = 1024
+	}
+	if o.ReadyWindow <= 0 {
+		o.ReadyWindow = 10 * time.Second
+	}
+	if o.CacheSize <= 0 {
+		o.CacheSize = 32 << 20
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 64 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.NewTransport == nil {
+		o.NewTransport = NewQUICTransport
+	}
+	return o
+}
+
+// Validate reports settings that cannot work. Call EnsureDefaults first.
+func (o *Options) Validate() error {
+	var errs []error
+	n := len(o.Committee)
+	if n == 0 {
+		errs = append(errs, errors.New("committee is empty"))
+	}
+	if n > dag.MaxCommitteeSize {
+		errs = append(errs, fmt.Errorf("committee of %d exceeds %d", n, dag.MaxCommitteeSize))
+	}
+	if int(o.Self) >= n {
+		errs = append(errs, fmt.Errorf("self %d not in a committee of %d", o.Self, n))
+	}
+	for i, v := range o.Committee {
+		if len(v.BLSPublicKey) != crypto.BLSPublicKeySize {
+			errs = append(errs, fmt.Errorf("validator %d: BLS public key of %d bytes, want %d", i, len(v.BLSPublicKey), crypto.BLSPublicKeySize))
+		}
+		if len(v.ProofOfPossession) != crypto.BLSSignatureSize {
+			errs = append(errs, fmt.Errorf("validator %d: proof of possession of %d bytes, want %d", i, len(v.ProofOfPossession), crypto.BLSSignatureSize))
+		}
+		if v.Stake == 0 {
+			errs = append(errs, fmt.Errorf("validator %d: zero stake", i))
+		}
+		if len(v.NetworkKey) != ed25519.PublicKeySize {
+			errs = append(errs, fmt.Errorf("validator %d: network key of %d bytes, want %d", i, len(v.NetworkKey), ed25519.PublicKeySize))
+		}
+		if v.Address == "" {
+			errs = append(errs, fmt.Errorf("validator %d: no address", i))
+		}
+	}
+	if o.ChainID == "" {
+		errs = append(errs, errors.New("ChainID is required"))
+	}
+	if o.DataDir == "" {
+		errs = append(errs, errors.New("DataDir is required"))
+	}
+	if o.BLSKey == nil {
+		errs = append(errs, errors.New("BLSKey is required"))
+	} else if int(o.Self) < n && len(o.Committee[o.Self].BLSPublicKey) == crypto.BLSPublicKeySize {
+		pk, err := crypto.ParseBLSPublicKey(o.Committee[o.Self].BLSPublicKey)
+		if err != nil || !pk.Equal(o.BLSKey.PublicKey()) {
+			errs = append(errs, fmt.Errorf("BLSKey does not match the committee's key of validator %d", o.Self))
+		}
+	}
+	if len(o.NetworkKey) != ed25519.PrivateKeySize {
+		errs = append(errs, errors.New("NetworkKey is required"))
+	} else if int(o.Self) < n {
+		pub, _ := o.NetworkKey.Public().(ed25519.PublicKey)
+		if !pub.Equal(o.Committee[o.Self].NetworkKey) {
+			errs = append(errs, fmt.Errorf("NetworkKey does not match the committee's key of validator %d", o.Self))
+		}
+	}
+	if o.ListenAddr == "" {
+		errs = append(errs, errors.New("ListenAddr is required"))
+	}
+	if err := o.DAG.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.MaxRequestBytes < int64(o.DAG.MaxTxSize) {
+		errs = append(errs, fmt.Errorf("MaxRequestBytes %d below the largest transaction (%d)", o.MaxRequestBytes, o.DAG.MaxTxSize))
+	}
+	if o.InboxBytes < maxFrameSize {
+		errs = append(errs, fmt.Errorf("InboxBytes %d below the largest frame (%d)", o.InboxBytes, maxFrameSize))
+	}
+	if o.NewTransport == nil || o.Logger == nil {
+		errs = append(errs, errors.New("call EnsureDefaults before Validate"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("engine: invalid options: %w", err)
+	}
+	return nil
+}

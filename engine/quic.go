@@ -1,0 +1,72 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/netquic"
+)
+
+// quicTransport adapts netquic.Transport to Transport.
+type quicTransport struct {
+	t *netquic.Transport
+}
+
+// NewQUICTransport builds a node's QUIC transport (netquic): mutual TLS
+// with the validators' Ed25519 network keys, bounded queues. It is the
+// default TransportFactory.
+func NewQUICTransport(ctx context.Context, cfg TransportConfig) (Transport, error) {
+	peers := make([]netquic.Peer, len(cfg.Peers))
+	for i, p := range cfg.Peers {
+		peers[i] = netquic.Peer{ID: netquic.PeerID(p.ID), Addr: p.Addr, PublicKey: p.PublicKey}
+	}
+	o := netquic.Options{
+		ListenAddr:   cfg.ListenAddr,
+		PacketConn:   cfg.PacketConn,
+		Self:         netquic.PeerID(cfg.Self),
+		Key:          cfg.Key,
+		Peers:        peers,
+		ChainID:      cfg.ChainID,
+		MaxFrameSize: cfg.MaxFrameSize,
+		Logger:       cfg.Logger,
+	}
+	if q := 2 * cfg.MaxFrameSize; q > netquic.DefaultSendQueueBytes {
+		o.SendQueueBytes = q
+	}
+	if q := 2 * cfg.MaxFrameSize; q > netquic.DefaultInboxBytes {
+		o.InboxBytes = q
+	}
+	t, err := netquic.New(ctx, o)
+	if err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	return &quicTransport{t: t}, nil
+}
+
+func (q *quicTransport) Send(to dag.ValidatorID, frame []byte) error {
+	return q.t.Send(netquic.PeerID(to), frame)
+}
+
+func (q *quicTransport) Receive(ctx context.Context) (InboundFrame, error) {
+	select {
+	case in, ok := <-q.t.Inbox():
+		if !ok {
+			return InboundFrame{}, ErrTransportClosed
+		}
+		return InboundFrame{From: dag.ValidatorID(in.From), Frame: in.Frame}, nil
+	case <-ctx.Done():
+		return InboundFrame{}, ctx.Err()
+	}
+}
+
+func (q *quicTransport) Connected() []dag.ValidatorID {
+	ids := q.t.Connected()
+	out := make([]dag.ValidatorID, len(ids))
+	for i, id := range ids {
+		out[i] = dag.ValidatorID(id)
+	}
+	return out
+}
+
+func (q *quicTransport) Close() error { return q.t.Close() }

@@ -1,0 +1,285 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
+)
+
+// Key layout of the node's pebble database.
+const (
+	// dagPrefix prefixes every record the consensus core persists.
+	dagPrefix = "d/"
+	// indexPrefix prefixes the engine's commit index: seq -> the batches
+	// of the commit and their transaction counts.
+	indexPrefix = "x/"
+)
+
+// errNotFound says a key is absent.
+var errNotFound = errors.New("engine: not found")
+
+// store is the node's pebble database. Only the event loop writes; the
+// HTTP API reads concurrently (pebble is safe for that).
+type store struct {
+	db     *pebble.DB
+	noSync bool
+}
+
+// pebbleLogger routes pebble's logs into slog.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	// pebble calls Fatalf on unrecoverable corruption and expects no
+	// return; log loudly and let pebble's own panic follow.
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble", "fatal", true)
+	panic(fmt.Sprintf("pebble: "+format, args...))
+}
+
+func openStore(dir string, o *Options) (*store, error) {
+	cache := pebble.NewCache(o.CacheSize)
+	defer cache.Unref()
+	opts := &pebble.Options{
+		Cache:        cache,
+		MemTableSize: o.MemTableSize,
+		Logger:       pebbleLogger{o.Logger},
+	}
+	db, err := pebble.Open(dir, opts)
+	if err != nil {
+		return nil, fmt.Errorf("engine: open store %s: %w", dir, err)
+	}
+	return &store{db: db, noSync: o.NoSync}, nil
+}
+
+func (s *store) close() error {
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("engine: close store: %w", err)
+	}
+	return nil
+}
+
+func dagKey(k []byte) []byte {
+	out := make([]byte, 0, len(dagPrefix)+len(k))
+	return append(append(out, dagPrefix...), k...)
+}
+
+func prefixEnd(p string) []byte {
+	b := []byte(p)
+	b[len(b)-1]++
+	return b
+}
+
+// loadDAGRecords returns every record the core persisted, keys without the
+// engine's prefix.
+func (s *store) loadDAGRecords() ([]dag.Record, error) {
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(dagPrefix), UpperBound: prefixEnd(dagPrefix)})
+	if err != nil {
+		return nil, fmt.Errorf("engine: load records: %w", err)
+	}
+	var out []dag.Record
+	for ok := it.First(); ok; ok = it.Next() {
+		k := bytes.Clone(it.Key()[len(dagPrefix):])
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return nil, fmt.Errorf("engine: load records: %w", err)
+		}
+		out = append(out, dag.Record{Key: k, Value: bytes.Clone(v)})
+	}
+	if err := it.Close(); err != nil {
+		return nil, fmt.Errorf("engine: load records: %w", err)
+	}
+	return out, nil
+}
+
+// write makes recs and the commit index entries durable in one batch, in
+// order. It returns the bytes written.
+func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
+	b := s.db.NewBatch()
+	defer b.Close()
+	for _, r := range recs {
+		var err error
+		if r.Delete {
+			err = b.Delete(dagKey(r.Key), nil)
+		} else {
+			err = b.Set(dagKey(r.Key), r.Value, nil)
+		}
+		if err != nil {
+			return 0, fmt.Errorf("engine: write: %w", err)
+		}
+	}
+	for _, ci := range index {
+		if err := b.Set(indexKey(ci.Seq), ci.encode(), nil); err != nil {
+			return 0, fmt.Errorf("engine: write: %w", err)
+		}
+	}
+	n := b.Len()
+	wo := pebble.Sync
+	if s.noSync {
+		wo = pebble.NoSync
+	}
+	if err := b.Commit(wo); err != nil {
+		return 0, fmt.Errorf("engine: write: %w", err)
+	}
+	return n, nil
+}
+
+// get calls fn with the value of key while it is valid.
+func (s *store) get(key []byte, fn func(v []byte) error) error {
+	v, closer, err := s.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return errNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("engine: read %q: %w", key, err)
+	}
+	defer closer.Close()
+	return fn(v)
+}
+
+// ReadBatch implements dag.BatchReader over the persisted batches.
+func (s *store) ReadBatch(d crypto.Digest) (*dag.Batch, bool) {
+	var b *dag.Batch
+	err := s.get(dagKey(dag.BatchKey(d)), func(v []byte) error {
+		var err error
+		b, err = dag.DecodeBatch(v)
+		return err
+	})
+	return b, err == nil
+}
+
+// batchInfo returns the author and transaction count of a stored batch
+// without decoding its transactions.
+func (s *store) batchInfo(d crypto.Digest) (author dag.ValidatorID, txs int, err error) {
+	err = s.get(dagKey(dag.BatchKey(d)), func(v []byte) error {
+		var ok bool
+		author, txs, ok = peekBatch(v)
+		if !ok {
+			return fmt.Errorf("engine: batch %s: %w", d.Short(), dag.ErrMalformed)
+		}
+		return nil
+	})
+	return author, txs, err
+}
+
+// peekBatch reads a canonical batch encoding's author and transaction
+// count: version u8, epoch u64, author u16, worker u16, count u32.
+func peekBatch(v []byte) (dag.ValidatorID, int, bool) {
+	if len(v) < 17 || v[0] != 1 {
+		return 0, 0, false
+	}
+	return dag.ValidatorID(binary.BigEndian.Uint16(v[9:])), int(binary.BigEndian.Uint32(v[13:])), true
+}
+
+// commitRecord reads the core's record of commit seq.
+func (s *store) commitRecord(seq uint64) (*dag.CommitRecord, error) {
+	var cr *dag.CommitRecord
+	err := s.get(dagKey(dag.CommitKey(seq)), func(v []byte) error {
+		var err error
+		cr, err = dag.DecodeCommitRecord(v)
+		return err
+	})
+	return cr, err
+}
+
+func indexKey(seq uint64) []byte {
+	k := make([]byte, 0, len(indexPrefix)+8)
+	k = append(k, indexPrefix...)
+	return binary.BigEndian.AppendUint64(k, seq)
+}
+
+// commitIndex is the engine's record of one commit: where its
+// transactions are, so the API can serve them while the batches live.
+type commitIndex struct {
+	Seq         uint64
+	LeaderRound uint64
+	Timestamp   dag.Time
+	Digest      crypto.Digest
+	Certs       int
+	Batches     []indexedBatch
+}
+
+type indexedBatch struct {
+	Digest crypto.Digest
+	Author dag.ValidatorID
+	Txs    int
+}
+
+// txCount returns the transactions of the commit.
+func (ci *commitIndex) txCount() int {
+	n := 0
+	for _, b := range ci.Batches {
+		n += b.Txs
+	}
+	return n
+}
+
+const indexVersion = 1
+
+func (ci *commitIndex) encode() []byte {
+	b := make([]byte, 0, 1+8+8+8+32+4+4+len(ci.Batches)*38)
+	b = append(b, indexVersion)
+	b = binary.BigEndian.AppendUint64(b, ci.Seq)
+	b = binary.BigEndian.AppendUint64(b, ci.LeaderRound)
+	b = binary.BigEndian.AppendUint64(b, uint64(ci.Timestamp))
+	b = append(b, ci.Digest[:]...)
+	b = binary.BigEndian.AppendUint32(b, uint32(ci.Certs))
+	b = binary.BigEndian.AppendUint32(b, uint32(len(ci.Batches)))
+	for _, x := range ci.Batches {
+		b = append(b, x.Digest[:]...)
+		b = binary.BigEndian.AppendUint16(b, uint16(x.Author))
+		b = binary.BigEndian.AppendUint32(b, uint32(x.Txs))
+	}
+	return b
+}
+
+// decodeCommitIndex strictly decodes an index entry read from disk.
+func decodeCommitIndex(p []byte) (*commitIndex, error) {
+	const head = 1 + 8 + 8 + 8 + 32 + 4 + 4
+	if len(p) < head || p[0] != indexVersion {
+		return nil, fmt.Errorf("engine: commit index entry of %d bytes: %w", len(p), dag.ErrMalformed)
+	}
+	ci := &commitIndex{
+		Seq:         binary.BigEndian.Uint64(p[1:]),
+		LeaderRound: binary.BigEndian.Uint64(p[9:]),
+		Timestamp:   dag.Time(binary.BigEndian.Uint64(p[17:])),
+	}
+	copy(ci.Digest[:], p[25:57])
+	ci.Certs = int(binary.BigEndian.Uint32(p[57:]))
+	n := binary.BigEndian.Uint32(p[61:])
+	rest := p[head:]
+	if uint64(n)*38 != uint64(len(rest)) {
+		return nil, fmt.Errorf("engine: commit index entry: %d batches in %d bytes: %w", n, len(rest), dag.ErrMalformed)
+	}
+	ci.Batches = make([]indexedBatch, n)
+	for i := range ci.Batches {
+		x := rest[i*38:]
+		copy(ci.Batches[i].Digest[:], x[:32])
+		ci.Batches[i].Author = dag.ValidatorID(binary.BigEndian.Uint16(x[32:]))
+		ci.Batches[i].Txs = int(binary.BigEndian.Uint32(x[34:]))
+	}
+	return ci, nil
+}
+
+// commitIndex reads the index entry of commit seq.
+func (s *store) commitIndex(seq uint64) (*commitIndex, error) {
+	var ci *commitIndex
+	err := s.get(indexKey(seq), func(v []byte) error {
+		var err error
+		ci, err = decodeCommitIndex(v)
+		return err
+	})
+	return ci, err
+}

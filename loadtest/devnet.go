@@ -1,0 +1,95 @@
+package loadtest
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"github.com/dagd/dagd/engine"
+)
+
+// DevnetTarget offers load to an in-process devnet: Submit calls the
+// nodes directly and commits come from a devnet subscription in which each
+// node carries the transactions of its own batches (TxOwn), so every
+// transaction is observed once, at the node it was submitted to.
+type DevnetTarget struct {
+	d *engine.Devnet
+
+	mu  sync.Mutex
+	sub *engine.DevnetSubscription
+}
+
+// NewDevnetTarget returns a target over d.
+func NewDevnetTarget(d *engine.Devnet) *DevnetTarget { return &DevnetTarget{d: d} }
+
+// Nodes implements Target.
+func (t *DevnetTarget) Nodes() int { return t.d.Size() }
+
+// Submit implements Target.
+func (t *DevnetTarget) Submit(ctx context.Context, node int, txs [][]byte) (int, error) {
+	n, err := t.d.Submit(ctx, node, txs)
+	if err == nil {
+		return n, nil
+	}
+	var se *engine.SubmitError
+	if errors.As(err, &se) {
+		return n, &SubmitError{Reason: se.Reason, Busy: se.Retryable() || se.Reason == engine.ReasonStopped, Accepted: n, Err: err}
+	}
+	return n, &SubmitError{Reason: "error", Accepted: n, Err: err}
+}
+
+// Follow implements Target.
+func (t *DevnetTarget) Follow(ctx context.Context, fn func(Observation)) (func(), error) {
+	sub := t.d.Subscribe(engine.SubscribeOptions{Transactions: engine.TxOwn})
+	t.mu.Lock()
+	t.sub = sub
+	t.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case c, ok := <-sub.C():
+				if !ok {
+					return
+				}
+				ob := Observation{Node: int(c.Node), Seq: c.Seq, Digest: c.Digest, At: c.DeliveredAt}
+				for _, b := range c.Batches {
+					ob.Txs = append(ob.Txs, b.Transactions...)
+				}
+				fn(ob)
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			sub.Close()
+			wg.Wait()
+		})
+	}, nil
+}
+
+// Round implements Target.
+func (t *DevnetTarget) Round(context.Context) (uint64, error) {
+	var r uint64
+	for i := 0; i < t.d.Size(); i++ {
+		if n := t.d.Node(i); n != nil {
+			r = max(r, n.Status().Round)
+		}
+	}
+	return r, nil
+}
+
+// Err reports nodes whose commits stopped reaching the follower early
+// (the reader lagged behind and the node ended its subscription): then
+// the counts of committed transactions are too low.
+func (t *DevnetTarget) Err() error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.sub == nil {
+		return nil
+	}
+	return t.sub.Err()
+}

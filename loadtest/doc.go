@@ -1,0 +1,21 @@
+// Package loadtest is dagd's open-loop load generator. Transactions leave
+// at a fixed arrival rate whatever happens to earlier ones: the generator
+// ticks at a fine granularity and sends the transactions that are due,
+// never waiting for answers to decide what to send next (a closed loop
+// would slow down exactly when the system does, and hide its latency).
+//
+// Each transaction carries a run id, a unique sequence number and its send
+// time in its first HeaderSize bytes, padded to the requested size, so the
+// latency measured is end to end: from the moment the transaction was due
+// to the moment a node delivered the commit that holds it. Latencies go
+// into a log-bucketed histogram (relative error below 1%) from which the
+// percentiles are read.
+//
+// A Target is what the load goes to: a devnet in the same process
+// (NewDevnetTarget: Submit calls and commit subscriptions) or running nodes
+// over HTTP (NewHTTPTarget: POST /v1/transactions with the binary body, and
+// commits followed by polling GET /v1/commits?from=S&txs=own&tx_prefix=N on
+// every target, which returns the first bytes of the transactions of the
+// batches each node authored). Both also report every node's commit digest
+// at every sequence number, which Consistency compares.
+package loadtest

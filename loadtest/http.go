@@ -1,0 +1,229 @@
+package loadtest
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dagd/dagd/engine"
+)
+
+// HTTPOptions configures an HTTPTarget. Zero values mean defaults.
+type HTTPOptions struct {
+	// PollInterval is how often each node's commits are polled when the
+	// follower is caught up. Default 20 ms (it adds to measured latency:
+	// half of it on average).
+	PollInterval time.Duration
+	// Timeout bounds one HTTP request. Default 10 s.
+	Timeout time.Duration
+	// MaxConnsPerHost bounds connections per node. Default 64.
+	MaxConnsPerHost int
+	// Logger. Default: discard.
+	Logger *slog.Logger
+}
+
+// HTTPTarget offers load to running nodes over their HTTP API:
+// POST /v1/transactions with the length-prefixed binary body, and commits
+// followed by polling GET /v1/commits?from=S&limit=L&txs=own&tx_prefix=24
+// on every node. Each node returns the headers of the transactions of its
+// own batches, so a transaction is observed once, at the node it was sent
+// to, and every node's digests feed the consistency check.
+type HTTPTarget struct {
+	bases  []string
+	client *http.Client
+	opts   HTTPOptions
+}
+
+// NewHTTPTarget returns a target over nodes at hostports ("host:port" or
+// URLs).
+func NewHTTPTarget(hostports []string, o HTTPOptions) (*HTTPTarget, error) {
+	if len(hostports) == 0 {
+		return nil, errors.New("loadtest: no targets")
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 20 * time.Millisecond
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.MaxConnsPerHost <= 0 {
+		o.MaxConnsPerHost = 64
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	t := &HTTPTarget{opts: o, client: &http.Client{Timeout: o.Timeout, Transport: &http.Transport{
+		MaxIdleConnsPerHost: o.MaxConnsPerHost, MaxConnsPerHost: o.MaxConnsPerHost, IdleConnTimeout: time.Minute}}}
+	for _, h := range hostports {
+		h = strings.TrimSpace(h)
+		if h == "" {
+			continue
+		}
+		if !strings.Contains(h, "://") {
+			h = "http://" + h
+		}
+		t.bases = append(t.bases, strings.TrimRight(h, "/"))
+	}
+	if len(t.bases) == 0 {
+		return nil, errors.New("loadtest: no targets")
+	}
+	return t, nil
+}
+
+// Nodes implements Target.
+func (t *HTTPTarget) Nodes() int { return len(t.bases) }
+
+// Submit implements Target.
+func (t *HTTPTarget) Submit(ctx context.Context, node int, txs [][]byte) (int, error) {
+	size := 0
+	for _, tx := range txs {
+		size += 4 + len(tx)
+	}
+	body := make([]byte, 0, size)
+	for _, tx := range txs {
+		body = engine.AppendBinaryTx(body, tx)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.bases[node]+"/v1/transactions", bytes.NewReader(body))
+	if err != nil {
+		return 0, &SubmitError{Reason: "error", Err: err}
+	}
+	req.Header.Set("Content-Type", engine.ContentTypeBinary)
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return 0, &SubmitError{Reason: "http_error", Err: err}
+	}
+	defer resp.Body.Close()
+	var sr engine.SubmitResponse
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err == nil {
+		err = json.Unmarshal(data, &sr)
+	}
+	if resp.StatusCode == http.StatusAccepted && err == nil {
+		return sr.Accepted, nil
+	}
+	if err != nil {
+		return 0, &SubmitError{Reason: fmt.Sprintf("http_%d", resp.StatusCode), Err: fmt.Errorf("answer: %w", err)}
+	}
+	busy := resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests
+	return sr.Accepted, &SubmitError{Reason: sr.Reason, Busy: busy, Accepted: sr.Accepted, Err: errors.New(sr.Error)}
+}
+
+func (t *HTTPTarget) getJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := t.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(msg))
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		return fmt.Errorf("GET %s: %w", url, err)
+	}
+	return nil
+}
+
+// Status returns node i's status.
+func (t *HTTPTarget) Status(ctx context.Context, node int) (*engine.Status, error) {
+	var st engine.Status
+	if err := t.getJSON(ctx, t.bases[node]+"/v1/status", &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// Round implements Target.
+func (t *HTTPTarget) Round(ctx context.Context) (uint64, error) {
+	var r uint64
+	var errs []error
+	for i := range t.bases {
+		st, err := t.Status(ctx, i)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		r = max(r, st.Round)
+	}
+	if len(errs) == len(t.bases) {
+		return 0, errors.Join(errs...)
+	}
+	return r, nil
+}
+
+// Follow implements Target: one poller per node, starting after each
+// node's last commit at the time of the call.
+func (t *HTTPTarget) Follow(ctx context.Context, fn func(Observation)) (func(), error) {
+	starts := make([]uint64, len(t.bases))
+	for i := range t.bases {
+		st, err := t.Status(ctx, i)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: node %s: %w", t.bases[i], err)
+		}
+		starts[i] = st.LastCommittedSeq + 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range t.bases {
+		wg.Go(func() { t.poll(ctx, i, starts[i], fn) })
+	}
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); wg.Wait() }) }, nil
+}
+
+const pollLimit = 200
+
+func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Observation)) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		var cr engine.CommitRange
+		url := fmt.Sprintf("%s/v1/commits?from=%d&limit=%d&txs=own&tx_prefix=%d", t.bases[node], next, pollLimit, HeaderSize)
+		err := t.getJSON(ctx, url, &cr)
+		at := time.Now()
+		if err != nil {
+			if ctx.Err() == nil {
+				t.opts.Logger.Warn("poll commits", "node", t.bases[node], "err", err)
+			}
+			timer.Reset(t.opts.PollInterval * 5)
+			continue
+		}
+		for _, c := range cr.Commits {
+			if c.Seq != next {
+				break
+			}
+			var d [32]byte
+			if b, err := hex.DecodeString(c.Digest); err == nil && len(b) == 32 {
+				copy(d[:], b)
+			}
+			if c.Pruned {
+				t.opts.Logger.Warn("transactions pruned before they were read: follower too slow", "node", t.bases[node], "seq", c.Seq)
+			}
+			fn(Observation{Node: node, Seq: c.Seq, Digest: d, Txs: c.Transactions, At: at})
+			next++
+		}
+		if len(cr.Commits) == pollLimit {
+			timer.Reset(0)
+		} else {
+			timer.Reset(t.opts.PollInterval)
+		}
+	}
+}
