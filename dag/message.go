@@ -149,6 +149,11 @@ func decodeDigests(d *decoder) []crypto.Digest {
 // canonical encoding.
 func EncodeMessage(m Message) []byte {
 	e := encoder{}
+	if b, ok := m.(*Batch); ok {
+		// Batches are large: size the buffer once rather than grow it
+		// transaction by transaction.
+		e.b = make([]byte, 0, 1+17+b.payloadSize()+4*len(b.Transactions))
+	}
 	e.u8(uint8(m.Kind()))
 	m.encode(&e)
 	return e.b

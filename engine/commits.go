@@ -226,7 +226,7 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 			if ok {
 				err = read(raw)
 			} else {
-				err = n.store.get(dagKey(key), read)
+				err = n.store.getBatch(ref.Digest, read)
 			}
 			if err != nil {
 				// The core only delivers commits whose batches are

@@ -42,6 +42,8 @@ type DevnetOptions struct {
 	NoSync bool
 	// TickInterval of every node. Default the engine's.
 	TickInterval time.Duration
+	// MemTableSize of every node's store. Default the engine's.
+	MemTableSize uint64
 	// Logger receives every node's logs, tagged with "validator".
 	// Default: discard.
 	Logger *slog.Logger
@@ -189,7 +191,7 @@ func (d *Devnet) NodeOptions(i int) Options {
 	o := Options{
 		Self: dag.ValidatorID(i), Committee: d.committee, ChainID: d.opts.ChainID, BLSKey: d.bls[i], NetworkKey: d.net[i],
 		DataDir: d.DataDir(i), DAG: d.opts.DAG, EnablePprof: d.opts.EnablePprof, NoSync: d.opts.NoSync,
-		TickInterval: d.opts.TickInterval, Logger: d.opts.Logger,
+		TickInterval: d.opts.TickInterval, Logger: d.opts.Logger, MemTableSize: d.opts.MemTableSize,
 	}
 	if d.opts.API {
 		o.APIListenAddr = "127.0.0.1:0"

@@ -23,10 +23,19 @@
 // follower must stay within a few seconds of the head (a request for pruned
 // transactions answers 410 Gone).
 //
-// Crash recovery: every record the core persists lives in pebble under a
-// key prefix; at start all of them are loaded and handed to
-// dag.Node.Restore, so a restarted node neither votes twice nor commits
-// twice.
+// Storage and crash recovery: the records the core persists live in
+// pebble under a key prefix, except batch bodies, which go to an
+// append-only batch log (large, short-lived values that pebble would
+// flush and compact for nothing). Each flush writes the batch log first
+// (synced), then one synced pebble batch, then sends. At start every
+// record is loaded and handed to dag.Node.Restore, so a restarted node
+// neither votes twice nor commits twice.
+//
+// Flow control: the core re-sends unacknowledged batches on a timer; the
+// engine holds back a batch already on its way to a peer and bounds the
+// unacknowledged batch bytes per peer (Options.PeerBatchBytes), so that
+// under overload batch data does not pile up in the transport ahead of
+// headers and votes.
 //
 // StartDevnet runs several nodes in one process on loopback, with
 // deterministic keys, for tests, benchmarks and `dagd devnet`.

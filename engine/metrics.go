@@ -37,6 +37,9 @@ type metrics struct {
 	persistBytes       prometheus.Counter
 	loopEvents         prometheus.Histogram
 	subscriberDrops    prometheus.Counter
+	sendDeferred       prometheus.Counter
+	storeStalls        prometheus.Counter
+	unacked            prometheus.Gauge
 }
 
 // latencyBuckets spans 1 ms to about 33 s in steps of 25%: fine enough
@@ -77,7 +80,13 @@ func newMetrics() *metrics {
 	m.loopEvents = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "loop_events_per_flush",
 		Help: "Events handled between two flushes of the core's output.", Buckets: prometheus.ExponentialBuckets(1, 2, 12)})
 	m.subscriberDrops = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "subscriptions_dropped_total", Help: "Commit subscriptions ended because their reader lagged."})
-	for _, c := range []prometheus.Collector{m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
+	m.sendDeferred = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batch_sends_deferred_total",
+		Help: "Own batch sends held back because the peer has not acknowledged the same batch yet or has too many unacknowledged batch bytes."})
+	m.storeStalls = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "store_write_stalls_total",
+		Help: "Times the store delayed writes (memtables or L0 full)."})
+	m.unacked = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "batch_bytes_unacknowledged",
+		Help: "Bytes of own batches sent to peers and not yet acknowledged, summed over peers."})
+	for _, c := range []prometheus.Collector{m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
 		m.committedBatches, m.committedTxs, m.commitLatency, m.batchLatency, m.peersConnected, m.queueDepth, m.messagesIn,
 		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.persistLatency, m.persistBytes, m.loopEvents,
 		m.subscriberDrops} {

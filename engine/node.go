@@ -61,10 +61,13 @@ type Node struct {
 	lastLoop atomic.Int64 // unix nanoseconds of the last loop iteration
 	running  atomic.Bool
 	done     chan struct{} // closed when Run has released everything
+	loopDone chan struct{} // closed when the event loop stops taking work
+	loopOnce sync.Once
 	stopOnce sync.Once
 	closeErr error
 
 	// Loop-owned state.
+	flow         *batchFlow
 	ownSealed    map[crypto.Digest]time.Time
 	committedTxs uint64
 	lastCommitAt time.Time
@@ -110,9 +113,11 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		inflight:  semaphore.NewWeighted(int64(opts.MaxInflightRequests)),
 		subs:      make(map[*Subscription]bool),
 		done:      make(chan struct{}),
+		loopDone:  make(chan struct{}),
 		ownSealed: make(map[crypto.Digest]time.Time),
+		flow:      newBatchFlow(len(opts.Committee), opts.PeerBatchBytes, 10*time.Second),
 	}
-	if n.store, err = openStore(opts.DataDir, &opts); err != nil {
+	if n.store, err = openStore(opts.DataDir, &opts, func(string) { n.m.storeStalls.Inc() }); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -189,8 +194,11 @@ func (n *Node) Close() error {
 	return n.closeErr
 }
 
+func (n *Node) stopLoop() { n.loopOnce.Do(func() { close(n.loopDone) }) }
+
 // release closes everything New opened, once.
 func (n *Node) release() {
+	n.stopLoop()
 	n.stopOnce.Do(func() {
 		var errs []error
 		if n.apiSrv != nil {
@@ -235,6 +243,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() {
+		n.stopLoop()
+		n.failPendingSubmits()
 		cancel()
 		if n.apiSrv != nil {
 			sctx, c2 := context.WithTimeout(context.Background(), 2*time.Second)
@@ -243,7 +253,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 		_ = n.tr.Close()
 		wg.Wait()
-		n.failPendingSubmits()
+		n.failPendingSubmits() // requests queued while the API shut down
 		n.release()
 		if err == nil {
 			err = n.closeErr
@@ -303,6 +313,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		if now := time.Now(); now.Sub(lastMetrics) >= 250*time.Millisecond {
 			lastMetrics = now
 			n.publishStatus(n.tr.Connected())
+			n.m.unacked.Set(float64(n.flow.outstanding()))
+			if err := n.store.compactBatches(); err != nil {
+				n.log.Error("batch log compaction failed; stopping", "err", err)
+				return err
+			}
 		}
 	}
 }
@@ -354,6 +369,9 @@ func (n *Node) receive(ctx context.Context) {
 
 func (n *Node) step(in inboundMsg) {
 	n.inboxMem.Release(in.size)
+	if a, ok := in.msg.(*dag.BatchAck); ok {
+		n.flow.acked(in.from, a.Digest)
+	}
 	// A refused message is also listed in Ready.Rejected, logged at flush.
 	_ = n.core.Step(in.from, in.msg)
 }
@@ -368,6 +386,7 @@ func (n *Node) flush() error {
 	// Read what the commits need before writing: a batch stored in this
 	// Ready is found in it, one deleted by it is still in the store.
 	var fresh map[string][]byte
+	var sealed []sealedBatch
 	for _, r := range rd.Persist {
 		if r.Delete || !dag.IsBatchKey(r.Key) {
 			continue
@@ -380,6 +399,7 @@ func (n *Node) flush() error {
 			var d crypto.Digest
 			copy(d[:], r.Key[1:])
 			n.ownSealed[d] = now
+			sealed = append(sealed, sealedBatch{digest: d, size: len(r.Value)})
 		}
 	}
 	var index []*commitIndex
@@ -405,7 +425,7 @@ func (n *Node) flush() error {
 		n.m.persistLatency.Observe(time.Since(start).Seconds())
 		n.m.persistBytes.Add(float64(nb))
 	}
-	n.send(rd.Messages)
+	n.send(rd.Messages, sealed)
 	for _, r := range rd.Rejected {
 		n.m.rejected.WithLabelValues(r.Kind.String(), reasonClass(r.Reason)).Inc()
 		n.log.Debug("rejected message", "from", int(r.From), "kind", r.Kind.String(), "reason", r.Reason)
@@ -425,21 +445,41 @@ func (n *Node) flush() error {
 	return nil
 }
 
+// sealedBatch is an own batch persisted in the Ready being flushed.
+type sealedBatch struct {
+	digest crypto.Digest
+	size   int
+}
+
 // send hands the core's messages to the transport, encoding each once.
-func (n *Node) send(msgs []dag.Outbound) {
+// sealed lists the own batches the same Ready persisted, in order: the
+// core broadcasts each right after sealing it, so their digests need not
+// be computed again.
+func (n *Node) send(msgs []dag.Outbound, sealed []sealedBatch) {
+	now := time.Now()
 	for _, o := range msgs {
 		frame := dag.EncodeMessage(o.Msg)
 		kind := o.Msg.Kind().String()
-		if !o.Broadcast {
-			if o.To != n.self {
-				n.sendOne(o.To, frame, kind)
+		var own bool
+		var d crypto.Digest
+		if b, ok := o.Msg.(*dag.Batch); ok && b.Author == n.self {
+			own = true
+			if o.Broadcast && len(sealed) > 0 && sealed[0].size == len(frame)-1 {
+				d, sealed = sealed[0].digest, sealed[1:]
+			} else {
+				d = batchDigest(frame) // a re-send
 			}
-			continue
 		}
 		for i := 0; i < n.comm.Size(); i++ {
-			if to := dag.ValidatorID(i); to != n.self {
-				n.sendOne(to, frame, kind)
+			to := dag.ValidatorID(i)
+			if to == n.self || (!o.Broadcast && to != o.To) {
+				continue
 			}
+			if own && !n.flow.allow(to, d, int64(len(frame)), now) {
+				n.m.sendDeferred.Inc()
+				continue
+			}
+			n.sendOne(to, frame, kind)
 		}
 	}
 }

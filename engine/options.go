@@ -86,6 +86,12 @@ type Options struct {
 	// waiting for the event loop (the transport bounds its own queues).
 	// Default 64 MiB; at least the largest frame (about 17 MiB).
 	InboxBytes int64
+	// PeerBatchBytes bounds the bytes of own batches sent to one peer and
+	// not yet acknowledged by it; beyond it new batches wait (the core
+	// re-sends them later). It keeps batch data from queueing ahead of
+	// headers and votes. Default 8 MiB. A batch always goes to a peer
+	// with nothing outstanding, whatever its size.
+	PeerBatchBytes int64
 	// MaxEventsPerFlush bounds the events (messages, submissions) the loop
 	// takes before it flushes the core's output (one synced write, then
 	// sends). Default 512.
@@ -102,8 +108,12 @@ type Options struct {
 	NoSync bool
 	// CacheSize is pebble's block cache in bytes. Default 32 MiB.
 	CacheSize int64
-	// MemTableSize is pebble's memtable size in bytes. Default 64 MiB.
+	// MemTableSize is pebble's memtable size in bytes. Default 32 MiB
+	// (batch bodies do not go through pebble).
 	MemTableSize uint64
+	// BatchSegmentSize is the size at which the batch log starts a new
+	// segment file. Default 64 MiB.
+	BatchSegmentSize int64
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 	// NewTransport builds the transport. Default: QUIC (netquic).
@@ -118,9 +128,10 @@ type Options struct {
 // a small committee (see bench/consensus.md for the measurements).
 func DefaultDAGOptions() dag.Options {
 	o := dag.Options{
-		BatchSize:      500_000,
-		MaxBatchDelay:  50,
-		MaxHeaderDelay: 100,
+		BatchSize:         100_000,
+		MaxBatchDelay:     20,
+		MaxHeaderDelay:    100,
+		MaxPendingBatches: 64,
 	}
 	o.EnsureDefaults()
 	return o
@@ -140,6 +151,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.DAG.MaxHeaderDelay == 0 {
 		o.DAG.MaxHeaderDelay = def.MaxHeaderDelay
+	}
+	if o.DAG.MaxPendingBatches == 0 {
+		o.DAG.MaxPendingBatches = def.MaxPendingBatches
 	}
 	o.DAG.EnsureDefaults()
 	if o.TickInterval <= 0 {
@@ -163,6 +177,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.InboxBytes <= 0 {
 		o.InboxBytes = 64 << 20
 	}
+	if o.PeerBatchBytes <= 0 {
+		o.PeerBatchBytes = 8 << 20
+	}
 	if o.MaxEventsPerFlush <= 0 {
 		o.MaxEventsPerFlush = 512
 	}
@@ -176,7 +193,10 @@ func (o *Options) EnsureDefaults() *Options {
 		o.CacheSize = 32 << 20
 	}
 	if o.MemTableSize == 0 {
-		o.MemTableSize = 64 << 20
+		o.MemTableSize = 32 << 20
+	}
+	if o.BatchSegmentSize <= 0 {
+		o.BatchSegmentSize = 64 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

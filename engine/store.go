@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -25,11 +26,17 @@ const (
 // errNotFound says a key is absent.
 var errNotFound = errors.New("engine: not found")
 
-// store is the node's pebble database. Only the event loop writes; the
-// HTTP API reads concurrently (pebble is safe for that).
+// store is the node's storage: a pebble database for the core's small
+// records and the engine's index, and a batch log (see batchLog) for
+// batch bodies. Only the event loop writes; the HTTP API reads
+// concurrently.
 type store struct {
 	db     *pebble.DB
+	blog   *batchLog
 	noSync bool
+	// maxSegments: beyond it the live batches of the oldest segment are
+	// written again so that it can be removed.
+	maxSegments int
 }
 
 // pebbleLogger routes pebble's logs into slog.
@@ -48,7 +55,7 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf("pebble: "+format, args...))
 }
 
-func openStore(dir string, o *Options) (*store, error) {
+func openStore(dir string, o *Options, onStall func(reason string)) (*store, error) {
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	opts := &pebble.Options{
@@ -56,18 +63,35 @@ func openStore(dir string, o *Options) (*store, error) {
 		MemTableSize: o.MemTableSize,
 		Logger:       pebbleLogger{o.Logger},
 	}
-	db, err := pebble.Open(dir, opts)
+	opts.EventListener = &pebble.EventListener{
+		WriteStallBegin: func(info pebble.WriteStallBeginInfo) {
+			o.Logger.Warn("store write stall", "reason", info.Reason)
+			if onStall != nil {
+				onStall(info.Reason)
+			}
+		},
+	}
+	// What pebble holds is small and short-lived (certificates, votes):
+	// compressing it costs CPU for little.
+	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
+	db, err := pebble.Open(filepath.Join(dir, "pebble"), opts)
 	if err != nil {
 		return nil, fmt.Errorf("engine: open store %s: %w", dir, err)
 	}
-	return &store{db: db, noSync: o.NoSync}, nil
+	blog, err := openBatchLog(filepath.Join(dir, "batches"), o.BatchSegmentSize, o.Logger)
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return &store{db: db, blog: blog, noSync: o.NoSync, maxSegments: 16}, nil
 }
 
 func (s *store) close() error {
+	errs := []error{s.blog.close()}
 	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("engine: close store: %w", err)
+		errs = append(errs, fmt.Errorf("engine: close store: %w", err))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 func dagKey(k []byte) []byte {
@@ -101,15 +125,45 @@ func (s *store) loadDAGRecords() ([]dag.Record, error) {
 	if err := it.Close(); err != nil {
 		return nil, fmt.Errorf("engine: load records: %w", err)
 	}
+	err = s.blog.all(func(d crypto.Digest, v []byte) error {
+		out = append(out, dag.Record{Key: dag.BatchKey(d), Value: v})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
-// write makes recs and the commit index entries durable in one batch, in
-// order. It returns the bytes written.
+// write makes recs and the commit index entries durable, in order: batch
+// bodies first (the batch log, synced), then everything else in one
+// synced pebble batch. A crash in between leaves batches that no record
+// references yet, which a restart handles like batches sealed but not
+// proposed. It returns the bytes written.
 func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
+	var ops []batchOp
+	for _, r := range recs {
+		if !dag.IsBatchKey(r.Key) {
+			continue
+		}
+		var d crypto.Digest
+		copy(d[:], r.Key[1:])
+		if r.Delete {
+			ops = append(ops, batchOp{digest: d})
+		} else {
+			ops = append(ops, batchOp{digest: d, value: r.Value})
+		}
+	}
+	nlog, err := s.blog.apply(ops, s.noSync)
+	if err != nil {
+		return 0, err
+	}
 	b := s.db.NewBatch()
 	defer b.Close()
 	for _, r := range recs {
+		if dag.IsBatchKey(r.Key) {
+			continue
+		}
 		var err error
 		if r.Delete {
 			err = b.Delete(dagKey(r.Key), nil)
@@ -125,7 +179,7 @@ func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
 			return 0, fmt.Errorf("engine: write: %w", err)
 		}
 	}
-	n := b.Len()
+	n := b.Len() + nlog
 	wo := pebble.Sync
 	if s.noSync {
 		wo = pebble.NoSync
@@ -149,29 +203,29 @@ func (s *store) get(key []byte, fn func(v []byte) error) error {
 	return fn(v)
 }
 
+// getBatch calls fn with the encoding of stored batch d.
+func (s *store) getBatch(d crypto.Digest, fn func(v []byte) error) error { return s.blog.get(d, fn) }
+
+// compactBatches rewrites the live batches of the oldest batch-log segment
+// when there are too many segments, so that it can be removed.
+func (s *store) compactBatches() error {
+	ops := s.blog.oldLive(s.maxSegments)
+	if len(ops) == 0 {
+		return nil
+	}
+	_, err := s.blog.apply(ops, s.noSync)
+	return err
+}
+
 // ReadBatch implements dag.BatchReader over the persisted batches.
 func (s *store) ReadBatch(d crypto.Digest) (*dag.Batch, bool) {
 	var b *dag.Batch
-	err := s.get(dagKey(dag.BatchKey(d)), func(v []byte) error {
+	err := s.getBatch(d, func(v []byte) error {
 		var err error
 		b, err = dag.DecodeBatch(v)
 		return err
 	})
 	return b, err == nil
-}
-
-// batchInfo returns the author and transaction count of a stored batch
-// without decoding its transactions.
-func (s *store) batchInfo(d crypto.Digest) (author dag.ValidatorID, txs int, err error) {
-	err = s.get(dagKey(dag.BatchKey(d)), func(v []byte) error {
-		var ok bool
-		author, txs, ok = peekBatch(v)
-		if !ok {
-			return fmt.Errorf("engine: batch %s: %w", d.Short(), dag.ErrMalformed)
-		}
-		return nil
-	})
-	return author, txs, err
 }
 
 // peekBatch reads a canonical batch encoding's author and transaction

@@ -126,7 +126,7 @@ func (n *Node) Submit(ctx context.Context, txs [][]byte) (int, error) {
 	}
 	req := &submitRequest{txs: txs, reply: make(chan submitReply, 1)}
 	select {
-	case <-n.done:
+	case <-n.loopDone:
 		return 0, &SubmitError{Reason: ReasonStopped, Index: -1, Detail: "node stopped"}
 	default:
 	}
@@ -139,7 +139,9 @@ func (n *Node) Submit(ctx context.Context, txs [][]byte) (int, error) {
 	select {
 	case r := <-req.reply:
 		return r.accepted, r.err
-	case <-n.done:
+	case <-n.loopDone:
+		// The loop stopped: it answered already, or it never will (a
+		// request left in the queue gets the same "stopped").
 		select {
 		case r := <-req.reply:
 			return r.accepted, r.err

@@ -321,7 +321,16 @@ func Run(ctx context.Context, target Target, o Options) (*Report, error) {
 		for range o.Concurrency {
 			senders.Go(func() {
 				for txs := range queues[i] {
+					if sendCtx.Err() != nil {
+						rec.drop(len(txs), "canceled")
+						continue
+					}
 					acc, err := target.Submit(sendCtx, i, txs)
+					if err != nil && sendCtx.Err() != nil {
+						rec.drop(len(txs)-acc, "canceled")
+						rec.submitted(acc, acc, nil)
+						continue
+					}
 					rec.submitted(len(txs), acc, err)
 				}
 			})
@@ -400,6 +409,9 @@ loop:
 	rec.mu.Lock()
 	rec.end = time.Now()
 	rec.mu.Unlock()
+	if ctx.Err() != nil {
+		stopSend() // interrupted: what is still queued is not sent
+	}
 	for _, q := range queues {
 		close(q)
 	}
@@ -457,9 +469,17 @@ func enqueue(rec *recorder, q chan [][]byte, txs [][]byte) {
 	select {
 	case q <- txs:
 	default:
-		rec.mu.Lock()
-		rec.dropped += uint64(len(txs))
-		rec.reasons["client_queue_full"] += uint64(len(txs))
-		rec.mu.Unlock()
+		rec.drop(len(txs), "client_queue_full")
 	}
+}
+
+// drop counts transactions the client did not send.
+func (r *recorder) drop(n int, reason string) {
+	if n <= 0 {
+		return
+	}
+	r.mu.Lock()
+	r.dropped += uint64(n)
+	r.reasons[reason] += uint64(n)
+	r.mu.Unlock()
 }

@@ -64,6 +64,7 @@ func newDevnetCmd() *cobra.Command {
 		memNet     bool
 		noSync     bool
 		logLevel   string
+		memtable   int
 		df         dagFlags
 	)
 	cmd := &cobra.Command{
@@ -91,6 +92,7 @@ committed different sequences.`,
 			d, err := engine.StartDevnet(context.WithoutCancel(ctx), engine.DevnetOptions{
 				Validators: validators, BaseDir: dir, DAG: df.options(), API: api || pprof, EnablePprof: pprof,
 				InMemoryNetwork: memNet, NoSync: noSync, Logger: logger,
+				MemTableSize: uint64(memtable) << 20,
 			})
 			if err != nil {
 				return err
@@ -100,6 +102,26 @@ committed different sequences.`,
 				for i := 0; i < d.Size(); i++ {
 					fmt.Fprintf(out, "node %d API http://%s\n", i, d.Node(i).APIAddr())
 				}
+			}
+			if rate == 0 {
+				// No load of its own: serve the APIs (for dagd loadtest)
+				// until Ctrl-C or --duration.
+				if !api && !pprof {
+					return errors.New("--rate 0 runs the devnet without load; add --api to reach it")
+				}
+				wait := ctx
+				if duration > 0 {
+					var cancel context.CancelFunc
+					wait, cancel = context.WithTimeout(ctx, duration)
+					defer cancel()
+				}
+				<-wait.Done()
+				for i := 0; i < d.Size(); i++ {
+					st := d.Node(i).Status()
+					fmt.Fprintf(out, "node %d: round %d, last committed seq %d, digest %.16s, %d tx committed\n",
+						i, st.Round, st.LastCommittedSeq, st.CommitDigest, st.CommittedTxs)
+				}
+				return nil
 			}
 			target := loadtest.NewDevnetTarget(d)
 			rep, err := loadtest.Run(ctx, target, loadtest.Options{
@@ -121,7 +143,7 @@ committed different sequences.`,
 	f := cmd.Flags()
 	f.IntVar(&validators, "validators", 4, "number of validators")
 	f.DurationVar(&duration, "duration", 0, "how long to offer load (0: until Ctrl-C)")
-	f.Float64Var(&rate, "rate", 1000, "transactions per second offered")
+	f.Float64Var(&rate, "rate", 1000, "transactions per second offered (0: no load, serve the APIs for dagd loadtest)")
 	f.IntVar(&txSize, "tx-size", 512, "transaction size in bytes")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object on the last line")
 	f.StringVar(&dir, "dir", "", "directory for the nodes' stores (default: a temporary directory, removed at exit)")
@@ -129,6 +151,7 @@ committed different sequences.`,
 	f.BoolVar(&pprof, "pprof", false, "serve /debug/pprof/ on the nodes' APIs (implies --api)")
 	f.BoolVar(&memNet, "mem-network", false, "connect the nodes in memory instead of QUIC (to measure consensus without the network)")
 	f.BoolVar(&noSync, "no-sync", false, "do not fsync the stores (benchmarks only: a crash may make a node vote twice)")
+	f.IntVar(&memtable, "memtable-mb", 0, "pebble memtable size per node in MiB (0: the engine's default)")
 	f.StringVar(&logLevel, "log-level", "off", "node logs to stderr: off, debug, info, warn, error")
 	df.register(cmd)
 	return cmd
