@@ -1,50 +1,23 @@
 package crypto
 
 import (
-	"encoding/hex"
-	"fmt"
-
+	"github.com/dagd/dagd/crypto/digest"
 	"github.com/zeebo/blake3"
 )
 
 // DigestSize is the length in bytes of a Digest.
-const DigestSize = 32
+const DigestSize = digest.Size
 
 // Digest is a BLAKE3-256 hash. It names batches, headers, certificates,
-// transactions and content everywhere in dagd.
-type Digest [DigestSize]byte
+// transactions and content everywhere in dagd. It is digest.Digest, which
+// light clients use without cgo.
+type Digest = digest.Digest
 
 // Hash returns the BLAKE3-256 digest of the concatenation of parts.
-func Hash(parts ...[]byte) Digest {
-	h := blake3.New()
-	for _, p := range parts {
-		_, _ = h.Write(p) // blake3.Hasher.Write never fails
-	}
-	var d Digest
-	h.Sum(d[:0])
-	return d
-}
+func Hash(parts ...[]byte) Digest { return digest.Hash(parts...) }
 
 // NewHasher returns a streaming BLAKE3-256 hasher whose Sum matches Hash.
-func NewHasher() *blake3.Hasher { return blake3.New() }
+func NewHasher() *blake3.Hasher { return digest.NewHasher() }
 
-// String returns the lower-case hex form of d.
-func (d Digest) String() string { return hex.EncodeToString(d[:]) }
-
-// Short returns the first eight hex characters of d, for logs.
-func (d Digest) Short() string { return hex.EncodeToString(d[:4]) }
-
-// IsZero reports whether d is the all-zero digest.
-func (d Digest) IsZero() bool { return d == Digest{} }
-
-// ParseDigest parses the 64-character hex form produced by String.
-func ParseDigest(s string) (Digest, error) {
-	var d Digest
-	if len(s) != 2*DigestSize {
-		return d, fmt.Errorf("crypto: digest must be %d hex characters, got %d", 2*DigestSize, len(s))
-	}
-	if _, err := hex.Decode(d[:], []byte(s)); err != nil {
-		return d, fmt.Errorf("crypto: parse digest: %w", err)
-	}
-	return d, nil
-}
+// ParseDigest parses the 64-character hex form produced by Digest.String.
+func ParseDigest(s string) (Digest, error) { return digest.Parse(s) }

@@ -4,20 +4,20 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/crypto/digest"
 	"github.com/dagd/dagd/state/proof"
 )
 
 // syntheticProof returns an inclusion proof of key=value with depth
 // non-empty siblings and the root it leads to.
-func syntheticProof(depth int) (crypto.Digest, []byte, []byte, *proof.Proof) {
+func syntheticProof(depth int) (digest.Digest, []byte, []byte, *proof.Proof) {
 	key, value := []byte("account/000000042"), make([]byte, 48)
 	kh, vh := proof.KeyHash(key), proof.ValueHash(value)
 	p := &proof.Proof{Leaf: &proof.Leaf{KeyHash: kh, ValueHash: vh}}
 	h := proof.LeafHash(kh, vh)
-	sib := make([]crypto.Digest, depth)
+	sib := make([]digest.Digest, depth)
 	for i := depth - 1; i >= 0; i-- {
-		sib[i] = crypto.Hash([]byte(fmt.Sprint(i)))
+		sib[i] = digest.Hash([]byte(fmt.Sprint(i)))
 		if proof.Bit(kh, i) == 0 {
 			h = proof.InternalHash(h, sib[i])
 		} else {

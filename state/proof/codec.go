@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/crypto/digest"
 )
 
 // ErrMalformed is wrapped by every error Unmarshal returns for bytes that
@@ -17,12 +17,12 @@ var ErrMalformed = errors.New("proof: malformed proof encoding")
 const (
 	flagLeaf   = 0x01
 	headerSize = 3 // flags, then the big-endian sibling count
-	leafSize   = 2 * crypto.DigestSize
+	leafSize   = 2 * digest.Size
 )
 
 // MaxEncodedSize is the size of the largest canonical proof encoding: 256
 // non-empty siblings and a leaf.
-const MaxEncodedSize = headerSize + PathBits/8 + PathBits*crypto.DigestSize + leafSize
+const MaxEncodedSize = headerSize + PathBits/8 + PathBits*digest.Size + leafSize
 
 // EncodedSize returns the length of p's canonical encoding.
 func (p *Proof) EncodedSize() int {
@@ -30,7 +30,7 @@ func (p *Proof) EncodedSize() int {
 	size := headerSize + (n+7)/8
 	for _, s := range p.Siblings {
 		if s != emptyHash {
-			size += crypto.DigestSize
+			size += digest.Size
 		}
 	}
 	if p.Leaf != nil {
@@ -119,7 +119,7 @@ func Unmarshal(data []byte) (*Proof, error) {
 	for _, x := range bitmap {
 		present += bits.OnesCount8(x)
 	}
-	want := present * crypto.DigestSize
+	want := present * digest.Size
 	if flags&flagLeaf != 0 {
 		want += leafSize
 	}
@@ -131,23 +131,23 @@ func Unmarshal(data []byte) (*Proof, error) {
 	}
 	p := &Proof{}
 	if n > 0 {
-		p.Siblings = make([]crypto.Digest, n)
+		p.Siblings = make([]digest.Digest, n)
 	}
 	for i := 0; i < n; i++ {
 		if bitmap[i/8]&(0x80>>uint(i%8)) == 0 {
 			p.Siblings[i] = emptyHash
 			continue
 		}
-		copy(p.Siblings[i][:], rest[:crypto.DigestSize])
-		rest = rest[crypto.DigestSize:]
+		copy(p.Siblings[i][:], rest[:digest.Size])
+		rest = rest[digest.Size:]
 		if p.Siblings[i] == emptyHash {
 			return nil, fmt.Errorf("%w: sibling %d is the empty hash but is encoded in full", ErrMalformed, i)
 		}
 	}
 	if flags&flagLeaf != 0 {
 		p.Leaf = &Leaf{}
-		copy(p.Leaf.KeyHash[:], rest[:crypto.DigestSize])
-		copy(p.Leaf.ValueHash[:], rest[crypto.DigestSize:leafSize])
+		copy(p.Leaf.KeyHash[:], rest[:digest.Size])
+		copy(p.Leaf.ValueHash[:], rest[digest.Size:leafSize])
 	}
 	return p, nil
 }

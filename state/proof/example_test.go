@@ -3,7 +3,7 @@ package proof_test
 import (
 	"fmt"
 
-	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/crypto/digest"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -25,7 +25,7 @@ func ExampleVerifyProof() {
 	}
 
 	// What the server sends for alice: her leaf and one sibling.
-	sent := &proof.Proof{Siblings: []crypto.Digest{lb}, Leaf: &proof.Leaf{KeyHash: ka, ValueHash: proof.ValueHash([]byte("100"))}}
+	sent := &proof.Proof{Siblings: []digest.Digest{lb}, Leaf: &proof.Leaf{KeyHash: ka, ValueHash: proof.ValueHash([]byte("100"))}}
 	enc, _ := sent.MarshalBinary()
 
 	// What the client does.

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/crypto/digest"
 )
 
 // ErrInvalid is wrapped by every error VerifyProof returns: the proof does
@@ -15,9 +15,9 @@ var ErrInvalid = errors.New("proof: invalid proof")
 // it commits to.
 type Leaf struct {
 	// KeyHash is the full 256-bit path of the leaf's key.
-	KeyHash crypto.Digest
+	KeyHash digest.Digest
 	// ValueHash is ValueHash of the leaf's value.
-	ValueHash crypto.Digest
+	ValueHash digest.Digest
 }
 
 // Proof shows that a key holds a value (an inclusion proof) or holds nothing
@@ -28,7 +28,7 @@ type Proof struct {
 	// key's path: Siblings[i] is the child at depth i+1 of the path's node
 	// at depth i that is not on the path, EmptyHash() when it is empty. At
 	// most PathBits entries.
-	Siblings []crypto.Digest
+	Siblings []digest.Digest
 	// Leaf is the leaf where the path ends at depth len(Siblings): the key's
 	// own leaf in an inclusion proof, or the leaf of another key that
 	// occupies the key's place in a non-inclusion proof. Nil when the path
@@ -65,7 +65,7 @@ func (p *Proof) Equal(q *Proof) bool {
 // (value non-nil, possibly empty) or holds nothing (value nil). It needs
 // nothing but its arguments and returns nil only when the proof shows the
 // claim; every failure wraps ErrInvalid.
-func VerifyProof(root crypto.Digest, key []byte, value []byte, proof *Proof) error {
+func VerifyProof(root digest.Digest, key []byte, value []byte, proof *Proof) error {
 	if proof == nil {
 		return fmt.Errorf("%w: no proof", ErrInvalid)
 	}
@@ -75,7 +75,7 @@ func VerifyProof(root crypto.Digest, key []byte, value []byte, proof *Proof) err
 	}
 	h := NewHasher()
 	kh := h.Key(key)
-	var cur crypto.Digest
+	var cur digest.Digest
 	switch {
 	case value != nil:
 		if proof.Leaf == nil {
@@ -114,6 +114,6 @@ func VerifyProof(root crypto.Digest, key []byte, value []byte, proof *Proof) err
 }
 
 // Verify is VerifyProof(root, key, value, p).
-func (p *Proof) Verify(root crypto.Digest, key, value []byte) error {
+func (p *Proof) Verify(root digest.Digest, key, value []byte) error {
 	return VerifyProof(root, key, value, p)
 }

@@ -10,7 +10,7 @@ import (
 
 	lblake3 "lukechampine.com/blake3"
 
-	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/crypto/digest"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -18,21 +18,21 @@ import (
 func TestHashRulesMatchSpec(t *testing.T) {
 	kh := lblake3.Sum256([]byte("alice"))
 	vh := lblake3.Sum256([]byte("100"))
-	if got := proof.KeyHash([]byte("alice")); got != crypto.Digest(kh) {
+	if got := proof.KeyHash([]byte("alice")); got != digest.Digest(kh) {
 		t.Fatalf("KeyHash = %x, want %x", got, kh)
 	}
-	if got := proof.ValueHash([]byte("100")); got != crypto.Digest(vh) {
+	if got := proof.ValueHash([]byte("100")); got != digest.Digest(vh) {
 		t.Fatalf("ValueHash = %x, want %x", got, vh)
 	}
-	if got, want := proof.EmptyHash(), lblake3.Sum256([]byte{0x02}); got != crypto.Digest(want) {
+	if got, want := proof.EmptyHash(), lblake3.Sum256([]byte{0x02}); got != digest.Digest(want) {
 		t.Fatalf("EmptyHash = %x, want %x", got, want)
 	}
 	leaf := lblake3.Sum256(append(append([]byte{0x00}, kh[:]...), vh[:]...))
-	if got := proof.LeafHash(kh, vh); got != crypto.Digest(leaf) {
+	if got := proof.LeafHash(kh, vh); got != digest.Digest(leaf) {
 		t.Fatalf("LeafHash = %x, want %x", got, leaf)
 	}
 	node := lblake3.Sum256(append(append([]byte{0x01}, leaf[:]...), kh[:]...))
-	if got := proof.InternalHash(leaf, kh); got != crypto.Digest(node) {
+	if got := proof.InternalHash(leaf, kh); got != digest.Digest(node) {
 		t.Fatalf("InternalHash = %x, want %x", got, node)
 	}
 	h := proof.NewHasher()
@@ -45,7 +45,7 @@ func TestHashRulesMatchSpec(t *testing.T) {
 }
 
 func TestBitsAndPrefix(t *testing.T) {
-	var d crypto.Digest
+	var d digest.Digest
 	d[0] = 0b1010_0000
 	d[31] = 0x01
 	for i, want := range map[int]int{0: 1, 1: 0, 2: 1, 3: 0, 255: 1, 254: 0} {
@@ -235,7 +235,7 @@ func TestProofsOfRandomKeys(t *testing.T) {
 // tamper returns the ways to corrupt a valid proof p.
 func tamper(p *proof.Proof) map[string]*proof.Proof {
 	clone := func() *proof.Proof {
-		q := &proof.Proof{Siblings: append([]crypto.Digest(nil), p.Siblings...)}
+		q := &proof.Proof{Siblings: append([]digest.Digest(nil), p.Siblings...)}
 		if p.Leaf != nil {
 			l := *p.Leaf
 			q.Leaf = &l
@@ -380,7 +380,7 @@ func TestDecoderIsStrict(t *testing.T) {
 		}
 	}
 	// The largest proof decodes, and its size is MaxEncodedSize.
-	big := &proof.Proof{Siblings: make([]crypto.Digest, proof.PathBits), Leaf: &proof.Leaf{}}
+	big := &proof.Proof{Siblings: make([]digest.Digest, proof.PathBits), Leaf: &proof.Leaf{}}
 	for i := range big.Siblings {
 		big.Siblings[i][0] = byte(i) | 1
 	}
@@ -391,11 +391,11 @@ func TestDecoderIsStrict(t *testing.T) {
 	if q, err := proof.Unmarshal(b); err != nil || !q.Equal(big) {
 		t.Fatalf("largest proof does not round-trip: %v", err)
 	}
-	big.Siblings = append(big.Siblings, crypto.Digest{})
+	big.Siblings = append(big.Siblings, digest.Digest{})
 	if _, err := big.MarshalBinary(); !errors.Is(err, proof.ErrMalformed) {
 		t.Fatalf("a proof of 257 siblings encoded: %v", err)
 	}
-	if err := proof.VerifyProof(crypto.Digest{}, nil, nil, big); !errors.Is(err, proof.ErrInvalid) {
+	if err := proof.VerifyProof(digest.Digest{}, nil, nil, big); !errors.Is(err, proof.ErrInvalid) {
 		t.Fatalf("a proof of 257 siblings verified: %v", err)
 	}
 	var q proof.Proof

@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"slices"
 
-	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/crypto/digest"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -16,7 +16,7 @@ type refTree struct {
 }
 
 type refLeaf struct {
-	kh, vh crypto.Digest
+	kh, vh digest.Digest
 }
 
 func newRefTree(m map[string][]byte) *refTree {
@@ -36,7 +36,7 @@ func split(ls []refLeaf, depth int) ([]refLeaf, []refLeaf) {
 	return ls[:i], ls[i:]
 }
 
-func subtreeHash(ls []refLeaf, depth int) crypto.Digest {
+func subtreeHash(ls []refLeaf, depth int) digest.Digest {
 	switch len(ls) {
 	case 0:
 		return proof.EmptyHash()
@@ -47,7 +47,7 @@ func subtreeHash(ls []refLeaf, depth int) crypto.Digest {
 	return proof.InternalHash(subtreeHash(l, depth+1), subtreeHash(r, depth+1))
 }
 
-func (t *refTree) root() crypto.Digest { return subtreeHash(t.leaves, 0) }
+func (t *refTree) root() digest.Digest { return subtreeHash(t.leaves, 0) }
 
 // prove walks down the key's path as the package comment describes.
 func (t *refTree) prove(key []byte) *proof.Proof {
