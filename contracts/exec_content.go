@@ -1,0 +1,97 @@
+package contracts
+
+import (
+	"fmt"
+
+	"github.com/dagd/dagd/crypto"
+)
+
+// Execution of content registration.
+
+func (o *RegisterContent) exec(x *execCtx) {
+	key := ContentKey(o.CID)
+	if x.get(key) != nil {
+		x.reject(CodeExists, "content %x already registered", o.CID)
+		return
+	}
+	raw := x.get(CommitteeKey())
+	if x.failed() {
+		return
+	}
+	if raw == nil {
+		x.reject(CodeNotFound, "no committee: genesis has not been applied")
+		return
+	}
+	c, err := x.m.blsCommittee(raw)
+	if err != nil {
+		x.corrupt(CommitteeKey(), err)
+		return
+	}
+	signers, err := crypto.ParseBitmap(o.Signers, c.Size())
+	if err != nil {
+		x.reject(CodeBadCertificate, "bad certificate: signers: %v", err)
+		return
+	}
+	stmt := AvailabilityStatement(o.CID, o.Size, o.K, o.N, o.ManifestDigest)
+	stake, err := c.VerifyAggregate(stmt, signers, o.Signature[:])
+	if err != nil {
+		x.reject(CodeBadCertificate, "bad certificate: %v", err)
+		return
+	}
+	if q := c.QuorumStake(); stake < q {
+		x.reject(CodeBadCertificate, "bad certificate: no quorum: signers hold %d of %d stake, need %d", stake, c.TotalStake(), q)
+		return
+	}
+	rec := &Content{Registrant: x.tx.Sender, CID: o.CID, Size: o.Size, K: o.K, N: o.N, Manifest: o.ManifestDigest,
+		Seq: x.env.Seq, Time: x.env.Time}
+	x.put(key, rec.Encode())
+	x.event("content_register", "cid", fmt.Sprintf("%x", o.CID), "size", dec(o.Size), "k", dec(uint64(o.K)),
+		"n", dec(uint64(o.N)), "manifest", hexDigest(o.ManifestDigest), "signers", dec(uint64(signers.Count())),
+		"stake", dec(stake))
+}
+
+// blsCommittee returns the committee of the encoded Committee raw, built
+// once and cached: building it parses every key and checks every proof of
+// possession. The result depends on raw alone.
+func (m *Module) blsCommittee(raw []byte) (*crypto.BLSCommittee, error) {
+	h := crypto.Hash(raw)
+	m.mu.Lock()
+	if m.committee.c != nil && m.committee.raw == h {
+		c := m.committee.c
+		m.mu.Unlock()
+		return c, nil
+	}
+	m.mu.Unlock()
+	cm, err := DecodeCommittee(raw)
+	if err != nil {
+		return nil, err
+	}
+	c, err := cm.BLSCommittee()
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	m.committee.raw, m.committee.c = h, c
+	m.mu.Unlock()
+	return c, nil
+}
+
+// BLSCommittee parses c's keys and checks their proofs of possession.
+func (c *Committee) BLSCommittee() (*crypto.BLSCommittee, error) {
+	keys := make([]*crypto.BLSPublicKey, len(c.Members))
+	pops := make([][]byte, len(c.Members))
+	stakes := make([]uint64, len(c.Members))
+	for i := range c.Members {
+		m := &c.Members[i]
+		k, err := crypto.ParseBLSPublicKey(m.BLSPublicKey[:])
+		if err != nil {
+			return nil, fmt.Errorf("contracts: committee member %d: %w", i, err)
+		}
+		keys[i], pops[i], stakes[i] = k, m.ProofOfPossession[:], m.Stake
+	}
+	bc, err := crypto.NewBLSCommittee(keys, pops, stakes)
+	if err != nil {
+		return nil, fmt.Errorf("contracts: committee: %w", err)
+	}
+	return bc, nil
+}
