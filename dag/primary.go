@@ -229,6 +229,9 @@ func (p *Primary) onVote(from ValidatorID, v *Vote) error {
 	if !p.committee.Has(v.Voter) {
 		return fmt.Errorf("voter %d not in committee", v.Voter)
 	}
+	if v.Epoch != p.committee.Epoch() {
+		return fmt.Errorf("vote of epoch %d, want %d", v.Epoch, p.committee.Epoch())
+	}
 	if p.own == nil || p.ownCertified || v.Header != p.own.Digest() || v.Round != p.own.Round || v.Origin != p.self || v.Epoch != p.own.Epoch {
 		return nil // stale or not ours: harmless
 	}

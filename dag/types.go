@@ -2,6 +2,7 @@ package dag
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -35,15 +36,26 @@ type BatchRef struct {
 	Worker uint16
 }
 
-// Batch is a worker's sealed list of transactions.
+// Batch is a worker's sealed list of transactions. A batch that was
+// decoded (its transactions are then slices of one buffer) or sealed by a
+// worker keeps its canonical encoding: such a batch is immutable, neither
+// its fields nor its transactions' bytes may be modified.
 type Batch struct {
 	Epoch        uint64
 	Author       ValidatorID
 	Worker       uint16
 	Transactions [][]byte
+
+	// enc caches the canonical encoding of a decoded or sealed batch, so
+	// that storing, hashing and sending it encode nothing again.
+	enc []byte
 }
 
 func (b *Batch) encode(e *encoder) {
+	if b.enc != nil {
+		e.b = append(e.b, b.enc...)
+		return
+	}
 	e.u8(codecVersion)
 	e.u64(b.Epoch)
 	e.u16(uint16(b.Author))
@@ -54,11 +66,23 @@ func (b *Batch) encode(e *encoder) {
 	}
 }
 
-// Encode returns the canonical encoding of b.
+// Encode returns the canonical encoding of b, in a slice of its own.
 func (b *Batch) Encode() []byte {
+	if b.enc != nil {
+		return bytes.Clone(b.enc)
+	}
 	e := encoder{b: make([]byte, 0, 17+b.payloadSize()+4*len(b.Transactions))}
 	b.encode(&e)
 	return e.b
+}
+
+// encoding returns the canonical encoding of b, shared with b when it is
+// cached: the caller must not modify it.
+func (b *Batch) encoding() []byte {
+	if b.enc != nil {
+		return b.enc
+	}
+	return b.Encode()
 }
 
 func (b *Batch) payloadSize() int {
@@ -71,26 +95,55 @@ func (b *Batch) payloadSize() int {
 
 // Digest returns BLAKE3 of the batch's domain tag and canonical encoding.
 func (b *Batch) Digest() crypto.Digest {
-	return crypto.Hash([]byte("dagd/batch/v1"), b.Encode())
+	return crypto.Hash([]byte("dagd/batch/v1"), b.encoding())
 }
 
+// batchHeaderSize is the fixed part of a batch's encoding: version u8,
+// epoch u64, author u16, worker u16, transaction count u32.
+const batchHeaderSize = 17
+
+// decodeBatch checks a batch's encoding in place, then copies it once: the
+// transactions are slices of that copy (one allocation per batch, not one
+// per transaction), which the batch keeps as its cached encoding. The
+// result does not alias d's input.
 func decodeBatch(d *decoder) *Batch {
+	start := d.b
 	if v := d.u8("batch version"); d.err == nil && v != codecVersion {
 		d.fail("unknown batch version %d", v)
 	}
 	b := &Batch{Epoch: d.u64("batch epoch"), Author: ValidatorID(d.u16("batch author")), Worker: d.u16("batch worker")}
 	n := d.count("transaction", MaxBatchTxs, 4)
-	if n > 0 {
-		b.Transactions = make([][]byte, 0, n)
-	}
 	total := 0
 	for i := 0; i < n && d.err == nil; i++ {
-		tx := d.bytes32("transaction", MaxTxSize)
-		total += len(tx)
+		size := d.u32("transaction length")
+		if d.err != nil {
+			break
+		}
+		if uint64(size) > MaxTxSize {
+			d.fail("transaction length %d exceeds limit %d", size, MaxTxSize)
+			break
+		}
+		if d.take(int(size), "transaction"); d.err != nil {
+			break
+		}
+		total += int(size)
 		if total > MaxBatchBytes {
 			d.fail("batch exceeds %d bytes of transactions", MaxBatchBytes)
 		}
-		b.Transactions = append(b.Transactions, tx)
+	}
+	if d.err != nil {
+		return b
+	}
+	b.enc = bytes.Clone(start[:len(start)-len(d.b)])
+	if n > 0 {
+		b.Transactions = make([][]byte, n)
+	}
+	pos := batchHeaderSize
+	for i := range b.Transactions {
+		size := int(binary.BigEndian.Uint32(b.enc[pos:]))
+		pos += 4
+		b.Transactions[i] = b.enc[pos : pos+size : pos+size]
+		pos += size
 	}
 	return b
 }

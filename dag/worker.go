@@ -144,6 +144,7 @@ func (w *Worker) seal() {
 	b := &Batch{Epoch: w.committee.Epoch(), Author: w.self, Worker: w.id, Transactions: w.cur}
 	w.cur, w.curBytes = nil, 0
 	enc := b.Encode()
+	b.enc = enc // the broadcast sends this encoding, not a new one
 	d := crypto.Hash([]byte("dagd/batch/v1"), enc)
 	w.out.put(batchKey(d), enc)
 	w.index[d] = &batchInfo{author: w.self}
@@ -260,7 +261,7 @@ func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
 			return fmt.Errorf("batch holds a transaction of %d bytes", len(tx))
 		}
 	}
-	enc := b.Encode()
+	enc := b.encoding() // a decoded batch's own bytes: no second encoding
 	d := crypto.Hash([]byte("dagd/batch/v1"), enc)
 	_, wanted := w.requested[d]
 	if b.Author != from && !wanted {
