@@ -26,17 +26,23 @@ const (
 )
 
 // Handler returns the node's HTTP API (also served on APIListenAddr when
-// set): /metrics, /healthz, /readyz, /v1/status, /v1/commits and
-// /v1/transactions. See the package documentation.
+// set): /metrics, /healthz, /readyz, /v1/status, /v1/commits,
+// /v1/transactions and the Connect services of dagd.v1 (rpc.go). See the
+// package documentation.
 func (n *Node) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(n.m.reg, promhttp.HandlerOpts{}))
+	if !n.opts.DisableMetrics {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(n.m.reg, promhttp.HandlerOpts{}))
+	}
 	mux.HandleFunc("GET /healthz", n.handleHealth)
 	mux.HandleFunc("GET /readyz", n.handleReady)
 	mux.HandleFunc("GET /v1/status", n.handleStatus)
 	mux.HandleFunc("GET /v1/commits/{seq}", n.handleCommit)
 	mux.HandleFunc("GET /v1/commits", n.handleCommits)
 	mux.HandleFunc("POST /v1/transactions", n.handleTransactions)
+	n.mountContent(mux)
+	n.mountRPC(mux)       // the Connect API, dagd.v1 (rpc.go)
+	n.mountExecution(mux) // receipts, accounts, state proofs (execute_api.go)
 	if n.opts.EnablePprof {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -109,6 +115,9 @@ type CommitInfo struct {
 	Transactions [][]byte `json:"transactions,omitempty"`
 	// Pruned says the requested transactions are no longer stored.
 	Pruned bool `json:"pruned,omitempty"`
+	// The execution record (state_root, tx_root, receipts_root...) once
+	// the commit is executed.
+	*CommitExecution
 }
 
 // commitQuery is the parsed query of the commit endpoints.
@@ -141,6 +150,9 @@ func (n *Node) commitInfo(seq uint64, q commitQuery) (*CommitInfo, error) {
 	}
 	ci := &CommitInfo{Seq: cr.Seq, Digest: cr.Digest.String(), LeaderRound: cr.LeaderRound, Timestamp: uint64(cr.Timestamp),
 		Certificates: len(cr.Certificates)}
+	if ci.CommitExecution, err = n.commitExecution(seq); err != nil {
+		return nil, err
+	}
 	idx, err := n.store.commitIndex(seq)
 	if errors.Is(err, errNotFound) {
 		ci.Pruned = q.mode != TxNone

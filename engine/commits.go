@@ -207,13 +207,15 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 			raw, ok := fresh[string(key)]
 			var batch *dag.Batch
 			ib := indexedBatch{Digest: ref.Digest, Author: cert.Author()}
+			wantTxs := false
 			read := func(v []byte) error {
 				author, count, ok := peekBatch(v)
 				if !ok {
 					return fmt.Errorf("engine: stored batch %s: %w", ref.Digest.Short(), dag.ErrMalformed)
 				}
 				ib.Author, ib.Txs = author, count
-				if all != nil || (own != nil && author == n.self) {
+				wantTxs = all != nil || (own != nil && author == n.self)
+				if wantTxs && len(v) > batchHeaderLen {
 					b, err := dag.DecodeBatch(v)
 					if err != nil {
 						return fmt.Errorf("engine: stored batch %s: %w", ref.Digest.Short(), err)
@@ -223,10 +225,18 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 				return nil
 			}
 			var err error
-			if ok {
+			switch {
+			case ok:
 				err = read(raw)
-			} else {
+			case all != nil || (own != nil && cert.Author() == n.self):
 				err = n.store.getBatch(ref.Digest, read)
+			default:
+				// Only the author and the count are needed, unless the
+				// batch turns out to be ours (batchpeek.go).
+				err = n.store.peekStoredBatch(ref.Digest, read)
+				if err == nil && wantTxs {
+					err = n.store.getBatch(ref.Digest, read)
+				}
 			}
 			if err != nil {
 				// The core only delivers commits whose batches are

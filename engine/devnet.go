@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 )
@@ -47,6 +48,12 @@ type DevnetOptions struct {
 	// Logger receives every node's logs, tagged with "validator".
 	// Default: discard.
 	Logger *slog.Logger
+	// Accounts is the number of funded accounts of the devnet's genesis
+	// (DevnetAccountKey). Default DefaultDevnetAccounts; negative: none.
+	Accounts int
+	// Execution configures every node's executor (see ExecutionOptions);
+	// with Execution.Disabled the devnet has no genesis and no state.
+	Execution ExecutionOptions
 	// Configure, when set, edits each node's options last (tests).
 	Configure func(i int, o *Options)
 }
@@ -61,6 +68,9 @@ func (o *DevnetOptions) EnsureDefaults() *DevnetOptions {
 	}
 	if o.ChainID == "" {
 		o.ChainID = "dagd-devnet"
+	}
+	if o.Accounts == 0 {
+		o.Accounts = DefaultDevnetAccounts
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -90,10 +100,13 @@ type Devnet struct {
 	mem       *MemNetwork
 	sockets   []net.PacketConn // bound for each node's first start
 
-	mu     sync.Mutex
-	nodes  []*devnetNode
-	subs   map[*DevnetSubscription]struct{}
-	closed bool
+	genesis *contracts.Genesis // nil without execution
+
+	mu       sync.Mutex
+	nodes    []*devnetNode
+	subs     map[*DevnetSubscription]struct{}
+	execSubs map[*DevnetExecSubscription]struct{}
+	closed   bool
 }
 
 type devnetNode struct {
@@ -109,7 +122,7 @@ func StartDevnet(ctx context.Context, o DevnetOptions) (*Devnet, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Devnet{opts: o, ctx: ctx, baseDir: o.BaseDir, subs: make(map[*DevnetSubscription]struct{}),
+	d := &Devnet{opts: o, ctx: ctx, baseDir: o.BaseDir, subs: make(map[*DevnetSubscription]struct{}), execSubs: make(map[*DevnetExecSubscription]struct{}),
 		nodes: make([]*devnetNode, o.Validators), sockets: make([]net.PacketConn, o.Validators)}
 	if d.baseDir == "" {
 		dir, err := os.MkdirTemp("", "dagd-devnet-")
@@ -143,6 +156,14 @@ func StartDevnet(ctx context.Context, o DevnetOptions) (*Devnet, error) {
 		d.net = append(d.net, nk)
 		d.committee = append(d.committee, Validator{BLSPublicKey: bk.PublicKey().Bytes(), ProofOfPossession: bk.ProofOfPossession(),
 			Stake: 1, NetworkKey: nk.Public().(ed25519.PublicKey), Address: addr})
+	}
+	if !o.Execution.Disabled {
+		g, err := DevnetGenesis(o.ChainID, o.Seed, max(o.Accounts, 0), d.committee)
+		if err != nil {
+			d.closeSockets()
+			return nil, err
+		}
+		d.genesis = g
 	}
 	for i := 0; i < o.Validators; i++ {
 		if err := d.StartNode(i); err != nil {
@@ -192,6 +213,7 @@ func (d *Devnet) NodeOptions(i int) Options {
 		Self: dag.ValidatorID(i), Committee: d.committee, ChainID: d.opts.ChainID, BLSKey: d.bls[i], NetworkKey: d.net[i],
 		DataDir: d.DataDir(i), DAG: d.opts.DAG, EnablePprof: d.opts.EnablePprof, NoSync: d.opts.NoSync,
 		TickInterval: d.opts.TickInterval, Logger: d.opts.Logger, MemTableSize: d.opts.MemTableSize,
+		Genesis: d.genesis, Execution: d.opts.Execution,
 	}
 	if d.opts.API {
 		o.APIListenAddr = "127.0.0.1:0"
@@ -239,6 +261,9 @@ func (d *Devnet) StartNode(i int) error {
 	}
 	dn := &devnetNode{node: n, cancel: cancel, done: make(chan struct{})}
 	for s := range d.subs {
+		s.attach(n)
+	}
+	for s := range d.execSubs {
 		s.attach(n)
 	}
 	d.nodes[i] = dn

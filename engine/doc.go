@@ -13,6 +13,9 @@
 //	GET  /v1/commits/{seq}          one commit: seq, running commit digest...
 //	GET  /v1/commits?from=S&limit=L a range of commits, for followers
 //	POST /v1/transactions           submit a batch of transactions
+//	GET  /v1/receipts/{txdigest}    a transaction's receipt (execute_api.go)
+//	GET  /v1/accounts/{pubkey}      an account's nonce and balance (?proof=1: with its proof)
+//	GET  /v1/state/{key-hex}?seq=S  a state value and its proof against commit S's state root
 //
 // The commit endpoints take txs=none|own|all and tx_prefix=N to include the
 // first N bytes of each committed transaction (own: only transactions of
@@ -23,13 +26,45 @@
 // follower must stay within a few seconds of the head (a request for pruned
 // transactions answers 410 Gone).
 //
+// The same listener serves the public API, protobuf package dagd.v1
+// (engine/api/dagd/v1: the .proto files and the generated code, which
+// scripts/genproto regenerates), over the Connect, gRPC and gRPC-Web
+// protocols, on HTTP/1.1 and on cleartext HTTP/2 (h2c, prior knowledge):
+//
+//	dagd.v1.TransactionService/SubmitTransactions  submit transactions
+//	dagd.v1.NodeService/GetStatus                   progress and limits
+//	dagd.v1.NodeService/GetCommit                   one commit
+//	dagd.v1.CommitService/StreamCommits             commits from a cursor
+//
+// Submissions take the same path as POST /v1/transactions: Node.Submit
+// (CheckTransactions, then the bounded submit queue) and the same
+// in-flight slots (Options.MaxInflightRequests), with messages up to
+// Options.MaxRequestBytes. Bad input answers InvalidArgument; a busy node
+// answers ResourceExhausted with a SubmitRejection detail whose
+// retry_after is set (and a Retry-After header) and the count of
+// transactions taken; nothing is queued beyond the queue. StreamCommits
+// reads each commit from the store, where commit records and the commit
+// index stay for good, so a stream has no gap and no duplicate and a slow
+// reader holds nothing but its position (one that stops reading is cut
+// after Options.RPC.StreamWriteTimeout); it opens with a heartbeat and
+// sends one when commits pause. Only transactions are bounded by retention
+// (the core deletes batches some rounds after they commit): a cursor
+// whose transactions are gone answers FailedPrecondition naming the oldest
+// commit that still has them, and a stream that falls that far behind ends
+// with ResourceExhausted "lagged". A cursor beyond the next commit answers
+// OutOfRange. Options.RPC bounds the streams and sizes their messages.
+//
 // Storage and crash recovery: the records the core persists live in
 // pebble under a key prefix, except batch bodies, which go to an
 // append-only batch log (large, short-lived values that pebble would
 // flush and compact for nothing). Each flush writes the batch log first
 // (synced), then one synced pebble batch, then sends. At start every
 // record is loaded and handed to dag.Node.Restore, so a restarted node
-// neither votes twice nor commits twice.
+// neither votes twice nor commits twice. The records of certificates below
+// the garbage-collection round stay on disk dag.Options.RetainRounds
+// longer, and the store serves them to peers' sync requests
+// (dag.CertificateReader): a validator that was down or paused for more
+// than GCDepth rounds catches up from them.
 //
 // Flow control: the core re-sends unacknowledged batches on a timer; the
 // engine holds back a batch already on its way to a peer and bounds the
@@ -37,6 +72,63 @@
 // under overload batch data does not pile up in the transport ahead of
 // headers and votes.
 //
+// Content-addressed storage (content*.go): a node also stores
+// erasure-coded content (package erasure) and serves
+//
+//	POST /v1/content?k=K&n=N        put the body (streamed); answers the CID and certificate
+//	GET  /v1/content/{cid}          the content, every chunk verified, streamed
+//	GET  /v1/content/{cid}/manifest the manifest, for clients that verify
+//	GET  /v1/content/{cid}/stat     size, chunks, k, n, holders, signers
+//
+// The node that takes a put codes the content and sends shard j of every
+// chunk to validator j mod committee size over the validators' transport
+// (content frames, kinds 0x40-0x4f, routed beside the consensus messages and
+// never through the event loop); each holder checks every shard against the
+// manifest before it keeps it, then signs an AvailabilityStatement with its
+// BLS key; the node aggregates a quorum of signatures into a
+// ContentCertificate and registers it. Gets fetch shards from any k holders,
+// checking each before decoding. Each validator audits its shards every
+// ContentOptions.AuditInterval and rebuilds what is missing or corrupt from
+// other holders (package heal decides, the engine does the I/O). Shards live
+// in files under DataDir/content, records in pebble; see contentStore.
+//
+// Execution (execute.go): unless Options.Execution.Disabled, the node runs
+// committed transactions with the token module through package shard's
+// parallel executor, on a goroutine of its own behind consensus. The loop
+// never waits for it: after each synced write it stores the last committed
+// seq and wakes the executor, which reads each commit back from the store
+// (commit index, then batch bodies) in order and executes it. The state is
+// a state.Store in its own pebble database under DataDir/state: its
+// compactions and large synced batches stay out of the consensus store's
+// write path, it is tuned on its own (ExecutionOptions), and it can be
+// dropped or replaced (state sync) without touching the consensus records.
+// No cross-database atomicity is needed: consensus makes each commit
+// durable before the executor may see it, and each executed commit is one
+// atomic, synced state write holding its writes, receipts, dedup window
+// and the executor's position (version = seq), so a restart resumes at the
+// first commit not executed, reading it back like any other.
+//
+// Retention: the core deletes batches RetainRounds after garbage
+// collection. An executor that falls that far behind would lose its input,
+// so the loop holds back the deletion of every batch that a commit not yet
+// executed references, and releases it once the executor is past that
+// commit (the gauge dagd_execution_held_batch_deletes counts them). A
+// restarted node holds the batches of the commits between its state and
+// consensus; a batch held when the node stopped is left to the core's
+// bound on unreferenced batches. A node whose state is behind batches it
+// no longer has (state deleted, or a store from before this rule) stops
+// with an error: state sync is not implemented. An execution error stops
+// the node (Run returns it): the state must not diverge silently.
+//
+// Options.Genesis, applied by the executor in commit 1's version, sets the
+// initial accounts and committee. /v1/status adds last_executed_seq,
+// state_root and executed_txs; the commit endpoints add the commit's
+// state_root, tx_root and receipts_root (shard.MerkleRoot) once executed.
+// Node.SubscribeExecution streams executed commits with their receipts'
+// codes. Proofs are package state/proof's binary encoding, in hex.
+//
 // StartDevnet runs several nodes in one process on loopback, with
-// deterministic keys, for tests, benchmarks and `dagd devnet`.
+// deterministic keys, for tests, benchmarks and `dagd devnet`. Unless
+// execution is disabled, a devnet starts from DevnetGenesis: accounts
+// DevnetAccountKey(seed, i) funded with DevnetAccountBalance each.
 package engine

@@ -44,9 +44,16 @@ type Node struct {
 	m     *metrics
 	bls   *crypto.BLSCommittee
 	comm  *dag.Committee
+	// content is the content-addressed storage (content*.go).
+	content *contentService
+	// exec runs committed transactions (execute.go); nil when
+	// Options.Execution.Disabled.
+	exec        *executor
+	execStarted bool
 
 	apiLn  net.Listener
 	apiSrv *http.Server
+	rpc    rpcState // the Connect API (rpc.go)
 
 	submitCh chan *submitRequest
 	inbox    chan inboundMsg
@@ -126,8 +133,11 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 			n.release()
 		}
 	}()
+	if n.content, err = newContentService(n, n.store); err != nil {
+		return nil, err
+	}
 	n.core, err = dag.NewNode(dag.Config{Self: opts.Self, Committee: comm, Signer: dagbls.NewSigner(opts.BLSKey),
-		Verifier: dagbls.NewVerifier(bls, cryptorand.Reader), Batches: n.store, Options: opts.DAG})
+		Verifier: dagbls.NewVerifier(bls, cryptorand.Reader), Batches: n.store, Certificates: n.store, Options: opts.DAG})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -140,6 +150,11 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	}
 	st := n.core.Status()
 	n.log.Info("restored", "records", len(recs), "round", st.Round, "last_committed_seq", st.LastCommittedSeq)
+	if !opts.Execution.Disabled {
+		if n.exec, err = newExecutor(n); err != nil {
+			return nil, err
+		}
+	}
 	n.publishStatus(nil)
 
 	peers := make([]TransportPeer, len(opts.Committee))
@@ -162,7 +177,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		if err != nil {
 			return nil, fmt.Errorf("engine: API listener: %w", err)
 		}
-		n.apiSrv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		n.apiSrv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, Protocols: apiProtocols(),
 			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
 	}
 	ok = true
@@ -222,6 +237,14 @@ func (n *Node) release() {
 			delete(n.subs, s)
 		}
 		n.subsMu.Unlock()
+		if n.content != nil {
+			n.content.close()
+		}
+		if n.exec != nil {
+			if err := n.exec.close(n.execStarted); err != nil {
+				errs = append(errs, err)
+			}
+		}
 		if n.store != nil {
 			if err := n.store.close(); err != nil {
 				errs = append(errs, err)
@@ -248,7 +271,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		cancel()
 		if n.apiSrv != nil {
 			sctx, c2 := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = n.apiSrv.Shutdown(sctx)
+			if err := n.apiSrv.Shutdown(sctx); err != nil {
+				// A handler still writing to a reader that stopped reading
+				// (a commit stream): close its connection.
+				_ = n.apiSrv.Close()
+			}
 			c2()
 		}
 		_ = n.tr.Close()
@@ -267,6 +294,11 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		})
 	}
 	wg.Go(func() { n.receive(ctx) })
+	if n.exec != nil {
+		n.execStarted = true
+		wg.Go(func() { n.exec.run(ctx) })
+	}
+	n.content.start(ctx)
 
 	ticker := time.NewTicker(n.opts.TickInterval)
 	defer ticker.Stop()
@@ -289,6 +321,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			events++
 		case <-ticker.C:
 			n.core.Tick(nowMillis())
+		case err := <-n.execFailed():
+			return err
 		}
 		// Take what else is waiting, up to a bound, before one flush: one
 		// synced write covers many events.
@@ -338,6 +372,10 @@ func (n *Node) receive(ctx context.Context) {
 		if int(f.From) >= n.comm.Size() || f.From == n.self {
 			n.m.rejected.WithLabelValues("unknown", "unknown_validator").Inc()
 			n.log.Debug("rejected frame", "from", int(f.From), "reason", "sender is not a peer of the committee")
+			continue
+		}
+		if isContentFrame(f.Frame) {
+			n.content.deliver(f.From, f.Frame)
 			continue
 		}
 		msg, err := dag.DecodeMessage(f.Frame)
@@ -415,12 +453,23 @@ func (n *Node) flush() error {
 			deliveries = append(deliveries, commits)
 		}
 	}
+	if n.exec != nil {
+		// Copy the batches this write deletes that commits not executed
+		// yet still need (execute.go).
+		if err := n.exec.hold(rd.Persist, index); err != nil {
+			n.log.Error("persist failed; stopping", "err", err)
+			return err
+		}
+	}
 	if len(rd.Persist) > 0 || len(index) > 0 {
 		start := time.Now()
 		nb, err := n.store.write(rd.Persist, index)
 		if err != nil {
 			n.log.Error("persist failed; stopping", "err", err)
 			return err
+		}
+		if n.exec != nil && len(index) > 0 {
+			n.exec.committed(index[len(index)-1].Seq)
 		}
 		n.m.persistLatency.Observe(time.Since(start).Seconds())
 		n.m.persistBytes.Add(float64(nb))
@@ -441,6 +490,7 @@ func (n *Node) flush() error {
 	}
 	if len(index) > 0 {
 		n.publishStatus(nil)
+		n.rpc.commits.broadcast() // after the status: woken streams see the new seq
 	}
 	return nil
 }
@@ -538,6 +588,13 @@ type Status struct {
 	WorkerLoad         int       `json:"worker_load"`
 	SubmitQueue        int       `json:"submit_queue"`
 	InboxQueue         int       `json:"inbox_queue"`
+	// Execution (execute.go): the last executed commit, the state root
+	// after it, the transactions that got a receipt since the node
+	// started, and why execution stopped, if it did.
+	LastExecutedSeq uint64 `json:"last_executed_seq"`
+	StateRoot       string `json:"state_root,omitempty"`
+	ExecutedTxs     uint64 `json:"executed_txs"`
+	ExecutionError  string `json:"execution_error,omitempty"`
 }
 
 // publishStatus stores a snapshot for other goroutines and updates the
@@ -577,7 +634,22 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 }
 
 // Status returns the latest snapshot of the node's progress.
-func (n *Node) Status() Status { return *n.status.Load() }
+func (n *Node) Status() Status {
+	s := *n.status.Load()
+	if n.exec != nil {
+		n.exec.fillStatus(&s)
+	}
+	return s
+}
+
+// execFailed returns the channel on which the executor reports the error
+// that stops the node (nil, which never yields, without execution).
+func (n *Node) execFailed() <-chan error {
+	if n.exec == nil {
+		return nil
+	}
+	return n.exec.fatal
+}
 
 // Ready reports whether the node is connected to a quorum and committing:
 // its last commit is at most Options.ReadyWindow old.

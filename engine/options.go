@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 )
@@ -61,6 +62,9 @@ type Options struct {
 	// EnablePprof serves net/http/pprof under /debug/pprof/ on the API
 	// listener. Default false.
 	EnablePprof bool
+	// DisableMetrics leaves /metrics off the API listener (the metrics are
+	// still collected). Default false: /metrics is served.
+	DisableMetrics bool
 	// DAG tunes the consensus core; zero fields take dag's defaults after
 	// the engine's own (see DefaultDAGOptions).
 	DAG dag.Options
@@ -121,6 +125,20 @@ type Options struct {
 	// WrapTransport, when set, wraps the transport the node uses (fault
 	// injection and inspection in tests). Default nil.
 	WrapTransport func(Transport) Transport
+	// Content configures the node's content-addressed storage (put, get,
+	// audit and repair of erasure-coded shards); see ContentOptions.
+	Content ContentOptions
+	// RPC configures the Connect API (dagd.v1) served on the API
+	// listener; see RPCOptions.
+	RPC RPCOptions
+	// Genesis is the chain's initial state (accounts and balances, the
+	// first committee), applied by the executor before the transactions
+	// of commit 1, in state version 1. Every validator must start from
+	// the same. Default nil: the state starts empty.
+	Genesis *contracts.Genesis
+	// Execution configures the executor that runs committed transactions
+	// (see ExecutionOptions).
+	Execution ExecutionOptions
 }
 
 // DefaultDAGOptions returns the dag options the engine runs with unless
@@ -204,6 +222,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.NewTransport == nil {
 		o.NewTransport = NewQUICTransport
 	}
+	o.Content.ensureDefaults()
+	o.RPC.ensureDefaults()
+	o.Execution.ensureDefaults()
 	return o
 }
 
@@ -273,6 +294,12 @@ func (o *Options) Validate() error {
 	}
 	if o.NewTransport == nil || o.Logger == nil {
 		errs = append(errs, errors.New("call EnsureDefaults before Validate"))
+	}
+	if err := o.Content.validate(n); err != nil {
+		errs = append(errs, err)
+	}
+	if err := o.Execution.validate(o.ChainID, o.Genesis); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("engine: invalid options: %w", err)

@@ -1,0 +1,38 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/dagd/dagd/crypto"
+)
+
+// batchHeaderLen is the fixed start of a batch's encoding that peekBatch
+// reads: version u8, epoch u64, author u16, worker u16, count u32.
+const batchHeaderLen = 17
+
+// peek calls fn with the first n bytes (fewer if the batch is shorter) of
+// batch d's encoding, without reading the rest: a commit needs only the
+// author and the transaction count of most of its batches.
+func (l *batchLog) peek(d crypto.Digest, n int, fn func(v []byte) error) error {
+	l.mu.RLock()
+	loc, ok := l.index[d]
+	if !ok {
+		l.mu.RUnlock()
+		return errNotFound
+	}
+	v := make([]byte, min(n, loc.size))
+	_, err := loc.seg.f.ReadAt(v, loc.off)
+	l.mu.RUnlock()
+	if err != nil && !(errors.Is(err, io.EOF) && len(v) == 0) {
+		return fmt.Errorf("engine: batch log read: %w", err)
+	}
+	return fn(v)
+}
+
+// peekStoredBatch calls fn with the start of stored batch d's encoding
+// (batchHeaderLen bytes; see peekBatch).
+func (s *store) peekStoredBatch(d crypto.Digest, fn func(v []byte) error) error {
+	return s.blog.peek(d, batchHeaderLen, fn)
+}

@@ -1,0 +1,258 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeString(t *testing.T, c *Config) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := c.Write(&b); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	return b.String()
+}
+
+func TestDefaultsRoundTrip(t *testing.T) {
+	def := Default()
+	if err := def.Validate(); err != nil {
+		t.Fatalf("Default does not validate: %v", err)
+	}
+	text := writeString(t, def)
+	got, err := Parse([]byte(text), "/home/x")
+	if err != nil {
+		t.Fatalf("Parse(Write(Default())): %v\n%s", err, text)
+	}
+	got.dir = ""
+	if !reflect.DeepEqual(got, def) {
+		t.Errorf("round trip changed the defaults:\n got %+v\nwant %+v", got, def)
+	}
+	// An empty file is the defaults too.
+	empty, err := Parse(nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(empty, def) {
+		t.Errorf("empty file: got %+v, want the defaults", empty)
+	}
+	// Every setting appears once with its default and its flag.
+	for _, s := range Settings() {
+		_, leaf, ok := strings.Cut(s.Key, ".")
+		if !ok {
+			leaf = s.Key
+		}
+		if !strings.Contains(text, "\n"+leaf+" = ") {
+			t.Errorf("setting %s missing from the written file", s.Key)
+		}
+		if !strings.Contains(text, "Flag: --"+s.Flag+".") {
+			t.Errorf("setting %s: flag --%s not documented in the file", s.Key, s.Flag)
+		}
+	}
+}
+
+func TestNonDefaultRoundTrip(t *testing.T) {
+	c := Default()
+	c.ChainID = "chain-9"
+	c.Epoch = 7
+	c.Validator = "alice"
+	c.Network.QUICAddr = "[::1]:9000"
+	c.API.Addr = ""
+	c.API.Metrics = false
+	c.Log = LogConfig{Level: "debug", Format: "json"}
+	c.Keys.PasswordFile = `/etc/dagd/pass "word" \ file`
+	c.Keys.BLSKeystore = "kéys/bls\tone.json"
+	c.Storage.CacheSize = 12345
+	c.Storage.NoSync = true
+	c.DAG.MaxBatchDelay = 35 * time.Millisecond
+	c.DAG.SyncLimit = 17
+	c.Content.DataShards, c.Content.TotalShards = 2, 5
+	text := writeString(t, c)
+	got, err := Parse([]byte(text), "")
+	if err != nil {
+		t.Fatalf("Parse: %v\n%s", err, text)
+	}
+	if !reflect.DeepEqual(got, c) {
+		t.Errorf("round trip:\n got %+v\nwant %+v", got, c)
+	}
+	if !strings.Contains(text, `# Default: "127.0.0.1:7000". Flag: --quic-addr.`) {
+		t.Errorf("a changed setting should still show its default:\n%s", text)
+	}
+}
+
+func TestEverySettingDocumented(t *testing.T) {
+	flags := map[string]string{}
+	keys := map[string]bool{}
+	for _, s := range Settings() {
+		keys[s.Key] = true
+		if strings.TrimSpace(s.Doc) == "" {
+			t.Errorf("setting %s has no documentation", s.Key)
+		}
+		if other, dup := flags[s.Flag]; dup {
+			t.Errorf("flag --%s names both %s and %s", s.Flag, other, s.Key)
+		}
+		flags[s.Flag] = s.Key
+		if sec, _, ok := strings.Cut(s.Key, "."); ok && sectionDocs[sec] == "" {
+			t.Errorf("table [%s] has no documentation", sec)
+		}
+	}
+	for k := range settingDocs {
+		if !keys[k] {
+			t.Errorf("documentation for %s, which is no setting", k)
+		}
+	}
+	for _, f := range []string{"log-level", "log-format", "api-addr", "quic-addr", "data-dir", "password-file", "chain-id"} {
+		if _, ok := flags[f]; !ok {
+			t.Errorf("no flag --%s", f)
+		}
+	}
+}
+
+func TestUnknownKeysAreErrors(t *testing.T) {
+	for _, tc := range []struct{ toml, key string }{
+		{`chain_idd = "x"`, "chain_idd"},
+		{`CHAIN_ID = "x"`, "CHAIN_ID"},
+		{"[dag]\nbatch_sise = 5", "dag.batch_sise"},
+		{"[dagg]\nbatch_size = 5", "dagg"},
+		{"[log]\nlevel = \"info\"\ncolour = true", "log.colour"},
+		{"[storage.extra]\nx = 1", "storage.extra"},
+	} {
+		_, err := Parse([]byte(tc.toml), "")
+		if err == nil {
+			t.Errorf("%q: no error", tc.toml)
+			continue
+		}
+		var se *SettingError
+		if !errors.As(err, &se) || !strings.Contains(err.Error(), tc.key) || !strings.Contains(err.Error(), "unknown setting") {
+			t.Errorf("%q: error %q does not name unknown setting %s", tc.toml, err, tc.key)
+		}
+	}
+}
+
+func TestBadValuesNameTheSetting(t *testing.T) {
+	for _, tc := range []struct{ toml, key string }{
+		{`chain_id = ""`, "chain_id"},
+		{`chain_id = "has space"`, "chain_id"},
+		{`epoch = -1`, "epoch"},
+		{`epoch = "one"`, "epoch"},
+		{`validator = "bad name!"`, "validator"},
+		{"[network]\nquic_addr = \"127.0.0.1\"", "network.quic_addr"},
+		{"[network]\nquic_addr = \"127.0.0.1:0\"", "network.quic_addr"},
+		{"[api]\naddr = \"localhost:99999\"", "api.addr"},
+		{"[api]\naddr = \"\"\npprof = true", "api.pprof"},
+		{"[api]\nmetrics = \"yes\"", "api.metrics"},
+		{"[log]\nlevel = \"loud\"", "log.level"},
+		{"[log]\nformat = \"xml\"", "log.format"},
+		{"[keys]\nbls_keystore = \"\"", "keys.bls_keystore"},
+		{"[keys]\npassword_env = \"NOT-A-NAME\"", "keys.password_env"},
+		{"[storage]\ndata_dir = \"\"", "storage.data_dir"},
+		{"[storage]\ncache_size = \"12 parsecs\"", "storage.cache_size"},
+		{"[storage]\ncache_size = -5", "storage.cache_size"},
+		{"[storage]\ncache_size = true", "storage.cache_size"},
+		{"[engine]\ntick_interval = \"soon\"", "engine.tick_interval"},
+		{"[engine]\ntick_interval = \"0s\"", "engine.tick_interval"},
+		{"[engine]\nsubmit_queue = 0", "engine.submit_queue"},
+		{"[engine]\ninbox_bytes = \"1MiB\"", "engine.inbox_bytes"},
+		{"[engine]\nmax_request_bytes = \"1KiB\"", "engine.max_request_bytes"},
+		{"[dag]\nbatch_size = -1", "dag.batch_size"},
+		{"[dag]\nbatch_size = \"1GiB\"", "dag.batch_size"},
+		{"[dag]\nmax_batch_delay = 5", "dag.max_batch_delay"}, // 5 ns
+		{"[dag]\nmin_header_delay = \"2s\"\nmax_header_delay = \"1s\"", "dag.min_header_delay"},
+		{"[dag]\ngc_depth = 2", "dag.gc_depth"},
+		{"[dag]\ngc_depth = \"x\"", "dag.gc_depth"},
+		{"[dag]\nsync_limit = 99999", "dag.sync_limit"},
+		{"[dag]\nsync_limit = 99999999999", "dag.sync_limit"},
+		{"[dag]\nmax_tx_size = \"2MiB\"", "dag.max_tx_size"},
+		{"[content]\ndata_shards = 4\ntotal_shards = 4", "content.data_shards"},
+		{"[content]\naudit_interval = \"1ms\"", "content.audit_interval"},
+		{"[rpc]\nmax_commit_streams = 0", "rpc.max_commit_streams"},
+		{"dag = 5", "dag"},
+	} {
+		_, err := Parse([]byte(tc.toml), "")
+		if err == nil {
+			t.Errorf("%q: no error", tc.toml)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.key+":") && !strings.Contains(err.Error(), tc.key+" ") {
+			t.Errorf("%q: error %q does not name %s", tc.toml, err, tc.key)
+		}
+	}
+	// Not TOML at all.
+	if _, err := Parse([]byte("chain_id = \"x"), ""); err == nil || !strings.Contains(err.Error(), "line 1") {
+		t.Errorf("unterminated string: %v", err)
+	}
+}
+
+func TestSetFromFlags(t *testing.T) {
+	c := Default()
+	for key, val := range map[string]string{
+		"log.level": "debug", "api.pprof": "true", "dag.batch_size": "64KiB", "dag.max_batch_delay": "15ms",
+		"storage.memtable_size": "8388608", "epoch": "3", "dag.sync_limit": "100",
+	} {
+		if err := c.Set(key, val); err != nil {
+			t.Fatalf("Set(%s, %s): %v", key, val, err)
+		}
+	}
+	if c.Log.Level != "debug" || !c.API.Pprof || c.DAG.BatchSize != 64<<10 || c.DAG.MaxBatchDelay != 15*time.Millisecond ||
+		c.Storage.MemTableSize != 8<<20 || c.Epoch != 3 || c.DAG.SyncLimit != 100 {
+		t.Errorf("Set did not apply: %+v", c)
+	}
+	for key, val := range map[string]string{"dag.batch_size": "lots", "api.pprof": "maybe", "epoch": "-1", "dag.max_batch_delay": "5"} {
+		err := c.Set(key, val)
+		if err == nil || !strings.HasPrefix(err.Error(), key+":") {
+			t.Errorf("Set(%s, %q): error %v does not name the setting", key, val, err)
+		}
+	}
+	if err := c.Set("dag.nope", "1"); err == nil || !strings.Contains(err.Error(), "dag.nope") {
+		t.Errorf("Set of an unknown setting: %v", err)
+	}
+}
+
+func TestEnsureDefaults(t *testing.T) {
+	c := &Config{ChainID: "x"}
+	c.EnsureDefaults()
+	want := Default()
+	want.ChainID = "x"
+	want.API.Metrics = false // booleans have no zero to fill
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("EnsureDefaults:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{
+		"0": 0, "17": 17, "17B": 17, "64KiB": 64 << 10, "32 MiB": 32 << 20, "1g": 1 << 30, "2TiB": 2 << 40, "3kb": 3 << 10,
+	} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("ParseByteSize(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "MiB", "1.5MiB", "12 parsecs", "99999999999TiB", "0x10"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("ParseByteSize(%q): no error", in)
+		}
+	}
+	for n, want := range map[ByteSize]string{0: "0B", 100000: "100000B", 64 << 10: "64KiB", 3 << 20: "3MiB", 1536: "1536B"} {
+		if got := n.String(); got != want {
+			t.Errorf("%d.String() = %q, want %q", int64(n), got, want)
+		}
+	}
+}
+
+func TestPathsResolveAgainstTheFile(t *testing.T) {
+	c := Default()
+	c.SetDir("/srv/dagd")
+	if got := c.Path(c.Storage.DataDir); got != filepath.Join("/srv/dagd", "data") {
+		t.Errorf("data dir resolves to %s", got)
+	}
+	c.Storage.DataDir = "/var/lib/dagd"
+	if got := c.Path(c.Storage.DataDir); got != "/var/lib/dagd" {
+		t.Errorf("absolute data dir resolves to %s", got)
+	}
+}

@@ -1,0 +1,109 @@
+package config
+
+// settingDoc documents one TOML key: its text in config.toml and the
+// help of its flag, and the flag's name when it is not the key's last
+// part with '_' turned into '-'.
+type settingDoc struct {
+	doc  string
+	flag string
+}
+
+// pathKeys are the settings that name files or directories.
+var pathKeys = map[string]bool{
+	"committee_file": true, "keys.bls_keystore": true, "keys.network_keystore": true,
+	"keys.password_file": true, "storage.data_dir": true,
+}
+
+// sectionDocs introduce the tables of config.toml.
+var sectionDocs = map[string]string{
+	"network": "Validator-to-validator transport: QUIC over UDP, mutual TLS pinned to the\ncommittee's network keys.",
+	"api":     "The node's HTTP listener: the JSON API (/v1/...), the Connect API (dagd.v1),\n/healthz, /readyz and, when enabled, /metrics and /debug/pprof/.",
+	"log":     "Logs go to standard error through log/slog.",
+	"keys": "The validator's keys, stored only as encrypted EIP-2335 keystores. The\n" +
+		"password is never written here: it comes from password_file or, when that\n" +
+		"is empty, from the environment variable password_env (or, on a terminal,\n" +
+		"a prompt).",
+	"storage": "The node's store: pebble for consensus records and an append-only log for\nbatch bodies.",
+	"engine":  "The node's event loop and queues (engine.Options).",
+	"dag":     "The consensus core (Narwhal/Bullshark, dag.Options). Durations are rounded\ndown to milliseconds. Every validator of a committee should use the same\nvalues.",
+	"content": "Content-addressed storage: erasure-coded blobs spread over the committee.",
+	"rpc":     "The Connect API (dagd.v1) served on api.addr.",
+}
+
+// settingDocs documents every key of Config (TestEverySettingDocumented
+// keeps it complete).
+var settingDocs = map[string]settingDoc{
+	"chain_id": {doc: "The chain this node belongs to; peers of another chain are refused. It must\nequal the committee file's chain_id."},
+	"epoch":    {doc: "The committee's epoch. It must equal the committee file's epoch."},
+	"validator": {doc: "This node in the committee file: a validator's name, or its index in\n" +
+		"decimal. \"\" finds the validator whose BLS key is in keys.bls_keystore."},
+	"committee_file": {doc: "The committee (genesis) file shared by every validator: each validator's\n" +
+		"name, BLS public key with proof of possession, network public key, QUIC\n" +
+		"address and stake."},
+
+	"network.quic_addr": {flag: "quic-addr", doc: "UDP address the QUIC transport listens on. \"\" means this validator's\n" +
+		"address in the committee file. To listen on every interface while the\n" +
+		"committee announces a public address, set \"0.0.0.0:PORT\"."},
+
+	"api.addr": {flag: "api-addr", doc: "TCP address of the HTTP API (port 0 picks a free port). \"\" serves no\n" +
+		"API, no health checks and no metrics. Expose it only to trusted clients or\nbehind a proxy."},
+	"api.metrics": {flag: "metrics", doc: "Serve Prometheus metrics on /metrics."},
+	"api.pprof":   {flag: "pprof", doc: "Serve Go's profiler on /debug/pprof/ (trusted networks only)."},
+
+	"log.level":  {flag: "log-level", doc: "Least level logged: debug, info, warn, error, or off."},
+	"log.format": {flag: "log-format", doc: "Log format: text (logfmt-like key=value) or json (one object per line)."},
+
+	"keys.bls_keystore":     {doc: "EIP-2335 keystore of the validator's BLS12-381 key (signs headers and votes)."},
+	"keys.network_keystore": {doc: "EIP-2335 keystore of the validator's Ed25519 network key (its TLS identity)."},
+	"keys.password_file": {doc: "File holding the keystore password (its first line; keep it mode 0600).\n" +
+		"Empty: read the variable named by password_env."},
+	"keys.password_env": {doc: "Environment variable holding the keystore password when password_file is\nempty."},
+
+	"storage.data_dir":           {doc: "Directory of the node's store, created at start."},
+	"storage.no_sync":            {doc: "Do not fsync writes. Benchmarks on throwaway data only: after a crash the\nnode may vote twice, which is slashable."},
+	"storage.cache_size":         {doc: "Pebble's block cache."},
+	"storage.memtable_size":      {doc: "Pebble's memtable size (batch bodies do not go through pebble)."},
+	"storage.batch_segment_size": {doc: "Size at which the batch log starts a new segment file."},
+
+	"engine.tick_interval":         {doc: "How often the consensus core's clock advances."},
+	"engine.submit_queue":          {doc: "Client submissions waiting for the event loop; beyond it a submission is\nrefused as busy."},
+	"engine.max_request_txs":       {doc: "Transactions in one submission."},
+	"engine.max_request_bytes":     {doc: "Body of one HTTP submission. Queued submissions hold at most\nsubmit_queue times this."},
+	"engine.max_inflight_requests": {doc: "HTTP submissions parsed or waiting at once; beyond it the API answers 429."},
+	"engine.inbox_size":            {doc: "Decoded peer messages waiting for the event loop."},
+	"engine.inbox_bytes":           {doc: "Encoded size of the decoded peer messages waiting for the event loop; at\nleast the largest frame (about 17 MiB)."},
+	"engine.peer_batch_bytes":      {doc: "Bytes of own batches sent to one peer and not yet acknowledged; beyond it\nnew batches wait, so that batch data does not queue ahead of headers and\nvotes."},
+	"engine.max_events_per_flush":  {doc: "Events the loop takes before one synced write and the sends that follow."},
+	"engine.commit_buffer":         {doc: "Default buffer of a commit subscription, in commits."},
+	"engine.ready_window":          {doc: "/readyz answers ready while a quorum is connected and the last commit is\nat most this old."},
+
+	"dag.batch_size":               {doc: "Seal a batch once its transactions reach this size."},
+	"dag.max_batch_delay":          {flag: "batch-delay", doc: "Seal a non-empty batch after this long."},
+	"dag.min_header_delay":         {doc: "Least time between two own headers."},
+	"dag.max_header_delay":         {flag: "header-delay", doc: "Propose a header without batches after this long."},
+	"dag.leader_timeout":           {doc: "Wait for the leader's certificate (even rounds) or for support for it (odd\nrounds) at most this long before advancing."},
+	"dag.max_pending_batches":      {doc: "Own batches not yet stored by a quorum or waiting for a header; beyond it\nsubmissions are refused as busy."},
+	"dag.max_header_batches":       {doc: "Batch references in one header."},
+	"dag.max_tx_size":              {doc: "Largest transaction accepted."},
+	"dag.gc_depth":                 {doc: "Rounds kept in memory below the last committed leader (at least 4)."},
+	"dag.retain_rounds":            {doc: "Rounds below the garbage-collection round whose certificates and batches\nstay on disk, so that a validator further behind can still catch up."},
+	"dag.max_rounds_ahead":         {doc: "How far beyond the local round a header or certificate may be before it is\nrefused and the node syncs instead (at least 4)."},
+	"dag.resend_interval":          {doc: "Wait this long for votes, acknowledgements or requested data before asking\nagain."},
+	"dag.sync_interval":            {doc: "Without progress for this long, ask a peer for the certificates from the\nlocal round on."},
+	"dag.sync_limit":               {doc: "Certificates sent in answer to one sync request."},
+	"dag.max_pending_certs":        {doc: "Certificates waiting for their parents."},
+	"dag.max_unreferenced_batches": {doc: "Stored batches per author that no certificate references yet; the oldest\nare dropped first."},
+	"dag.max_clock_drift":          {doc: "How far ahead of the local clock a header's timestamp may be for this node\nto vote for it."},
+
+	"content.data_shards":         {flag: "content-data-shards", doc: "k: any k of n shards rebuild a chunk. 0: f+1, where f is the largest number\nof validators holding less than a third of the stake."},
+	"content.total_shards":        {flag: "content-total-shards", doc: "n: shards per chunk. 0: the committee size, one shard per validator."},
+	"content.chunk_size":          {flag: "content-chunk-size", doc: "Content bytes coded together. Part of the network's format: content of\nmore than one chunk coded with another chunk size gets another CID."},
+	"content.max_content_size":    {doc: "Largest object."},
+	"content.concurrency":         {flag: "content-concurrency", doc: "Chunks coded at once by a put or a get. 0: the number of CPUs."},
+	"content.max_concurrent_puts": {doc: "Content puts the HTTP API serves at once; beyond it it answers 429."},
+	"content.max_concurrent_gets": {doc: "Content gets the HTTP API serves at once; beyond it it answers 429."},
+	"content.audit_interval":      {doc: "How often the node checks every shard it should hold and repairs what is\nmissing or corrupt."},
+
+	"rpc.max_commit_streams": {doc: "StreamCommits calls open at once; beyond it a call is refused."},
+	"rpc.stream_chunk_bytes": {doc: "A commit's transactions beyond this many bytes continue in further stream\nmessages."},
+}

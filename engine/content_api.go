@@ -1,0 +1,317 @@
+package engine
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/heal"
+)
+
+// Reasons of the content endpoints' refusals (the "reason" field of the
+// error body), beside the generic ones.
+const (
+	// ReasonMalformedCID: the path does not hold a dagd CID.
+	ReasonMalformedCID = "malformed_cid"
+	// ReasonContentNotFound: no holder has the object.
+	ReasonContentNotFound = "content_not_found"
+	// ReasonBadParams: k or n cannot be used.
+	ReasonBadParams = "bad_params"
+	// ReasonTruncated: the upload ended before its Content-Length.
+	ReasonTruncated = "truncated"
+	// ReasonTooLarge: the upload exceeds the node's limit.
+	ReasonTooLarge = "too_large"
+	// ReasonNoQuorum: too few holders signed.
+	ReasonNoQuorum = "no_quorum"
+	// ReasonBusy: too many content requests at once (retry).
+	ReasonBusy = "busy"
+	// ReasonRetrieval: the content could not be rebuilt.
+	ReasonRetrieval = "retrieval_failed"
+)
+
+// Response headers of GET /v1/content/{cid}.
+const (
+	HeaderManifestDigest = "X-Dagd-Manifest-Digest"
+	HeaderContentK       = "X-Dagd-K"
+	HeaderContentN       = "X-Dagd-N"
+	HeaderChunkSize      = "X-Dagd-Chunk-Size"
+)
+
+// mountContent adds the content endpoints:
+//
+//	POST /v1/content?k=K&n=N      put the body; answers ContentPutResponse
+//	PUT  /v1/content?k=K&n=N      the same
+//	GET  /v1/content/{cid}        the content, verified, streamed
+//	GET  /v1/content/{cid}/manifest  the canonical manifest
+//	GET  /v1/content/{cid}/stat   ContentStat
+func (n *Node) mountContent(mux *http.ServeMux) {
+	mux.HandleFunc("POST /v1/content", n.handleContentPut)
+	mux.HandleFunc("PUT /v1/content", n.handleContentPut)
+	mux.HandleFunc("GET /v1/content/{cid}", n.handleContentGet)
+	mux.HandleFunc("GET /v1/content/{cid}/manifest", n.handleContentManifest)
+	mux.HandleFunc("GET /v1/content/{cid}/stat", n.handleContentStat)
+}
+
+// ContentPutResponse is the answer of a put.
+type ContentPutResponse struct {
+	// CID names the content (base32 CIDv1, BLAKE3 multihash).
+	CID string `json:"cid"`
+	// Size is the content's length in bytes.
+	Size uint64 `json:"size"`
+	// Chunks is the number of chunks, of ChunkSize bytes (the last may be
+	// shorter).
+	Chunks    int `json:"chunks"`
+	ChunkSize int `json:"chunk_size"`
+	// K of N shards rebuild each chunk.
+	K int `json:"k"`
+	N int `json:"n"`
+	// Overhead is N/K: bytes stored per content byte.
+	Overhead float64 `json:"overhead"`
+	// ManifestDigest is the hex BLAKE3 hash of the manifest.
+	ManifestDigest string `json:"manifest_digest"`
+	// Signers are the validators whose signatures the certificate holds.
+	Signers []int `json:"signers"`
+	// Unconfirmed are the holders that did not sign this put.
+	Unconfirmed []int `json:"unconfirmed,omitempty"`
+	// AlreadyRegistered says the CID was registered before this put.
+	AlreadyRegistered bool `json:"already_registered,omitempty"`
+	// Certificate is the hex of the certificate's canonical encoding.
+	Certificate string `json:"certificate"`
+}
+
+// ContentStat describes a stored object.
+type ContentStat struct {
+	// CID names the content.
+	CID string `json:"cid"`
+	// Size is the content's length in bytes.
+	Size uint64 `json:"size"`
+	// Chunks is the number of chunks of ChunkSize bytes.
+	Chunks    int `json:"chunks"`
+	ChunkSize int `json:"chunk_size"`
+	// K of N shards rebuild each chunk; Overhead is N/K.
+	K        int     `json:"k"`
+	N        int     `json:"n"`
+	Overhead float64 `json:"overhead"`
+	// ManifestDigest is the hex BLAKE3 hash of the manifest.
+	ManifestDigest string `json:"manifest_digest"`
+	// Registered says this node has a certificate for the CID.
+	Registered bool `json:"registered"`
+	// Holders are the validators assigned shards (shard j to validator
+	// j mod committee size).
+	Holders []ContentHolder `json:"holders"`
+	// Signers are the validators whose signatures the certificate holds,
+	// with their stake, against the quorum.
+	Signers     []int  `json:"signers"`
+	SignerStake uint64 `json:"signer_stake"`
+	QuorumStake uint64 `json:"quorum_stake"`
+	// Certificate is the hex of the certificate's canonical encoding.
+	Certificate string `json:"certificate,omitempty"`
+}
+
+// ContentHolder is one validator holding shards of an object.
+type ContentHolder struct {
+	// Validator is the holder's index in the committee.
+	Validator int `json:"validator"`
+	// Shards are the shard indices it holds of every chunk.
+	Shards []int `json:"shards"`
+	// Signed says its signature is in the certificate.
+	Signed bool `json:"signed"`
+	// Connected says the answering node reaches it now.
+	Connected bool `json:"connected"`
+}
+
+func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
+	var o PutOptions
+	for name, p := range map[string]*int{"k": &o.K, "n": &o.N} {
+		if s := r.URL.Query().Get(name); s != "" {
+			v, err := strconv.Atoi(s)
+			if err != nil || v < 1 || v > erasure.MaxShards {
+				writeError(w, http.StatusBadRequest, ReasonBadParams, fmt.Sprintf("%s=%q: want 1..%d", name, s, erasure.MaxShards))
+				return
+			}
+			*p = v
+		}
+	}
+	size := r.ContentLength // -1: chunked, read until the end
+	if size > n.opts.Content.MaxContentSize {
+		writeError(w, http.StatusRequestEntityTooLarge, ReasonTooLarge, fmt.Sprintf("%d bytes, limit %d", size, n.opts.Content.MaxContentSize))
+		return
+	}
+	res, err := n.PutContent(r.Context(), r.Body, size, o)
+	if err != nil {
+		status, reason := contentErrorStatus(err)
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeError(w, status, reason, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusCreated, putResponse(res))
+}
+
+func putResponse(res *PutResult) *ContentPutResponse {
+	return &ContentPutResponse{CID: res.CID.String(), Size: res.Size, Chunks: res.Chunks, ChunkSize: res.ChunkSize, K: res.K, N: res.N,
+		Overhead: float64(res.N) / float64(res.K), ManifestDigest: res.ManifestDigest.String(), Signers: res.Certificate.Signers.Indices(),
+		Unconfirmed: res.Unconfirmed, AlreadyRegistered: res.AlreadyRegistered, Certificate: hex.EncodeToString(res.Certificate.Encode())}
+}
+
+// contentErrorStatus maps an error of the content service to an HTTP
+// status and a reason.
+func contentErrorStatus(err error) (int, string) {
+	switch {
+	case errors.Is(err, erasure.ErrMalformedCID):
+		return http.StatusBadRequest, ReasonMalformedCID
+	case errors.Is(err, ErrContentParams), errors.Is(err, erasure.ErrInvalidParams):
+		return http.StatusBadRequest, ReasonBadParams
+	case errors.Is(err, erasure.ErrTruncated):
+		return http.StatusBadRequest, ReasonTruncated
+	case errors.Is(err, erasure.ErrTooLong):
+		return http.StatusRequestEntityTooLarge, ReasonTooLarge
+	case errors.Is(err, ErrContentBusy):
+		return http.StatusTooManyRequests, ReasonBusy
+	case errors.Is(err, ErrNoQuorum):
+		return http.StatusServiceUnavailable, ReasonNoQuorum
+	case errors.Is(err, ErrContentNotFound):
+		return http.StatusNotFound, ReasonContentNotFound
+	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, ReasonStopped
+	case errors.Is(err, erasure.ErrTooFewShards), errors.Is(err, erasure.ErrChunkMismatch):
+		return http.StatusBadGateway, ReasonRetrieval
+	}
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return http.StatusRequestEntityTooLarge, ReasonTooLarge
+	}
+	return http.StatusInternalServerError, "internal"
+}
+
+// pathCID parses the {cid} of a request, answering 400 when malformed.
+func pathCID(w http.ResponseWriter, r *http.Request) (cid.Cid, bool) {
+	id, err := erasure.ParseCID(r.PathValue("cid"))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, ReasonMalformedCID, err.Error())
+		return cid.Undef, false
+	}
+	return id, true
+}
+
+// countingWriter remembers whether anything was written.
+type countingWriter struct {
+	w http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (n *Node) handleContentGet(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathCID(w, r)
+	if !ok {
+		return
+	}
+	obj, err := n.OpenContent(r.Context(), id)
+	if err != nil {
+		status, reason := contentErrorStatus(err)
+		writeError(w, status, reason, err.Error())
+		return
+	}
+	m := obj.Manifest
+	h := w.Header()
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Length", strconv.FormatUint(m.ContentSize(), 10))
+	h.Set(HeaderManifestDigest, m.Digest().String())
+	h.Set(HeaderContentK, strconv.Itoa(m.Params().DataShards))
+	h.Set(HeaderContentN, strconv.Itoa(m.Params().TotalShards()))
+	h.Set(HeaderChunkSize, strconv.Itoa(m.Params().ChunkSize))
+	if r.Method == http.MethodHead {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	cw := &countingWriter{w: w}
+	_, err = n.ReadContent(r.Context(), obj, cw)
+	if err == nil {
+		return
+	}
+	if cw.n == 0 {
+		h.Del("Content-Length")
+		for _, k := range []string{HeaderManifestDigest, HeaderContentK, HeaderContentN, HeaderChunkSize} {
+			h.Del(k)
+		}
+		status, reason := contentErrorStatus(err)
+		writeError(w, status, reason, err.Error())
+		return
+	}
+	// Part of the body is out: the connection is closed short of the
+	// Content-Length, which the client sees as a truncated answer.
+	n.content.log.Warn("get failed after part of the content was sent", "cid", id.String(), "sent", cw.n, "err", err)
+}
+
+func (n *Node) handleContentManifest(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathCID(w, r)
+	if !ok {
+		return
+	}
+	obj, err := n.OpenContent(r.Context(), id)
+	if err != nil {
+		status, reason := contentErrorStatus(err)
+		writeError(w, status, reason, err.Error())
+		return
+	}
+	b := obj.Manifest.Encode()
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	_, _ = w.Write(b)
+}
+
+func (n *Node) handleContentStat(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathCID(w, r)
+	if !ok {
+		return
+	}
+	st, err := n.StatContent(r.Context(), id)
+	if err != nil {
+		status, reason := contentErrorStatus(err)
+		writeError(w, status, reason, err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+// StatContent describes the object named by id: its coding, its holders,
+// and the certificate this node has registered for it.
+func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*ContentStat, error) {
+	obj, err := n.OpenContent(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s := n.content
+	m := obj.Manifest
+	p := m.Params()
+	st := &ContentStat{CID: id.String(), Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
+		N: p.TotalShards(), Overhead: float64(p.TotalShards()) / float64(p.DataShards), ManifestDigest: m.Digest().String(),
+		Signers: []int{}, QuorumStake: n.bls.QuorumStake()}
+	if c := obj.Certificate; c != nil {
+		st.Registered = true
+		st.Signers = c.Signers.Indices()
+		st.SignerStake, _ = n.bls.SignerStake(c.Signers)
+		st.Certificate = hex.EncodeToString(c.Encode())
+	}
+	conn := s.connected()
+	for _, v := range heal.Holders(p.TotalShards(), s.v) {
+		hd := ContentHolder{Validator: v, Shards: heal.ShardsOf(v, p.TotalShards(), s.v), Connected: v == s.self || conn[v]}
+		if obj.Certificate != nil {
+			hd.Signed = obj.Certificate.Signers.Has(v)
+		}
+		st.Holders = append(st.Holders, hd)
+	}
+	return st, nil
+}

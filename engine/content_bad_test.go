@@ -1,0 +1,487 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/erasure"
+)
+
+// corruptingTransport flips a byte in the body of the successful fetch
+// responses (shards and manifests) its node sends while on is set: a
+// holder that serves wrong bytes.
+type corruptingTransport struct {
+	Transport
+	on   *atomic.Bool
+	sent *atomic.Int64
+}
+
+func (c corruptingTransport) Send(to dag.ValidatorID, frame []byte) error {
+	if c.on.Load() && len(frame) > fetchResponseHeader && frame[0] == kindFetchResponse && frame[9] == statusOK {
+		bad := bytes.Clone(frame)
+		bad[len(bad)-1] ^= 0x5a
+		c.sent.Add(1)
+		return c.Transport.Send(to, bad)
+	}
+	return c.Transport.Send(to, frame)
+}
+
+// TestContentWrongShardServed: node 0 serves corrupted shards and
+// manifests. Reads through other nodes detect every wrong shard before
+// decoding, skip it, blame node 0, take another holder's, and return the
+// content identical; a wrong manifest is refused and another holder's used.
+func TestContentWrongShardServed(t *testing.T) {
+	var on atomic.Bool
+	var sent atomic.Int64
+	d := contentDevnet(t, true, func(i int, o *Options) {
+		if i == 0 {
+			o.WrapTransport = func(tr Transport) Transport { return corruptingTransport{Transport: tr, on: &on, sent: &sent} }
+		}
+	})
+	data := randomContent(41, 2<<20+3)
+	res := putBytes(t, d, 1, data, PutOptions{})
+	small := putBytes(t, d, 1, data[:700<<10], PutOptions{K: 2, N: 3}) // held by 0, 1, 2: node 3 must fetch the manifest
+	on.Store(true)
+
+	got, gr := getBytes(t, d, 2, res.CID) // plans its own shard 2 and data shard 0, from node 0
+	if !bytes.Equal(got, data) {
+		t.Fatal("content differs")
+	}
+	if gr.BadShards[0] == 0 {
+		t.Fatalf("no bad shard blamed on node 0: %+v", gr)
+	}
+	if v := metricValue(t, d.Node(2), "dagd_content_bad_shards_total"); v != float64(gr.BadShards[0]) {
+		t.Errorf("bad shard metric %v, get counted %d", v, gr.BadShards[0])
+	}
+	if !d.Node(2).content.suspect(0) {
+		t.Error("node 0 is not suspect after serving bad shards")
+	}
+	t.Logf("bad shards from node 0: %d of %d chunks (later chunks ask node 0 last)", gr.BadShards[0], gr.Chunks)
+
+	got, _ = getBytes(t, d, 3, small.CID)
+	if !bytes.Equal(got, data[:700<<10]) {
+		t.Fatal("content behind a bad manifest differs")
+	}
+	if sent.Load() == 0 {
+		t.Fatal("node 0 never served anything corrupted: the test tests nothing")
+	}
+}
+
+// TestContentTruncatedUpload: an HTTP upload that ends before its
+// Content-Length, and a reader that fails, register nothing and leave
+// nothing staged or stored at any holder.
+func TestContentTruncatedUpload(t *testing.T) {
+	d := contentDevnet(t, true, nil)
+	conn, err := net.Dial("tcp", d.Node(0).APIAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(conn, "POST /v1/content HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", 3<<20)
+	if _, err := conn.Write(randomContent(51, 1<<20+5)); err != nil {
+		t.Fatal(err)
+	}
+	conn.(*net.TCPConn).CloseWrite()
+	answer, _ := io.ReadAll(conn)
+	conn.Close()
+	// The client is gone by the time the node answers; whatever it says,
+	// it must not be a success.
+	if strings.HasPrefix(string(answer), "HTTP/1.1 2") {
+		t.Errorf("answer to a truncated upload: %q", answer)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+	_, err = d.Node(1).PutContent(ctx, io.LimitReader(bytes.NewReader(randomContent(52, 2<<20)), 1<<20), 2<<20, PutOptions{})
+	if !errors.Is(err, erasure.ErrTruncated) {
+		t.Fatalf("put of a short reader: %v, want ErrTruncated", err)
+	}
+	_, err = d.Node(1).PutContent(ctx, io.MultiReader(bytes.NewReader(make([]byte, 300<<10)), errReader{}), -1, PutOptions{})
+	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
+		t.Fatalf("put of a failing reader: %v", err)
+	}
+	assertNothingStored(t, d)
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire") }
+
+// assertNothingStored waits until no node has a staged upload, and checks
+// that none holds or registered anything.
+func assertNothingStored(t *testing.T, d *Devnet) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for i := 0; i < d.Size(); i++ {
+		root := filepath.Join(d.DataDir(i), "content")
+		for {
+			staged, _ := os.ReadDir(filepath.Join(root, "staging"))
+			if len(staged) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d still stages %d uploads", i, len(staged))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		if objs, _ := os.ReadDir(filepath.Join(root, "objects")); len(objs) != 0 {
+			t.Errorf("node %d stores %d objects", i, len(objs))
+		}
+		n := 0
+		_ = d.Node(i).content.store.scan(certPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
+		_ = d.Node(i).content.store.scan(holdingPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
+		if n != 0 {
+			t.Errorf("node %d has %d content records", i, n)
+		}
+	}
+}
+
+// TestContentMalformedCID: the API and the Go calls refuse CIDs that are
+// not dagd's with a clear error, and nothing crashes.
+func TestContentMalformedCID(t *testing.T) {
+	d := contentDevnet(t, true, nil)
+	base := "http://" + d.Node(0).APIAddr()
+	for _, s := range []string{
+		"not-a-cid",
+		"bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy", // sha2-256 raw CID
+		"QmYwAPJzv5CZsnA625s3Xf2nemtYgPpHdWEz79ojWnPbdG",              // CIDv0
+		"bafkr4i",
+	} {
+		for _, suffix := range []string{"", "/stat", "/manifest"} {
+			resp, err := http.Get(base + "/v1/content/" + s + suffix)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), ReasonMalformedCID) {
+				t.Errorf("GET %s%s: %d %s, want 400 %s", s, suffix, resp.StatusCode, body, ReasonMalformedCID)
+			}
+		}
+	}
+	// A well-formed CID that names nothing: 404.
+	resp, err := http.Get(base + "/v1/content/" + erasure.RawCID([]byte("nothing here")).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown CID: %d, want 404", resp.StatusCode)
+	}
+	if _, err := d.Node(0).GetContent(context.Background(), erasure.RawCID(nil), io.Discard); !errors.Is(err, ErrContentNotFound) {
+		t.Errorf("get of an unknown CID: %v", err)
+	}
+}
+
+// uploadOf encodes data as node 0 would for an upload to node 1 and
+// returns the CID, the manifest and the shards of holder 1.
+func uploadOf(t *testing.T, data []byte) (id []byte, man *erasure.Manifest, shards map[int][]byte) {
+	t.Helper()
+	shards = map[int][]byte{}
+	enc, err := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, m, err := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), sinkFunc(func(chunk, shard int, b []byte) {
+		if shard == 1 {
+			shards[chunk] = bytes.Clone(b)
+		}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Bytes(), m, shards
+}
+
+type sinkFunc func(chunk, shard int, b []byte)
+
+func (f sinkFunc) Put(_ context.Context, chunk, shard int, b []byte) error {
+	f(chunk, shard, b)
+	return nil
+}
+
+// TestContentHolderRefusesUnverified drives a holder's upload handling
+// directly with bad uploads: a shard that does not match the manifest, a
+// manifest that does not match the CID, shards that are not the holder's,
+// missing shards. Each is refused with a clear error and leaves nothing
+// stored; a good upload through the same path is stored and signed.
+func TestContentHolderRefusesUnverified(t *testing.T) {
+	d := contentDevnet(t, true, nil)
+	s := d.Node(1).content
+	data := randomContent(61, 5*(64<<10)+9)
+	id, man, shards := uploadOf(t, data)
+	other := randomContent(62, len(data))
+	otherID, otherMan, _ := uploadOf(t, other)
+	var seq uint64
+	run := func(push func(upload uint64), commitCID []byte, manifest []byte, pushed uint32) *uploadResult {
+		seq++
+		begin := &uploadBegin{ID: seq, ChunkSize: 64 << 10, K: 2, N: 4, MaxChunks: uint32(man.NumChunks())}
+		s.handleUploadFrame(0, begin.encode())
+		if s.session(0, seq) == nil {
+			t.Fatal("session not opened")
+		}
+		push(seq)
+		ss := s.session(0, seq)
+		return s.commitSession(ss, &uploadCommit{ID: seq, Pushed: pushed, CID: commitCID, Manifest: manifest})
+	}
+	pushAll := func(tamper int) func(uint64) {
+		return func(up uint64) {
+			for i := 0; i < man.NumChunks(); i++ {
+				b := shards[i]
+				if i == tamper {
+					b = bytes.Clone(b)
+					b[3] ^= 1
+				}
+				s.handleUploadFrame(0, (&shardPush{ID: up, Chunk: uint32(i), Shard: 1, Data: b}).encode())
+			}
+		}
+	}
+	n := uint32(man.NumChunks())
+	cases := []struct {
+		name     string
+		push     func(uint64)
+		cid      []byte
+		manifest []byte
+		pushed   uint32
+		want     error
+	}{
+		{"tampered shard", pushAll(2), id, man.Encode(), n, erasure.ErrShardMismatch},
+		{"manifest of other content", pushAll(-1), otherID, otherMan.Encode(), n, erasure.ErrShardMismatch},
+		{"manifest not named by the CID", pushAll(-1), id, otherMan.Encode(), n, erasure.ErrManifestMismatch},
+		{"garbage manifest", pushAll(-1), id, []byte{1, 2, 3}, n, erasure.ErrMalformedManifest},
+		{"missing shard", func(up uint64) { pushAll(-1)(up); s.session(0, up).got[1][3].ok = false }, id, man.Encode(), n, erasure.ErrShardUnavailable},
+		{"shard of another holder", func(up uint64) {
+			s.handleUploadFrame(0, (&shardPush{ID: up, Chunk: 0, Shard: 2, Data: shards[0]}).encode())
+		}, id, man.Encode(), 1, erasure.ErrShardIndex},
+		{"lost pushes", pushAll(-1), id, man.Encode(), n + 1, nil},
+	}
+	for _, c := range cases {
+		res := run(c.push, c.cid, c.manifest, c.pushed)
+		if res.Status == statusOK {
+			t.Errorf("%s: stored and signed", c.name)
+			continue
+		}
+		if c.want != nil && !strings.Contains(res.Reason, strings.TrimPrefix(c.want.Error(), "erasure: ")) {
+			t.Errorf("%s: refused with %q, want %v", c.name, res.Reason, c.want)
+		}
+		t.Logf("%s: %s", c.name, res.Reason)
+	}
+	if objs, _ := os.ReadDir(filepath.Join(d.DataDir(1), "content", "objects")); len(objs) != 0 {
+		t.Fatalf("%d objects stored after refused uploads", len(objs))
+	}
+	if staged, _ := os.ReadDir(filepath.Join(d.DataDir(1), "content", "staging")); len(staged) != 0 {
+		t.Fatalf("%d uploads left staged", len(staged))
+	}
+	res := run(pushAll(-1), id, man.Encode(), n)
+	if res.Status != statusOK {
+		t.Fatalf("good upload refused: %s", res.Reason)
+	}
+	c, _ := erasure.CIDFromBytes(id)
+	stmt := AvailabilityStatement(c, man.ContentSize(), 2, 4, man.Digest())
+	if err := d.Node(1).bls.Verify(1, stmt, res.Signature); err != nil {
+		t.Fatalf("holder's signature: %v", err)
+	}
+	if !shardsIntact(d, 1, c, man) {
+		t.Fatal("good upload not stored")
+	}
+}
+
+// TestContentBadCertificate: certificates that do not prove availability
+// are refused by Verify and never enter the registry.
+func TestContentBadCertificate(t *testing.T) {
+	d := contentDevnet(t, true, nil)
+	res := putBytes(t, d, 0, randomContent(71, 100<<10), PutOptions{})
+	good := res.Certificate
+	committee := d.Node(1).bls
+	if err := good.Verify(committee, 0); err != nil {
+		t.Fatalf("good certificate: %v", err)
+	}
+	// The ledger operation carries the same statement and signature.
+	op := good.RegisterOp()
+	stmt := contracts.AvailabilityStatement(op.CID, op.Size, op.K, op.N, op.ManifestDigest)
+	if !bytes.Equal(stmt, good.Statement()) || !bytes.Equal(op.Signature[:], good.Signature) || !bytes.Equal(op.Signers, good.Signers) {
+		t.Fatal("RegisterOp does not carry the certificate")
+	}
+	if _, err := committee.VerifyAggregate(stmt, crypto.Bitmap(op.Signers), op.Signature[:]); err != nil {
+		t.Fatalf("RegisterOp's signature: %v", err)
+	}
+	if err := contracts.CheckContentCID(op.CID); err != nil {
+		t.Fatalf("RegisterOp's CID: %v", err)
+	}
+	mut := func(f func(c *ContentCertificate)) *ContentCertificate {
+		c, err := DecodeContentCertificate(good.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(c)
+		return c
+	}
+	keys := make([]*crypto.BLSPrivateKey, 4)
+	for i := range keys {
+		keys[i], _, _ = DevnetKeys("dagd-devnet", i)
+	}
+	sign := func(c *ContentCertificate, who ...int) {
+		var sigs [][]byte
+		c.Signers = crypto.NewBitmap(4)
+		for _, i := range who {
+			sigs = append(sigs, keys[i].Sign(c.Statement()))
+			c.Signers.Set(i)
+		}
+		c.Signature, _ = crypto.AggregateBLSSignatures(sigs)
+	}
+	cases := map[string]*ContentCertificate{
+		"wrong epoch":        mut(func(c *ContentCertificate) { c.Epoch = 7 }),
+		"other size":         mut(func(c *ContentCertificate) { c.Size++ }),
+		"other manifest":     mut(func(c *ContentCertificate) { c.ManifestDigest[0] ^= 1 }),
+		"signer bit removed": mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x07} }),
+		"two signers":        mut(func(c *ContentCertificate) { sign(c, 0, 1) }),
+		"signer not holding": mut(func(c *ContentCertificate) { c.N = 3; sign(c, 0, 1, 3) }),
+		"bitmap beyond":      mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x1f} }),
+	}
+	for name, c := range cases {
+		err := c.Verify(committee, 0)
+		if !errors.Is(err, ErrInvalidCertificate) {
+			t.Errorf("%s: %v, want ErrInvalidCertificate", name, err)
+		}
+		if name == "wrong epoch" {
+			continue
+		}
+		other := mut(func(x *ContentCertificate) { *x = *c; x.CID = erasure.RawCID([]byte(name)) })
+		d.Node(2).content.handleServeFrame(3, (&registerMsg{Cert: other.Encode()}).encode())
+		if _, err := d.Node(2).content.store.certificate(other.CID); !errors.Is(err, errNotFound) {
+			t.Errorf("%s: registered (%v)", name, err)
+		}
+	}
+}
+
+// TestContentAPIRequests: the endpoints' answers to well-formed and
+// ill-formed requests.
+func TestContentAPIRequests(t *testing.T) {
+	d := contentDevnet(t, true, nil)
+	base := "http://" + d.Node(0).APIAddr()
+	for _, q := range []string{"k=0", "k=x", "n=999", "k=3&n=3"} {
+		resp, err := http.Post(base+"/v1/content?"+q, "application/octet-stream", strings.NewReader("abc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), ReasonBadParams) {
+			t.Errorf("put ?%s: %d %s, want 400 %s", q, resp.StatusCode, body, ReasonBadParams)
+		}
+	}
+	data := randomContent(101, 200<<10)
+	resp, err := http.Post(base+"/v1/content", "application/octet-stream", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr ContentPutResponse
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("put: %d", resp.StatusCode)
+	}
+	if err := jsonDecode(resp.Body, &pr); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	head, err := http.Head(base + "/v1/content/" + pr.CID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head.Body.Close()
+	if head.StatusCode != http.StatusOK || head.ContentLength != int64(len(data)) || head.Header.Get(HeaderManifestDigest) != pr.ManifestDigest {
+		t.Errorf("HEAD: %d, length %d, digest %q", head.StatusCode, head.ContentLength, head.Header.Get(HeaderManifestDigest))
+	}
+	cert, err := hexDecode(pr.Certificate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := DecodeContentCertificate(cert)
+	if err != nil || c.Verify(d.Node(0).bls, 0) != nil || c.CID.String() != pr.CID {
+		t.Fatalf("certificate in the answer: %v", err)
+	}
+}
+
+func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+func hexDecode(s string) ([]byte, error) { return hex.DecodeString(s) }
+
+// blackholeTransport swallows the shard pushes its node sends to one peer:
+// a holder that takes the upload and never acknowledges.
+type blackholeTransport struct {
+	Transport
+	to dag.ValidatorID
+}
+
+func (b blackholeTransport) Send(to dag.ValidatorID, frame []byte) error {
+	if to == b.to && len(frame) > 0 && frame[0] == kindShardPush {
+		return nil
+	}
+	return b.Transport.Send(to, frame)
+}
+
+// TestContentStalledHolder: a holder that acknowledges nothing is left out
+// of the put after StallTimeout; the put is certified by the others, the
+// silent holder's session expires, and its audit later rebuilds its shards.
+func TestContentStalledHolder(t *testing.T) {
+	d := contentDevnet(t, true, func(i int, o *Options) {
+		o.Content.UploadWindow = 128 << 10
+		o.Content.StallTimeout = time.Second
+		o.Content.UploadIdleTimeout = 2 * time.Second
+		o.Content.AuditInterval = 200 * time.Millisecond
+		if i == 0 {
+			o.WrapTransport = func(tr Transport) Transport { return blackholeTransport{Transport: tr, to: 3} }
+		}
+	})
+	data := randomContent(111, 2<<20)
+	res := putBytes(t, d, 0, data, PutOptions{})
+	// Under load an honest holder may be slow too; the silent one is left
+	// out whatever happens.
+	if !slices.Contains(res.Unconfirmed, 3) || res.Certificate.Signers.Has(3) {
+		t.Fatalf("unconfirmed %v, signers %v: holder 3 should be left out", res.Unconfirmed, res.Certificate.Signers.Indices())
+	}
+	for v, w := range d.Node(0).content.windows {
+		w.mu.Lock()
+		out := w.out
+		w.mu.Unlock()
+		if out != 0 {
+			t.Errorf("window of holder %d still holds %d bytes after the put", v, out)
+		}
+	}
+	enc, _ := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
+	_, man, _ := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), discardSink{})
+	deadline := time.Now().Add(testTimeout)
+	for !shardsIntact(d, 3, res.CID, man) {
+		if time.Now().After(deadline) {
+			t.Fatal("the silent holder's shards were not rebuilt")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		staged, _ := os.ReadDir(filepath.Join(d.DataDir(3), "content", "staging"))
+		if len(staged) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the silent holder's upload session never expired")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// The window is free again: another put goes through.
+	putBytes(t, d, 0, data[:100<<10], PutOptions{})
+}

@@ -1,0 +1,182 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/dagd/dagd/erasure"
+)
+
+// Limits of ContentOptions.
+const (
+	// MinAuditInterval and MaxAuditInterval bound ContentOptions.AuditInterval.
+	MinAuditInterval = 10 * time.Millisecond
+	MaxAuditInterval = 24 * time.Hour
+	// maxContentChunkSize bounds ContentOptions.ChunkSize so that a shard
+	// (ChunkSize/k, at most ChunkSize) fits in one frame.
+	maxContentChunkSize = 16 << 20
+)
+
+// ContentOptions configure a node's content-addressed storage: how it codes
+// the content put through it, how it moves shards, and how it audits and
+// repairs what it holds. Zero values mean defaults; Options.EnsureDefaults
+// fills them.
+type ContentOptions struct {
+	// ChunkSize is the number of content bytes coded together. It is part
+	// of the network's format: content of more than one chunk coded with
+	// another chunk size gets another CID. Default erasure.DefaultChunkSize
+	// (1 MiB); range [erasure.MinChunkSize, 16 MiB].
+	ChunkSize int
+	// DataShards is k for puts that do not choose: any k of n shards
+	// rebuild a chunk. Default 0: f+1, where f is the largest number of
+	// validators holding less than a third of the stake.
+	DataShards int
+	// TotalShards is n for puts that do not choose. Default 0: the
+	// committee size, one shard per validator.
+	TotalShards int
+	// MaxContentSize bounds one object. Default 64 GiB. The manifest of an
+	// object must fit in one frame, so the largest object also depends on
+	// n: about 2^19 chunks at n=4, 2^11 at n=256.
+	MaxContentSize int64
+	// Concurrency is the number of chunks coded at once by a put or a get.
+	// Default runtime.GOMAXPROCS(0).
+	Concurrency int
+	// UploadWindow bounds the shard bytes a put has sent to one holder and
+	// that the holder has not yet acknowledged; beyond it the put waits.
+	// Default 8 MiB; at least one shard frame (ChunkSize plus a header).
+	UploadWindow int64
+	// FetchWindow bounds the shard bytes one get or repair has asked for
+	// and not yet used. Default 32 MiB; at least one shard frame.
+	FetchWindow int64
+	// FetchTimeout bounds the wait for one shard or manifest from a
+	// holder; the next holder is tried after it. Default 10 s.
+	FetchTimeout time.Duration
+	// StallTimeout: a holder that acknowledges nothing of a put for this
+	// long is left out of it (it will be repaired later). Default 10 s.
+	StallTimeout time.Duration
+	// CommitTimeout bounds the wait for the holders' signatures once the
+	// content is sent. Default 30 s.
+	CommitTimeout time.Duration
+	// MaxUploadsPerPeer bounds the upload sessions a peer may have open at
+	// this node. Default 4.
+	MaxUploadsPerPeer int
+	// UploadIdleTimeout drops an upload session (and its staged shards)
+	// that received nothing for this long. Default 2 min; at least twice
+	// StallTimeout, since a put that waits for a stalled holder sends the
+	// others nothing meanwhile.
+	UploadIdleTimeout time.Duration
+	// MaxConcurrentPuts and MaxConcurrentGets bound the content requests
+	// the HTTP API serves at once; beyond them it answers 429. Defaults 4
+	// and 16.
+	MaxConcurrentPuts int
+	MaxConcurrentGets int
+	// AuditInterval is how often the node checks every shard it should
+	// hold (presence and BLAKE3 hash) and repairs what is missing or
+	// corrupt. Default 10 min; range [MinAuditInterval, MaxAuditInterval].
+	AuditInterval time.Duration
+	// RepairConcurrency is the number of objects repaired at once.
+	// Default 2.
+	RepairConcurrency int
+	// RepairBackoffMin and RepairBackoffMax bound the wait before a failed
+	// repair is tried again (doubling). Defaults 1 s and 5 min.
+	RepairBackoffMin time.Duration
+	RepairBackoffMax time.Duration
+	// UncertifiedTTL: shards stored for an object that gets no
+	// availability certificate (its put failed) are deleted after this
+	// long. Default 1 h.
+	UncertifiedTTL time.Duration
+}
+
+// ensureDefaults fills the zero fields of o.
+func (o *ContentOptions) ensureDefaults() {
+	def := func(p *time.Duration, d time.Duration) {
+		if *p <= 0 {
+			*p = d
+		}
+	}
+	if o.ChunkSize == 0 {
+		o.ChunkSize = erasure.DefaultChunkSize
+	}
+	if o.MaxContentSize == 0 {
+		o.MaxContentSize = 64 << 30
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = runtime.GOMAXPROCS(0)
+	}
+	if o.UploadWindow == 0 {
+		o.UploadWindow = 8 << 20
+	}
+	if o.FetchWindow == 0 {
+		o.FetchWindow = 32 << 20
+	}
+	def(&o.FetchTimeout, 10*time.Second)
+	def(&o.StallTimeout, 10*time.Second)
+	def(&o.CommitTimeout, 30*time.Second)
+	if o.MaxUploadsPerPeer == 0 {
+		o.MaxUploadsPerPeer = 4
+	}
+	def(&o.UploadIdleTimeout, 2*time.Minute)
+	if o.MaxConcurrentPuts == 0 {
+		o.MaxConcurrentPuts = 4
+	}
+	if o.MaxConcurrentGets == 0 {
+		o.MaxConcurrentGets = 16
+	}
+	def(&o.AuditInterval, 10*time.Minute)
+	if o.RepairConcurrency == 0 {
+		o.RepairConcurrency = 2
+	}
+	def(&o.RepairBackoffMin, time.Second)
+	if o.RepairBackoffMax <= 0 {
+		o.RepairBackoffMax = max(5*time.Minute, o.RepairBackoffMin)
+	}
+	def(&o.UncertifiedTTL, time.Hour)
+}
+
+// validate reports settings that cannot work for a committee of the given
+// size.
+func (o *ContentOptions) validate(validators int) error {
+	var errs []error
+	if o.ChunkSize < erasure.MinChunkSize || o.ChunkSize > maxContentChunkSize {
+		errs = append(errs, fmt.Errorf("chunk size %d outside [%d, %d]", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize))
+	}
+	if o.DataShards < 0 || o.TotalShards < 0 || o.TotalShards > erasure.MaxShards {
+		errs = append(errs, fmt.Errorf("k=%d n=%d: want 0 (the committee's) or 1 <= k < n <= %d", o.DataShards, o.TotalShards, erasure.MaxShards))
+	} else if o.DataShards > 0 && o.TotalShards > 0 && o.DataShards >= o.TotalShards {
+		errs = append(errs, fmt.Errorf("k=%d n=%d: want k < n", o.DataShards, o.TotalShards))
+	}
+	if validators < 2 && o.TotalShards == 0 {
+		errs = append(errs, fmt.Errorf("a committee of %d validators cannot spread shards: set TotalShards", validators))
+	}
+	if o.MaxContentSize < 0 {
+		errs = append(errs, fmt.Errorf("max content size %d", o.MaxContentSize))
+	}
+	if o.Concurrency < 1 || o.Concurrency > erasure.MaxConcurrency {
+		errs = append(errs, fmt.Errorf("concurrency %d outside [1, %d]", o.Concurrency, erasure.MaxConcurrency))
+	}
+	frame := int64(o.ChunkSize + contentHeaderRoom)
+	if o.UploadWindow < frame {
+		errs = append(errs, fmt.Errorf("upload window %d below one shard frame (%d)", o.UploadWindow, frame))
+	}
+	if o.FetchWindow < frame {
+		errs = append(errs, fmt.Errorf("fetch window %d below one shard frame (%d)", o.FetchWindow, frame))
+	}
+	if o.MaxUploadsPerPeer < 1 || o.MaxConcurrentPuts < 1 || o.MaxConcurrentGets < 1 || o.RepairConcurrency < 1 {
+		errs = append(errs, errors.New("MaxUploadsPerPeer, MaxConcurrentPuts, MaxConcurrentGets and RepairConcurrency must be positive"))
+	}
+	if o.AuditInterval < MinAuditInterval || o.AuditInterval > MaxAuditInterval {
+		errs = append(errs, fmt.Errorf("audit interval %v outside [%v, %v]", o.AuditInterval, MinAuditInterval, MaxAuditInterval))
+	}
+	if o.UploadIdleTimeout < 2*o.StallTimeout {
+		errs = append(errs, fmt.Errorf("upload idle timeout %v below twice the stall timeout %v", o.UploadIdleTimeout, o.StallTimeout))
+	}
+	if o.RepairBackoffMin < time.Millisecond || o.RepairBackoffMax < o.RepairBackoffMin {
+		errs = append(errs, fmt.Errorf("repair backoff [%v, %v]: want 1ms <= min <= max", o.RepairBackoffMin, o.RepairBackoffMax))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("content: %w", err)
+	}
+	return nil
+}

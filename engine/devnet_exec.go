@@ -1,0 +1,159 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
+)
+
+// Devnet genesis defaults.
+const (
+	// DefaultDevnetAccounts is the default DevnetOptions.Accounts.
+	DefaultDevnetAccounts = 1024
+	// DevnetAccountBalance is the genesis balance of each devnet account:
+	// a billion transfers at the minimum fee, and room for 10^7 accounts
+	// within the uint64 supply.
+	DevnetAccountBalance = 1 << 40
+	// DevnetValidatorStake is the stake each devnet validator's operator
+	// bonds in the genesis.
+	DevnetValidatorStake = 1_000_000
+)
+
+// DevnetAccountKey derives funded account i of a devnet's genesis from
+// seed (DevnetOptions.Seed): anyone with the seed has the keys, so use
+// them for tests and local networks only.
+func DevnetAccountKey(seed string, i int) *crypto.AccountPrivateKey {
+	return crypto.AccountKeyFromSeed(crypto.Hash([]byte("dagd/devnet/account/v1"), []byte(seed), []byte(fmt.Sprint(i))))
+}
+
+// devnetOperatorKey derives the operator account of validator i.
+func devnetOperatorKey(seed string, i int) *crypto.AccountPrivateKey {
+	return crypto.AccountKeyFromSeed(crypto.Hash([]byte("dagd/devnet/operator/v1"), []byte(seed), []byte(fmt.Sprint(i))))
+}
+
+// DevnetGenesis returns the deterministic genesis of a devnet: accounts
+// DevnetAccountKey(seed, 0..accounts-1) with DevnetAccountBalance each,
+// and the committee's validators, each bonded by its own operator account.
+func DevnetGenesis(chainID, seed string, accounts int, committee []Validator) (*contracts.Genesis, error) {
+	if accounts < 0 || accounts > contracts.MaxGenesisAccounts {
+		return nil, fmt.Errorf("engine: devnet of %d accounts: want 0 to %d", accounts, contracts.MaxGenesisAccounts)
+	}
+	g := &contracts.Genesis{ChainID: chainID}
+	for i := range accounts {
+		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: DevnetAccountKey(seed, i).Public(), Balance: DevnetAccountBalance})
+	}
+	for i, v := range committee {
+		gv := contracts.GenesisValidator{Stake: DevnetValidatorStake * v.Stake, Operator: devnetOperatorKey(seed, i).Public()}
+		if len(v.BLSPublicKey) != len(gv.BLSPublicKey) || len(v.ProofOfPossession) != len(gv.ProofOfPossession) {
+			return nil, fmt.Errorf("engine: devnet validator %d: malformed BLS key or proof of possession", i)
+		}
+		copy(gv.BLSPublicKey[:], v.BLSPublicKey)
+		copy(gv.ProofOfPossession[:], v.ProofOfPossession)
+		g.Validators = append(g.Validators, gv)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: devnet genesis: %w", err)
+	}
+	return g, nil
+}
+
+// Genesis returns the devnet's genesis (nil when execution is disabled).
+func (d *Devnet) Genesis() *contracts.Genesis { return d.genesis }
+
+// AccountKey returns funded account i of the devnet's genesis.
+func (d *Devnet) AccountKey(i int) *crypto.AccountPrivateKey { return DevnetAccountKey(d.opts.Seed, i) }
+
+// ChainID returns the devnet's chain id.
+func (d *Devnet) ChainID() string { return d.opts.ChainID }
+
+// DevnetExecSubscription receives the executed commits of every node of a
+// devnet, including nodes started after it was made, each tagged with
+// ExecutedCommit.Node.
+type DevnetExecSubscription struct {
+	d    *Devnet
+	buf  int
+	c    chan *ExecutedCommit
+	stop chan struct{}
+	wg   sync.WaitGroup
+
+	mu   sync.Mutex
+	err  error
+	once sync.Once
+}
+
+// SubscribeExecution returns a subscription to the executed commits of
+// every node. Its channel holds buffer commits (default 4096 times the
+// committee size); a node whose part backs up ends with ErrLagged,
+// reported by Err.
+func (d *Devnet) SubscribeExecution(buffer int) *DevnetExecSubscription {
+	if buffer <= 0 {
+		buffer = 4096 * d.opts.Validators
+	}
+	s := &DevnetExecSubscription{d: d, buf: buffer, c: make(chan *ExecutedCommit, buffer), stop: make(chan struct{})}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		s.once.Do(func() { close(s.stop); close(s.c) })
+		return s
+	}
+	d.execSubs[s] = struct{}{}
+	for _, dn := range d.nodes {
+		if dn != nil {
+			s.attach(dn.node)
+		}
+	}
+	return s
+}
+
+// attach forwards the executed commits of n; d.mu is held.
+func (s *DevnetExecSubscription) attach(n *Node) {
+	ns := n.SubscribeExecution(s.buf)
+	s.wg.Go(func() {
+		defer ns.Close()
+		for {
+			select {
+			case c, ok := <-ns.C():
+				if !ok {
+					if err := ns.Err(); !errors.Is(err, ErrStopped) && !errors.Is(err, ErrUnsubscribed) {
+						s.mu.Lock()
+						s.err = errors.Join(s.err, fmt.Errorf("node %d: %w", n.Self(), err))
+						s.mu.Unlock()
+					}
+					return
+				}
+				select {
+				case s.c <- c:
+				case <-s.stop:
+					return
+				}
+			case <-s.stop:
+				return
+			}
+		}
+	})
+}
+
+// C returns the channel of executed commits; it is closed by Close.
+func (s *DevnetExecSubscription) C() <-chan *ExecutedCommit { return s.c }
+
+// Err reports nodes whose part of the subscription ended early.
+func (s *DevnetExecSubscription) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
+
+// Close ends the subscription and closes its channel.
+func (s *DevnetExecSubscription) Close() {
+	s.d.mu.Lock()
+	delete(s.d.execSubs, s)
+	s.d.mu.Unlock()
+	s.once.Do(func() {
+		close(s.stop)
+		s.wg.Wait()
+		close(s.c)
+	})
+}

@@ -1,0 +1,430 @@
+package engine
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/state/proof"
+)
+
+func getJSON(t *testing.T, url string, want int, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != want {
+		var e apiError
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		t.Fatalf("GET %s: status %d (%+v), want %d", url, resp.StatusCode, e, want)
+	}
+	if v != nil {
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatalf("GET %s: %v", url, err)
+		}
+	}
+}
+
+// waitExecuted waits until every running node of d executed at least seq.
+func waitExecuted(t *testing.T, d *Devnet, seq uint64) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		done := true
+		for i := 0; i < d.Size(); i++ {
+			if n := d.Node(i); n != nil {
+				st := n.Status()
+				if st.ExecutionError != "" {
+					t.Fatalf("node %d: execution failed: %s", i, st.ExecutionError)
+				}
+				if st.LastExecutedSeq < seq {
+					done = false
+				}
+			}
+		}
+		if done {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nodes did not execute commit %d in %v", seq, testTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// waitReceipt polls node's receipt of d until it exists.
+func waitReceipt(t *testing.T, n *Node, d crypto.Digest) *ReceiptInfo {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	for {
+		resp, err := http.Get("http://" + n.APIAddr() + "/v1/receipts/" + d.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.StatusCode == http.StatusOK {
+			var ri ReceiptInfo
+			err := json.NewDecoder(resp.Body).Decode(&ri)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return &ri
+		}
+		resp.Body.Close()
+		if time.Now().After(deadline) {
+			t.Fatalf("no receipt for %s after %v", d.Short(), testTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// sameExecution checks that every node recorded the same roots for
+// commits 1..seq.
+func sameExecution(t *testing.T, d *Devnet, seq uint64) {
+	t.Helper()
+	for s := uint64(1); s <= seq; s++ {
+		var ref *CommitExecution
+		for i := 0; i < d.Size(); i++ {
+			n := d.Node(i)
+			if n == nil {
+				continue
+			}
+			ce, err := n.commitExecution(s)
+			if err != nil || ce == nil {
+				t.Fatalf("node %d commit %d: %v %v", i, s, ce, err)
+			}
+			if ref == nil {
+				ref = ce
+			} else if *ce != *ref {
+				t.Fatalf("commit %d: node %d recorded %+v, another node %+v", s, i, ce, ref)
+			}
+		}
+	}
+}
+
+// TestExecutionEndToEnd runs signed transfers through a devnet: receipts,
+// identical state roots on every validator, accounts and state with
+// proofs that verify, the commit endpoints' roots, and a validator that
+// restarts and resumes execution where it stopped.
+func TestExecutionEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const accounts = 16
+	d, err := StartDevnet(ctx, DevnetOptions{Validators: 4, InMemoryNetwork: true, NoSync: true, API: true, Accounts: accounts,
+		Execution: ExecutionOptions{Shards: 8, Workers: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	min := contracts.NewModule(contracts.Params{}).Params().MinFee
+	nonces := make([]uint64, accounts)
+	transfer := func(from, to int, amount uint64) *contracts.Tx {
+		tx := contracts.NewSignedTx(d.AccountKey(from), d.ChainID(), nonces[from], min, uint64(time.Now().UnixMilli())+60_000,
+			contracts.NewTransfer(d.AccountKey(to).Public(), amount))
+		nonces[from]++
+		return tx
+	}
+	var txs []*contracts.Tx
+	var raws [][]byte
+	for round := range 5 {
+		for a := range 8 {
+			tx := transfer(a, (a+1+round)%accounts, 1000+uint64(a))
+			txs = append(txs, tx)
+			raws = append(raws, tx.Encode())
+		}
+	}
+	bad := transfer(9, 10, 5)
+	bad.Signature[3] ^= 1
+	nonces[9]--
+	raws = append(raws, bad.Encode())
+	if _, err := d.Submit(ctx, 0, raws); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Submit(ctx, 1, raws[:3]); err != nil { // duplicates through another validator
+		t.Fatal(err)
+	}
+	n0 := d.Node(0)
+	var last uint64
+	for _, tx := range txs {
+		ri := waitReceipt(t, n0, tx.Digest())
+		if !ri.OK || ri.CodeName != "ok" || ri.Fee != strconv.FormatUint(min, 10) || len(ri.Events) == 0 {
+			t.Fatalf("receipt %+v", ri)
+		}
+		last = max(last, ri.Seq)
+	}
+	ri := waitReceipt(t, n0, bad.Digest())
+	if ri.OK || ri.CodeName != contracts.CodeBadSignature.String() || ri.Fee != "0" {
+		t.Fatalf("bad signature receipt %+v", ri)
+	}
+	last = max(last, ri.Seq)
+	waitExecuted(t, d, last)
+	sameExecution(t, d, last)
+
+	// Balances, with a proof against the recorded root.
+	base := "http://" + n0.APIAddr()
+	var st Status
+	getJSON(t, base+"/v1/status", 200, &st)
+	if st.LastExecutedSeq < last || len(st.StateRoot) != 64 || st.ExecutedTxs < uint64(len(txs)+1) {
+		t.Fatalf("status %+v", st)
+	}
+	for a := range accounts {
+		var ai AccountInfo
+		pk := d.AccountKey(a).Public()
+		getJSON(t, base+"/v1/accounts/"+hex.EncodeToString(pk[:])+"?proof=1&seq="+strconv.FormatUint(last, 10), 200, &ai)
+		want := uint64(DevnetAccountBalance)
+		for _, tx := range txs {
+			op := tx.Op.(*contracts.Transfer)
+			if tx.Sender == pk {
+				want -= op.Amount + tx.Fee
+			}
+			if op.To == pk {
+				want += op.Amount
+			}
+		}
+		if !ai.Exists || ai.Balance != strconv.FormatUint(want, 10) || ai.Nonce != nonces[a] {
+			t.Fatalf("account %d: %+v, want balance %d nonce %d", a, ai, want, nonces[a])
+		}
+		verifyStateProof(t, &ai.State, contracts.AccountKey(pk), true)
+	}
+	// A key nobody wrote: a non-inclusion proof.
+	var sv StateValue
+	absent := []byte("no such key")
+	getJSON(t, base+"/v1/state/"+hex.EncodeToString(absent), 200, &sv)
+	if sv.Exists {
+		t.Fatal("absent key exists")
+	}
+	verifyStateProof(t, &sv, absent, false)
+	// The commit endpoint carries the roots.
+	var ci CommitInfo
+	getJSON(t, base+"/v1/commits/"+strconv.FormatUint(ri.Seq, 10), 200, &ci)
+	if ci.CommitExecution == nil || ci.ReceiptsRoot != ri.ReceiptsRoot || ci.TxRoot != ri.TxRoot || len(ci.StateRoot) != 64 {
+		t.Fatalf("commit %d: %+v (receipt %+v)", ri.Seq, ci.CommitExecution, ri)
+	}
+	// Bad input.
+	getJSON(t, base+"/v1/receipts/xyz", 400, nil)
+	getJSON(t, base+"/v1/receipts/"+crypto.Hash([]byte("x")).String(), 404, nil)
+	getJSON(t, base+"/v1/accounts/abcd", 400, nil)
+	getJSON(t, base+"/v1/accounts/"+hex.EncodeToString(make([]byte, 32))+"?proof=maybe", 400, nil)
+	getJSON(t, base+"/v1/state/zz", 400, nil)
+	getJSON(t, base+"/v1/state/00?seq=0", 400, nil)
+	getJSON(t, base+"/v1/state/00?seq=99999999", 404, nil)
+
+	// A validator stops, the others go on, it restarts and catches up
+	// with the same roots.
+	if err := d.StopNode(2); err != nil {
+		t.Fatal(err)
+	}
+	var more []*contracts.Tx
+	for a := range 8 {
+		more = append(more, transfer(a, a+8, 7))
+	}
+	var mraws [][]byte
+	for _, tx := range more {
+		mraws = append(mraws, tx.Encode())
+	}
+	if _, err := d.Submit(ctx, 0, mraws); err != nil {
+		t.Fatal(err)
+	}
+	for _, tx := range more {
+		last = max(last, waitReceipt(t, n0, tx.Digest()).Seq)
+	}
+	if err := d.StartNode(2); err != nil {
+		t.Fatal(err)
+	}
+	waitExecuted(t, d, last)
+	sameExecution(t, d, last)
+	ri2 := waitReceipt(t, d.Node(2), more[0].Digest())
+	if !ri2.OK {
+		t.Fatalf("restarted node's receipt: %+v", ri2)
+	}
+}
+
+func verifyStateProof(t *testing.T, sv *StateValue, key []byte, present bool) {
+	t.Helper()
+	root, err := crypto.ParseDigest(sv.StateRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := hex.DecodeString(sv.Proof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := proof.Unmarshal(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var value []byte
+	if present {
+		if value, err = hex.DecodeString(sv.Value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := proof.VerifyProof(root, key, value, p); err != nil {
+		t.Fatalf("proof of %x: %v", key, err)
+	}
+	if present {
+		if err := proof.VerifyProof(root, key, append(value, 1), p); err == nil {
+			t.Fatal("a proof verified a wrong value")
+		}
+	}
+}
+
+// TestExecutionPreservesBatches checks that a batch the core deletes
+// before its commit is executed stays readable by the executor (a synced
+// copy), that the copy goes once the commit is executed, and that a
+// restart drops copies of executed commits and keeps the others.
+func TestExecutionPreservesBatches(t *testing.T) {
+	opts := Options{DataDir: t.TempDir(), NoSync: true}
+	opts.EnsureDefaults()
+	st, err := openStore(opts.DataDir, &opts, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.close()
+	n := &Node{store: st, opts: opts}
+	newExec := func() *executor {
+		return &executor{n: n, held: make(map[crypto.Digest]uint64), preserved: make(map[crypto.Digest]uint64), m: newExecMetrics(newMetrics().reg)}
+	}
+	e := newExec()
+	batch := func(i byte) (crypto.Digest, dag.Record) {
+		b := &dag.Batch{Author: 1, Transactions: [][]byte{{i, 1, 2, 3}}}
+		enc := b.Encode()
+		d := batchDigest(append([]byte{byte(dag.KindBatch)}, enc...))
+		return d, dag.Record{Key: dag.BatchKey(d), Value: enc}
+	}
+	d1, r1 := batch(1)
+	d2, r2 := batch(2)
+	d9, r9 := batch(9)
+	if _, err := st.write([]dag.Record{r1, r2, r9}, nil); err != nil {
+		t.Fatal(err)
+	}
+	del := func(ds ...crypto.Digest) []dag.Record {
+		var out []dag.Record
+		for _, d := range ds {
+			out = append(out, dag.Record{Key: dag.BatchKey(d), Delete: true})
+		}
+		return out
+	}
+	idx := []*commitIndex{{Seq: 1, Batches: []indexedBatch{{Digest: d1}}}, {Seq: 2, Batches: []indexedBatch{{Digest: d2}}}}
+	// Commits 1 and 2 arrive; the core deletes their batches and an
+	// uncommitted one at once.
+	recs := del(d1, d2, d9)
+	if err := e.hold(recs, idx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.write(recs, idx); err != nil {
+		t.Fatal(err)
+	}
+	read := func(e *executor, d crypto.Digest) error {
+		return e.readBatch(d, func(v []byte) error {
+			b, err := dag.DecodeBatch(v)
+			if err == nil && len(b.Transactions) != 1 {
+				err = fmt.Errorf("batch of %d transactions", len(b.Transactions))
+			}
+			return err
+		})
+	}
+	for _, d := range []crypto.Digest{d1, d2} {
+		if err := read(e, d); err != nil {
+			t.Fatalf("preserved batch %s: %v", d.Short(), err)
+		}
+	}
+	if err := read(e, d9); err == nil {
+		t.Fatal("an uncommitted batch was preserved")
+	}
+	// Commit 1 executed: its copy goes.
+	e.executed.Store(1)
+	if err := e.release(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := read(e, d1); err == nil {
+		t.Fatal("the copy of an executed commit's batch stayed")
+	}
+	// A restart at executed 1 keeps commit 2's copy; at executed 2 drops it.
+	e2 := newExec()
+	if err := e2.loadPreserved(1); err != nil || len(e2.preserved) != 1 || read(e2, d2) != nil {
+		t.Fatalf("after a restart: %v %v", e2.preserved, err)
+	}
+	e3 := newExec()
+	if err := e3.loadPreserved(2); err != nil || len(e3.preserved) != 0 || read(e3, d2) == nil {
+		t.Fatalf("after a restart past the commit: %v %v", e3.preserved, err)
+	}
+}
+
+// TestExecutionBehindRetention slows one validator's executor down until
+// the core deletes the batches of commits it has not run (GCDepth 4,
+// RetainRounds 1): it reads the preserved copies, restarts while behind,
+// and ends with the same roots as the others.
+func TestExecutionBehindRetention(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const accounts = 8
+	d, err := StartDevnet(ctx, DevnetOptions{Validators: 4, InMemoryNetwork: true, NoSync: true, API: true, Accounts: accounts,
+		DAG: dag.Options{GCDepth: 4, RetainRounds: 1},
+		Configure: func(i int, o *Options) {
+			if i == 0 {
+				o.Execution.testDelay = 300 * time.Millisecond
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	min := contracts.NewModule(contracts.Params{}).Params().MinFee
+	nonces := make([]uint64, accounts)
+	var last uint64
+	var preserved uint64 // by the slow validator, over its restarts
+	for round := range 6 {
+		var raws [][]byte
+		var digests []crypto.Digest
+		for a := range accounts {
+			tx := contracts.NewSignedTx(d.AccountKey(a), d.ChainID(), nonces[a], min, uint64(time.Now().UnixMilli())+60_000,
+				contracts.NewTransfer(d.AccountKey((a+1)%accounts).Public(), 3))
+			nonces[a]++
+			raws, digests = append(raws, tx.Encode()), append(digests, tx.Digest())
+		}
+		if _, err := d.Submit(ctx, 1+round%3, raws); err != nil {
+			t.Fatal(err)
+		}
+		for _, dg := range digests {
+			last = max(last, waitReceipt(t, d.Node(1), dg).Seq)
+		}
+		if round == 3 {
+			// Restart the slow validator while it is behind.
+			preserved += d.Node(0).exec.presTotal.Load()
+			if err := d.StopNode(0); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.StartNode(0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	deadline := time.Now().Add(testTimeout)
+	for d.Node(0).Status().LastExecutedSeq < last && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	waitExecuted(t, d, last)
+	preserved += d.Node(0).exec.presTotal.Load()
+	sameExecution(t, d, last)
+	if preserved == 0 {
+		t.Fatal("the slow executor never needed a preserved batch: the test did not test it")
+	}
+	t.Logf("the slow validator preserved %d batches", preserved)
+	var ai AccountInfo
+	pk := d.AccountKey(0).Public()
+	getJSON(t, "http://"+d.Node(0).APIAddr()+"/v1/accounts/"+hex.EncodeToString(pk[:]), 200, &ai)
+	if ai.Nonce != nonces[0] {
+		t.Fatalf("account 0 on the slow validator: nonce %d, want %d", ai.Nonce, nonces[0])
+	}
+}

@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"context"
+	"testing"
+
+	"github.com/dagd/dagd/dag"
+)
+
+// TestRestartCatchesUpBeyondGC stops a validator until the others have
+// collected (garbage) the rounds it stopped at, then restarts it: the
+// history it must order comes from the peers' disks (their retained
+// certificate records, served through store.ReadCertificates), not their
+// memory. Without that reader it stayed stuck for good: every sync answer
+// began at the peers' GC round, too far ahead of its own.
+func TestRestartCatchesUpBeyondGC(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// A small GC depth and rounds ahead make the gap quick to open.
+	opts := dag.Options{GCDepth: 4, MaxRoundsAhead: 8, MaxHeaderDelay: 20}
+	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), DAG: opts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	log := newDigestLog(t)
+	log.follow(ctx, d.Subscribe(SubscribeOptions{}))
+
+	waitFor(t, "every node to commit", func() bool { return log.minSeq(4) >= 2 })
+	stoppedAt := d.Node(3).Status().Round
+	if err := d.StopNode(3); err != nil {
+		t.Fatalf("stop node 3: %v", err)
+	}
+	// Far beyond GCDepth and MaxRoundsAhead: the peers' memory no longer
+	// holds what node 3 needs.
+	gap := 3 * (opts.GCDepth + opts.MaxRoundsAhead)
+	waitFor(t, "nodes 0..2 to move far ahead", func() bool { return d.Node(0).Status().Round > stoppedAt+gap })
+	if err := d.StartNode(3); err != nil {
+		t.Fatalf("restart node 3: %v", err)
+	}
+	target := log.minSeq(3) + 2
+	waitFor(t, "node 3 to catch up", func() bool { return log.minSeq(4) >= target })
+	t.Logf("node 3 stopped at round %d, caught up to seq %d (node 0 at round %d)", stoppedAt, log.minSeq(4), d.Node(0).Status().Round)
+	log.check()
+}
