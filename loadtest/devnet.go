@@ -5,6 +5,7 @@ import (
 	"errors"
 	"sync"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/engine"
 )
 
@@ -15,8 +16,9 @@ import (
 type DevnetTarget struct {
 	d *engine.Devnet
 
-	mu  sync.Mutex
-	sub *engine.DevnetSubscription
+	mu   sync.Mutex
+	sub  *engine.DevnetSubscription
+	exec *engine.DevnetExecSubscription
 }
 
 // NewDevnetTarget returns a target over d.
@@ -71,6 +73,40 @@ func (t *DevnetTarget) Follow(ctx context.Context, fn func(Observation)) (func()
 	}, nil
 }
 
+// FollowExecution implements ExecutionFollower: a devnet subscription to
+// every node's executed commits.
+func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(ExecObservation)) (func(), error) {
+	sub := t.d.SubscribeExecution(0)
+	t.mu.Lock()
+	t.exec = sub
+	t.mu.Unlock()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case c, ok := <-sub.C():
+				if !ok {
+					return
+				}
+				ob := ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]ExecTx, len(c.Txs))}
+				for i, tx := range c.Txs {
+					ob.Txs[i] = ExecTx{Digest: tx.Digest, OK: tx.Code == contracts.CodeOK, Code: tx.Code.String()}
+				}
+				fn(ob)
+			case <-ctx.Done():
+				return
+			}
+		}
+	})
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			sub.Close()
+			wg.Wait()
+		})
+	}, nil
+}
+
 // Round implements Target.
 func (t *DevnetTarget) Round(context.Context) (uint64, error) {
 	var r uint64
@@ -82,14 +118,19 @@ func (t *DevnetTarget) Round(context.Context) (uint64, error) {
 	return r, nil
 }
 
-// Err reports nodes whose commits stopped reaching the follower early
-// (the reader lagged behind and the node ended its subscription): then
-// the counts of committed transactions are too low.
+// Err reports nodes whose commits (or executed commits) stopped reaching
+// the follower early (the reader lagged behind and the node ended its
+// subscription): then the counts of committed (or executed) transactions
+// are too low.
 func (t *DevnetTarget) Err() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.sub == nil {
-		return nil
+	var errs []error
+	if t.sub != nil {
+		errs = append(errs, t.sub.Err())
 	}
-	return t.sub.Err()
+	if t.exec != nil {
+		errs = append(errs, t.exec.Err())
+	}
+	return errors.Join(errs...)
 }

@@ -18,4 +18,16 @@
 // every target, which returns the first bytes of the transactions of the
 // batches each node authored). Both also report every node's commit digest
 // at every sequence number, which Consistency compares.
+//
+// Options.Workload replaces those opaque transactions. Transfers signs
+// native-token transfers among funded accounts (a devnet's genesis
+// accounts), all of them before the timed run; each account waits for its
+// receipt before it sends again, so nonces never race, and transactions
+// are identified by digest. A target that reports execution
+// (ExecutionFollower: the devnet target) adds to the report the run's
+// transactions executed (executed_tx, executed_tps, exec_latency_ms, the
+// receipts' error codes), and the state root of every node at every
+// commit, which a second Consistency compares: a run is consistent only if
+// both the commit digests and the state roots agree. The HTTP target
+// reports the state roots the commit endpoints carry.
 package loadtest

@@ -217,7 +217,14 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 			if c.Pruned {
 				t.opts.Logger.Warn("transactions pruned before they were read: follower too slow", "node", t.bases[node], "seq", c.Seq)
 			}
-			fn(Observation{Node: node, Seq: c.Seq, Digest: d, Txs: c.Transactions, At: at})
+			ob := Observation{Node: node, Seq: c.Seq, Digest: d, Txs: c.Transactions, At: at}
+			if c.CommitExecution != nil {
+				if b, err := hex.DecodeString(c.StateRoot); err == nil && len(b) == 32 {
+					copy(ob.StateRoot[:], b)
+					ob.HasState = true
+				}
+			}
+			fn(ob)
 			next++
 		}
 		if len(cr.Commits) == pollLimit {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -37,6 +38,10 @@ type Observation struct {
 	Txs [][]byte
 	// At is when the commit was observed.
 	At time.Time
+	// StateRoot is the node's state root after the commit, when HasState
+	// (the node had executed the commit when it was observed).
+	StateRoot [32]byte
+	HasState  bool
 }
 
 // SubmitError is a refusal by a target.
@@ -89,6 +94,9 @@ type Options struct {
 	OnSnapshot func(Snapshot)
 	// RunID tags this run's transactions. Default random.
 	RunID uint32
+	// Workload makes the transactions (see Workload). Default nil: opaque
+	// transactions of TxSize bytes.
+	Workload Workload
 	// Logger. Default: discard.
 	Logger *slog.Logger
 }
@@ -125,6 +133,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.Workload == nil {
+		o.Workload = opaqueWorkload{run: o.RunID, size: o.TxSize}
+	}
 	return o
 }
 
@@ -151,6 +162,11 @@ type Snapshot struct {
 	P50, P99     time.Duration
 	// Round is the highest round (0 if unknown).
 	Round uint64
+	// Executed counts the run's transactions executed with an ok
+	// receipt, ExecutedTPS those of the last interval (0 when the target
+	// does not report execution).
+	Executed    uint64
+	ExecutedTPS float64
 }
 
 // LatencyMS holds latency percentiles in milliseconds.
@@ -177,19 +193,38 @@ type Report struct {
 	CommittedTx uint64  `json:"committed_tx"`
 	// CommittedTPS counts the transactions committed while the load ran,
 	// divided by its duration.
-	CommittedTPS  float64           `json:"committed_tps"`
-	Latency       LatencyMS         `json:"latency_ms"`
-	Rounds        uint64            `json:"rounds"`
-	FinalRound    uint64            `json:"final_round"`
+	CommittedTPS float64   `json:"committed_tps"`
+	Latency      LatencyMS `json:"latency_ms"`
+	Rounds       uint64    `json:"rounds"`
+	FinalRound   uint64    `json:"final_round"`
+	// Consistent: every node committed the same sequence and, when the
+	// target reports execution, reached the same state root at every
+	// commit.
 	Consistent    bool              `json:"consistent"`
 	Consistency   ConsistencyResult `json:"consistency"`
 	RejectReasons map[string]uint64 `json:"reject_reasons,omitempty"`
 	FirstError    string            `json:"first_error,omitempty"`
+
+	// Execution, when the target reports it (ExecutionFollower).
+	// ExecutedTx counts the run's transactions whose receipt is ok,
+	// ExecutedTPS those executed while the load ran divided by its
+	// duration, ExecRejectedTx those whose receipt carries an error code
+	// (ExecRejectReasons by code). ExecLatency runs from the moment a
+	// transaction fell due to the first node that executed it.
+	ExecutedTx        uint64             `json:"executed_tx"`
+	ExecutedTPS       float64            `json:"executed_tps"`
+	ExecRejectedTx    uint64             `json:"exec_rejected_tx,omitempty"`
+	ExecRejectReasons map[string]uint64  `json:"exec_reject_reasons,omitempty"`
+	ExecLatency       *LatencyMS         `json:"exec_latency_ms,omitempty"`
+	StateConsistency  *ConsistencyResult `json:"state_consistency,omitempty"`
 }
 
 // recorder counts what happens; safe for concurrent use.
 type recorder struct {
 	mu       sync.Mutex
+	wl       Workload
+	start    time.Time // when transaction 0 fell due
+	interval float64   // nanoseconds between transactions
 	run      uint32
 	offered  uint64
 	accepted uint64
@@ -207,10 +242,64 @@ type recorder struct {
 	window       *Histogram
 	windowCommit uint64
 	foreign      uint64
+
+	execSeen     []uint64 // bitset of executed sequence numbers
+	executed     uint64   // receipts ok
+	execRejected uint64   // receipts with an error code
+	execInWindow uint64
+	execReasons  map[string]uint64
+	execLatency  *Histogram
+	execFollowed bool
+	windowExec   uint64
+	lastCommit   time.Time // when the last of the run's transactions committed
 }
 
-func newRecorder(run uint32) *recorder {
-	return &recorder{run: run, reasons: make(map[string]uint64), total: NewHistogram(), window: NewHistogram()}
+func newRecorder(run uint32, wl Workload) *recorder {
+	return &recorder{run: run, wl: wl, reasons: make(map[string]uint64), total: NewHistogram(), window: NewHistogram(),
+		execReasons: make(map[string]uint64), execLatency: NewHistogram()}
+}
+
+// due returns when transaction seq fell due.
+func (r *recorder) due(seq uint64) time.Time {
+	return r.start.Add(time.Duration(float64(seq) * r.interval))
+}
+
+// setBit sets bit seq of *bits and reports whether it was clear.
+func setBit(bits *[]uint64, seq uint64) bool {
+	w, bit := seq/64, uint64(1)<<(seq%64)
+	for uint64(len(*bits)) <= w {
+		*bits = append(*bits, 0)
+	}
+	if (*bits)[w]&bit != 0 {
+		return false
+	}
+	(*bits)[w] |= bit
+	return true
+}
+
+// observeExec counts the run's transactions a node executed (once each,
+// whichever node reports first).
+func (r *recorder) observeExec(o ExecObservation) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, tx := range o.Txs {
+		seq, ok := r.wl.IdentifyDigest(tx.Digest)
+		if !ok || !setBit(&r.execSeen, seq) {
+			continue
+		}
+		r.wl.Executed(seq, tx.OK, tx.Code)
+		if !tx.OK {
+			r.execRejected++
+			r.execReasons[tx.Code]++
+			continue
+		}
+		r.executed++
+		r.windowExec++
+		if r.end.IsZero() || !o.At.After(r.end) {
+			r.execInWindow++
+		}
+		r.execLatency.RecordDuration(o.At.Sub(r.due(seq)))
+	}
 }
 
 func (r *recorder) submitted(n int, accepted int, err error) {
@@ -242,25 +331,22 @@ func (r *recorder) observe(o Observation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, tx := range o.Txs {
-		h, err := ParseTx(tx)
-		if err != nil || h.Run != r.run || h.Seq >= r.offered {
+		seq, ok := r.wl.Identify(tx)
+		if !ok || seq >= r.offered {
 			r.foreign++
 			continue
 		}
-		w, bit := h.Seq/64, uint64(1)<<(h.Seq%64)
-		for uint64(len(r.seen)) <= w {
-			r.seen = append(r.seen, 0)
-		}
-		if r.seen[w]&bit != 0 {
+		if !setBit(&r.seen, seq) {
 			continue
 		}
-		r.seen[w] |= bit
 		r.committed++
+		r.lastCommit = o.At
+		r.wl.Committed(seq)
 		r.windowCommit++
 		if r.end.IsZero() || !o.At.After(r.end) {
 			r.inWindow++
 		}
-		lat := o.At.Sub(h.Sent)
+		lat := o.At.Sub(r.due(seq))
 		r.total.RecordDuration(lat)
 		r.window.RecordDuration(lat)
 	}
@@ -276,9 +362,12 @@ func (r *recorder) snapshot(elapsed, interval time.Duration, round uint64) Snaps
 	if r.accepted > r.committed {
 		s.Pending = r.accepted - r.committed
 	}
+	s.Executed = r.executed
 	if interval > 0 {
 		s.CommittedTPS = float64(r.windowCommit) / interval.Seconds()
+		s.ExecutedTPS = float64(r.windowExec) / interval.Seconds()
 	}
+	r.windowExec = 0
 	r.window.Reset()
 	r.windowCommit = 0
 	return s
@@ -297,18 +386,47 @@ func Run(ctx context.Context, target Target, o Options) (*Report, error) {
 	if nodes <= 0 {
 		return nil, errors.New("loadtest: target has no nodes")
 	}
-	rec := newRecorder(o.RunID)
+	rec := newRecorder(o.RunID, o.Workload)
 	cons := NewConsistency(nodes)
+	stateCons := NewConsistency(nodes)
+	var presign uint64
+	if o.Duration > 0 {
+		presign = uint64(o.Duration.Seconds()*o.Rate) + 1
+	}
+	if _, ok := target.(ExecutionFollower); o.Workload.Executes() && !ok {
+		return nil, errors.New("loadtest: the workload follows execution, which the target does not report")
+	}
+	if err := o.Workload.Prepare(ctx, presign, o.Rate); err != nil {
+		return nil, fmt.Errorf("loadtest: prepare the workload: %w", err)
+	}
 	followCtx, stopFollowCtx := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFollowCtx()
+	var stateSeen atomic.Bool
 	stopFollow, err := target.Follow(followCtx, func(ob Observation) {
 		cons.Observe(ob.Node, ob.Seq, ob.Digest)
+		if ob.HasState {
+			stateSeen.Store(true)
+			stateCons.Observe(ob.Node, ob.Seq, ob.StateRoot)
+		}
 		rec.observe(ob)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("loadtest: follow commits: %w", err)
 	}
 	defer stopFollow()
+	stopExec := func() {}
+	if ef, ok := target.(ExecutionFollower); ok {
+		stopExec, err = ef.FollowExecution(followCtx, func(ob ExecObservation) {
+			stateSeen.Store(true)
+			stateCons.Observe(ob.Node, ob.Seq, ob.StateRoot)
+			rec.observeExec(ob)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: follow execution: %w", err)
+		}
+		rec.execFollowed = true
+		defer stopExec()
+	}
 	startRound, _ := target.Round(ctx)
 
 	// Senders: per node a bounded queue and Concurrency goroutines.
@@ -332,6 +450,9 @@ func Run(ctx context.Context, target Target, o Options) (*Report, error) {
 						continue
 					}
 					rec.submitted(len(txs), acc, err)
+					if acc < len(txs) {
+						o.Workload.Returned(txs[acc:])
+					}
 				}
 			})
 		}
@@ -339,6 +460,9 @@ func Run(ctx context.Context, target Target, o Options) (*Report, error) {
 
 	// Live reports.
 	start := time.Now()
+	rec.mu.Lock()
+	rec.start, rec.interval = start, float64(time.Second)/o.Rate
+	rec.mu.Unlock()
 	reportDone := make(chan struct{})
 	var reporter sync.WaitGroup
 	if o.OnSnapshot != nil {
@@ -384,20 +508,27 @@ loop:
 			// The send time is when the transaction fell due, so that a
 			// late generator shows up as latency rather than hiding it.
 			sent := start.Add(time.Duration(float64(seq) * interval))
-			tx := MakeTx(TxHeader{Run: o.RunID, Seq: seq, Sent: sent}, o.TxSize)
-			pending[next] = append(pending[next], tx)
-			if len(pending[next]) >= o.MaxTxsPerRequest {
-				enqueue(rec, queues[next], pending[next])
-				pending[next] = nil
+			tx, node := o.Workload.Tx(seq, sent, nodes)
+			if tx == nil {
+				rec.drop(1, "workload_idle")
+				continue
 			}
-			next = (next + 1) % nodes
+			if node < 0 || node >= nodes {
+				node = next
+				next = (next + 1) % nodes
+			}
+			pending[node] = append(pending[node], tx)
+			if len(pending[node]) >= o.MaxTxsPerRequest {
+				enqueue(rec, o.Workload, queues[node], pending[node])
+				pending[node] = nil
+			}
 		}
 		rec.mu.Lock()
 		rec.offered = seq
 		rec.mu.Unlock()
 		for i, p := range pending {
 			if len(p) > 0 {
-				enqueue(rec, queues[i], p)
+				enqueue(rec, o.Workload, queues[i], p)
 				pending[i] = nil
 			}
 		}
@@ -417,11 +548,15 @@ loop:
 	}
 	senders.Wait()
 
-	// Drain: give accepted transactions time to commit.
+	// Drain: give accepted transactions time to commit and execute. It
+	// ends early once every accepted transaction committed, or once none
+	// has committed for drainQuiet (consensus may lose a batch to an
+	// orphaned certificate), and every committed one executed.
 	deadline := time.Now().Add(o.Drain)
 	for time.Now().Before(deadline) {
 		rec.mu.Lock()
-		done := rec.committed >= rec.accepted
+		settled := rec.committed >= rec.accepted || (!rec.lastCommit.IsZero() && time.Since(rec.lastCommit) > drainQuiet)
+		done := settled && (!rec.execFollowed || rec.executed+rec.execRejected >= rec.committed)
 		rec.mu.Unlock()
 		if done {
 			break
@@ -436,6 +571,7 @@ loop:
 	reporter.Wait()
 	endRound, _ := target.Round(context.WithoutCancel(ctx))
 	stopFollow()
+	stopExec()
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -455,6 +591,24 @@ loop:
 		Max: ms(rec.total.Max()), Mean: rec.total.Mean() / 1000}
 	rep.Consistency = cons.Result()
 	rep.Consistent = rep.Consistency.Consistent
+	if stateSeen.Load() {
+		sc := stateCons.Result()
+		rep.StateConsistency = &sc
+		rep.Consistent = rep.Consistent && sc.Consistent
+	}
+	if rec.execFollowed {
+		rep.ExecutedTx, rep.ExecRejectedTx = rec.executed, rec.execRejected
+		if secs > 0 {
+			rep.ExecutedTPS = float64(rec.execInWindow) / secs
+		}
+		if len(rec.execReasons) > 0 {
+			rep.ExecRejectReasons = rec.execReasons
+		}
+		if rec.executed > 0 {
+			rep.ExecLatency = &LatencyMS{P50: ms(rec.execLatency.Quantile(0.50)), P95: ms(rec.execLatency.Quantile(0.95)),
+				P99: ms(rec.execLatency.Quantile(0.99)), Max: ms(rec.execLatency.Max()), Mean: rec.execLatency.Mean() / 1000}
+		}
+	}
 	if rec.firstErr != nil {
 		rep.FirstError = rec.firstErr.Error()
 	}
@@ -464,12 +618,18 @@ loop:
 	return rep, nil
 }
 
-// enqueue hands a request to a node's senders, or counts it dropped.
-func enqueue(rec *recorder, q chan [][]byte, txs [][]byte) {
+// drainQuiet: a drain in which none of the run's transactions committed
+// for this long ends (once everything committed has executed).
+const drainQuiet = 5 * time.Second
+
+// enqueue hands a request to a node's senders, or counts it dropped
+// (and gives it back to the workload).
+func enqueue(rec *recorder, wl Workload, q chan [][]byte, txs [][]byte) {
 	select {
 	case q <- txs:
 	default:
 		rec.drop(len(txs), "client_queue_full")
+		wl.Returned(txs)
 	}
 }
 
