@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/loadtest"
@@ -65,6 +66,8 @@ func newDevnetCmd() *cobra.Command {
 		noSync     bool
 		logLevel   string
 		memtable   int
+		workload   string
+		accounts   int
 		df         dagFlags
 	)
 	cmd := &cobra.Command{
@@ -89,10 +92,24 @@ committed different sequences.`,
 			// The devnet outlives the load: Ctrl-C ends the load, then
 			// the summary is made and the devnet stopped.
 			ctx := cmd.Context()
+			if workload != "opaque" && workload != "transfers" {
+				return fmt.Errorf("--workload %q: want opaque or transfers", workload)
+			}
+			if accounts == 0 {
+				accounts = engine.DefaultDevnetAccounts
+				if workload == "transfers" {
+					// Each account waits for its receipt before it sends
+					// again: enough accounts for several seconds of load.
+					accounts = max(accounts, min(int(rate*8), 200_000))
+				}
+			}
+			if accounts < 2 && workload == "transfers" {
+				return fmt.Errorf("--accounts %d: the transfers workload needs at least 2", accounts)
+			}
 			d, err := engine.StartDevnet(context.WithoutCancel(ctx), engine.DevnetOptions{
 				Validators: validators, BaseDir: dir, DAG: df.options(), API: api || pprof, EnablePprof: pprof,
 				InMemoryNetwork: memNet, NoSync: noSync, Logger: logger,
-				MemTableSize: uint64(memtable) << 20,
+				MemTableSize: uint64(memtable) << 20, Accounts: accounts,
 			})
 			if err != nil {
 				return err
@@ -123,9 +140,21 @@ committed different sequences.`,
 				}
 				return nil
 			}
+			var wl loadtest.Workload
+			drain := time.Duration(0) // loadtest's default
+			if workload == "transfers" {
+				drain = 60 * time.Second // at most: execution may trail commits
+				keys := make([]*crypto.AccountPrivateKey, accounts)
+				for i := range keys {
+					keys[i] = d.AccountKey(i)
+				}
+				if wl, err = loadtest.NewTransfers(loadtest.TransferOptions{Keys: keys, ChainID: d.ChainID()}); err != nil {
+					return err
+				}
+			}
 			target := loadtest.NewDevnetTarget(d)
 			rep, err := loadtest.Run(ctx, target, loadtest.Options{
-				Rate: rate, TxSize: txSize, Duration: duration, Logger: logger,
+				Rate: rate, TxSize: txSize, Duration: duration, Logger: logger, Workload: wl, Drain: drain,
 				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s) },
 			})
 			if err != nil {
@@ -144,7 +173,7 @@ committed different sequences.`,
 	f.IntVar(&validators, "validators", 4, "number of validators")
 	f.DurationVar(&duration, "duration", 0, "how long to offer load (0: until Ctrl-C)")
 	f.Float64Var(&rate, "rate", 1000, "transactions per second offered (0: no load, serve the APIs for dagd loadtest)")
-	f.IntVar(&txSize, "tx-size", 512, "transaction size in bytes")
+	f.IntVar(&txSize, "tx-size", 512, "transaction size in bytes (opaque workload)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object on the last line")
 	f.StringVar(&dir, "dir", "", "directory for the nodes' stores (default: a temporary directory, removed at exit)")
 	f.BoolVar(&api, "api", false, "serve every node's HTTP API on a free loopback port")
@@ -153,13 +182,15 @@ committed different sequences.`,
 	f.BoolVar(&noSync, "no-sync", false, "do not fsync the stores (benchmarks only: a crash may make a node vote twice)")
 	f.IntVar(&memtable, "memtable-mb", 0, "pebble memtable size per node in MiB (0: the engine's default)")
 	f.StringVar(&logLevel, "log-level", "off", "node logs to stderr: off, debug, info, warn, error")
+	f.StringVar(&workload, "workload", "opaque", "load: opaque (bytes the nodes order but cannot execute) or transfers (signed native-token transfers among the genesis accounts, pre-signed before the run)")
+	f.IntVar(&accounts, "accounts", 0, "funded accounts in the devnet's genesis, among which the transfers workload sends (0: 1024, or 8 s of --rate with --workload transfers)")
 	df.register(cmd)
 	return cmd
 }
 
 func printSnapshot(w io.Writer, s loadtest.Snapshot) {
-	fmt.Fprintf(w, "t=%3.0fs round=%d committed=%.0f tx/s p50=%s p99=%s pending=%d rejected=%d dropped=%d\n",
-		s.Elapsed.Seconds(), s.Round, s.CommittedTPS, fmtMS(s.P50), fmtMS(s.P99), s.Pending, s.Rejected, s.Dropped)
+	fmt.Fprintf(w, "t=%3.0fs round=%d committed=%.0f tx/s executed=%.0f tx/s p50=%s p99=%s pending=%d rejected=%d dropped=%d\n",
+		s.Elapsed.Seconds(), s.Round, s.CommittedTPS, s.ExecutedTPS, fmtMS(s.P50), fmtMS(s.P99), s.Pending, s.Rejected, s.Dropped)
 }
 
 func fmtMS(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }
@@ -172,6 +203,17 @@ func finishReport(w io.Writer, rep *loadtest.Report, asJSON bool) error {
 	fmt.Fprintf(w, "summary: committed %d tx, %.0f tx/s; latency p50 %.1fms p95 %.1fms p99 %.1fms max %.1fms; %d rounds; %s\n",
 		rep.CommittedTx, rep.CommittedTPS, rep.Latency.P50, rep.Latency.P95, rep.Latency.P99, rep.Latency.Max, rep.Rounds,
 		rep.Consistency.String())
+	if rep.ExecutedTx+rep.ExecRejectedTx > 0 {
+		fmt.Fprintf(w, "summary: executed %d tx ok (%.1f%% of offered), %.0f tx/s while the load ran, %d rejected by execution %v",
+			rep.ExecutedTx, 100*float64(rep.ExecutedTx)/float64(max(rep.Offered, 1)), rep.ExecutedTPS, rep.ExecRejectedTx, rep.ExecRejectReasons)
+		if l := rep.ExecLatency; l != nil {
+			fmt.Fprintf(w, "; execution latency p50 %.1fms p99 %.1fms", l.P50, l.P99)
+		}
+		fmt.Fprintln(w)
+	}
+	if sc := rep.StateConsistency; sc != nil {
+		fmt.Fprintf(w, "summary: state roots %s\n", sc.String())
+	}
 	if rep.FirstError != "" {
 		fmt.Fprintf(w, "summary: first error: %s\n", rep.FirstError)
 	}
@@ -183,7 +225,7 @@ func finishReport(w io.Writer, rep *loadtest.Report, asJSON bool) error {
 		fmt.Fprintln(w, string(b))
 	}
 	if !rep.Consistent {
-		return &exitError{code: 2, err: errors.New("validators committed different sequences")}
+		return &exitError{code: 2, err: errors.New("validators committed different sequences or reached different state roots")}
 	}
 	return nil
 }

@@ -35,7 +35,16 @@ func newRootCmd() *cobra.Command {
 		newSimCmd(),
 		newDevnetCmd(),
 		newLoadtestCmd(),
+		newInitCmd(),
+		newTestnetCmd(),
+		newStartCmd(),
+		newStatusCmd(),
+		newCommitteeCmd(),
 		newZKCmd(),
+		newPutCmd(),
+		newGetCmd(),
+		newStatCmd(),
+		newBenchCmd(),
 	)
 	return root
 }
