@@ -78,7 +78,9 @@
 // # Liveness
 //
 // Outgoing connections are redialled with exponential backoff and jitter
-// (DialBackoffMin to DialBackoffMax). QUIC keep-alives (KeepAlivePeriod)
+// (DialBackoffMin to DialBackoffMax); an authenticated inbound connection
+// from a peer we cannot reach cuts the wait short, so a restarted peer is
+// redialled as soon as it dials us. QUIC keep-alives (KeepAlivePeriod)
 // keep idle links open; a peer silent for MaxIdleTimeout is dropped and
 // redialled. The QUIC stateless-reset key is derived from the validator key,
 // so a node that restarts with the same key can reset the connections its

@@ -102,6 +102,16 @@ func (t *Transport) serveInbound(conn *quic.Conn) {
 	}
 	defer t.clearInbound(id, conn)
 	log.Debug("netquic: inbound connection authenticated")
+	if p := t.peers[id]; p != nil && !p.connected.Load() {
+		// The peer is up again (it restarted, or the path healed): redial
+		// it now rather than at the end of a backoff of up to
+		// DialBackoffMax.
+		select {
+		case p.wake <- struct{}{}:
+
+		default:
+		}
+	}
 
 	err = t.readFrames(id, br)
 	switch {

@@ -37,17 +37,31 @@ func (t *Transport) backoff(rng *rand.Rand, attempt int) time.Duration {
 	return half + time.Duration(rng.Int64N(int64(d-half)+1))
 }
 
-// sleep waits d, or less if the transport closes; it reports whether the
-// transport is still open.
-func (t *Transport) sleep(d time.Duration) bool {
+// sleep waits d, or less if the transport closes or wake fires (nil:
+// never); it reports whether the transport is still open and whether it
+// was woken.
+func (t *Transport) sleep(d time.Duration, wake <-chan struct{}) (open, woken bool) {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:
-		return true
+		return true, false
+	case <-wake:
+		return true, true
 	case <-t.ctx.Done():
-		return false
+		return false, false
 	}
+}
+
+// backoffPeer waits before redialling p, attempt failures in; it returns
+// the next attempt number (0 when p connected to us meanwhile, so that
+// the link comes back at once) and false when the transport closes.
+func (t *Transport) backoffPeer(p *peer, rng *rand.Rand, attempt int) (int, bool) {
+	open, woken := t.sleep(t.backoff(rng, attempt), p.wake)
+	if woken {
+		return 0, open
+	}
+	return attempt + 1, open
 }
 
 // notify calls OnPeer, unless the transport is closing.
@@ -79,10 +93,10 @@ func (t *Transport) runPeer(p *peer) {
 			} else {
 				log.Debug("netquic: cannot connect to peer", "err", err.Error(), "attempt", attempt+1)
 			}
-			if !t.sleep(t.backoff(rng, attempt)) {
+			var open bool
+			if attempt, open = t.backoffPeer(p, rng, attempt); !open {
 				return
 			}
-			attempt++
 			continue
 		}
 		failing = false
@@ -109,10 +123,10 @@ func (t *Transport) runPeer(p *peer) {
 		if time.Since(up) >= t.opts.DialBackoffMax {
 			attempt = 0 // a stable link starts the backoff over
 		}
-		if !t.sleep(t.backoff(rng, attempt)) {
+		var open bool
+		if attempt, open = t.backoffPeer(p, rng, attempt); !open {
 			return
 		}
-		attempt++
 	}
 }
 

@@ -72,6 +72,9 @@ type peer struct {
 	queue      chan []byte
 	queueBytes atomic.Int64
 	connected  atomic.Bool
+	// wake cuts a redial backoff short: the peer just proved it is up
+	// by connecting to us (capacity 1, sent without blocking).
+	wake chan struct{}
 
 	framesOut, bytesOut atomic.Uint64
 	framesIn, bytesIn   atomic.Uint64
@@ -128,6 +131,7 @@ func New(ctx context.Context, opts Options) (*Transport, error) {
 			key:   key,
 			tls:   clientTLS(cert, p.ID, key),
 			queue: make(chan []byte, opts.SendQueueLen),
+			wake:  make(chan struct{}, 1),
 		}
 		t.peers[p.ID] = pp
 		t.order = append(t.order, pp)

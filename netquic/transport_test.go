@@ -694,3 +694,40 @@ func TestCrashedPeerIsReset(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestInboundWakesRedial: a peer restarts while our redial backoff is
+// long; when it connects to us, our link to it comes back at once, not at
+// the end of the backoff (here 10 s and more).
+func TestInboundWakesRedial(t *testing.T) {
+	const backoff = 20 * time.Second
+	nodes := startNet(t, 2, func(_ int, o *Options) {
+		o.DialBackoffMin = backoff
+		o.DialBackoffMax = 2 * backoff
+	})
+	a, b := nodes[0], nodes[1]
+	waitConnected(t, nodes)
+	expectEvent(t, a, PeerEvent{ID: 1, Connected: true})
+	if err := b.tr.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// a lost the link and now sleeps at least DialBackoffMin/2 before
+	// it dials again.
+	expectEvent(t, a, PeerEvent{ID: 1, Connected: false})
+
+	opts := b.opts
+	opts.PacketConn = nil
+	opts.ListenAddr = b.addr
+	var err error
+	if b.tr, err = New(context.Background(), opts); err != nil {
+		t.Fatalf("restarting validator 1 on %s: %v", b.addr, err)
+	}
+	start := time.Now()
+	expectEvent(t, a, PeerEvent{ID: 1, Connected: true})
+	if took := time.Since(start); took >= backoff/2 {
+		t.Fatalf("a reconnected after %v: the backoff ran out instead of being cut short", took)
+	}
+	sendAll(t, a.tr, 1, testFrame(0, 1, 0, 100), time.Second)
+	if seq, err := checkFrame(recv(t, b, 5*time.Second).Frame, 0, 1); err != nil || seq != 0 {
+		t.Fatalf("0->1 after the wake: seq %d, %v", seq, err)
+	}
+}
