@@ -55,8 +55,11 @@ type Orderer struct {
 	lowest   uint64 // lowest round still held
 
 	committed map[crypto.Digest]struct{}
-	// collectedCerts are certificates dropped by GC, for TakeCollected.
+	// collectedCerts are certificates dropped by GC, for TakeCollected;
+	// orphanedCerts are those of them that no commit included, for
+	// TakeOrphaned.
 	collectedCerts []*Certificate
+	orphanedCerts  []*Certificate
 	// keepCollected makes collect remember dropped certificates.
 	keepCollected bool
 
@@ -340,10 +343,14 @@ func (o *Orderer) collect() {
 	for ; o.lowest < gc; o.lowest++ {
 		for _, c := range o.rounds[o.lowest] {
 			if c != nil {
+				_, committed := o.committed[c.Digest()]
 				delete(o.byDigest, c.Digest())
 				delete(o.committed, c.Digest())
 				if o.keepCollected && c.Round() > 0 {
 					o.collectedCerts = append(o.collectedCerts, c)
+					if !committed {
+						o.orphanedCerts = append(o.orphanedCerts, c)
+					}
 				}
 			}
 		}
@@ -381,6 +388,17 @@ func (o *Orderer) Restore(records []*CommitRecord) error {
 	}
 	o.lowest = o.GCRound()
 	return nil
+}
+
+// TakeOrphaned returns the certificates dropped by garbage collection
+// since the last call that no commit included: every validator's commit
+// sequence is the same, so every validator finds the same orphans, and
+// none of them can be committed any more. Their authors propose their
+// batches again.
+func (o *Orderer) TakeOrphaned() []*Certificate {
+	out := o.orphanedCerts
+	o.orphanedCerts = nil
+	return out
 }
 
 // TakeCollected returns the certificates dropped by garbage collection

@@ -60,10 +60,14 @@ type Node struct {
 	deliveredHash crypto.Digest
 	// retained lists, by round, what collected certificates left on disk,
 	// until their records are deleted RetainRounds later.
-	retained  []retainedRound
+	retained []retainedRound
+	// batchAsk is when requestMissingBatches last scanned the queue;
+	// askNext rotates the validator asked besides a batch's author.
 	batchAsk  Time
 	headReady int
 	askNext   ValidatorID
+	// reproposed counts own batches proposed again (Status).
+	reproposed uint64
 }
 
 // NewNode returns a node at genesis. Call Restore before anything else to
@@ -166,41 +170,12 @@ func (n *Node) Ready() Ready {
 func (n *Node) deliver() {
 	for len(n.queue) > 0 {
 		sub := n.queue[0]
-		var missing []crypto.Digest
-		var from ValidatorID
 		// Certificates before headReady are known to have all their batches.
-		for i := n.headReady; i < len(sub.Certificates); i++ {
-			c := sub.Certificates[i]
-			complete := len(missing) == 0
-			for _, r := range c.Header.Payload {
-				if !n.worker.has(r.Digest) {
-					missing = append(missing, r.Digest)
-					from = c.Author()
-				}
-			}
-			if complete && len(missing) == 0 {
-				n.headReady = i + 1
-			}
+		for n.headReady < len(sub.Certificates) && n.hasPayload(sub.Certificates[n.headReady]) {
+			n.headReady++
 		}
-		if len(missing) > 0 {
-			now := n.primary.now
-			if n.batchAsk == 0 || now-n.batchAsk >= n.cfg.Options.ResendInterval {
-				// Ask the author of a certificate lacking data and, in
-				// turn, another validator: any quorum member stored it.
-				n.batchAsk = now
-				if len(missing) > MaxRequestItems {
-					missing = missing[:MaxRequestItems]
-				}
-				n.askNext = (n.askNext + 1) % ValidatorID(n.cfg.Committee.Size())
-				for _, peer := range []ValidatorID{from, n.askNext} {
-					if peer != n.cfg.Self {
-						n.out.send(peer, &BatchRequest{Digests: missing})
-					}
-				}
-				for _, d := range missing {
-					n.worker.requested[d] = now
-				}
-			}
+		if n.headReady < len(sub.Certificates) {
+			n.requestMissingBatches()
 			return
 		}
 		n.queue = n.queue[1:]
@@ -214,14 +189,99 @@ func (n *Node) deliver() {
 	n.forget()
 }
 
+// hasPayload reports whether every batch c references is stored.
+func (n *Node) hasPayload(c *Certificate) bool {
+	for _, r := range c.Header.Payload {
+		if !n.worker.has(r.Digest) {
+			return false
+		}
+	}
+	return true
+}
+
+// Look-ahead of requestMissingBatches: how many queued commits it scans,
+// and how often (a node that catches up receives many messages a
+// millisecond; one scan per scanInterval is enough).
+const (
+	batchLookahead      = 64
+	batchScanInterval   = 20
+	maxRequestedBatches = 4 * MaxRequestItems
+)
+
+// requestMissingBatches asks for the batches that the queued commits lack,
+// looking ahead of the head so that a node catching up keeps a window of
+// requests in flight instead of one commit per round trip. Each digest is
+// asked again only after Options.ResendInterval; the first ask goes to the
+// batch's author, a repeated one to the author and, in turn, another
+// validator (any quorum member stored it).
+func (n *Node) requestMissingBatches() {
+	now := n.primary.now
+	if n.batchAsk != 0 && now-n.batchAsk < batchScanInterval {
+		return
+	}
+	n.batchAsk = now
+	w := n.worker
+	if len(w.requested) > maxRequestedBatches {
+		// Stale asks of batches that never came: start over rather
+		// than grow.
+		clear(w.requested)
+	}
+	size := n.cfg.Committee.Size()
+	asks := make([][]crypto.Digest, size)
+	budget := MaxRequestItems
+	for qi := 0; qi < len(n.queue) && qi < batchLookahead && budget > 0; qi++ {
+		for _, c := range n.queue[qi].Certificates {
+			for _, r := range c.Header.Payload {
+				if budget == 0 || w.has(r.Digest) {
+					continue
+				}
+				t, asked := w.requested[r.Digest]
+				if asked && now-t < n.cfg.Options.ResendInterval {
+					continue
+				}
+				w.requested[r.Digest] = now
+				budget--
+				author := c.Author()
+				if author != n.cfg.Self {
+					asks[author] = append(asks[author], r.Digest)
+				}
+				if asked || author == n.cfg.Self {
+					if other, ok := n.nextOther(author); ok {
+						asks[other] = append(asks[other], r.Digest)
+					}
+				}
+			}
+		}
+	}
+	for peer, ds := range asks {
+		if len(ds) > 0 {
+			n.out.send(ValidatorID(peer), &BatchRequest{Digests: ds})
+		}
+	}
+}
+
+// nextOther returns, in turn, a validator that is neither this one nor
+// author; false in a committee without a third validator.
+func (n *Node) nextOther(author ValidatorID) (ValidatorID, bool) {
+	size := ValidatorID(n.cfg.Committee.Size())
+	for range size {
+		n.askNext = (n.askNext + 1) % size
+		if n.askNext != n.cfg.Self && n.askNext != author {
+			return n.askNext, true
+		}
+	}
+	return 0, false
+}
+
 type retainedRound struct {
 	round   uint64
 	authors []ValidatorID
 	batches []crypto.Digest
 }
 
-// retain records what a collected certificate left on disk.
-func (n *Node) retain(c *Certificate) {
+// retain records what a collected certificate left on disk; the batches
+// in skip are proposed again and stay as long as their new certificate.
+func (n *Node) retain(c *Certificate, skip map[crypto.Digest]bool) {
 	if k := len(n.retained); k == 0 || n.retained[k-1].round < c.Round() {
 		n.retained = append(n.retained, retainedRound{round: c.Round()})
 	}
@@ -236,7 +296,9 @@ func (n *Node) retain(c *Certificate) {
 	rr := &n.retained[i]
 	rr.authors = append(rr.authors, c.Author())
 	for _, r := range c.Header.Payload {
-		rr.batches = append(rr.batches, r.Digest)
+		if !skip[r.Digest] {
+			rr.batches = append(rr.batches, r.Digest)
+		}
 	}
 }
 
@@ -244,11 +306,31 @@ func (n *Node) retain(c *Certificate) {
 // and once the commits that could need them are delivered, deletes their
 // records.
 func (n *Node) forget() {
+	// This validator's certificates that missed every commit: their
+	// batches go into a new header, or the transactions in them would be
+	// lost (a certificate that reaches its peers after they proposed the
+	// next round is referenced by no one).
+	var again map[crypto.Digest]bool
+	for _, c := range n.primary.orderer.TakeOrphaned() {
+		if c.Author() != n.cfg.Self || len(c.Header.Payload) == 0 {
+			continue
+		}
+		if again == nil {
+			again = make(map[crypto.Digest]bool)
+		}
+		for _, r := range c.Header.Payload {
+			again[r.Digest] = true
+		}
+		n.worker.repropose(c.Header.Payload)
+		n.reproposed += uint64(len(c.Header.Payload))
+	}
 	for _, c := range n.primary.orderer.TakeCollected() {
 		for _, r := range c.Header.Payload {
-			n.worker.dropIndex(r.Digest)
+			if !again[r.Digest] {
+				n.worker.dropIndex(r.Digest)
+			}
 		}
-		n.retain(c)
+		n.retain(c, again)
 	}
 	var keep uint64
 	if d := n.cfg.Options.GCDepth + n.cfg.Options.RetainRounds; n.deliveredRnd > d {
@@ -280,12 +362,16 @@ type Status struct {
 	PendingCerts       int
 	PendingCommits     int
 	WorkerLoad         int
+	// ReproposedBatches counts this validator's batches proposed again
+	// because their certificate missed every commit.
+	ReproposedBatches uint64
 }
 
 // Status returns the node's progress.
 func (n *Node) Status() Status {
 	return Status{Round: n.primary.round, LastCommittedRound: n.deliveredRnd, LastCommittedSeq: n.deliveredSeq,
-		CommitDigest: n.deliveredHash, PendingCerts: len(n.primary.pendingCerts), PendingCommits: len(n.queue), WorkerLoad: n.worker.Load()}
+		CommitDigest: n.deliveredHash, PendingCerts: len(n.primary.pendingCerts), PendingCommits: len(n.queue), WorkerLoad: n.worker.Load(),
+		ReproposedBatches: n.reproposed}
 }
 
 // Primary returns the node's primary core (for inspection in tests).
@@ -378,7 +464,7 @@ func (n *Node) Restore(records []Record) error {
 			continue
 		}
 		if c.Round() < p.gcRound() {
-			n.retain(c)
+			n.retain(c, nil)
 			continue
 		}
 		if !p.orderer.HasParents(c) {

@@ -544,6 +544,17 @@ func (p *Primary) quorumAt(round uint64) (bool, stakeSet) {
 // advance moves to the highest round whose predecessor holds a quorum of
 // certificates, then proposes if Bullshark's waits allow.
 func (p *Primary) advance() {
+	if gc := p.gcRound(); p.round < gc {
+		// Commits learnt through sync moved garbage collection past this
+		// validator's round (it was down or paused): the rounds below gc
+		// are gone everywhere and can never gather a quorum here, so
+		// waiting for them would stall the validator for good. Resume at
+		// the GC round; proposing waits until a quorum of its round's
+		// certificates arrives.
+		p.round = gc
+		p.roundSince = p.now
+		p.lastProgress = p.now
+	}
 	for {
 		if ok, _ := p.quorumAt(p.round); !ok {
 			break

@@ -206,6 +206,16 @@ func (w *Worker) requeue(refs []BatchRef) {
 	w.ready = append(append([]BatchRef(nil), refs...), w.ready...)
 }
 
+// repropose puts the batches of an own certificate that missed every
+// commit back in front of the ready list, indexed again (the collection
+// of that certificate dropped them from the index; their records stayed).
+func (w *Worker) repropose(refs []BatchRef) {
+	for _, r := range refs {
+		w.index[r.Digest] = &batchInfo{author: w.self, referenced: true}
+	}
+	w.requeue(refs)
+}
+
 func (w *Worker) has(d crypto.Digest) bool { _, ok := w.index[d]; return ok }
 
 // markReferenced records that a certificate references d, so it is no
@@ -265,6 +275,11 @@ func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
 	d := crypto.Hash([]byte("dagd/batch/v1"), enc)
 	_, wanted := w.requested[d]
 	if b.Author != from && !wanted {
+		if w.has(d) {
+			// A second answer to a request that another peer answered
+			// first: harmless.
+			return nil
+		}
 		return fmt.Errorf("unrequested batch of author %d relayed by %d", b.Author, from)
 	}
 	delete(w.requested, d)

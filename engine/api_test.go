@@ -232,8 +232,8 @@ func TestAPIOverHTTP(t *testing.T) {
 	defer sub.Close()
 
 	// Submit a pair over HTTP; if it has not committed after a few
-	// seconds (the known dag issue of orphaned certificates can lose a
-	// batch, see TestDevnetCommits), submit a fresh pair.
+	// seconds (a batch of an orphaned certificate commits only once it
+	// is proposed again, after garbage collection), submit a fresh pair.
 	var txs [][]byte
 	submit := func(try int) {
 		txs = [][]byte{fmt.Appendf(nil, "over-http-%d-1", try), fmt.Appendf(nil, "over-http-%d-2", try)}

@@ -471,7 +471,7 @@ func TestRPCOverHTTP(t *testing.T) {
 
 	// Submit through every client; follow the stream from commit 1 until
 	// every submission committed (resubmitting a fresh set after a while:
-	// see the known loss of orphaned batches in TestDevnetCommits).
+	// a batch of an orphaned certificate commits late, once proposed again).
 	pending := map[string]string{} // tx -> client
 	submitAllClients := func(try int) {
 		for _, c := range clients {

@@ -2,7 +2,11 @@ package engine
 
 import (
 	"context"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dagd/dagd/dag"
 )
@@ -18,11 +22,18 @@ func TestRestartCatchesUpBeyondGC(t *testing.T) {
 	defer cancel()
 	// A small GC depth and rounds ahead make the gap quick to open.
 	opts := dag.Options{GCDepth: 4, MaxRoundsAhead: 8, MaxHeaderDelay: 20}
-	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), DAG: opts})
+	logs := &tailWriter{max: 400}
+	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), DAG: opts, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
+	defer func() {
+		if t.Failed() {
+			t.Logf("last node logs:\n%s", logs.String())
+		}
+	}()
 	log := newDigestLog(t)
 	log.follow(ctx, d.Subscribe(SubscribeOptions{}))
 
@@ -35,11 +46,37 @@ func TestRestartCatchesUpBeyondGC(t *testing.T) {
 	// holds what node 3 needs.
 	gap := 3 * (opts.GCDepth + opts.MaxRoundsAhead)
 	waitFor(t, "nodes 0..2 to move far ahead", func() bool { return d.Node(0).Status().Round > stoppedAt+gap })
+	restarted := time.Now()
 	if err := d.StartNode(3); err != nil {
 		t.Fatalf("restart node 3: %v", err)
 	}
 	target := log.minSeq(3) + 2
 	waitFor(t, "node 3 to catch up", func() bool { return log.minSeq(4) >= target })
-	t.Logf("node 3 stopped at round %d, caught up to seq %d (node 0 at round %d)", stoppedAt, log.minSeq(4), d.Node(0).Status().Round)
+	t.Logf("node 3 stopped at round %d, caught up to seq %d in %v (node 0 at round %d)", stoppedAt, log.minSeq(4),
+		time.Since(restarted).Round(time.Millisecond), d.Node(0).Status().Round)
 	log.check()
+}
+
+// tailWriter keeps the last max lines written to it, for a failing test
+// to print.
+type tailWriter struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (w *tailWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.lines = append(w.lines, strings.TrimRight(string(p), "\n"))
+	if len(w.lines) > w.max {
+		w.lines = w.lines[len(w.lines)-w.max:]
+	}
+	return len(p), nil
+}
+
+func (w *tailWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return strings.Join(w.lines, "\n")
 }
