@@ -22,6 +22,13 @@
 // the local clock, never twice for one author and round, and persist the
 // vote before sending it. A quorum of votes aggregates into a certificate.
 //
+// Signature checks are the core's main cost (a BLS pairing each), so it
+// makes as few as safety allows: a header is taken only from its author
+// over the authenticated transport and its signature is checked only when
+// it becomes evidence; votes are checked as one aggregate once a quorum is
+// in (one by one only when that fails, to find and refuse the bad ones);
+// every certificate from a peer is checked as an aggregate.
+//
 // Even rounds have a leader drawn by a stake-weighted schedule. When a
 // round-r leader is cited by round-(r+1) certificates carrying validity
 // stake (more than a third), it commits, after the earlier uncommitted

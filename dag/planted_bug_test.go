@@ -14,8 +14,8 @@ import (
 //
 // A skipped support check shows only on schedules where a leader is seen
 // by some validators before it gathers support and is then skipped by the
-// others, which takes tens of seeds to meet (seed 109 with the batch
-// look-ahead of the node); the search stops at the first seed that shows it.
+// others, which takes many seeds to meet (seed 140 at the time of
+// writing); the search stops at the first seed that shows it.
 func TestSimulatorCatchesPlantedBugs(t *testing.T) {
 	const maxSeeds = 400
 	for _, tc := range []struct {
