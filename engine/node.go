@@ -57,6 +57,8 @@ type Node struct {
 
 	submitCh chan *submitRequest
 	inbox    chan inboundMsg
+	// verifier checks certificates as receive decodes them (preverify.go).
+	verifier *preVerifier
 	inboxMem *semaphore.Weighted
 	inflight *semaphore.Weighted
 
@@ -136,8 +138,9 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if n.content, err = newContentService(n, n.store); err != nil {
 		return nil, err
 	}
+	n.verifier = newPreVerifier(dagbls.NewVerifier(bls, cryptorand.Reader))
 	n.core, err = dag.NewNode(dag.Config{Self: opts.Self, Committee: comm, Signer: dagbls.NewSigner(opts.BLSKey),
-		Verifier: dagbls.NewVerifier(bls, cryptorand.Reader), Batches: n.store, Certificates: n.store, Options: opts.DAG})
+		Verifier: n.verifier, Batches: n.store, Certificates: n.store, Options: opts.DAG})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
@@ -392,6 +395,7 @@ func (n *Node) receive(ctx context.Context) {
 			continue
 		}
 		n.m.messagesIn.WithLabelValues(msg.Kind().String()).Inc()
+		n.verifier.precheck(msg)
 		size := int64(len(f.Frame))
 		if err := n.inboxMem.Acquire(ctx, size); err != nil {
 			return
