@@ -174,7 +174,7 @@ func TestExecutionEndToEnd(t *testing.T) {
 	base := "http://" + n0.APIAddr()
 	var st Status
 	getJSON(t, base+"/v1/status", 200, &st)
-	if st.LastExecutedSeq < last || len(st.StateRoot) != 64 || st.ExecutedTxs < uint64(len(txs)+1) {
+	if st.LastExecutedSeq < last || len(st.StateRoot) != 64 || st.ExecutedTxs < uint64(len(txs)+1) || st.ChainID != d.ChainID() {
 		t.Fatalf("status %+v", st)
 	}
 	for a := range accounts {

@@ -577,6 +577,9 @@ func (n *Node) observeCommit(ci *commitIndex, now time.Time) {
 
 // Status is a snapshot of a node's progress, served by /v1/status.
 type Status struct {
+	// ChainID is the chain the node runs; clients sign transactions for
+	// it.
+	ChainID            string    `json:"chain_id,omitempty"`
 	Validator          int       `json:"validator"`
 	CommitteeSize      int       `json:"committee_size"`
 	Round              uint64    `json:"round"`
@@ -606,7 +609,7 @@ type Status struct {
 func (n *Node) publishStatus(connected []dag.ValidatorID) {
 	st := n.core.Status()
 	s := &Status{
-		Validator: int(n.self), CommitteeSize: n.comm.Size(), Round: st.Round, LastCommittedRound: st.LastCommittedRound,
+		ChainID: n.opts.ChainID, Validator: int(n.self), CommitteeSize: n.comm.Size(), Round: st.Round, LastCommittedRound: st.LastCommittedRound,
 		LastCommittedSeq: st.LastCommittedSeq, CommitDigest: st.CommitDigest.String(), CommittedTxs: n.committedTxs,
 		LastCommitAt: n.lastCommitAt, PendingCerts: st.PendingCerts, PendingCommits: st.PendingCommits,
 		WorkerLoad: st.WorkerLoad, SubmitQueue: len(n.submitCh), InboxQueue: len(n.inbox),

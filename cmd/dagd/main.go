@@ -46,6 +46,7 @@ func newRootCmd() *cobra.Command {
 		newStatCmd(),
 		newBenchCmd(),
 	)
+	root.AddCommand(newKeysCmd(), newTxCmd(), newQueryCmd()) // keys.go, tx.go, query.go
 	return root
 }
 

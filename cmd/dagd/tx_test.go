@@ -1,0 +1,510 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/state/proof"
+)
+
+// runDagdIn runs the dagd command line in-process with stdin as its
+// standard input; it returns standard output and the error.
+func runDagdIn(t *testing.T, stdin string, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out, errOut bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&errOut)
+	root.SetIn(strings.NewReader(stdin))
+	root.SetArgs(args)
+	err := root.ExecuteContext(context.Background())
+	if err != nil {
+		t.Logf("dagd %v: %v\nstderr: %s", args, err, errOut.String())
+	}
+	return out.String(), err
+}
+
+func exitStatus(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.code
+	}
+	if err != nil {
+		return 1
+	}
+	return 0
+}
+
+// writePassword writes a password file and returns its path.
+func writePassword(t *testing.T, dir, name, pw string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(pw+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// TestKeysCommands drives keys add, list and show as a user does: a key
+// is stored encrypted (mode 0600, the password nowhere in it), is never
+// overwritten, is recovered from its seed, takes its password from a file
+// or the environment, and a wrong password is refused when it signs.
+func TestKeysCommands(t *testing.T) {
+	dir := t.TempDir()
+	kr := filepath.Join(dir, "keys")
+	pw := writePassword(t, dir, "pw", "correct horse")
+	wrong := writePassword(t, dir, "wrong", "battery staple")
+	t.Setenv(keyPasswordEnv, "")
+	must := func(stdin string, args ...string) string {
+		t.Helper()
+		out, err := runDagdIn(t, stdin, args...)
+		if err != nil {
+			t.Fatalf("dagd %v: %v", args, err)
+		}
+		return out
+	}
+	var alice keyEntry
+	if err := json.Unmarshal([]byte(must("", "keys", "add", "alice", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16", "--json")), &alice); err != nil {
+		t.Fatal(err)
+	}
+	if len(alice.PublicKey) != 64 || alice.Address != alice.PublicKey || alice.Name != "alice" {
+		t.Fatalf("keys add: %+v", alice)
+	}
+	file := filepath.Join(kr, "alice"+keyFileSuffix)
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("key file mode: %v %v", fi, err)
+	}
+	data, _ := os.ReadFile(file)
+	if bytes.Contains(data, []byte("correct horse")) || !bytes.Contains(data, []byte(alice.PublicKey)) {
+		t.Fatalf("key file holds the password or lacks the public key:\n%s", data)
+	}
+	// Never overwritten.
+	if _, err := runDagdIn(t, "", "keys", "add", "alice", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("second keys add alice: %v, want a refusal", err)
+	}
+	if again, _ := os.ReadFile(file); !bytes.Equal(again, data) {
+		t.Fatal("the existing key file changed")
+	}
+	// Recovered from its seed on standard input.
+	seed := crypto.Hash([]byte("dagd keys test seed"))
+	want := crypto.AccountKeyFromSeed(seed).Public()
+	var bob keyEntry
+	if err := json.Unmarshal([]byte(must(hex.EncodeToString(seed[:])+"\n", "keys", "add", "bob", "--recover", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16", "--json")), &bob); err != nil {
+		t.Fatal(err)
+	}
+	if bob.PublicKey != want.String() {
+		t.Fatalf("recovered key %s, want %s", bob.PublicKey, want)
+	}
+	if _, err := runDagdIn(t, "zz\n", "keys", "add", "bad", "--recover", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); exitStatus(err) != 2 {
+		t.Fatalf("recover from a malformed seed: %v, want exit status 2", err)
+	}
+	// The password from the environment; none at all is refused.
+	t.Setenv(keyPasswordEnv, "from the environment")
+	must("", "keys", "add", "carol", "--keyring", kr, "--scrypt-n", "16")
+	t.Setenv(keyPasswordEnv, "")
+	if _, err := runDagdIn(t, "", "keys", "add", "dave", "--keyring", kr, "--scrypt-n", "16"); exitStatus(err) != 2 || !strings.Contains(err.Error(), keyPasswordEnv) {
+		t.Fatalf("keys add without a password: %v", err)
+	}
+	for _, bad := range []string{"../evil", ".hidden", "a/b", strings.Repeat("x", 65)} {
+		if _, err := runDagdIn(t, "", "keys", "add", bad, "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); exitStatus(err) != 2 {
+			t.Errorf("keys add %q: %v, want exit status 2", bad, err)
+		}
+	}
+	// list and show need no password.
+	var list []keyEntry
+	if err := json.Unmarshal([]byte(must("", "keys", "list", "--keyring", kr, "--json")), &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 3 || list[0].Name != "alice" || list[1].PublicKey != bob.PublicKey || list[2].Name != "carol" {
+		t.Fatalf("keys list: %+v", list)
+	}
+	if out := must("", "keys", "list", "--keyring", kr); !strings.Contains(out, "bob") || !strings.Contains(out, bob.PublicKey) {
+		t.Fatalf("keys list text:\n%s", out)
+	}
+	if out := must("", "keys", "show", "bob", "--keyring", kr); !strings.Contains(out, "public key:  "+bob.PublicKey) || !strings.Contains(out, "address:") {
+		t.Fatalf("keys show text:\n%s", out)
+	}
+	if _, err := runDagdIn(t, "", "keys", "show", "nobody", "--keyring", kr); err == nil || !strings.Contains(err.Error(), "no key") {
+		t.Fatalf("keys show of a missing key: %v", err)
+	}
+	// Signing: the wrong password is refused; the right one signs
+	// offline with --dry-run.
+	sign := []string{"tx", "transfer", "bob", "7", "--from", "alice", "--keyring", kr, "--dry-run", "--nonce", "3", "--chain-id", "c1"}
+	_, err = runDagdIn(t, "", append(sign, "--password-file", wrong)...)
+	if !errors.Is(err, errWrongKeyPassword) || !strings.Contains(err.Error(), "wrong password") {
+		t.Fatalf("signing with a wrong password: %v", err)
+	}
+	out := must("", append(sign, "--password-file", pw)...)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	raw, err := hex.DecodeString(lines[len(lines)-1])
+	if err != nil {
+		t.Fatalf("dry-run output:\n%s", out)
+	}
+	tx, err := contracts.DecodeTx(raw)
+	if err != nil || !tx.VerifySignature() || tx.Sender.String() != alice.PublicKey || tx.Nonce != 3 || tx.ChainID != "c1" ||
+		tx.Fee != contracts.DefaultMinFee {
+		t.Fatalf("signed transaction %+v: %v", tx, err)
+	}
+	if op, ok := tx.Op.(*contracts.Transfer); !ok || op.To != want || op.Amount != 7 {
+		t.Fatalf("operation %+v", tx.Op)
+	}
+	if !strings.Contains(out, tx.Digest().String()) {
+		t.Fatalf("dry-run does not print the digest:\n%s", out)
+	}
+	t.Setenv(keyPasswordEnv, "from the environment")
+	must("", "tx", "transfer", "alice", "1", "--from", "carol", "--keyring", kr, "--dry-run", "--nonce", "0", "--chain-id", "c1")
+}
+
+// TestTxCommandsEndToEnd drives tx and query against an in-process
+// executing devnet: a transfer with --wait and the balances it changed,
+// queried with verified proofs; a transfer beyond the balance and the
+// transfer of a soulbound token exit with status 1 and the reason; a
+// token is created, minted and transferred; a --dry-run transaction is
+// broadcast later; a receipt is queried.
+func TestTxCommandsEndToEnd(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := engine.StartDevnet(ctx, engine.DevnetOptions{BaseDir: t.TempDir(), API: true, InMemoryNetwork: true, NoSync: true, Accounts: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	node := d.Node(0).APIAddr()
+	// Nothing is proven before the first commit (the genesis) executes.
+	deadline := time.Now().Add(30 * time.Second)
+	for d.Node(0).Status().LastExecutedSeq == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the devnet executed no commit in 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	dir := t.TempDir()
+	kr := filepath.Join(dir, "keys")
+	pw := writePassword(t, dir, "pw", "devnet password")
+	t.Setenv(keyPasswordEnv, "")
+	// alice is the devnet's funded account 0; bob is new.
+	if _, err := runDagdIn(t, "", "keys", "add", "alice", "--devnet-account", "0", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runDagdIn(t, "", "keys", "add", "bob", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); err != nil {
+		t.Fatal(err)
+	}
+	common := []string{"--node", node, "--keyring", kr}
+	tx := func(args ...string) (txOutput, error) {
+		t.Helper()
+		out, err := runDagdIn(t, "", append(append(args, common...), "--password-file", pw, "--wait", "--json")...)
+		var o txOutput
+		if jerr := json.Unmarshal([]byte(out), &o); jerr != nil {
+			t.Fatalf("dagd %v: output %q: %v (command error %v)", args, out, jerr, err)
+		}
+		return o, err
+	}
+	mustTx := func(args ...string) txOutput {
+		t.Helper()
+		o, err := tx(args...)
+		if err != nil || o.Receipt == nil || !o.Receipt.OK {
+			t.Fatalf("dagd %v: %v, receipt %+v", args, err, o.Receipt)
+		}
+		return o
+	}
+	query := func(args ...string) stateAnswer {
+		t.Helper()
+		out, err := runDagdIn(t, "", append(append([]string{"query"}, args...), append(common, "--json")...)...)
+		if err != nil {
+			t.Fatalf("query %v: %v", args, err)
+		}
+		var a stateAnswer
+		if err := json.Unmarshal([]byte(out), &a); err != nil {
+			t.Fatalf("query %v: %q: %v", args, out, err)
+		}
+		if !a.Verified || len(a.StateRoot) != 64 || a.Seq == 0 {
+			t.Fatalf("query %v: not verified: %+v", args, a)
+		}
+		return a
+	}
+
+	// A transfer, and the balances it changed.
+	o := mustTx("tx", "transfer", "bob", "50000", "--from", "alice")
+	if o.Receipt.Tx != o.Tx || o.Nonce != 0 || o.Fee != strconv.Itoa(contracts.DefaultMinFee) || o.ChainID != d.ChainID() {
+		t.Fatalf("transfer: %+v", o)
+	}
+	seq := strconv.FormatUint(o.Receipt.Seq, 10)
+	bob := query("account", "bob", "--seq", seq)
+	if !bob.Exists || bob.Value["balance"] != "50000" || bob.Value["nonce"] != "0" || bob.Proof != "inclusion" || bob.Seq != o.Receipt.Seq {
+		t.Fatalf("bob after the transfer: %+v", bob)
+	}
+	alice := query("account", d.AccountKey(0).Public().String(), "--seq", seq)
+	if alice.Value["balance"] != strconv.FormatUint(engine.DevnetAccountBalance-50000-contracts.DefaultMinFee, 10) || alice.Value["nonce"] != "1" {
+		t.Fatalf("alice after the transfer: %+v", alice)
+	}
+	nobody := query("account", crypto.AccountKeyFromSeed(crypto.Hash([]byte("nobody"))).Public().String())
+	if nobody.Exists || nobody.Proof != "non-inclusion" {
+		t.Fatalf("an unknown account: %+v", nobody)
+	}
+	out, err := runDagdIn(t, "", append([]string{"query", "account", "bob"}, common...)...)
+	if err != nil || !strings.Contains(out, "balance      50000") || !strings.Contains(out, "verified against state root ") || !strings.Contains(out, " at seq ") {
+		t.Fatalf("query account text: %q %v", out, err)
+	}
+
+	// A transfer beyond the balance fails with its reason.
+	o, err = tx("tx", "transfer", "alice", "1000000000", "--from", "bob")
+	if exitStatus(err) != 1 || !strings.Contains(err.Error(), "insufficient") || o.Receipt == nil || o.Receipt.CodeName != "insufficient_balance" {
+		t.Fatalf("transfer beyond the balance: %v, receipt %+v", err, o.Receipt)
+	}
+
+	// A token: create, mint, transfer.
+	o = mustTx("tx", "token", "create", "Gold", "GLD", "--cap", "1000000", "--decimals", "2", "--from", "alice")
+	token := o.Created["token"]
+	if len(token) != 64 {
+		t.Fatalf("token create: %+v", o)
+	}
+	mustTx("tx", "token", "mint", token, "alice", "1000", "--from", "alice")
+	o = mustTx("tx", "token", "transfer", token, "bob", "250", "--from", "alice")
+	seq = strconv.FormatUint(o.Receipt.Seq, 10)
+	if b := query("balance", token, "bob", "--seq", seq); b.Value["amount"] != "250" || b.Proof != "inclusion" {
+		t.Fatalf("bob's balance of the token: %+v", b)
+	}
+	if b := query("balance", token, "alice", "--seq", seq); b.Value["amount"] != "750" {
+		t.Fatalf("alice's balance of the token: %+v", b)
+	}
+	if tk := query("token", token, "--seq", seq); tk.Value["supply"] != "1000" || tk.Value["cap"] != "1000000" || tk.Value["symbol"] != "GLD" {
+		t.Fatalf("token: %+v", tk)
+	}
+
+	// A soulbound token cannot be transferred.
+	o = mustTx("tx", "collection", "create", "Badges", "BDG", "--soulbound", "--from", "alice")
+	badge := o.Created["collection"] + "/1"
+	mh, err := multihash.Sum([]byte("badge metadata"), multihash.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustTx("tx", "soulbound", "issue", badge, "bob", "--metadata", cid.NewCidV1(cid.Raw, mh).String(), "--from", "alice")
+	o, err = tx("tx", "nft", "transfer", badge, "alice", "--from", "bob")
+	if exitStatus(err) != 1 || !strings.Contains(err.Error(), "soulbound") || o.Receipt == nil || o.Receipt.CodeName != "soulbound" {
+		t.Fatalf("transfer of a soulbound token: %v, receipt %+v", err, o.Receipt)
+	}
+	if n := query("nft", badge); n.Value["owner"] != bob.What[len("account "):] || n.Value["soulbound"] != "true" {
+		t.Fatalf("the badge: %+v", n)
+	}
+
+	// Composable tokens: attach reads the parent's path with proofs; the
+	// child follows its root to its new owner.
+	o = mustTx("tx", "collection", "create", "Gear", "GEAR", "--from", "alice")
+	coll := o.Created["collection"]
+	md := cid.NewCidV1(cid.Raw, mh).String()
+	mustTx("tx", "nft", "mint", coll+"/1", "alice", "--metadata", md, "--from", "alice")
+	mustTx("tx", "nft", "mint", coll+"/2", "alice", "--metadata", md, "--from", "alice")
+	mustTx("tx", "nft", "attach", coll+"/2", coll+"/1", "--from", "alice")
+	mustTx("tx", "nft", "transfer", coll+"/1", "bob", "--from", "alice")
+	if n := query("nft", coll+"/2"); n.Value["owner"] != bob.What[len("account "):] || n.Value["parent"] != coll+"/1" || n.Value["metadata"] != md {
+		t.Fatalf("the attached token: %+v", n)
+	}
+
+	// Signed now, broadcast later; then its receipt queried.
+	out, err = runDagdIn(t, "", append([]string{"tx", "transfer", "bob", "5", "--from", "alice", "--dry-run", "--password-file", pw}, common...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	out, err = runDagdIn(t, lines[len(lines)-1]+"\n", "tx", "broadcast", "-", "--node", node, "--wait", "--json")
+	o = txOutput{}
+	if err != nil || json.Unmarshal([]byte(out), &o) != nil || o.Receipt == nil || !o.Receipt.OK || o.Op != "transfer" {
+		t.Fatalf("broadcast: %v %q", err, out)
+	}
+	out, err = runDagdIn(t, "", "query", "receipt", o.Tx, "--node", node, "--json")
+	var ri engine.ReceiptInfo
+	if err != nil || json.Unmarshal([]byte(out), &ri) != nil || ri.Tx != o.Tx || !ri.OK || ri.Events[0].Type != "transfer" {
+		t.Fatalf("query receipt: %v %q", err, out)
+	}
+	if _, err := runDagdIn(t, "", "query", "receipt", crypto.Hash([]byte("never sent")).String(), "--node", node); exitStatus(err) != 1 {
+		t.Fatalf("query receipt of an unknown transaction: %v", err)
+	}
+}
+
+// TestTxSubmitRefused checks that a submission the node refuses prints
+// the node's reason and exits with status 1.
+func TestTxSubmitRefused(t *testing.T) {
+	for _, c := range []struct {
+		status       int
+		reason, text string
+	}{
+		{http.StatusServiceUnavailable, engine.ReasonQueueFull, "submission queue full (64 requests)"},
+		{http.StatusRequestEntityTooLarge, engine.ReasonTxTooLarge, "20000 bytes, limit 16384"},
+		{http.StatusBadRequest, engine.ReasonBadRequest, "transaction 0 does not parse"},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost || r.URL.Path != "/v1/transactions" {
+				http.NotFound(w, r)
+				return
+			}
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(c.status)
+			_ = json.NewEncoder(w).Encode(engine.SubmitResponse{Rejected: 1, Reason: c.reason, Error: c.text})
+		}))
+		dir := t.TempDir()
+		kr := filepath.Join(dir, "keys")
+		pw := writePassword(t, dir, "pw", "pw")
+		if _, err := runDagdIn(t, "", "keys", "add", "a", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); err != nil {
+			t.Fatal(err)
+		}
+		_, err := runDagdIn(t, "", "tx", "transfer", "a", "1", "--from", "a", "--keyring", kr, "--password-file", pw, "--nonce", "0",
+			"--chain-id", "c", "--node", strings.TrimPrefix(srv.URL, "http://"), "--wait")
+		srv.Close()
+		if exitStatus(err) != 1 || !strings.Contains(err.Error(), c.reason) || !strings.Contains(err.Error(), c.text) {
+			t.Errorf("refused with %s: %v, want exit status 1 with the reason", c.reason, err)
+		}
+	}
+}
+
+// twoKeyTree is a state of two keys whose paths part at the root, with
+// its root and proofs built by hand from state/proof's hashes.
+type twoKeyTree struct {
+	k1, k2, v1, v2 []byte
+	root           crypto.Digest
+}
+
+func newTwoKeyTree(t *testing.T) *twoKeyTree {
+	tr := &twoKeyTree{k1: []byte("key one"), v1: []byte("value one"), v2: []byte("value two")}
+	for i := 0; ; i++ {
+		k := []byte(fmt.Sprintf("key two %d", i))
+		if proof.Bit(proof.KeyHash(k), 0) != proof.Bit(proof.KeyHash(tr.k1), 0) {
+			tr.k2 = k
+			break
+		}
+	}
+	l1 := proof.LeafHash(proof.KeyHash(tr.k1), proof.ValueHash(tr.v1))
+	l2 := proof.LeafHash(proof.KeyHash(tr.k2), proof.ValueHash(tr.v2))
+	if proof.Bit(proof.KeyHash(tr.k1), 0) == 0 {
+		tr.root = proof.InternalHash(l1, l2)
+	} else {
+		tr.root = proof.InternalHash(l2, l1)
+	}
+	return tr
+}
+
+// proofOf returns the hex proof of key: k1's leaf beside k2's (an
+// inclusion proof of k1, a non-inclusion proof of a key on k1's side).
+func (tr *twoKeyTree) proofOf(t *testing.T) string {
+	p := &proof.Proof{Siblings: []crypto.Digest{proof.LeafHash(proof.KeyHash(tr.k2), proof.ValueHash(tr.v2))},
+		Leaf: &proof.Leaf{KeyHash: proof.KeyHash(tr.k1), ValueHash: proof.ValueHash(tr.v1)}}
+	b, err := p.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// TestStateProofVerification checks the verifying path of the queries:
+// honest inclusion and non-inclusion answers verify; a tampered value, a
+// tampered proof, a present key claimed absent, a missing proof, an answer
+// about another key, and a proof against a root other than the one the
+// commit records are all rejected.
+func TestStateProofVerification(t *testing.T) {
+	tr := newTwoKeyTree(t)
+	var absent []byte // on k1's side of the root, so k1's leaf proves it absent
+	for i := 0; ; i++ {
+		k := []byte(fmt.Sprintf("absent %d", i))
+		if proof.Bit(proof.KeyHash(k), 0) == proof.Bit(proof.KeyHash(tr.k1), 0) {
+			absent = k
+			break
+		}
+	}
+	honest := func(key []byte) engine.StateValue {
+		sv := engine.StateValue{Key: hex.EncodeToString(key), Seq: 7, StateRoot: tr.root.String(), Proof: tr.proofOf(t)}
+		if bytes.Equal(key, tr.k1) {
+			sv.Exists, sv.Value = true, hex.EncodeToString(tr.v1)
+		}
+		return sv
+	}
+	sv := honest(tr.k1)
+	pv, err := verifyStateValue(&sv, tr.k1)
+	if err != nil || !bytes.Equal(pv.Value, tr.v1) || pv.Root != tr.root || pv.Seq != 7 {
+		t.Fatalf("honest inclusion: %+v %v", pv, err)
+	}
+	sv = honest(absent)
+	if pv, err := verifyStateValue(&sv, absent); err != nil || pv.Value != nil {
+		t.Fatalf("honest non-inclusion: %+v %v", pv, err)
+	}
+	tamper := map[string]func(sv *engine.StateValue){
+		"value": func(sv *engine.StateValue) { sv.Value = hex.EncodeToString([]byte("value 1")) },
+		"proof": func(sv *engine.StateValue) {
+			b, _ := hex.DecodeString(sv.Proof)
+			b[len(b)-1] ^= 1
+			sv.Proof = hex.EncodeToString(b)
+		},
+		"root":          func(sv *engine.StateValue) { sv.StateRoot = crypto.Hash([]byte("other")).String() },
+		"claims absent": func(sv *engine.StateValue) { sv.Exists, sv.Value = false, "" },
+		"no proof":      func(sv *engine.StateValue) { sv.Proof = "" },
+		"other key":     func(sv *engine.StateValue) { sv.Key = hex.EncodeToString(tr.k2) },
+		"bad encoding":  func(sv *engine.StateValue) { sv.Proof = "zz" },
+	}
+	for name, f := range tamper {
+		sv := honest(tr.k1)
+		f(&sv)
+		if _, err := verifyStateValue(&sv, tr.k1); !errors.Is(err, errProof) {
+			t.Errorf("tampered %s: %v, want %v", name, err, errProof)
+		}
+	}
+
+	// Through the client: the root must be the one the commit records.
+	recorded := tr.root
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch {
+		case r.URL.Path == "/v1/commits/7":
+			_ = json.NewEncoder(w).Encode(map[string]any{"seq": 7, "state_root": recorded.String(), "tx_root": recorded.String(), "receipts_root": recorded.String()})
+		case strings.HasPrefix(r.URL.Path, "/v1/state/"):
+			key, _ := hex.DecodeString(strings.TrimPrefix(r.URL.Path, "/v1/state/"))
+			_ = json.NewEncoder(w).Encode(honest(key))
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	c, err := newLedgerClient(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if pv, err := c.provenState(ctx, tr.k1, 0); err != nil || !bytes.Equal(pv.Value, tr.v1) {
+		t.Fatalf("provenState: %+v %v", pv, err)
+	}
+	if pv, err := c.provenState(ctx, absent, 7); err != nil || pv.Value != nil {
+		t.Fatalf("provenState of an absent key: %+v %v", pv, err)
+	}
+	if _, err := c.provenState(ctx, tr.k1, 8); !errors.Is(err, errProof) {
+		t.Fatalf("an answer for another commit than asked: %v", err)
+	}
+	c, _ = newLedgerClient(srv.URL)
+	recorded = crypto.Hash([]byte("the chain's real root"))
+	_, err = c.provenState(ctx, tr.k1, 0)
+	if !errors.Is(err, errProof) || !strings.Contains(err.Error(), "records") {
+		t.Fatalf("a proof against a root the commit does not record: %v", err)
+	}
+	// The command itself fails loudly.
+	out, err := runDagdIn(t, "", "query", "token", crypto.Hash([]byte("t")).String(), "--node", strings.TrimPrefix(srv.URL, "http://"))
+	if err == nil || !errors.Is(err, errProof) {
+		t.Fatalf("query with a bad proof: %v, output %q", err, out)
+	}
+}
