@@ -415,6 +415,7 @@ func TestSteadyRates(t *testing.T) {
 		"one":         snaps[3:4],
 		"all warm-up": snaps[:2],
 		"short span":  {{Elapsed: 3 * time.Second}, {Elapsed: 3500 * time.Millisecond}},
+		"under 5 s":   {{Elapsed: 3 * time.Second, Offered: 1, Committed: 1}, {Elapsed: 7 * time.Second, Offered: 9, Committed: 9}},
 		"going back":  {{Elapsed: 3 * time.Second, Committed: 10}, {Elapsed: 5 * time.Second, Committed: 5}},
 	} {
 		if _, _, ok := SteadyRates(s, 10*time.Second); ok {

@@ -432,6 +432,9 @@ func runRate(ctx context.Context, o *Options, rate float64, dir string) (Point, 
 	return p, nil
 }
 
+// minSteadySpan is the shortest window SteadyRates measures over.
+const minSteadySpan = 5 * time.Second
+
 // WarmUp returns the part of a rate's load that steady-state throughput
 // leaves out: a quarter of the duration, at most 5 s.
 func WarmUp(d time.Duration) time.Duration { return min(d/4, 5*time.Second) }
@@ -439,7 +442,8 @@ func WarmUp(d time.Duration) time.Duration { return min(d/4, 5*time.Second) }
 // SteadyRates returns the offered and committed rates between the end of
 // the warm-up (WarmUp(d)) and the end of the load d, from the load
 // generator's cumulative snapshots; ok is false when the snapshots do not
-// span at least a second of that window.
+// span at least minSteadySpan of that window (commits come in bursts, one
+// per leader, so a shorter window can hold none or a backlog).
 //
 // The load report's committed_tps counts what committed before the load
 // ended, so it misses about latency/duration of the load (the
@@ -462,7 +466,7 @@ func SteadyRates(snaps []loadtest.Snapshot, d time.Duration) (offered, committed
 	}
 	a, b := snaps[first], snaps[last]
 	span := (b.Elapsed - a.Elapsed).Seconds()
-	if span < 1-1e-3 || b.Committed < a.Committed || b.Offered < a.Offered {
+	if span < minSteadySpan.Seconds()-1e-3 || b.Committed < a.Committed || b.Offered < a.Offered {
 		return 0, 0, false
 	}
 	return float64(b.Offered-a.Offered) / span, float64(b.Committed-a.Committed) / span, true
