@@ -37,10 +37,22 @@ var (
 
 // contentService is a node's content-addressed storage: the uploader side
 // of puts (content_put.go), the holder side of uploads (content_recv.go),
-// retrieval (content_get.go), the audit and repair loop (content_heal.go)
-// and the HTTP endpoints (content_api.go). It runs beside the consensus
-// event loop, never inside it: content frames are routed to it by
-// Node.receive before the consensus decoder sees them.
+// retrieval (content_get.go), the audit and repair loop (content_heal.go),
+// the registration in the ledger and the local registry
+// (content_ledger.go, content_registry.go) and the HTTP endpoints
+// (content_api.go). It runs beside the consensus event loop, never inside
+// it: content frames are routed to it by Node.receive before the consensus
+// decoder sees them, and the QUIC transport carries them on its bulk
+// stream.
+//
+// Where shards live (contentStore, bench/storage.md): shard bodies are
+// large immutable blobs, kept in files (one per object and shard index)
+// that reach their names only by the rename of a synced file; what the node
+// holds, and against which manifest it verified it, is recorded in pebble,
+// written after the files and trusted over the directory listing at
+// restart. Pebble would write each shard several times (WAL, memtable,
+// sstables, compactions) in the database whose synced writes carry the
+// consensus records; files write at 2-3x its rate.
 type contentService struct {
 	n     *Node
 	opts  ContentOptions
@@ -83,7 +95,8 @@ type contentService struct {
 	started bool
 	wg      sync.WaitGroup
 
-	hs *healState
+	hs     *healState
+	ledger *ledgerView
 }
 
 // contentLane holds the content frames of one peer waiting for the
@@ -149,7 +162,11 @@ func newContentService(n *Node, db *store) (*contentService, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: content: %w", err)
 	}
-	st, err := openContentStore(db.db, filepath.Join(n.opts.DataDir, "content"), n.opts.NoSync, n.log.With("component", "content"))
+	dir := o.Dir
+	if dir == "" {
+		dir = filepath.Join(n.opts.DataDir, "content")
+	}
+	st, err := openContentStore(db.db, dir, n.opts.NoSync, n.log.With("component", "content"))
 	if err != nil {
 		return nil, err
 	}
@@ -173,6 +190,7 @@ func newContentService(n *Node, db *store) (*contentService, error) {
 		return nil, err
 	}
 	s.hs = hs
+	s.ledger = newLedgerView(s)
 	s.reqSeq.Store(uint64(time.Now().UnixNano()))
 	return s, nil
 }
@@ -200,6 +218,15 @@ func (s *contentService) start(ctx context.Context) {
 	}
 	s.wg.Go(s.runJanitor)
 	s.wg.Go(s.runHeal)
+	s.wg.Go(s.runRegistrar)
+	switch {
+	case s.n.exec == nil:
+		s.log.Warn("content: this node does not execute transactions; it registers and audits content from its local registry only")
+	case s.n.opts.AccountKey == nil:
+		s.log.Warn("content: no account key; content put through this node stays in the local registry (other nodes' registrations in the ledger are audited)")
+	default:
+		s.log.Info("content: registrations go to the ledger", "account", s.n.opts.AccountKey.Public().String())
+	}
 }
 
 // close stops the service and waits for everything it runs, including
@@ -446,12 +473,13 @@ func (s *contentService) isConnected(v int) bool {
 }
 
 // defaultShards returns the k and n of a put that does not choose: the
-// options', or f+1 and the committee size, where f is the largest number
-// of validators whose stake stays below the validity threshold (a third).
+// options', or f+1 and the committee size (at least 2), where f is the
+// largest number of validators whose stake stays below the validity
+// threshold (a third).
 func (s *contentService) defaultShards() (k, n int) {
 	k, n = s.opts.DataShards, s.opts.TotalShards
 	if n == 0 {
-		n = s.v
+		n = max(s.v, 2, k+1)
 	}
 	if k == 0 {
 		c := s.n.bls

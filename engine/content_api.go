@@ -83,6 +83,9 @@ type ContentPutResponse struct {
 	AlreadyRegistered bool `json:"already_registered,omitempty"`
 	// Certificate is the hex of the certificate's canonical encoding.
 	Certificate string `json:"certificate"`
+	// Registration says how the ledger records the content (see
+	// ContentRegistration): usually pending when the put returns.
+	Registration *ContentRegistration `json:"registration,omitempty"`
 }
 
 // ContentStat describes a stored object.
@@ -100,8 +103,12 @@ type ContentStat struct {
 	Overhead float64 `json:"overhead"`
 	// ManifestDigest is the hex BLAKE3 hash of the manifest.
 	ManifestDigest string `json:"manifest_digest"`
-	// Registered says this node has a certificate for the CID.
+	// Registered says this node has a certificate for the CID in its
+	// local registry.
 	Registered bool `json:"registered"`
+	// Ledger says whether the ledger records the content (the commit and
+	// transaction that registered it), or why not.
+	Ledger *ContentRegistration `json:"ledger"`
 	// Holders are the validators assigned shards (shard j to validator
 	// j mod committee size).
 	Holders []ContentHolder `json:"holders"`
@@ -156,9 +163,13 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 }
 
 func putResponse(res *PutResult) *ContentPutResponse {
-	return &ContentPutResponse{CID: res.CID.String(), Size: res.Size, Chunks: res.Chunks, ChunkSize: res.ChunkSize, K: res.K, N: res.N,
-		Overhead: float64(res.N) / float64(res.K), ManifestDigest: res.ManifestDigest.String(), Signers: res.Certificate.Signers.Indices(),
-		Unconfirmed: res.Unconfirmed, AlreadyRegistered: res.AlreadyRegistered, Certificate: hex.EncodeToString(res.Certificate.Encode())}
+	r := &ContentPutResponse{CID: res.CID.String(), Size: res.Size, Chunks: res.Chunks, ChunkSize: res.ChunkSize, K: res.K, N: res.N,
+		Overhead: float64(res.N) / float64(res.K), ManifestDigest: res.ManifestDigest.String(), Signers: []int{},
+		Unconfirmed: res.Unconfirmed, AlreadyRegistered: res.AlreadyRegistered, Registration: res.Registration}
+	if c := res.Certificate; c != nil {
+		r.Signers, r.Certificate = c.Signers.Indices(), hex.EncodeToString(c.Encode())
+	}
+	return r
 }
 
 // contentErrorStatus maps an error of the content service to an HTTP
@@ -287,7 +298,8 @@ func (n *Node) handleContentStat(w http.ResponseWriter, r *http.Request) {
 }
 
 // StatContent describes the object named by id: its coding, its holders,
-// and the certificate this node has registered for it.
+// the certificate of this node's local registry, and its registration in
+// the ledger.
 func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*ContentStat, error) {
 	obj, err := n.OpenContent(ctx, id)
 	if err != nil {
@@ -299,16 +311,17 @@ func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*ContentStat, error
 	st := &ContentStat{CID: id.String(), Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
 		N: p.TotalShards(), Overhead: float64(p.TotalShards()) / float64(p.DataShards), ManifestDigest: m.Digest().String(),
 		Signers: []int{}, QuorumStake: n.bls.QuorumStake()}
-	if c := obj.Certificate; c != nil {
+	if c := obj.Certificate; c != nil && c.ManifestDigest == m.Digest() {
 		st.Registered = true
 		st.Signers = c.Signers.Indices()
 		st.SignerStake, _ = n.bls.SignerStake(c.Signers)
 		st.Certificate = hex.EncodeToString(c.Encode())
 	}
+	st.Ledger = s.registration(id)
 	conn := s.connected()
 	for _, v := range heal.Holders(p.TotalShards(), s.v) {
 		hd := ContentHolder{Validator: v, Shards: heal.ShardsOf(v, p.TotalShards(), s.v), Connected: v == s.self || conn[v]}
-		if obj.Certificate != nil {
+		if st.Registered {
 			hd.Signed = obj.Certificate.Signers.Has(v)
 		}
 		st.Holders = append(st.Holders, hd)

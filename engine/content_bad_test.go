@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,16 +45,39 @@ func (c corruptingTransport) Send(to dag.ValidatorID, frame []byte) error {
 	return c.Transport.Send(to, frame)
 }
 
+// lockedBuffer is a bytes.Buffer safe for concurrent writers (a log).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // TestContentWrongShardServed: node 0 serves corrupted shards and
 // manifests. Reads through other nodes detect every wrong shard before
-// decoding, skip it, blame node 0, take another holder's, and return the
-// content identical; a wrong manifest is refused and another holder's used.
+// decoding, skip it, blame node 0 (metric, suspicion, a warning in the
+// log), take another holder's, and return the content identical; a wrong
+// manifest is refused and another holder's used.
 func TestContentWrongShardServed(t *testing.T) {
 	var on atomic.Bool
 	var sent atomic.Int64
+	var log2 lockedBuffer
 	d := contentDevnet(t, true, func(i int, o *Options) {
 		if i == 0 {
 			o.WrapTransport = func(tr Transport) Transport { return corruptingTransport{Transport: tr, on: &on, sent: &sent} }
+		}
+		if i == 2 {
+			o.Logger = slog.New(slog.NewTextHandler(&log2, &slog.HandlerOptions{Level: slog.LevelWarn}))
 		}
 	})
 	data := randomContent(41, 2<<20+3)
@@ -72,6 +97,9 @@ func TestContentWrongShardServed(t *testing.T) {
 	}
 	if !d.Node(2).content.suspect(0) {
 		t.Error("node 0 is not suspect after serving bad shards")
+	}
+	if l := log2.String(); !strings.Contains(l, `msg="holder served a bad shard; skipped"`) || !strings.Contains(l, "holder=0") {
+		t.Errorf("node 2 did not log the bad shards of node 0:\n%s", l)
 	}
 	t.Logf("bad shards from node 0: %d of %d chunks (later chunks ask node 0 last)", gr.BadShards[0], gr.Chunks)
 

@@ -33,17 +33,23 @@ type GetResult struct {
 }
 
 // ContentObject is an object ready to be read: its manifest, checked
-// against its CID (and against its registered certificate, when there is
-// one), and the certificate.
+// against its CID and against its registration (the ledger's record, or
+// else the local registry's certificate) when there is one.
 type ContentObject struct {
 	// CID names the content.
 	CID cid.Cid
 	// Manifest describes its chunks and shards.
 	Manifest *erasure.Manifest
-	// Certificate is the registered certificate, nil when this node knows
-	// of none (the manifest then came from a holder and was checked
-	// against the CID only).
+	// Certificate is the certificate of the local registry, nil when this
+	// node has none.
 	Certificate *ContentCertificate
+	// Claim is what the registration says (k, n, manifest digest), from
+	// the ledger when InLedger, else from Certificate; nil when this node
+	// knows no registration (the manifest then came from a holder and was
+	// checked against the CID only).
+	Claim *ContentClaim
+	// InLedger says Claim is the executed state's record.
+	InLedger bool
 }
 
 // OpenContent finds the manifest of the object named by id: from this
@@ -98,7 +104,12 @@ func (s *contentService) open(ctx context.Context, id cid.Cid) (*ContentObject, 
 	} else if !errors.Is(err, errNotFound) {
 		return nil, err
 	}
-	m, err := s.findManifest(ctx, id, obj.Certificate)
+	if c, inLedger, err := s.claim(id); err == nil {
+		obj.Claim, obj.InLedger = c, inLedger
+	} else if !errors.Is(err, errNotFound) {
+		return nil, err
+	}
+	m, err := s.findManifest(ctx, id, obj.Claim)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +118,8 @@ func (s *contentService) open(ctx context.Context, id cid.Cid) (*ContentObject, 
 }
 
 // findManifest returns the manifest of id from the local store or from a
-// holder, checked against id and cert (when not nil).
-func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *ContentCertificate) (*erasure.Manifest, error) {
+// holder, checked against id and the registration's claim (when not nil).
+func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *ContentClaim) (*erasure.Manifest, error) {
 	fits := func(m *erasure.Manifest) bool { return cert == nil || cert.ManifestDigest == m.Digest() }
 	if h, err := s.store.holding(id); err == nil {
 		m, err := s.store.manifest(id, h)
@@ -117,7 +128,7 @@ func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *Con
 		}
 		if err != nil {
 			s.log.Warn("own manifest unusable", "cid", id.String(), "err", err)
-			s.hs.wakeFor(id)
+			s.hs.wakeFor(id, true)
 		}
 	}
 	var candidates []int
@@ -143,7 +154,7 @@ func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *Con
 	for _, v := range append(first, later...) {
 		m, err := s.fetchManifest(ctx, v, id)
 		if err == nil && !fits(m) {
-			err = fmt.Errorf("%w: manifest digest %s, certificate says %s", erasure.ErrManifestMismatch, m.Digest(), cert.ManifestDigest)
+			err = fmt.Errorf("%w: manifest digest %s, registration says %s", erasure.ErrManifestMismatch, m.Digest(), cert.ManifestDigest)
 		}
 		if err == nil {
 			return m, nil
@@ -455,7 +466,7 @@ func (src *fetchSource) ReportBadShard(_ context.Context, se *erasure.ShardError
 		s.log.Debug("shard unavailable", "cid", src.id.String(), "chunk", se.Chunk, "shard", se.Shard, "err", se.Err)
 	case holder == s.self:
 		s.log.Warn("own shard does not match the manifest; scheduling repair", "cid", src.id.String(), "chunk", se.Chunk, "shard", se.Shard, "err", se.Err)
-		s.hs.wakeFor(src.id)
+		s.hs.wakeFor(src.id, true)
 	default:
 		s.m.badShards.WithLabelValues(fmt.Sprint(holder)).Inc()
 		s.scoreBad(holder)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -14,16 +15,23 @@ import (
 )
 
 // healState is the engine side of package heal: every AuditInterval a node
-// lists the registered objects it should hold shards of and schedules an
-// audit of each (heal.Scheduler: bounded concurrency, backoff on failure).
+// lists the registered objects it should hold shards of (the ledger's
+// registrations it executed, and the certificates of its local registry;
+// see content_ledger.go) and schedules an audit of each (heal.Scheduler:
+// bounded concurrency, backoff on failure).
 // An audit reads every own shard and checks it against the manifest
 // (heal.Audit); missing or corrupt shards are rebuilt from k shards of
 // other holders (heal.Sources picks them, erasure's Reconstruct rebuilds and
 // verifies) and written again. An object this node never received (it was
 // down during the put) is adopted: its manifest fetched from a holder and
-// checked against the certificate, then every shard rebuilt. The same pass
+// checked against the registration, then every shard rebuilt. The same pass
 // pulls a page of another validator's registry, and deletes objects stored
-// without a certificate for longer than UncertifiedTTL.
+// without a registration for longer than UncertifiedTTL.
+//
+// An object whose shards were verified less than half an AuditInterval ago
+// (they were just stored, each checked against the manifest, or just
+// audited) is not read again when a registration schedules it: only a
+// forced audit (a get found an own shard bad) or the next pass reads it.
 type healState struct {
 	s    *contentService
 	wake chan struct{}
@@ -31,8 +39,13 @@ type healState struct {
 	mu      sync.Mutex
 	sched   *heal.Scheduler
 	objects map[string]objHealth
-	cursor  []byte
-	peer    int
+	// forced are the objects whose next audit must read every shard,
+	// however recently they were verified.
+	forced map[string]bool
+	cursor []byte
+	peer   int
+	// pulling says a registry pull is under way.
+	pulling bool
 }
 
 // objHealth is what the last audit of an object found.
@@ -46,7 +59,8 @@ func newHealState(s *contentService) (*healState, error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: content: %w", err)
 	}
-	return &healState{s: s, wake: make(chan struct{}, 1), sched: sched, objects: map[string]objHealth{}, peer: s.self}, nil
+	return &healState{s: s, wake: make(chan struct{}, 1), sched: sched, objects: map[string]objHealth{},
+		forced: map[string]bool{}, peer: s.self}, nil
 }
 
 func (h *healState) poke() {
@@ -62,13 +76,17 @@ func (h *healState) notify(c *ContentCertificate) {
 	if len(heal.ShardsOf(h.s.self, c.N, h.s.v)) == 0 {
 		return
 	}
-	h.wakeFor(c.CID)
+	h.wakeFor(c.CID, false)
 }
 
-// wakeFor schedules an audit of an object now.
-func (h *healState) wakeFor(id cid.Cid) {
+// wakeFor schedules an audit of an object now; force makes it read every
+// shard even if they were verified recently.
+func (h *healState) wakeFor(id cid.Cid, force bool) {
 	h.mu.Lock()
 	h.sched.Add(id.KeyString(), time.Now())
+	if force {
+		h.forced[id.KeyString()] = true
+	}
 	h.mu.Unlock()
 	h.poke()
 }
@@ -127,7 +145,8 @@ func (s *contentService) auditPass(ctx context.Context) {
 	h := s.hs
 	conn := s.connected()
 	h.mu.Lock()
-	peer, cursor := h.peer, h.cursor
+	peer, cursor, pulling := h.peer, h.cursor, h.pulling
+	h.pulling = true
 	h.mu.Unlock()
 	for range s.v {
 		peer = (peer + 1) % s.v
@@ -135,39 +154,74 @@ func (s *contentService) auditPass(ctx context.Context) {
 			break
 		}
 	}
-	if peer != s.self && conn[peer] {
-		next, err := s.pullRegistry(ctx, peer, cursor, 256)
-		if err != nil {
-			s.log.Debug("registry pull", "peer", peer, "err", err)
-		}
+	switch {
+	case pulling:
+		// The previous pass's pull is still waiting for its peer.
+	case peer != s.self && conn[peer]:
+		// On its own goroutine: a peer slow to answer (up to FetchTimeout)
+		// must not hold back the audits.
+		s.wg.Go(func() {
+			next, err := s.pullRegistry(ctx, peer, cursor, 256)
+			if err != nil {
+				s.log.Debug("registry pull", "peer", peer, "err", err)
+			}
+			h.mu.Lock()
+			h.pulling = false
+			h.cursor = next
+			if next == nil {
+				h.peer = peer // the next pass asks the next peer, from the start
+			} else {
+				h.peer = (peer + s.v - 1) % s.v // continue with this one
+			}
+			h.mu.Unlock()
+		})
+	default:
 		h.mu.Lock()
-		h.cursor = next
-		if next == nil {
-			h.peer = peer // the next pass asks the next peer, from the start
-		} else {
-			h.peer = (peer + s.v - 1) % s.v // continue with this one
-		}
+		h.pulling = false
 		h.mu.Unlock()
 	}
 	now := time.Now()
-	registered := 0
-	err := s.store.scan(certPrefix, nil, 0, func(idb, v []byte) bool {
-		registered++
-		c, err := DecodeContentCertificate(v)
-		if err != nil {
-			s.log.Error("registry entry unreadable", "err", err)
-			return true
+	seen := map[string]bool{}
+	schedule := func(idb []byte, n int) {
+		key := string(idb)
+		if seen[key] {
+			return
 		}
-		if len(heal.ShardsOf(s.self, c.N, s.v)) > 0 {
+		seen[key] = true
+		if s.holdsAt(n) {
 			h.mu.Lock()
-			h.sched.Add(string(idb), now)
+			h.sched.Add(key, now)
 			h.mu.Unlock()
 		}
+	}
+	// The ledger's registrations first: they are the source of truth.
+	err := s.store.scan(ledgerPrefix, nil, 0, func(idb, v []byte) bool {
+		rec, err := decodeLedgerRec(v)
+		if err != nil {
+			s.log.Error("content index entry unreadable", "err", err)
+			return true
+		}
+		schedule(idb, rec.N)
 		return true
 	})
 	if err != nil {
 		s.log.Error("audit pass", "err", err)
 	}
+	// Then the local registry: content the ledger does not record (yet, or
+	// ever, when registration is not possible).
+	err = s.store.scan(certPrefix, nil, 0, func(idb, v []byte) bool {
+		c, err := DecodeContentCertificate(v)
+		if err != nil {
+			s.log.Error("registry entry unreadable", "err", err)
+			return true
+		}
+		schedule(idb, c.N)
+		return true
+	})
+	if err != nil {
+		s.log.Error("audit pass", "err", err)
+	}
+	registered := len(seen)
 	s.m.objectsHeld.Set(float64(registered))
 	var stale []cid.Cid
 	_ = s.store.scan(holdingPrefix, nil, 0, func(idb, v []byte) bool {
@@ -179,13 +233,13 @@ func (s *contentService) auditPass(ctx context.Context) {
 		if err != nil {
 			return true
 		}
-		if _, err := s.store.certificate(id); errors.Is(err, errNotFound) {
+		if _, _, err := s.claim(id); errors.Is(err, errNotFound) {
 			stale = append(stale, id)
 		}
 		return true
 	})
 	for _, id := range stale {
-		s.log.Info("deleting shards of an object never certified", "cid", id.String(), "ttl", s.opts.UncertifiedTTL)
+		s.log.Info("deleting shards of an object never certified nor registered", "cid", id.String(), "ttl", s.opts.UncertifiedTTL)
 		if err := s.store.remove(id); err != nil {
 			s.log.Error("delete uncertified object", "cid", id.String(), "err", err)
 		}
@@ -232,34 +286,48 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	if err != nil {
 		return nil // not a CID: nothing to do
 	}
-	cert, err := s.store.certificate(id)
+	h := s.hs
+	h.mu.Lock()
+	forced := h.forced[key]
+	delete(h.forced, key)
+	h.mu.Unlock()
+	claim, fromLedger, err := s.claim(id)
 	if errors.Is(err, errNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	shards := heal.ShardsOf(s.self, cert.N, s.v)
+	shards := heal.ShardsOf(s.self, claim.N, s.v)
 	if len(shards) == 0 {
 		return nil
 	}
 	start := time.Now()
 	var m *erasure.Manifest
 	if rec, err := s.store.holding(id); err == nil {
-		if mm, err := s.store.loadManifest(id, rec); err == nil && mm.Digest() == cert.ManifestDigest {
+		if !forced && rec.ManifestDigest == claim.ManifestDigest && slices.Equal(rec.Shards, shards) &&
+			time.Since(rec.VerifiedAt) < s.opts.AuditInterval/2 {
+			// Verified moments ago (stored or audited): the next pass
+			// reads it.
+			if mm, err := s.store.manifest(id, rec); err == nil {
+				s.hs.record(key, objHealth{good: mm.NumChunks() * len(shards)})
+				return nil
+			}
+		}
+		if mm, err := s.store.loadManifest(id, rec); err == nil && mm.Digest() == claim.ManifestDigest {
 			m = mm
 		} else if err != nil {
 			s.log.Warn("own manifest unusable; fetching it again", "cid", id.String(), "err", err)
 		}
 	}
 	if m == nil {
-		if m, err = s.findRemoteManifest(ctx, id, cert); err != nil {
+		if m, err = s.findRemoteManifest(ctx, id, claim); err != nil {
 			return err
 		}
 		if _, err := s.store.adopt(id, m, shards); err != nil {
 			return err
 		}
-		s.log.Info("adopted object to repair", "cid", id.String(), "shards", shards)
+		s.log.Info("adopted object to repair", "cid", id.String(), "shards", shards, "registered_in_ledger", fromLedger)
 	}
 	s.m.audits.Inc()
 	rep, err := heal.Audit(m, shards, func(i, j int) ([]byte, error) {
@@ -270,11 +338,14 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	}
 	s.hs.record(key, objHealth{good: rep.Good, missing: len(rep.Findings)})
 	if len(rep.Findings) == 0 {
+		s.store.markVerified(id, m.Digest(), time.Now())
 		return nil
 	}
 	s.log.Info("audit found damage", "cid", id.String(), "missing", rep.Missing(), "corrupt", rep.Corrupt())
 	repaired, left := 0, len(rep.Findings)
 	var errs []error
+	rp := s.store.beginRepair(id, m)
+	defer rp.abort()
 	for _, cd := range rep.Chunks() {
 		if ctx.Err() != nil {
 			return context.Cause(ctx)
@@ -284,12 +355,20 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 			errs = append(errs, err)
 			continue
 		}
-		if err := s.store.writeShards(id, m, out); err != nil {
-			return err
+		for ref, data := range out {
+			if err := rp.write(ref, data); err != nil {
+				return err
+			}
 		}
 		repaired += len(out)
 		left -= len(out)
-		s.m.shardsRepaired.Add(float64(len(out)))
+	}
+	if err := rp.commit(); err != nil {
+		return err
+	}
+	s.m.shardsRepaired.Add(float64(repaired))
+	if left == 0 {
+		s.store.markVerified(id, m.Digest(), time.Now())
 	}
 	s.hs.record(key, objHealth{good: rep.Good + repaired, missing: left})
 	s.m.repairSeconds.Observe(time.Since(start).Seconds())
@@ -308,8 +387,8 @@ func cidString(key string) string {
 }
 
 // findRemoteManifest fetches an object's manifest from its holders,
-// checked against the certificate.
-func (s *contentService) findRemoteManifest(ctx context.Context, id cid.Cid, cert *ContentCertificate) (*erasure.Manifest, error) {
+// checked against the registration.
+func (s *contentService) findRemoteManifest(ctx context.Context, id cid.Cid, cert *ContentClaim) (*erasure.Manifest, error) {
 	var errs []error
 	for _, v := range heal.Holders(cert.N, s.v) {
 		if v == s.self {
@@ -317,7 +396,7 @@ func (s *contentService) findRemoteManifest(ctx context.Context, id cid.Cid, cer
 		}
 		m, err := s.fetchManifest(ctx, v, id)
 		if err == nil && m.Digest() != cert.ManifestDigest {
-			err = fmt.Errorf("%w: digest %s, certificate says %s", erasure.ErrManifestMismatch, m.Digest(), cert.ManifestDigest)
+			err = fmt.Errorf("%w: digest %s, registration says %s", erasure.ErrManifestMismatch, m.Digest(), cert.ManifestDigest)
 			s.scoreBad(v)
 		}
 		if err == nil {

@@ -24,6 +24,10 @@ const (
 // repairs what it holds. Zero values mean defaults; Options.EnsureDefaults
 // fills them.
 type ContentOptions struct {
+	// Dir holds the shard files (content/objects, content/staging).
+	// Default "": DataDir/content. What the node holds is recorded in its
+	// pebble (DataDir), so Dir must stay with its DataDir.
+	Dir string
 	// ChunkSize is the number of content bytes coded together. It is part
 	// of the network's format: content of more than one chunk coded with
 	// another chunk size gets another CID. Default erasure.DefaultChunkSize
@@ -31,10 +35,12 @@ type ContentOptions struct {
 	ChunkSize int
 	// DataShards is k for puts that do not choose: any k of n shards
 	// rebuild a chunk. Default 0: f+1, where f is the largest number of
-	// validators holding less than a third of the stake.
+	// validators holding less than a third of the stake, and below n.
 	DataShards int
 	// TotalShards is n for puts that do not choose. Default 0: the
-	// committee size, one shard per validator.
+	// committee size, one shard per validator; 2 for a committee of one
+	// (the validator holds both shards, and an audit rebuilds either from
+	// the other).
 	TotalShards int
 	// MaxContentSize bounds one object. Default 64 GiB. The manifest of an
 	// object must fit in one frame, so the largest object also depends on
@@ -146,9 +152,6 @@ func (o *ContentOptions) validate(validators int) error {
 		errs = append(errs, fmt.Errorf("k=%d n=%d: want 0 (the committee's) or 1 <= k < n <= %d", o.DataShards, o.TotalShards, erasure.MaxShards))
 	} else if o.DataShards > 0 && o.TotalShards > 0 && o.DataShards >= o.TotalShards {
 		errs = append(errs, fmt.Errorf("k=%d n=%d: want k < n", o.DataShards, o.TotalShards))
-	}
-	if validators < 2 && o.TotalShards == 0 {
-		errs = append(errs, fmt.Errorf("a committee of %d validators cannot spread shards: set TotalShards", validators))
 	}
 	if o.MaxContentSize < 0 {
 		errs = append(errs, fmt.Errorf("max content size %d", o.MaxContentSize))

@@ -42,8 +42,15 @@ type PutResult struct {
 	ChunkSize, K, N int
 	// ManifestDigest is the BLAKE3 hash of the manifest.
 	ManifestDigest erasure.Hash
-	// Certificate is the registered availability certificate.
+	// Certificate is the availability certificate of the local registry
+	// (nil only when the content was registered before, in the ledger,
+	// with another coding, and this node has no certificate of it).
 	Certificate *ContentCertificate
+	// Registration says how the ledger records the content: registered
+	// already, pending (this node submitted or will submit its
+	// RegisterContent transaction; ContentStat follows it), or not at all,
+	// and why (the certificate then stays in the local registry).
+	Registration *ContentRegistration
 	// Unconfirmed lists the holders that did not sign this put (down,
 	// slow, or refusing); their shards are rebuilt by their own audits.
 	Unconfirmed []int
@@ -395,11 +402,15 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 	p := m.Params()
 	res := &PutResult{CID: id, Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
 		N: p.TotalShards(), ManifestDigest: m.Digest()}
-	if old, err := s.store.certificate(id); err == nil && old.ManifestDigest != m.Digest() {
+	if old, _, err := s.claim(id); err == nil && old.ManifestDigest != m.Digest() {
 		// Content of one chunk has one CID whatever k and n: it is
 		// already stored, with its first coding.
 		u.abortAll()
-		res.K, res.N, res.ManifestDigest, res.Certificate, res.AlreadyRegistered = old.K, old.N, old.ManifestDigest, old, true
+		res.K, res.N, res.ManifestDigest, res.AlreadyRegistered = old.K, old.N, old.ManifestDigest, true
+		if c, err := s.store.certificate(id); err == nil && c.ManifestDigest == old.ManifestDigest {
+			res.Certificate = c
+		}
+		res.Registration = s.registration(id)
 		return res, nil
 	}
 	commitStart := time.Now()
@@ -523,6 +534,7 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 		s.announce(reg) // peers that missed it learn it now
 	}
 	res.Certificate = reg
+	res.Registration = s.ledger.enqueue(reg)
 	s.log.Debug("put: committed", "took", time.Since(commitStart))
 	s.log.Info("put", "cid", id.String(), "size", m.ContentSize(), "chunks", m.NumChunks(), "k", p.DataShards, "n", p.TotalShards(),
 		"signers", idx, "unconfirmed", res.Unconfirmed)

@@ -329,8 +329,8 @@ func (s *contentService) commitSession(ss *recvSession, m *uploadCommit) *upload
 // storeSession checks, stores and signs; the uploader's own session goes
 // through it too.
 func (s *contentService) storeSession(ss *recvSession, id cid.Cid, m *erasure.Manifest, pushed uint32) ([]byte, error) {
-	if cert, err := s.store.certificate(id); err == nil && cert.ManifestDigest != m.Digest() {
-		return nil, fmt.Errorf("%w: %s is registered with another manifest (k=%d n=%d)", ErrContentParams, id, cert.K, cert.N)
+	if c, _, err := s.claim(id); err == nil && c.ManifestDigest != m.Digest() {
+		return nil, fmt.Errorf("%w: %s is registered with another manifest (k=%d n=%d)", ErrContentParams, id, c.K, c.N)
 	}
 	if err := ss.check(m, pushed, !s.n.opts.NoSync); err != nil {
 		return nil, err

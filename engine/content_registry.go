@@ -7,17 +7,19 @@ import (
 	"time"
 )
 
-// The registry of availability certificates.
+// The local registry of availability certificates.
 //
-// Until package contracts has its RegisterContent operation wired into
-// execution, a node records certificates in a local registry (pebble,
-// certPrefix) instead of the ledger: the uploader registers the
-// certificate it aggregated and sends it to every validator (a register
-// frame), each verifies it against the committee's BLS keys before it
-// stores it, and every audit round a node pulls one page of another
-// validator's registry (a registry request), so that a node that was down
-// during a put learns of it, and repairs its shards. The registry is
-// append-only: the first verified certificate of a CID stays.
+// Besides registering a certificate in the ledger (content_ledger.go), the
+// source of truth, a node records certificates in a local registry
+// (pebble, certPrefix): the uploader records the certificate it aggregated
+// and sends it to every validator (a register frame), each verifies it
+// against the committee's BLS keys before it stores it, and every audit
+// round a node pulls one page of another validator's registry (a registry
+// request). It is a hint that travels faster than a commit, so that a node
+// that was down during a put learns of it, and the only registry where the
+// ledger cannot be used (a node that does not execute, a chain without a
+// committee in its state, an uploader without a funded account). The
+// registry is append-only: the first verified certificate of a CID stays.
 
 // register decodes, verifies and stores a certificate; it returns the
 // registered certificate of its CID (which may be an earlier one).

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,22 +36,41 @@ const (
 // shorter than the shard's range).
 var errShardAbsent = errors.New("engine: shard not stored")
 
-// contentStore keeps shards in files and content records in pebble.
+// contentStore keeps shard bodies in files and everything it knows about
+// them in pebble.
 //
-// Shard bodies do not go into pebble: a put of 200 MB writes 400 MB of
-// shards across a devnet, and pebble would write every byte to its WAL,
-// its memtable, then an sstable, then compact it again (bench/storage.md:
-// 0.26–0.30 GB/s into pebble against 1.0 GB/s into files, and reads 0.69
-// against 1.8 GB/s). Each object a node holds has a directory
+// Shard bodies do not go into pebble: they are large immutable blobs (a put
+// of 200 MB writes 400 MB of shards across a devnet at n/k = 2), and pebble
+// would write every byte to its WAL, its memtable, then an sstable, then
+// compact it again, in the same database whose synced writes carry the
+// consensus records (bench/storage.md: 0.37 GB/s into pebble against 1.0
+// GB/s into files). Each object a node holds has a directory
 //
 //	content/objects/<cid>/manifest   the canonical manifest
 //	content/objects/<cid>/s<j>       shard j of every chunk, chunk i at offset i*stride
 //
 // where stride is ceil(chunk size / k), the size of every shard but the
-// last chunk's. Uploads are staged under content/staging/ and moved there
-// only once every shard matched the manifest (finalize). Pebble holds the
-// small records: the holding record, written (synced) after the files are
-// synced and renamed into place, and the registry of certificates.
+// last chunk's.
+//
+// Every file reaches its name by a rename of a synced file, followed by a
+// sync of the directory: an upload is staged under content/staging/ and
+// moved into place only once every shard matched the manifest (finalize);
+// a repair writes the rebuilt shards into a copy of the shard file and
+// renames it over the file (beginRepair); an adopted object's manifest
+// goes through a temporary file (writeFileAtomic). A crash leaves the old
+// file or the new one under each name, never a torn one.
+//
+// What the node holds is what pebble says, not what the directory
+// listing says: the holding record (holdingRec: the shards, the digest of
+// the manifest they were verified against, when they were stored and last
+// found intact) is written, synced, after the files are in place, and
+// removed before they are deleted. At open the store deletes the staging
+// area, object directories without a holding record (a crash between the
+// rename and the record) and temporary files. File names are only
+// addresses: every shard read is checked against the manifest before use
+// (gets, repairs, audits), and the manifest against the CID and against the
+// holding record's digest. Pebble also holds the local registry of
+// certificates and the ledger index (content_ledger.go).
 type contentStore struct {
 	db     *pebble.DB
 	dir    string
@@ -63,12 +83,16 @@ type contentStore struct {
 	manifests *manifestCache
 }
 
-// holdingRec is what a node records of an object it stores:
+// holdingRec is what a node records of an object it stores: the shards it
+// holds and the manifest they were verified against, when they were
+// stored and when they were last found intact (stored or audited):
 //
-//	version u8 (1) | stored at (unix ms) u64 | manifest digest [32] | size u64 |
-//	chunk size u32 | k u16 | n u16 | shard count u16 | shards u16...
+//	version u8 (2) | stored at (unix ms) u64 | verified at (unix ms) u64 |
+//	manifest digest [32] | size u64 | chunk size u32 | k u16 | n u16 |
+//	shard count u16 | shards u16...
 type holdingRec struct {
 	StoredAt       time.Time
+	VerifiedAt     time.Time
 	ManifestDigest erasure.Hash
 	Size           uint64
 	Params         erasure.Params
@@ -76,9 +100,10 @@ type holdingRec struct {
 }
 
 func (h *holdingRec) encode() []byte {
-	b := make([]byte, 0, 1+8+32+8+4+2+2+2+2*len(h.Shards))
-	b = append(b, 1)
+	b := make([]byte, 0, 1+8+8+32+8+4+2+2+2+2*len(h.Shards))
+	b = append(b, holdingVersion)
 	b = binary.BigEndian.AppendUint64(b, uint64(h.StoredAt.UnixMilli()))
+	b = binary.BigEndian.AppendUint64(b, uint64(h.VerifiedAt.UnixMilli()))
 	b = append(b, h.ManifestDigest[:]...)
 	b = binary.BigEndian.AppendUint64(b, h.Size)
 	b = binary.BigEndian.AppendUint32(b, uint32(h.Params.ChunkSize))
@@ -94,10 +119,10 @@ func (h *holdingRec) encode() []byte {
 // decodeHoldingRec decodes a holding record read from disk, strictly.
 func decodeHoldingRec(p []byte) (*holdingRec, error) {
 	r := &frameReader{p: p}
-	if v := r.u8("version"); r.err == nil && v != 1 {
+	if v := r.u8("version"); r.err == nil && v != holdingVersion {
 		return nil, fmt.Errorf("engine: holding record version %d", v)
 	}
-	h := &holdingRec{StoredAt: time.UnixMilli(int64(r.u64("stored at")))}
+	h := &holdingRec{StoredAt: time.UnixMilli(int64(r.u64("stored at"))), VerifiedAt: time.UnixMilli(int64(r.u64("verified at")))}
 	copy(h.ManifestDigest[:], r.bytes(erasure.HashSize, "manifest digest"))
 	h.Size = r.u64("size")
 	cs, k, n := int(r.u32("chunk size")), int(r.u16("k")), int(r.u16("n"))
@@ -119,6 +144,9 @@ func decodeHoldingRec(p []byte) (*holdingRec, error) {
 	return h, nil
 }
 
+// holdingVersion is the version byte of the holding record.
+const holdingVersion = 2
+
 // stride returns the offset between two chunks' shards in a shard file.
 func stride(p erasure.Params) int64 {
 	return int64((p.ChunkSize + p.DataShards - 1) / p.DataShards)
@@ -135,7 +163,57 @@ func openContentStore(db *pebble.DB, dir string, noSync bool, log *slog.Logger) 
 			return nil, fmt.Errorf("engine: content store: %w", err)
 		}
 	}
+	if err := s.reconcile(); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// tmpSuffix marks a file being written, renamed into place once synced.
+const tmpSuffix = ".tmp"
+
+// reconcile makes the object directories agree with the holding records:
+// a directory without a record is deleted (its files were renamed into
+// place but the record was never written, or it was being removed), and
+// so are temporary files left by a crash.
+func (s *contentStore) reconcile() error {
+	entries, err := os.ReadDir(s.objectsRoot())
+	if err != nil {
+		return fmt.Errorf("engine: content store: %w", err)
+	}
+	orphans, temps := 0, 0
+	for _, e := range entries {
+		dir := filepath.Join(s.objectsRoot(), e.Name())
+		id, err := erasure.ParseCID(e.Name())
+		keep := err == nil && e.IsDir()
+		if keep {
+			_, err := s.holding(id)
+			keep = !errors.Is(err, errNotFound) // an unreadable record: the audit decides
+		}
+		if !keep {
+			if err := os.RemoveAll(dir); err != nil {
+				return fmt.Errorf("engine: content store: remove %s: %w", dir, err)
+			}
+			orphans++
+			continue
+		}
+		files, err := os.ReadDir(dir)
+		if err != nil {
+			return fmt.Errorf("engine: content store: %w", err)
+		}
+		for _, f := range files {
+			if strings.HasSuffix(f.Name(), tmpSuffix) {
+				if err := os.Remove(filepath.Join(dir, f.Name())); err != nil {
+					return fmt.Errorf("engine: content store: %w", err)
+				}
+				temps++
+			}
+		}
+	}
+	if orphans > 0 || temps > 0 {
+		s.log.Info("content store: removed what no holding record names", "directories", orphans, "temporary_files", temps)
+	}
+	return nil
 }
 
 func (s *contentStore) stagingRoot() string { return filepath.Join(s.dir, "staging") }
@@ -302,43 +380,111 @@ func (s *contentStore) readShard(id cid.Cid, m *erasure.Manifest, i, j, room int
 	return buf, nil
 }
 
-// writeShards writes repaired shards of a held object (already verified
-// against its manifest) and syncs the files.
-func (s *contentStore) writeShards(id cid.Cid, m *erasure.Manifest, shards map[heal.ShardRef][]byte) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, err := os.Stat(s.objectDir(id)); err != nil {
-		return fmt.Errorf("engine: repair %s: %w", id, err) // removed meanwhile
+// shardRepair writes rebuilt shards of a held object: for each shard file
+// it touches, a copy of the file (s<j>.tmp) receives the rebuilt ranges,
+// and commit syncs the copies, renames them over the files and syncs the
+// directory. Until then readers see the old files.
+type shardRepair struct {
+	s     *contentStore
+	id    cid.Cid
+	dir   string
+	st    int64
+	files map[int]*os.File
+	err   error
+}
+
+// beginRepair starts writing rebuilt shards of a held object (m is its
+// manifest); the shards written must be verified against m.
+func (s *contentStore) beginRepair(id cid.Cid, m *erasure.Manifest) *shardRepair {
+	return &shardRepair{s: s, id: id, dir: s.objectDir(id), st: stride(m.Params()), files: map[int]*os.File{}}
+}
+
+// write puts one rebuilt shard into its file's copy.
+func (r *shardRepair) write(ref heal.ShardRef, data []byte) error {
+	if r.err != nil {
+		return r.err
 	}
-	files := map[int]*os.File{}
-	defer func() {
-		for _, f := range files {
-			_ = f.Close()
+	f := r.files[ref.Shard]
+	if f == nil {
+		tmp := filepath.Join(r.dir, shardFileName(ref.Shard)+tmpSuffix)
+		var err error
+		f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
+		if err != nil {
+			r.err = fmt.Errorf("engine: repair %s: %w", r.id, err)
+			return r.err
 		}
-	}()
-	st := stride(m.Params())
-	for ref, data := range shards {
-		f := files[ref.Shard]
-		if f == nil {
-			var err error
-			f, err = os.OpenFile(filepath.Join(s.objectDir(id), shardFileName(ref.Shard)), os.O_WRONLY|os.O_CREATE, 0o640)
+		r.files[ref.Shard] = f
+		// Start from what the file holds: the shards that are intact.
+		if src, err := os.Open(filepath.Join(r.dir, shardFileName(ref.Shard))); err == nil {
+			_, err = io.Copy(f, src)
+			_ = src.Close()
 			if err != nil {
-				return fmt.Errorf("engine: repair shard: %w", err)
+				r.err = fmt.Errorf("engine: repair %s: copy shard file: %w", r.id, err)
+				return r.err
 			}
-			files[ref.Shard] = f
-		}
-		if _, err := f.WriteAt(data, int64(ref.Chunk)*st); err != nil {
-			return fmt.Errorf("engine: repair shard: %w", err)
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			r.err = fmt.Errorf("engine: repair %s: %w", r.id, err)
+			return r.err
 		}
 	}
-	if !s.noSync {
-		for _, f := range files {
-			if err := f.Sync(); err != nil {
-				return fmt.Errorf("engine: repair shard: %w", err)
-			}
-		}
+	if _, err := f.WriteAt(data, int64(ref.Chunk)*r.st); err != nil {
+		r.err = fmt.Errorf("engine: repair %s: %w", r.id, err)
+		return r.err
 	}
 	return nil
+}
+
+// commit syncs the copies and renames them into place.
+func (r *shardRepair) commit() error {
+	if r.err != nil || len(r.files) == 0 {
+		return r.err
+	}
+	s := r.s
+	for _, f := range r.files {
+		if !s.noSync {
+			if err := f.Sync(); err != nil {
+				return fmt.Errorf("engine: repair %s: %w", r.id, err)
+			}
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.holding(r.id); err != nil {
+		return fmt.Errorf("engine: repair %s: %w", r.id, err) // removed meanwhile
+	}
+	for j, f := range r.files {
+		_ = f.Close()
+		delete(r.files, j)
+		if err := os.Rename(f.Name(), filepath.Join(r.dir, shardFileName(j))); err != nil {
+			_ = os.Remove(f.Name())
+			return fmt.Errorf("engine: repair %s: %w", r.id, err)
+		}
+	}
+	return s.syncDir(r.dir)
+}
+
+// abort drops the copies not committed.
+func (r *shardRepair) abort() {
+	for j, f := range r.files {
+		_ = f.Close()
+		_ = os.Remove(f.Name())
+		delete(r.files, j)
+	}
+}
+
+// markVerified records that the shards of an object, with the manifest of
+// the given digest, were all found intact at t.
+func (s *contentStore) markVerified(id cid.Cid, digest erasure.Hash, t time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	h, err := s.holding(id)
+	if err != nil || h.ManifestDigest != digest {
+		return
+	}
+	h.VerifiedAt = t
+	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), pebble.NoSync); err != nil {
+		s.log.Warn("holding record not updated", "cid", id.String(), "err", err)
+	}
 }
 
 // adopt records that this node holds the given shards of an object whose
@@ -351,12 +497,13 @@ func (s *contentStore) adopt(id cid.Cid, m *erasure.Manifest, shards []int) (*ho
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("engine: adopt %s: %w", id, err)
 	}
-	if err := writeFileSync(filepath.Join(dir, "manifest"), m.Encode(), !s.noSync); err != nil {
+	if err := s.syncDir(s.objectsRoot()); err != nil {
 		return nil, err
 	}
-	if err := s.syncDir(dir); err != nil {
+	if err := s.writeFileAtomic(filepath.Join(dir, "manifest"), m.Encode()); err != nil {
 		return nil, err
 	}
+	// Nothing verified yet: the audit that follows reads every shard.
 	h := &holdingRec{StoredAt: time.Now(), ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
 	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), s.writeOpts()); err != nil {
 		return nil, fmt.Errorf("engine: adopt %s: %w", id, err)
@@ -401,7 +548,11 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 	if err := s.syncDir(dir); err != nil {
 		return err
 	}
-	h := &holdingRec{StoredAt: time.Now(), ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
+	if err := s.syncDir(s.objectsRoot()); err != nil {
+		return err
+	}
+	now := time.Now() // every shard was just checked against m
+	h := &holdingRec{StoredAt: now, VerifiedAt: now, ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
 	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), s.writeOpts()); err != nil {
 		return fmt.Errorf("engine: store %s: %w", id, err)
 	}
@@ -437,6 +588,20 @@ func (s *contentStore) syncDir(dir string) error {
 		return fmt.Errorf("engine: sync %s: %w", dir, err)
 	}
 	return nil
+}
+
+// writeFileAtomic writes a file under a temporary name, syncs it, renames
+// it into place and syncs the directory.
+func (s *contentStore) writeFileAtomic(path string, data []byte) error {
+	tmp := path + tmpSuffix
+	if err := writeFileSync(tmp, data, !s.noSync); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("engine: write %s: %w", path, err)
+	}
+	return s.syncDir(filepath.Dir(path))
 }
 
 func writeFileSync(path string, data []byte, sync bool) error {

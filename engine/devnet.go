@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 
@@ -53,6 +54,8 @@ type DevnetOptions struct {
 	Accounts int
 	// Execution configures every node's executor (see ExecutionOptions);
 	// with Execution.Disabled the devnet has no genesis and no state.
+	// Workers and VerifyWorkers default to GOMAXPROCS divided by
+	// Validators (at least 1): the nodes share the cores.
 	Execution ExecutionOptions
 	// Configure, when set, edits each node's options last (tests).
 	Configure func(i int, o *Options)
@@ -74,6 +77,15 @@ func (o *DevnetOptions) EnsureDefaults() *DevnetOptions {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	// The nodes share the process's cores: their executors together get
+	// about one worker per core, rather than each as many as there are
+	// cores (which only adds waits between the lanes of each).
+	if o.Execution.Workers == 0 {
+		o.Execution.Workers = max(1, runtime.GOMAXPROCS(0)/o.Validators)
+	}
+	if o.Execution.VerifyWorkers == 0 {
+		o.Execution.VerifyWorkers = max(1, runtime.GOMAXPROCS(0)/o.Validators)
 	}
 	return o
 }
@@ -214,6 +226,9 @@ func (d *Devnet) NodeOptions(i int) Options {
 		DataDir: d.DataDir(i), DAG: d.opts.DAG, EnablePprof: d.opts.EnablePprof, NoSync: d.opts.NoSync,
 		TickInterval: d.opts.TickInterval, Logger: d.opts.Logger, MemTableSize: d.opts.MemTableSize,
 		Genesis: d.genesis, Execution: d.opts.Execution,
+	}
+	if d.genesis != nil {
+		o.AccountKey = devnetOperatorKey(d.opts.Seed, i) // funded by the genesis
 	}
 	if d.opts.API {
 		o.APIListenAddr = "127.0.0.1:0"

@@ -29,14 +29,18 @@ func DevnetAccountKey(seed string, i int) *crypto.AccountPrivateKey {
 	return crypto.AccountKeyFromSeed(crypto.Hash([]byte("dagd/devnet/account/v1"), []byte(seed), []byte(fmt.Sprint(i))))
 }
 
-// devnetOperatorKey derives the operator account of validator i.
+// devnetOperatorKey derives the operator account of validator i. The
+// genesis funds it, and node i uses it as its own account
+// (Options.AccountKey) to register the content put through it.
 func devnetOperatorKey(seed string, i int) *crypto.AccountPrivateKey {
 	return crypto.AccountKeyFromSeed(crypto.Hash([]byte("dagd/devnet/operator/v1"), []byte(seed), []byte(fmt.Sprint(i))))
 }
 
 // DevnetGenesis returns the deterministic genesis of a devnet: accounts
 // DevnetAccountKey(seed, 0..accounts-1) with DevnetAccountBalance each,
-// and the committee's validators, each bonded by its own operator account.
+// and the committee's validators, each bonded by its own operator account,
+// which also holds DevnetAccountBalance to pay the validator's own
+// transactions (content registrations).
 func DevnetGenesis(chainID, seed string, accounts int, committee []Validator) (*contracts.Genesis, error) {
 	if accounts < 0 || accounts > contracts.MaxGenesisAccounts {
 		return nil, fmt.Errorf("engine: devnet of %d accounts: want 0 to %d", accounts, contracts.MaxGenesisAccounts)
@@ -53,6 +57,7 @@ func DevnetGenesis(chainID, seed string, accounts int, committee []Validator) (*
 		copy(gv.BLSPublicKey[:], v.BLSPublicKey)
 		copy(gv.ProofOfPossession[:], v.ProofOfPossession)
 		g.Validators = append(g.Validators, gv)
+		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: gv.Operator, Balance: DevnetAccountBalance})
 	}
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: devnet genesis: %w", err)

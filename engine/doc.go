@@ -78,19 +78,24 @@
 //	POST /v1/content?k=K&n=N        put the body (streamed); answers the CID and certificate
 //	GET  /v1/content/{cid}          the content, every chunk verified, streamed
 //	GET  /v1/content/{cid}/manifest the manifest, for clients that verify
-//	GET  /v1/content/{cid}/stat     size, chunks, k, n, holders, signers
+//	GET  /v1/content/{cid}/stat     size, chunks, k, n, holders, signers, ledger registration
 //
 // The node that takes a put codes the content and sends shard j of every
 // chunk to validator j mod committee size over the validators' transport
-// (content frames, kinds 0x40-0x4f, routed beside the consensus messages and
-// never through the event loop); each holder checks every shard against the
-// manifest before it keeps it, then signs an AvailabilityStatement with its
-// BLS key; the node aggregates a quorum of signatures into a
-// ContentCertificate and registers it. Gets fetch shards from any k holders,
-// checking each before decoding. Each validator audits its shards every
+// (content frames, kinds 0x40-0x4f, on the QUIC transport's bulk stream,
+// routed beside the consensus messages and never through the event loop);
+// each holder checks every shard against the manifest before it keeps it,
+// then signs an AvailabilityStatement with its BLS key; the node aggregates
+// a quorum of signatures into a ContentCertificate and registers it in the
+// ledger with a RegisterContent transaction signed by its account
+// (Options.AccountKey), submitted through its own intake; the executed state
+// is the source of truth of what is stored, and a local registry of
+// certificates the fallback where the ledger cannot be used (see
+// content_ledger.go). Gets fetch shards from any k holders, checking them
+// before use. Each validator audits its shards every
 // ContentOptions.AuditInterval and rebuilds what is missing or corrupt from
 // other holders (package heal decides, the engine does the I/O). Shards live
-// in files under DataDir/content, records in pebble; see contentStore.
+// in files, what a node holds in pebble; see contentStore.
 //
 // Execution (execute.go): unless Options.Execution.Disabled, the node runs
 // committed transactions with the token module through package shard's

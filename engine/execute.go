@@ -46,7 +46,9 @@ type ExecutionOptions struct {
 	// Default 100.
 	KeepVersions uint64
 	// CacheSize is the state database's pebble block cache in bytes.
-	// Default 16 MiB.
+	// Default 64 MiB: every transaction reads its accounts and objects
+	// through it, and with less the reads of a busy executor go to disk
+	// blocks more often than not.
 	CacheSize int64
 	// MemTableSize is the state database's pebble memtable size in
 	// bytes. Default 64 MiB (tree nodes are rewritten at every commit).
@@ -75,7 +77,7 @@ func (o *ExecutionOptions) ensureDefaults() {
 		o.KeepVersions = state.DefaultKeepVersions
 	}
 	if o.CacheSize <= 0 {
-		o.CacheSize = 16 << 20
+		o.CacheSize = 64 << 20
 	}
 	if o.MemTableSize == 0 {
 		o.MemTableSize = 64 << 20
@@ -433,6 +435,7 @@ func (e *executor) committed(seq uint64) {
 // sent on fatal, which stops the node.
 func (e *executor) run(ctx context.Context) {
 	defer close(e.done)
+	e.n.content.catchUpLedger(ctx, e)
 	for {
 		for e.executed.Load() < e.target.Load() {
 			if ctx.Err() != nil {
@@ -485,6 +488,7 @@ func (e *executor) executeOne(ctx context.Context, seq uint64) error {
 	if err != nil {
 		return err
 	}
+	e.n.content.indexExecuted(res)
 	e.executed.Store(seq)
 	if err := e.release(seq); err != nil {
 		return err
@@ -672,4 +676,24 @@ func (e *executor) deliver(res *shard.Result) {
 			s.end(ErrLagged)
 		}
 	}
+}
+
+// ExecutedStateRoot returns the state root after commit seq, and false
+// when the node has not executed that commit (or does not execute). It
+// reads the executor's commit record, so it answers for every executed
+// commit, not only the last KeepVersions.
+func (n *Node) ExecutedStateRoot(seq uint64) (crypto.Digest, bool, error) {
+	if n.exec == nil {
+		return crypto.Digest{}, false, nil
+	}
+	select {
+	case <-n.done:
+		return crypto.Digest{}, false, ErrStopped
+	default:
+	}
+	rec, ok, err := shard.ReadCommitRecord(n.exec.st, seq)
+	if err != nil || !ok {
+		return crypto.Digest{}, false, err
+	}
+	return rec.StateRoot, true, nil
 }

@@ -108,6 +108,9 @@ func sameExecution(t *testing.T, d *Devnet, seq uint64) {
 			} else if *ce != *ref {
 				t.Fatalf("commit %d: node %d recorded %+v, another node %+v", s, i, ce, ref)
 			}
+			if root, ok, err := n.ExecutedStateRoot(s); err != nil || !ok || root.String() != ce.StateRoot {
+				t.Fatalf("node %d commit %d: ExecutedStateRoot %s %v %v, recorded %s", i, s, root, ok, err, ce.StateRoot)
+			}
 		}
 	}
 }

@@ -49,6 +49,12 @@ type Options struct {
 	NetworkKey ed25519.PrivateKey
 	// DataDir holds the node's pebble database. Required.
 	DataDir string
+	// AccountKey is the node's own ledger account: it signs the
+	// transactions the node submits on its own behalf (the RegisterContent
+	// of content put through it, see ContentOptions) and pays their fees,
+	// so it must be funded in the ledger. Default nil: the node submits
+	// none, and content put through it stays in its local registry.
+	AccountKey *crypto.AccountPrivateKey
 	// ListenAddr is the transport's listen address. Default
 	// Committee[Self].Address.
 	ListenAddr string

@@ -14,8 +14,11 @@ type quicTransport struct {
 }
 
 // NewQUICTransport builds a node's QUIC transport (netquic): mutual TLS
-// with the validators' Ed25519 network keys, bounded queues. It is the
-// default TransportFactory.
+// with the validators' Ed25519 network keys, bounded queues. Content frames
+// (0x40-0x4f: shards, manifests, their requests and answers) travel on
+// netquic's bulk stream, with their own send queue, so that a put or a get
+// neither waits behind consensus messages nor delays them; they keep their
+// order among themselves. It is the default TransportFactory.
 func NewQUICTransport(ctx context.Context, cfg TransportConfig) (Transport, error) {
 	peers := make([]netquic.Peer, len(cfg.Peers))
 	for i, p := range cfg.Peers {
@@ -30,9 +33,11 @@ func NewQUICTransport(ctx context.Context, cfg TransportConfig) (Transport, erro
 		ChainID:      cfg.ChainID,
 		MaxFrameSize: cfg.MaxFrameSize,
 		Logger:       cfg.Logger,
+		BulkFrame:    isContentFrame,
 	}
 	if q := 2 * cfg.MaxFrameSize; q > netquic.DefaultSendQueueBytes {
 		o.SendQueueBytes = q
+		o.BulkQueueBytes = q
 	}
 	if q := 2 * cfg.MaxFrameSize; q > netquic.DefaultInboxBytes {
 		o.InboxBytes = q

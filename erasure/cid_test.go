@@ -249,8 +249,10 @@ func TestVerifyManifest(t *testing.T) {
 	}
 
 	// A raw CID names the content, not the shard hashes. A manifest with
-	// the right chunk hash and wrong shard hashes passes VerifyManifest,
-	// but decoding from it fails: no shard matches.
+	// the right chunk hash and wrong shard hashes passes VerifyManifest.
+	// From the data shards, decoding returns the content: the chunk hash,
+	// the CID's digest, proves every byte. When a data shard is missing,
+	// decoding fails: no parity shard matches its forged hash.
 	forged := forge(t, mR, 0, 1, garbage)
 	forged = forge(t, forged, 0, 2, garbage)
 	forged = forge(t, forged, 0, 3, garbage)
@@ -258,8 +260,18 @@ func TestVerifyManifest(t *testing.T) {
 		t.Fatalf("raw CID with forged shard hashes: %v", err)
 	}
 	out, _, err := decodeBytes(t, idR, forged, &testSource{store: storeR})
+	if err != nil || !bytes.Equal(out, one) {
+		t.Fatalf("Decode from the data shards of a manifest with forged shard hashes = %v, %d bytes", err, len(out))
+	}
+	noData0 := &testSource{store: storeR, serve: func(_, shard int, b []byte) ([]byte, error) {
+		if shard == 0 {
+			return nil, errors.New("gone")
+		}
+		return b, nil
+	}}
+	out, _, err = decodeBytes(t, idR, forged, noData0)
 	if !errors.Is(err, ErrTooFewShards) || len(out) != 0 {
-		t.Fatalf("Decode from forged shard hashes = %v, %d bytes", err, len(out))
+		t.Fatalf("Decode from forged shard hashes without data shard 0 = %v, %d bytes", err, len(out))
 	}
 	// Worse: the manifest of other content of the same length with the
 	// right chunk hash. Its shards all verify, and decode to the other

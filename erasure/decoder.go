@@ -82,10 +82,11 @@ type decJob struct {
 // Decode writes the content named by id to w.
 //
 // It first checks m against id (VerifyManifest). Then, for each chunk, it
-// fetches shards from src, data shards first, and checks each against the
-// manifest before use; a missing or wrong shard is skipped, reported to src
-// if it is a ShardReporter, and replaced by the next one, until k shards
-// verify. It rebuilds missing data shards, checks the chunk against its
+// fetches shards from src, data shards first. When the k data shards make
+// the chunk the manifest's chunk hash names, that check covers them all;
+// otherwise each shard is checked against the manifest before use, and a
+// missing or wrong shard is skipped, reported to src if it is a
+// ShardReporter, and replaced by the next one, until k shards verify. It rebuilds missing data shards, checks the chunk against its
 // hash in the manifest, and only then writes it, in order. Bytes reach w
 // only once they have verified: after an error, w holds a verified prefix
 // of the content, whole chunks.
@@ -167,8 +168,48 @@ func decodeChunk(ctx context.Context, rs reedsolomon.Encoder, m *Manifest, src S
 			reporter.ReportBadShard(ctx, se)
 		}
 	}
+	// The data shards first, unchecked: when all k are there, the chunk
+	// they make is checked against its hash in the manifest, which proves
+	// every byte; hashing each shard as well would hash the chunk twice.
+	// Only when a data shard is missing or the chunk does not match is
+	// each shard checked against the manifest, to skip and report the bad
+	// ones and rebuild from parity.
+	ss := m.ShardSize(i)
+	allData := true
+	for s := range k {
+		data, err := src.Get(ctx, i, s)
+		j.stats.ShardsFetched++
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			skip(&ShardError{Chunk: i, Shard: s, Err: fmt.Errorf("%w: %w", ErrShardUnavailable, err)})
+			allData = false
+			continue
+		}
+		if len(data) != ss {
+			skip(verifyShard(m, i, s, data))
+			allData = false
+			continue
+		}
+		j.shards[s] = data
+	}
+	if allData && checkChunk(m, i, j.shards[:k], j.hasher) == nil {
+		return nil
+	}
 	good := 0
-	for s := 0; s < n && good < k; s++ {
+	for s := range k {
+		if j.shards[s] == nil {
+			continue
+		}
+		if se := verifyShard(m, i, s, j.shards[s]); se != nil {
+			j.shards[s] = nil
+			skip(se)
+			continue
+		}
+		good++
+	}
+	for s := k; s < n && good < k; s++ {
 		data, err := src.Get(ctx, i, s)
 		j.stats.ShardsFetched++
 		if err != nil {
@@ -188,7 +229,6 @@ func decodeChunk(ctx context.Context, rs reedsolomon.Encoder, m *Manifest, src S
 	if good < k {
 		return &ChunkError{Chunk: i, Err: fmt.Errorf("%w: %d of %d shards verified, need %d", ErrTooFewShards, good, n, k), Shards: bad}
 	}
-	ss := m.ShardSize(i)
 	rebuild := false
 	for s := range k {
 		if j.shards[s] == nil {

@@ -110,3 +110,27 @@ func (r ConsistencyResult) String() string {
 	return fmt.Sprintf("INCONSISTENT: %d mismatches, first at seq %d: node %d %s vs node %d %s",
 		len(r.Mismatches), m.Seq, m.NodeA, m.DigestA[:16], m.NodeB, m.DigestB[:16])
 }
+
+// Merge returns the comparison of r and o, two checks of the same nodes
+// (say, one while the load ran and one over every commit at the end):
+// consistent only if both are, the larger count of common commits, the
+// higher seq of each node, and the mismatches of both (at most
+// maxMismatches).
+func (r ConsistencyResult) Merge(o ConsistencyResult) ConsistencyResult {
+	m := ConsistencyResult{Consistent: r.Consistent && o.Consistent, CommonSeqs: max(r.CommonSeqs, o.CommonSeqs)}
+	for i := range max(len(r.Highest), len(o.Highest)) {
+		var h uint64
+		if i < len(r.Highest) {
+			h = r.Highest[i]
+		}
+		if i < len(o.Highest) {
+			h = max(h, o.Highest[i])
+		}
+		m.Highest = append(m.Highest, h)
+	}
+	m.Mismatches = append(append([]Mismatch(nil), r.Mismatches...), o.Mismatches...)
+	if len(m.Mismatches) > maxMismatches {
+		m.Mismatches = m.Mismatches[:maxMismatches]
+	}
+	return m
+}

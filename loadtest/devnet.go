@@ -3,6 +3,7 @@ package loadtest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/dagd/dagd/contracts"
@@ -105,6 +106,26 @@ func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(ExecObservat
 			wg.Wait()
 		})
 	}, nil
+}
+
+// StateRoots implements StateRootLister from the nodes' commit records.
+func (t *DevnetTarget) StateRoots(ctx context.Context, node int, from uint64, max int) ([][32]byte, error) {
+	n := t.d.Node(node)
+	if n == nil {
+		return nil, fmt.Errorf("loadtest: devnet node %d is stopped", node)
+	}
+	var roots [][32]byte
+	for seq := from; len(roots) < max && ctx.Err() == nil; seq++ {
+		root, ok, err := n.ExecutedStateRoot(seq)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: devnet node %d: state root of commit %d: %w", node, seq, err)
+		}
+		if !ok {
+			break
+		}
+		roots = append(roots, root)
+	}
+	return roots, ctx.Err()
 }
 
 // Round implements Target.

@@ -20,14 +20,21 @@
 // at every sequence number, which Consistency compares.
 //
 // Options.Workload replaces those opaque transactions. Transfers signs
-// native-token transfers among funded accounts (a devnet's genesis
-// accounts), all of them before the timed run; each account waits for its
-// receipt before it sends again, so nonces never race, and transactions
-// are identified by digest. A target that reports execution
-// (ExecutionFollower: the devnet target) adds to the report the run's
-// transactions executed (executed_tx, executed_tps, exec_latency_ms, the
-// receipts' error codes), and the state root of every node at every
-// commit, which a second Consistency compares: a run is consistent only if
-// both the commit digests and the state roots agree. The HTTP target
-// reports the state roots the commit endpoints carry.
+// native-token transfers among funded accounts (a devnet's or a
+// testnet's genesis accounts), all of them before the timed run; each
+// account waits until its transaction is committed before it sends the
+// next, so nonces never race (execution follows the consensus order),
+// and transactions are identified by digest. Mixed does the same with
+// every operation of the token module, account by account through a
+// script whose steps build on each other, two of them meant to fail
+// (Classifier). A target that reports execution (ExecutionFollower: the
+// devnet target, and the HTTP target, which reads receipts one by one)
+// adds to the report the run's transactions executed, that is, that got
+// a receipt (executed_tx, executed_tps, exec_latency_ms), the receipts
+// by code and by operation, and the failures the workload meant
+// (expected) apart from the others (unexpected). It also reports the
+// state root of every node at every commit, which a second Consistency
+// compares, while the load runs and, for a StateRootLister target, once
+// more at the end over every commit from the first: a run is consistent
+// only if both the commit digests and the state roots agree.
 package loadtest

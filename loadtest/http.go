@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine"
 )
 
@@ -27,6 +28,18 @@ type HTTPOptions struct {
 	Timeout time.Duration
 	// MaxConnsPerHost bounds connections per node. Default 64.
 	MaxConnsPerHost int
+	// FullTransactions makes Follow report whole transactions rather
+	// than their first HeaderSize bytes: workloads of signed transactions
+	// identify them by digest (Transfers, Mixed). Default false.
+	FullTransactions bool
+	// Receipts makes FollowExecution report the receipt of every
+	// transaction of each node's own batches, one GET /v1/receipts/{tx}
+	// each: signed workloads pace their accounts by receipts. Without
+	// it, FollowExecution reports state roots only. Default false.
+	Receipts bool
+	// ReceiptConcurrency bounds the receipt requests in flight per node.
+	// Default 16.
+	ReceiptConcurrency int
 	// Logger. Default: discard.
 	Logger *slog.Logger
 }
@@ -57,6 +70,9 @@ func NewHTTPTarget(hostports []string, o HTTPOptions) (*HTTPTarget, error) {
 	}
 	if o.MaxConnsPerHost <= 0 {
 		o.MaxConnsPerHost = 64
+	}
+	if o.ReceiptConcurrency <= 0 {
+		o.ReceiptConcurrency = 16
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -129,7 +145,7 @@ func (t *HTTPTarget) getJSON(ctx context.Context, url string, v any) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(msg))
+		return &statusError{code: resp.StatusCode, msg: fmt.Sprintf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(msg))}
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		return fmt.Errorf("GET %s: %w", url, err)
@@ -197,6 +213,9 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 		}
 		var cr engine.CommitRange
 		url := fmt.Sprintf("%s/v1/commits?from=%d&limit=%d&txs=own&tx_prefix=%d", t.bases[node], next, pollLimit, HeaderSize)
+		if t.opts.FullTransactions {
+			url = fmt.Sprintf("%s/v1/commits?from=%d&limit=%d&txs=own", t.bases[node], next, pollLimit)
+		}
 		err := t.getJSON(ctx, url, &cr)
 		at := time.Now()
 		if err != nil {
@@ -234,3 +253,159 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 		}
 	}
 }
+
+// FollowExecution implements ExecutionFollower: one poller per node of
+// GET /v1/commits?from=S (with txs=own when Receipts is set), starting
+// after each node's last executed commit at the time of the call. A
+// commit is reported once the node has executed it, with its state root
+// and, when Receipts is set, the receipts of the node's own transactions
+// (a transaction without a receipt was dropped: duplicate, expired or
+// malformed).
+func (t *HTTPTarget) FollowExecution(ctx context.Context, fn func(ExecObservation)) (func(), error) {
+	starts := make([]uint64, len(t.bases))
+	for i := range t.bases {
+		st, err := t.Status(ctx, i)
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: node %s: %w", t.bases[i], err)
+		}
+		starts[i] = st.LastExecutedSeq + 1
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for i := range t.bases {
+		wg.Go(func() { t.pollExec(ctx, i, starts[i], fn) })
+	}
+	var once sync.Once
+	return func() { once.Do(func() { cancel(); wg.Wait() }) }, nil
+}
+
+func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn func(ExecObservation)) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-timer.C:
+		}
+		var cr engine.CommitRange
+		url := fmt.Sprintf("%s/v1/commits?from=%d&limit=%d", t.bases[node], next, pollLimit)
+		if t.opts.Receipts {
+			url += "&txs=own"
+		}
+		err := t.getJSON(ctx, url, &cr)
+		at := time.Now()
+		if err != nil {
+			if ctx.Err() == nil {
+				t.opts.Logger.Warn("poll executed commits", "node", t.bases[node], "err", err)
+			}
+			timer.Reset(t.opts.PollInterval * 5)
+			continue
+		}
+		reported := 0
+		for _, c := range cr.Commits {
+			if c.Seq != next || c.CommitExecution == nil {
+				break // not executed yet: asked again at the next poll
+			}
+			ob := ExecObservation{Node: node, Seq: c.Seq, At: at}
+			if b, err := hex.DecodeString(c.StateRoot); err == nil && len(b) == 32 {
+				copy(ob.StateRoot[:], b)
+			}
+			if c.Pruned {
+				t.opts.Logger.Warn("transactions pruned before their receipts were read: follower too slow", "node", t.bases[node], "seq", c.Seq)
+			}
+			if t.opts.Receipts && len(c.Transactions) > 0 {
+				if ob.Txs, err = t.receipts(ctx, node, c.Transactions); err != nil {
+					if ctx.Err() == nil {
+						t.opts.Logger.Warn("read receipts", "node", t.bases[node], "seq", c.Seq, "err", err)
+					}
+					break
+				}
+			}
+			fn(ob)
+			next++
+			reported++
+		}
+		if reported == pollLimit {
+			timer.Reset(0)
+		} else {
+			timer.Reset(t.opts.PollInterval)
+		}
+	}
+}
+
+// receipts returns the receipts of txs at node, in order, leaving out
+// those without one.
+func (t *HTTPTarget) receipts(ctx context.Context, node int, txs [][]byte) ([]ExecTx, error) {
+	out := make([]ExecTx, len(txs))
+	found := make([]bool, len(txs))
+	errs := make([]error, len(txs))
+	sem := make(chan struct{}, t.opts.ReceiptConcurrency)
+	var wg sync.WaitGroup
+	for i, tx := range txs {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			d := crypto.Hash(tx)
+			var ri engine.ReceiptInfo
+			err := t.getJSON(ctx, fmt.Sprintf("%s/v1/receipts/%s", t.bases[node], d), &ri)
+			var se *statusError
+			switch {
+			case errors.As(err, &se) && se.code == http.StatusNotFound:
+			case err != nil:
+				errs[i] = err
+			default:
+				out[i], found[i] = ExecTx{Digest: d, OK: ri.OK, Code: ri.CodeName}, true
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	res := out[:0]
+	for i := range out {
+		if found[i] {
+			res = append(res, out[i])
+		}
+	}
+	return res, nil
+}
+
+// StateRoots implements StateRootLister with GET /v1/commits?from=S,
+// whose commits carry their state root once executed.
+func (t *HTTPTarget) StateRoots(ctx context.Context, node int, from uint64, max int) ([][32]byte, error) {
+	var roots [][32]byte
+	for len(roots) < max {
+		var cr engine.CommitRange
+		limit := min(max-len(roots), engine.MaxCommitsPerRequest)
+		seq := from + uint64(len(roots))
+		if err := t.getJSON(ctx, fmt.Sprintf("%s/v1/commits?from=%d&limit=%d", t.bases[node], seq, limit), &cr); err != nil {
+			return nil, fmt.Errorf("loadtest: node %s: %w", t.bases[node], err)
+		}
+		n := len(roots)
+		for _, c := range cr.Commits {
+			if c.Seq != seq || c.CommitExecution == nil {
+				break
+			}
+			b, err := hex.DecodeString(c.StateRoot)
+			if err != nil || len(b) != 32 {
+				return nil, fmt.Errorf("loadtest: node %s: commit %d: state root %q", t.bases[node], c.Seq, c.StateRoot)
+			}
+			roots = append(roots, [32]byte(b))
+			seq++
+		}
+		if len(roots) == n || len(roots)-n < limit {
+			break // the node has executed no further (or answered a shorter page)
+		}
+	}
+	return roots, nil
+}
+
+// statusError is an HTTP answer other than 200.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }

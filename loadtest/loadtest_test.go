@@ -249,3 +249,98 @@ func TestOptionsValidate(t *testing.T) {
 		}
 	}
 }
+
+// stateTarget is a committee whose nodes all commit seqs 1..commits with
+// equal digests and report executing them (ExecutionFollower) from seq
+// liveFrom on, and list every state root (StateRootLister). The root of
+// seq forkSeq differs at node forkNode, in the live reports (live) or in
+// the list only (a commit executed before the follower started).
+type stateTarget struct {
+	nodes, forkNode    int
+	commits, liveFrom  uint64
+	forkSeq            uint64
+	live               bool
+	listed, liveFollow int // calls, for the test
+}
+
+func (s *stateTarget) root(node int, seq uint64, live bool) [32]byte {
+	r := [32]byte{byte(seq)}
+	if node == s.forkNode && seq == s.forkSeq && live == s.live {
+		r[31] = 1
+	}
+	return r
+}
+
+func (s *stateTarget) Nodes() int { return s.nodes }
+func (s *stateTarget) Submit(_ context.Context, _ int, txs [][]byte) (int, error) {
+	return len(txs), nil
+}
+func (s *stateTarget) Round(context.Context) (uint64, error) { return 1, nil }
+func (s *stateTarget) Follow(_ context.Context, fn func(Observation)) (func(), error) {
+	for seq := uint64(1); seq <= s.commits; seq++ {
+		for n := range s.nodes {
+			fn(Observation{Node: n, Seq: seq, Digest: [32]byte{byte(seq)}, At: time.Now()})
+		}
+	}
+	return func() {}, nil
+}
+
+func (s *stateTarget) FollowExecution(_ context.Context, fn func(ExecObservation)) (func(), error) {
+	s.liveFollow++
+	for seq := s.liveFrom; seq <= s.commits; seq++ {
+		for n := range s.nodes {
+			fn(ExecObservation{Node: n, Seq: seq, StateRoot: s.root(n, seq, true), At: time.Now()})
+		}
+	}
+	return func() {}, nil
+}
+
+func (s *stateTarget) StateRoots(_ context.Context, node int, from uint64, max int) ([][32]byte, error) {
+	s.listed++
+	var roots [][32]byte
+	for seq := from; seq <= s.commits && len(roots) < max; seq++ {
+		roots = append(roots, s.root(node, seq, false))
+	}
+	return roots, nil
+}
+
+// TestRunDetectsStateRootFork: a run is consistent only if every node
+// reached the same state root at every commit, whether the difference
+// shows in the executed commits followed live or only in the final
+// comparison of every commit from the first.
+func TestRunDetectsStateRootFork(t *testing.T) {
+	run := func(s *stateTarget) *Report {
+		t.Helper()
+		rep, err := Run(context.Background(), s, Options{Rate: 100, Duration: 50 * time.Millisecond, Drain: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.liveFollow != 1 || s.listed == 0 {
+			t.Fatalf("followed %d times, listed %d times", s.liveFollow, s.listed)
+		}
+		return rep
+	}
+	// Agreement: consistent, every commit compared.
+	rep := run(&stateTarget{nodes: 3, forkNode: -1, commits: 20, liveFrom: 5})
+	if !rep.Consistent || rep.StateConsistency == nil || !rep.StateConsistency.Consistent || rep.StateConsistency.CommonSeqs != 20 {
+		t.Fatalf("agreeing nodes: consistent %v, state %+v", rep.Consistent, rep.StateConsistency)
+	}
+	for _, tc := range []struct {
+		name string
+		s    *stateTarget
+	}{
+		{"live", &stateTarget{nodes: 3, forkNode: 1, forkSeq: 7, live: true, commits: 20, liveFrom: 5}},
+		{"before the follower", &stateTarget{nodes: 3, forkNode: 2, forkSeq: 2, commits: 20, liveFrom: 5}},
+	} {
+		rep := run(tc.s)
+		sc := rep.StateConsistency
+		if rep.Consistent || sc == nil || sc.Consistent || len(sc.Mismatches) == 0 || sc.Mismatches[0].Seq != tc.s.forkSeq ||
+			sc.Mismatches[0].NodeB != tc.s.forkNode {
+			t.Errorf("%s: node %d's state root differs at seq %d: consistent %v, state %+v", tc.name, tc.s.forkNode, tc.s.forkSeq,
+				rep.Consistent, sc)
+		}
+		if !rep.Consistency.Consistent {
+			t.Errorf("%s: the commit digests agree: %+v", tc.name, rep.Consistency)
+		}
+	}
+}

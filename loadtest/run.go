@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,11 +163,13 @@ type Snapshot struct {
 	P50, P99     time.Duration
 	// Round is the highest round (0 if unknown).
 	Round uint64
-	// Executed counts the run's transactions executed with an ok
-	// receipt, ExecutedTPS those of the last interval (0 when the target
-	// does not report execution).
+	// Executed counts the run's transactions that got a receipt, whatever
+	// its code, ExecutedTPS those of the last interval (0 when the target
+	// does not report execution); Unexpected those whose receipt is not
+	// the outcome the workload meant (see Classifier).
 	Executed    uint64
 	ExecutedTPS float64
+	Unexpected  uint64
 }
 
 // LatencyMS holds latency percentiles in milliseconds.
@@ -206,17 +209,34 @@ type Report struct {
 	FirstError    string            `json:"first_error,omitempty"`
 
 	// Execution, when the target reports it (ExecutionFollower).
-	// ExecutedTx counts the run's transactions whose receipt is ok,
-	// ExecutedTPS those executed while the load ran divided by its
-	// duration, ExecRejectedTx those whose receipt carries an error code
-	// (ExecRejectReasons by code). ExecLatency runs from the moment a
-	// transaction fell due to the first node that executed it.
-	ExecutedTx        uint64             `json:"executed_tx"`
-	ExecutedTPS       float64            `json:"executed_tps"`
-	ExecRejectedTx    uint64             `json:"exec_rejected_tx,omitempty"`
-	ExecRejectReasons map[string]uint64  `json:"exec_reject_reasons,omitempty"`
-	ExecLatency       *LatencyMS         `json:"exec_latency_ms,omitempty"`
-	StateConsistency  *ConsistencyResult `json:"state_consistency,omitempty"`
+	// ExecutedTx counts the run's transactions that got a receipt,
+	// whatever its code ("executed" means "got a receipt"), ExecutedTPS
+	// those executed while the load ran divided by its duration. Of
+	// them, ExecOKTx got an ok receipt and ExecRejectedTx an error code;
+	// ReceiptCodes counts them all by code ("ok", "soulbound"...).
+	// ExpectedFailures counts the failures the workload meant (a
+	// Classifier's deliberate failures with the code it expected),
+	// UnexpectedTx the receipts whose outcome is not the one the workload
+	// meant (UnexpectedCodes by code): a workload without a Classifier
+	// means every transaction to succeed. ReceiptsByOp counts the
+	// receipts by operation, then code (Classifier workloads only).
+	// ExecLatency runs from the moment a transaction fell due to the
+	// first node that executed it.
+	ExecutedTx       uint64                       `json:"executed_tx"`
+	ExecutedTPS      float64                      `json:"executed_tps"`
+	ExecOKTx         uint64                       `json:"exec_ok_tx"`
+	ExecRejectedTx   uint64                       `json:"exec_rejected_tx,omitempty"`
+	ExpectedFailures uint64                       `json:"exec_expected_failures,omitempty"`
+	UnexpectedTx     uint64                       `json:"exec_unexpected_tx"`
+	ReceiptCodes     map[string]uint64            `json:"receipt_codes,omitempty"`
+	UnexpectedCodes  map[string]uint64            `json:"exec_unexpected_codes,omitempty"`
+	ReceiptsByOp     map[string]map[string]uint64 `json:"receipts_by_op,omitempty"`
+	ExecLatency      *LatencyMS                   `json:"exec_latency_ms,omitempty"`
+	// StateConsistency compares the state roots every node reached at
+	// every commit: while the load runs (the executed commits the target
+	// reports) and, for a StateRootLister target, once more at the end
+	// over every commit from the first.
+	StateConsistency *ConsistencyResult `json:"state_consistency,omitempty"`
 }
 
 // recorder counts what happens; safe for concurrent use.
@@ -244,10 +264,14 @@ type recorder struct {
 	foreign      uint64
 
 	execSeen     []uint64 // bitset of executed sequence numbers
-	executed     uint64   // receipts ok
-	execRejected uint64   // receipts with an error code
+	executed     uint64   // receipts, whatever their code
+	execOK       uint64   // receipts ok
+	expectedFail uint64   // failures the workload meant
+	unexpected   uint64   // outcomes the workload did not mean
 	execInWindow uint64
-	execReasons  map[string]uint64
+	codes        map[string]uint64            // receipts by code
+	unexpCodes   map[string]uint64            // unexpected outcomes by code
+	byOp         map[string]map[string]uint64 // receipts by operation and code (Classifier)
 	execLatency  *Histogram
 	execFollowed bool
 	windowExec   uint64
@@ -256,7 +280,8 @@ type recorder struct {
 
 func newRecorder(run uint32, wl Workload) *recorder {
 	return &recorder{run: run, wl: wl, reasons: make(map[string]uint64), total: NewHistogram(), window: NewHistogram(),
-		execReasons: make(map[string]uint64), execLatency: NewHistogram()}
+		codes: make(map[string]uint64), unexpCodes: make(map[string]uint64), byOp: make(map[string]map[string]uint64),
+		execLatency: NewHistogram()}
 }
 
 // due returns when transaction seq fell due.
@@ -282,18 +307,40 @@ func setBit(bits *[]uint64, seq uint64) bool {
 func (r *recorder) observeExec(o ExecObservation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	cl, classifies := r.wl.(Classifier)
 	for _, tx := range o.Txs {
 		seq, ok := r.wl.IdentifyDigest(tx.Digest)
 		if !ok || !setBit(&r.execSeen, seq) {
 			continue
 		}
-		r.wl.Executed(seq, tx.OK, tx.Code)
-		if !tx.OK {
-			r.execRejected++
-			r.execReasons[tx.Code]++
-			continue
+		code := tx.Code
+		if code == "" && tx.OK {
+			code = "ok"
 		}
+		expected := tx.OK
+		if classifies {
+			var op string
+			op, expected = cl.Classify(seq, code)
+			m := r.byOp[op]
+			if m == nil {
+				m = make(map[string]uint64)
+				r.byOp[op] = m
+			}
+			m[code]++
+		}
+		r.wl.Executed(seq, tx.OK, code)
 		r.executed++
+		r.codes[code]++
+		switch {
+		case !expected:
+			r.unexpected++
+			r.unexpCodes[code]++
+		case !tx.OK:
+			r.expectedFail++
+		}
+		if tx.OK {
+			r.execOK++
+		}
 		r.windowExec++
 		if r.end.IsZero() || !o.At.After(r.end) {
 			r.execInWindow++
@@ -362,7 +409,7 @@ func (r *recorder) snapshot(elapsed, interval time.Duration, round uint64) Snaps
 	if r.accepted > r.committed {
 		s.Pending = r.accepted - r.committed
 	}
-	s.Executed = r.executed
+	s.Executed, s.Unexpected = r.executed, r.unexpected
 	if interval > 0 {
 		s.CommittedTPS = float64(r.windowCommit) / interval.Seconds()
 		s.ExecutedTPS = float64(r.windowExec) / interval.Seconds()
@@ -396,9 +443,9 @@ func Run(ctx context.Context, target Target, o Options) (*Report, error) {
 	if _, ok := target.(ExecutionFollower); o.Workload.Executes() && !ok {
 		return nil, errors.New("loadtest: the workload follows execution, which the target does not report")
 	}
-	if err := o.Workload.Prepare(ctx, presign, o.Rate); err != nil {
-		return nil, fmt.Errorf("loadtest: prepare the workload: %w", err)
-	}
+	// Follow commits and execution before the workload prepares (signing
+	// may take seconds), so that the state roots of the commits executed
+	// meanwhile are compared too.
 	followCtx, stopFollowCtx := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopFollowCtx()
 	var stateSeen atomic.Bool
@@ -426,6 +473,9 @@ func Run(ctx context.Context, target Target, o Options) (*Report, error) {
 		}
 		rec.execFollowed = true
 		defer stopExec()
+	}
+	if err := o.Workload.Prepare(ctx, presign, o.Rate); err != nil {
+		return nil, fmt.Errorf("loadtest: prepare the workload: %w", err)
 	}
 	startRound, _ := target.Round(ctx)
 
@@ -551,12 +601,13 @@ loop:
 	// Drain: give accepted transactions time to commit and execute. It
 	// ends early once every accepted transaction committed, or once none
 	// has committed for drainQuiet (consensus may lose a batch to an
-	// orphaned certificate), and every committed one executed.
+	// orphaned certificate), and, for a workload that executes, every
+	// committed one executed.
 	deadline := time.Now().Add(o.Drain)
 	for time.Now().Before(deadline) {
 		rec.mu.Lock()
 		settled := rec.committed >= rec.accepted || (!rec.lastCommit.IsZero() && time.Since(rec.lastCommit) > drainQuiet)
-		done := settled && (!rec.execFollowed || rec.executed+rec.execRejected >= rec.committed)
+		done := settled && (!rec.execFollowed || !o.Workload.Executes() || rec.executed >= rec.committed)
 		rec.mu.Unlock()
 		if done {
 			break
@@ -572,6 +623,27 @@ loop:
 	endRound, _ := target.Round(context.WithoutCancel(ctx))
 	stopFollow()
 	stopExec()
+	var sweep *ConsistencyResult
+	if l, ok := target.(StateRootLister); ok && rec.execFollowed {
+		// Every commit every node committed, once every node executed
+		// it: executors may trail consensus by many commits, so wait
+		// for them a while (not when interrupted).
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sweepTimeout)
+		want := minSeqOf(cons.Result().Highest)
+		deadline := time.Now().Add(sweepWait)
+		for {
+			r := sweepStateRoots(sctx, l, nodes, o.Logger)
+			sweep = &r
+			if minSeqOf(r.Highest) >= want || !r.Consistent || ctx.Err() != nil || sctx.Err() != nil || time.Now().After(deadline) {
+				break
+			}
+			select {
+			case <-time.After(500 * time.Millisecond):
+			case <-sctx.Done():
+			}
+		}
+		cancel()
+	}
 
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -591,18 +663,28 @@ loop:
 		Max: ms(rec.total.Max()), Mean: rec.total.Mean() / 1000}
 	rep.Consistency = cons.Result()
 	rep.Consistent = rep.Consistency.Consistent
-	if stateSeen.Load() {
+	if stateSeen.Load() || sweep != nil {
 		sc := stateCons.Result()
+		if sweep != nil {
+			sc = sc.Merge(*sweep)
+		}
 		rep.StateConsistency = &sc
 		rep.Consistent = rep.Consistent && sc.Consistent
 	}
 	if rec.execFollowed {
-		rep.ExecutedTx, rep.ExecRejectedTx = rec.executed, rec.execRejected
+		rep.ExecutedTx, rep.ExecOKTx, rep.ExecRejectedTx = rec.executed, rec.execOK, rec.executed-rec.execOK
+		rep.ExpectedFailures, rep.UnexpectedTx = rec.expectedFail, rec.unexpected
 		if secs > 0 {
 			rep.ExecutedTPS = float64(rec.execInWindow) / secs
 		}
-		if len(rec.execReasons) > 0 {
-			rep.ExecRejectReasons = rec.execReasons
+		if len(rec.codes) > 0 {
+			rep.ReceiptCodes = rec.codes
+		}
+		if len(rec.unexpCodes) > 0 {
+			rep.UnexpectedCodes = rec.unexpCodes
+		}
+		if len(rec.byOp) > 0 {
+			rep.ReceiptsByOp = rec.byOp
 		}
 		if rec.executed > 0 {
 			rep.ExecLatency = &LatencyMS{P50: ms(rec.execLatency.Quantile(0.50)), P95: ms(rec.execLatency.Quantile(0.95)),
@@ -616,6 +698,61 @@ loop:
 		rep.RejectReasons = nil
 	}
 	return rep, nil
+}
+
+// sweepTimeout bounds the comparison of every commit's state roots at the
+// end of a run.
+const sweepTimeout = time.Minute
+
+// sweepWait bounds how long the end of a run waits for every node to
+// execute the commits every node committed, before comparing the state
+// roots of all of them.
+const sweepWait = 30 * time.Second
+
+// minSeqOf returns the smallest of seqs (0 for none).
+func minSeqOf(seqs []uint64) uint64 {
+	if len(seqs) == 0 {
+		return 0
+	}
+	return slices.Min(seqs)
+}
+
+// sweepPage is how many commits of each node sweepStateRoots reads at a
+// time.
+const sweepPage = 256
+
+// sweepStateRoots compares the state roots of every node at every commit
+// from the first, page by page so that memory stays bounded: a node that
+// fails to answer is left out from then on (logged).
+func sweepStateRoots(ctx context.Context, l StateRootLister, nodes int, log *slog.Logger) ConsistencyResult {
+	c := NewConsistency(nodes)
+	more := make([]bool, nodes)
+	for i := range more {
+		more[i] = true
+	}
+	for from := uint64(1); ctx.Err() == nil; from += sweepPage {
+		any := false
+		for node := range nodes {
+			if !more[node] {
+				continue
+			}
+			roots, err := l.StateRoots(ctx, node, from, sweepPage)
+			if err != nil {
+				log.Warn("state roots: node left out of the final comparison", "node", node, "from", from, "err", err)
+				more[node] = false
+				continue
+			}
+			for i, r := range roots {
+				c.Observe(node, from+uint64(i), r)
+			}
+			more[node] = len(roots) == sweepPage
+			any = any || more[node]
+		}
+		if !any {
+			break
+		}
+	}
+	return c.Result()
 }
 
 // drainQuiet: a drain in which none of the run's transactions committed

@@ -22,8 +22,9 @@ func testKeys(n int) []*crypto.AccountPrivateKey {
 
 // TestTransfersPacing checks the workload's rules without nodes: one
 // transaction in flight per account, consecutive nonces, the next one
-// only after a receipt, a resend byte for byte, signing again only after
-// expiry, and a returned transaction offered again first.
+// only once the previous is committed (or has its receipt), a resend
+// byte for byte, signing again only after expiry, and a returned
+// transaction offered again first.
 func TestTransfersPacing(t *testing.T) {
 	w, err := NewTransfers(TransferOptions{Keys: testKeys(3), ChainID: "dagd-test", ResendAfter: time.Hour})
 	if err != nil {
@@ -55,10 +56,24 @@ func TestTransfersPacing(t *testing.T) {
 	if b, _ := w.Tx(3, time.Now(), 2); b != nil {
 		t.Fatal("an account sent while its transaction was in flight")
 	}
-	// Account 1's receipt: it goes next, with nonce 1.
-	w.Executed(1, true, "ok")
+	// Account 1's transaction commits: it goes next, with nonce 1 (its
+	// receipt, later, changes nothing).
+	w.Committed(1)
 	b, _ := w.Tx(4, time.Now(), 2)
 	if tx := decode(b); tx.Sender != w.pubs[1] || tx.Nonce != 1 {
+		t.Fatalf("after a commit: sender %v nonce %d", tx.Sender, tx.Nonce)
+	}
+	if op, ok := w.Classify(1, "ok"); op != "transfer" || !ok {
+		t.Fatalf("classify: %s %v", op, ok)
+	}
+	w.Executed(1, true, "ok")
+	if b, _ := w.Tx(6, time.Now(), 2); b != nil {
+		t.Fatal("a receipt after the commit made the account send twice")
+	}
+	// Account 2's receipt before its commit was seen: it goes next.
+	w.Executed(2, true, "ok")
+	b, _ = w.Tx(7, time.Now(), 2)
+	if tx := decode(b); tx.Sender != w.pubs[2] || tx.Nonce != 1 {
 		t.Fatalf("after a receipt: sender %v nonce %d", tx.Sender, tx.Nonce)
 	}
 	// Account 0's transaction was refused by the node: it goes again, the
@@ -133,12 +148,57 @@ func TestDevnetTransfers(t *testing.T) {
 	// the workload sends again only while the load runs.
 	if rep.Offered != 1000 || rep.ExecutedTx != rep.CommittedTx || rep.ExecRejectedTx != 0 || rep.CommittedTx < rep.Offered*9/10 {
 		t.Errorf("offered %d committed %d executed %d rejected %d %v (dropped %d %v)", rep.Offered, rep.CommittedTx, rep.ExecutedTx,
-			rep.ExecRejectedTx, rep.ExecRejectReasons, rep.Dropped, rep.RejectReasons)
+			rep.ExecRejectedTx, rep.ReceiptCodes, rep.Dropped, rep.RejectReasons)
 	}
 	if !rep.Consistent || rep.StateConsistency == nil || rep.StateConsistency.CommonSeqs == 0 || rep.ExecLatency == nil {
 		t.Errorf("consistency %+v state %+v", rep.Consistency, rep.StateConsistency)
 	}
 	if err := target.Err(); err != nil {
 		t.Errorf("follower: %v", err)
+	}
+}
+
+// TestHTTPTransfers runs the transfers workload over the nodes' HTTP API:
+// whole transactions followed at their node, receipts read one by one,
+// state roots compared at every commit.
+func TestHTTPTransfers(t *testing.T) {
+	const accounts = 400
+	d, err := engine.StartDevnet(context.Background(), engine.DevnetOptions{BaseDir: t.TempDir(), InMemoryNetwork: true, API: true, Accounts: accounts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := d.Close(); err != nil {
+			t.Errorf("close devnet: %v", err)
+		}
+	})
+	var addrs []string
+	keys := make([]*crypto.AccountPrivateKey, accounts)
+	for i := range keys {
+		keys[i] = d.AccountKey(i)
+	}
+	for i := 0; i < d.Size(); i++ {
+		addrs = append(addrs, d.Node(i).APIAddr())
+	}
+	target, err := NewHTTPTarget(addrs, HTTPOptions{PollInterval: 10 * time.Millisecond, FullTransactions: true, Receipts: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wl, err := NewTransfers(TransferOptions{Keys: keys, ChainID: d.ChainID()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Run(context.Background(), target, Options{Rate: 300, Duration: 2 * time.Second, Workload: wl, Drain: 10 * time.Second,
+		Tick: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.ExecutedTx != rep.CommittedTx || rep.ExecOKTx != rep.ExecutedTx || rep.CommittedTx < rep.Offered*9/10 {
+		t.Errorf("offered %d committed %d executed %d ok %d %v (dropped %d %v)", rep.Offered, rep.CommittedTx, rep.ExecutedTx,
+			rep.ExecOKTx, rep.ReceiptCodes, rep.Dropped, rep.RejectReasons)
+	}
+	sc := rep.StateConsistency
+	if !rep.Consistent || sc == nil || sc.CommonSeqs < rep.Consistency.CommonSeqs || rep.ExecLatency == nil {
+		t.Errorf("consistency %+v state %+v", rep.Consistency, sc)
 	}
 }

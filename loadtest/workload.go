@@ -58,10 +58,35 @@ func (w opaqueWorkload) Identify(tx []byte) (uint64, bool) {
 }
 
 func (w opaqueWorkload) IdentifyDigest([32]byte) (uint64, bool) { return 0, false }
-func (w opaqueWorkload) Committed(uint64)                        {}
+func (w opaqueWorkload) Committed(uint64)                       {}
 func (w opaqueWorkload) Executed(uint64, bool, string)          {}
 func (w opaqueWorkload) Returned([][]byte)                      {}
 func (w opaqueWorkload) Executes() bool                         { return false }
+
+// Classifier is implemented by workloads that know what each of their
+// transactions does and which outcome it is meant to get: most are meant
+// to succeed, a few are meant to fail (a soulbound transfer, an attach
+// below the token's own descendant) to check that the rules hold. The
+// report then counts receipts by operation and code, and tells the
+// expected failures from the unexpected ones.
+type Classifier interface {
+	// Classify returns the operation of transaction seq ("transfer",
+	// "nft-attach"...) and whether code (a receipt code's name, "ok" for
+	// success) is the outcome it was meant to get. Run calls it before
+	// Executed, with the first receipt of seq.
+	Classify(seq uint64, code string) (op string, expected bool)
+}
+
+// StateRootLister is a Target that can list the state root each node
+// reached after every commit it executed, from the first: Run compares
+// them all once the load is over, so that "consistent" covers every
+// commit, also those executed before the run followed execution.
+type StateRootLister interface {
+	// StateRoots returns node's state roots after commits from, from+1,
+	// ... in order, at most max of them, stopping early at the last commit
+	// the node executed (an empty result: it has not executed from).
+	StateRoots(ctx context.Context, node int, from uint64, max int) ([][32]byte, error)
+}
 
 // ExecutionFollower is a Target that also reports executed commits.
 type ExecutionFollower interface {

@@ -38,7 +38,7 @@
 //
 // # Wire format
 //
-// All integers are big-endian. On the single bidirectional stream of a
+// All integers are big-endian. On the first bidirectional stream of a
 // connection the dialer sends
 //
 //	hello: "DQHL" | version u8 (1) | from u16 | to u16 | len u8 | chain id (len bytes, 1..255)
@@ -52,6 +52,20 @@
 //
 //	frame: length u32 | length bytes
 //
+// When Options.BulkFrame is set, the dialer then opens a second stream for
+// bulk frames (the frames BulkFrame selects: content shards, for the node),
+// which starts with a tag and carries frames in the same form:
+//
+//	bulk:  "DQBK" | frame...
+//
+// Each stream has its own send queue (SendQueueLen and SendQueueBytes,
+// BulkQueueLen and BulkQueueBytes) and its own writer, and QUIC gives each
+// its own flow control, so a large transfer neither waits behind the other
+// frames nor delays them. Frames of one stream arrive in order; the two
+// streams are not ordered with each other. Both deliver into the one
+// inbox. An acceptor always takes a bulk stream, whatever its own options;
+// a second stream without the tag closes the connection.
+//
 // The acceptor checks a frame's length against Options.MaxFrameSize before
 // it allocates anything for the frame. An oversize length, a stream that
 // ends inside a frame or a malformed hello closes the connection with a
@@ -60,8 +74,9 @@
 // # Flow control and memory
 //
 // Send never blocks. Each peer has a send queue bounded both in frames
-// (SendQueueLen) and in bytes (SendQueueBytes); when it is full, Send
-// returns ErrQueueFull and the caller decides what to drop. Frames stay
+// (SendQueueLen) and in bytes (SendQueueBytes), and a bulk queue likewise
+// when BulkFrame is set; when a queue is full, Send returns ErrQueueFull
+// and the caller decides what to drop. Frames stay
 // queued while the peer is unreachable and go out once it reconnects;
 // frames already handed to a connection that then breaks may be lost, which
 // is why the node re-sends its state when OnPeer reports a reconnect.
@@ -71,9 +86,9 @@
 // stop reading their streams and QUIC flow control stops the senders: no
 // buffer grows with what peers send. The memory that peers can make a
 // Transport hold is bounded by InboxBytes + MaxFrameSize for the inbox plus,
-// per committee member, one partially read frame (at most MaxFrameSize),
-// a 64 KiB read buffer and quic-go's receive windows (15 MB per
-// connection by default).
+// per committee member and stream (two with a bulk stream), one partially
+// read frame (at most MaxFrameSize) and a 64 KiB read buffer, and per
+// connection quic-go's receive windows (15 MB by default).
 //
 // # Liveness
 //

@@ -113,7 +113,15 @@ func (t *Transport) serveInbound(conn *quic.Conn) {
 		}
 	}
 
+	t.wg.Add(1)
+	go t.serveBulk(id, conn, log)
 	err = t.readFrames(id, br)
+	t.closeForFrameError(id, conn, remote, log, err)
+}
+
+// closeForFrameError closes an inbound connection whose frames (on either
+// stream) ended with err, telling the peer why.
+func (t *Transport) closeForFrameError(id PeerID, conn *quic.Conn, remote string, log *slog.Logger, err error) {
 	switch {
 	case t.ctx.Err() != nil:
 		// Close closes the connection.
@@ -136,6 +144,36 @@ func (t *Transport) serveInbound(conn *quic.Conn) {
 		log.Log(context.Background(), logLevelFor(err), "netquic: inbound connection closed", "err", err.Error())
 		_ = conn.CloseWithError(codeShutdown, "closing")
 	}
+}
+
+// serveBulk takes the bulk stream of an authenticated inbound connection,
+// if the dialer opens one, and delivers its frames to the inbox. A second
+// stream without the bulk tag closes the connection.
+func (t *Transport) serveBulk(id PeerID, conn *quic.Conn, log *slog.Logger) {
+	defer t.wg.Done()
+	str, err := conn.AcceptStream(conn.Context())
+	if err != nil {
+		return // the connection ended; serveInbound reports why
+	}
+	_ = str.SetReadDeadline(time.Now().Add(t.opts.HandshakeTimeout))
+	br := bufio.NewReaderSize(str, readBufferSize)
+	var tag [len(bulkMagic)]byte
+	if _, err := io.ReadFull(br, tag[:]); err != nil || tag != bulkMagic {
+		if t.ctx.Err() != nil || conn.Context().Err() != nil {
+			return
+		}
+		reason := fmt.Sprintf("a second stream without the bulk tag (%q, %v)", tag[:], err)
+		t.rejectedFrames.Add(1)
+		t.logLimited("refused:bulk", slog.LevelWarn, "netquic: closing an inbound connection: bad bulk stream", "peer", id, "reason", reason)
+		_ = conn.CloseWithError(codeBadFrame, reason)
+		return
+	}
+	_ = str.SetReadDeadline(time.Time{})
+	err = t.readFrames(id, br)
+	if t.ctx.Err() != nil || conn.Context().Err() != nil {
+		return
+	}
+	t.closeForFrameError(id, conn, conn.RemoteAddr().String(), log, fmt.Errorf("bulk stream: %w", err))
 }
 
 // acceptHello waits for the dialer's stream and hello, checks them against

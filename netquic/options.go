@@ -74,6 +74,20 @@ type Options struct {
 	// SendQueueBytes bounds each peer's send queue in bytes (frame payloads);
 	// at least MaxFrameSize. Default 32 MiB.
 	SendQueueBytes int
+	// BulkFrame, when set, classifies the frames passed to Send: those for
+	// which it returns true are bulk frames, which travel on a second
+	// stream of the connection with their own send queue (BulkQueueLen,
+	// BulkQueueBytes), so that large transfers neither wait behind the
+	// other frames nor make them wait, in the queue or on the wire. It is
+	// called on Send's goroutine and must be fast and safe for concurrent
+	// use; it sees the frame and must not keep it. Received bulk frames
+	// go to the same inbox. Default nil: every frame goes on one stream.
+	BulkFrame func(frame []byte) bool
+	// BulkQueueLen and BulkQueueBytes bound each peer's bulk send queue
+	// as SendQueueLen and SendQueueBytes bound the other. Defaults: those
+	// of the other queue.
+	BulkQueueLen   int
+	BulkQueueBytes int
 	// InboxLen bounds the inbox channel in frames. Default 1024.
 	InboxLen int
 	// InboxBytes bounds the bytes of the frames waiting in the inbox; at
@@ -145,6 +159,8 @@ func (o *Options) EnsureDefaults() *Options {
 	setInt(&o.MaxFrameSize, DefaultMaxFrameSize)
 	setInt(&o.SendQueueLen, DefaultSendQueueLen)
 	setInt(&o.SendQueueBytes, DefaultSendQueueBytes)
+	setInt(&o.BulkQueueLen, o.SendQueueLen)
+	setInt(&o.BulkQueueBytes, o.SendQueueBytes)
 	setInt(&o.InboxLen, DefaultInboxLen)
 	setInt(&o.InboxBytes, DefaultInboxBytes)
 	setDur(&o.KeepAlivePeriod, DefaultKeepAlivePeriod)
@@ -224,6 +240,12 @@ func (o *Options) Validate() error {
 	}
 	if o.SendQueueBytes < o.MaxFrameSize {
 		bad("SendQueueBytes %d is below MaxFrameSize %d", o.SendQueueBytes, o.MaxFrameSize)
+	}
+	if o.BulkQueueLen < 1 {
+		bad("BulkQueueLen %d is below 1", o.BulkQueueLen)
+	}
+	if o.BulkQueueBytes < o.MaxFrameSize {
+		bad("BulkQueueBytes %d is below MaxFrameSize %d", o.BulkQueueBytes, o.MaxFrameSize)
 	}
 	if o.InboxLen < 1 {
 		bad("InboxLen %d is below 1", o.InboxLen)

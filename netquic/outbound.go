@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -81,7 +82,7 @@ func (t *Transport) runPeer(p *peer) {
 	failing := false // a failure has been logged at warning level since the last success
 	everUp := false
 	for t.ctx.Err() == nil {
-		conn, str, err := t.connect(p)
+		conn, str, bulk, err := t.connect(p)
 		if err != nil {
 			if t.ctx.Err() != nil {
 				return
@@ -109,7 +110,22 @@ func (t *Transport) runPeer(p *peer) {
 		log.Info("netquic: connected to peer")
 		t.notify(PeerEvent{ID: p.id, Connected: true})
 
-		err = t.writeLoop(p, conn, str)
+		var bulkDone chan struct{}
+		if bulk != nil {
+			bulkDone = make(chan struct{})
+			go func() {
+				defer close(bulkDone)
+				if err := t.writeLoop(p, conn, bulk, p.bulk, &p.bulkBytes); !errors.Is(err, ErrClosed) {
+					// Ends the frame stream's loop too.
+					_ = conn.CloseWithError(codeShutdown, "bulk stream: "+err.Error())
+				}
+			}()
+		}
+		err = t.writeLoop(p, conn, str, p.queue, &p.queueBytes)
+		if bulkDone != nil {
+			_ = conn.CloseWithError(codeShutdown, "link reset")
+			<-bulkDone // one writer per queue: the next link's starts after
+		}
 
 		p.connected.Store(false)
 		if t.ctx.Err() != nil {
@@ -131,29 +147,46 @@ func (t *Transport) runPeer(p *peer) {
 }
 
 // connect dials p, checks its certificate against the committee (in TLS),
-// sends the hello and waits for the ack, all within HandshakeTimeout.
-func (t *Transport) connect(p *peer) (*quic.Conn, *quic.Stream, error) {
+// sends the hello and waits for the ack, and opens the bulk stream when
+// there is a bulk queue, all within HandshakeTimeout.
+func (t *Transport) connect(p *peer) (conn *quic.Conn, str, bulk *quic.Stream, err error) {
 	ctx, cancel := context.WithTimeout(t.ctx, t.opts.HandshakeTimeout)
 	defer cancel()
 	addr, err := net.ResolveUDPAddr("udp", p.addr)
 	if err != nil {
-		return nil, nil, fmt.Errorf("netquic: resolving %q: %w", p.addr, err)
+		return nil, nil, nil, fmt.Errorf("netquic: resolving %q: %w", p.addr, err)
 	}
-	conn, err := t.qt.Dial(ctx, addr, p.tls, t.quicConfig(false))
+	conn, err = t.qt.Dial(ctx, addr, p.tls, t.quicConfig(false))
 	if err != nil {
-		return nil, nil, fmt.Errorf("netquic: dialling validator %d at %s: %w", p.id, addr, err)
+		return nil, nil, nil, fmt.Errorf("netquic: dialling validator %d at %s: %w", p.id, addr, err)
 	}
 	if !t.track(conn) {
 		_ = conn.CloseWithError(codeShutdown, "shutting down")
-		return nil, nil, ErrClosed
+		return nil, nil, nil, ErrClosed
 	}
-	str, err := t.exchangeHello(ctx, p, conn)
+	str, err = t.exchangeHello(ctx, p, conn)
+	if err == nil && p.bulk != nil {
+		bulk, err = t.openBulk(ctx, p, conn)
+	}
 	if err != nil {
 		_ = conn.CloseWithError(codeShutdown, "giving up: the hello exchange failed")
 		t.untrack(conn)
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return conn, str, nil
+	return conn, str, bulk, nil
+}
+
+// openBulk opens the bulk stream of an authenticated connection and sends
+// its tag.
+func (t *Transport) openBulk(ctx context.Context, p *peer, conn *quic.Conn) (*quic.Stream, error) {
+	str, err := conn.OpenStreamSync(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("netquic: opening the bulk stream to validator %d: %w", p.id, explainRemote(err))
+	}
+	if _, err := str.Write(bulkMagic[:]); err != nil {
+		return nil, fmt.Errorf("netquic: opening the bulk stream to validator %d: %w", p.id, explainRemote(err))
+	}
+	return str, nil
 }
 
 // exchangeHello opens the stream, sends the hello and reads the ack. This
@@ -196,17 +229,17 @@ func explainRemote(err error) error {
 	return err
 }
 
-// writeLoop writes p's queued frames to the stream until the connection
-// breaks or the transport closes. Frames are batched in a buffer that is
-// flushed whenever the queue runs dry.
-func (t *Transport) writeLoop(p *peer, conn *quic.Conn, str *quic.Stream) error {
+// writeLoop writes the frames of one of p's queues to a stream until the
+// connection breaks or the transport closes. Frames are batched in a
+// buffer that is flushed whenever the queue runs dry.
+func (t *Transport) writeLoop(p *peer, conn *quic.Conn, str *quic.Stream, queue chan []byte, queueBytes *atomic.Int64) error {
 	bw := bufio.NewWriterSize(str, writeBufferSize)
 	var hdr [frameHeaderLen]byte
 	connDone := conn.Context().Done()
 	for {
 		select {
-		case f := <-p.queue:
-			p.queueBytes.Add(-int64(len(f)))
+		case f := <-queue:
+			queueBytes.Add(-int64(len(f)))
 			binary.BigEndian.PutUint32(hdr[:], uint32(len(f)))
 			if _, err := bw.Write(hdr[:]); err != nil {
 				return fmt.Errorf("netquic: writing to validator %d: %w", p.id, err)
@@ -216,7 +249,7 @@ func (t *Transport) writeLoop(p *peer, conn *quic.Conn, str *quic.Stream) error 
 			}
 			p.framesOut.Add(1)
 			p.bytesOut.Add(uint64(len(f)))
-			if len(p.queue) == 0 {
+			if len(queue) == 0 {
 				if err := bw.Flush(); err != nil {
 					return fmt.Errorf("netquic: writing to validator %d: %w", p.id, err)
 				}

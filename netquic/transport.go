@@ -71,7 +71,10 @@ type peer struct {
 
 	queue      chan []byte
 	queueBytes atomic.Int64
-	connected  atomic.Bool
+	// bulk is the queue of bulk frames (Options.BulkFrame), nil without.
+	bulk      chan []byte
+	bulkBytes atomic.Int64
+	connected atomic.Bool
 	// wake cuts a redial backoff short: the peer just proved it is up
 	// by connecting to us (capacity 1, sent without blocking).
 	wake chan struct{}
@@ -133,6 +136,9 @@ func New(ctx context.Context, opts Options) (*Transport, error) {
 			queue: make(chan []byte, opts.SendQueueLen),
 			wake:  make(chan struct{}, 1),
 		}
+		if opts.BulkFrame != nil {
+			pp.bulk = make(chan []byte, opts.BulkQueueLen)
+		}
 		t.peers[p.ID] = pp
 		t.order = append(t.order, pp)
 		t.byKey[string(key)] = p.ID
@@ -178,7 +184,9 @@ func New(ctx context.Context, opts Options) (*Transport, error) {
 }
 
 // quicConfig is the QUIC configuration of the listener (server) or of the
-// dials. Only the dialer opens a stream, and only one.
+// dials. Only the dialer opens streams: the frame stream, then the bulk
+// stream when it has bulk frames to send (Options.BulkFrame). Every
+// acceptor takes both, whatever its own options.
 func (t *Transport) quicConfig(server bool) *quic.Config {
 	c := &quic.Config{
 		HandshakeIdleTimeout:  t.opts.HandshakeTimeout,
@@ -188,7 +196,7 @@ func (t *Transport) quicConfig(server bool) *quic.Config {
 		MaxIncomingUniStreams: -1,
 	}
 	if server {
-		c.MaxIncomingStreams = 1
+		c.MaxIncomingStreams = 2
 	}
 	return c
 }
@@ -228,9 +236,12 @@ func (t *Transport) Inbox() <-chan Inbound { return t.inbox.ch }
 // Send queues frame for peer to and returns at once. It does not copy
 // frame: the caller must not modify it afterwards (the same frame may be
 // passed to several Sends). Frames queued for a peer that is not connected
-// wait for the link to come up. Send returns ErrQueueFull when the peer's
-// queue is full, ErrUnknownPeer for a PeerID that is not another committee
-// member, ErrFrameTooLarge above MaxFrameSize and ErrClosed after Close.
+// wait for the link to come up. A bulk frame (Options.BulkFrame) goes to
+// the peer's bulk queue and stream; frames of one class arrive in the
+// order they were sent, frames of different classes in any order. Send
+// returns ErrQueueFull when the peer's queue (of the frame's class) is
+// full, ErrUnknownPeer for a PeerID that is not another committee member,
+// ErrFrameTooLarge above MaxFrameSize and ErrClosed after Close.
 func (t *Transport) Send(to PeerID, frame []byte) error {
 	p := t.peers[to]
 	if p == nil {
@@ -246,18 +257,22 @@ func (t *Transport) Send(to PeerID, frame []byte) error {
 		return ErrClosed
 	}
 	n := int64(len(frame))
+	queue, bytes, limit := p.queue, &p.queueBytes, int64(t.opts.SendQueueBytes)
+	if p.bulk != nil && t.opts.BulkFrame(frame) {
+		queue, bytes, limit = p.bulk, &p.bulkBytes, int64(t.opts.BulkQueueBytes)
+	}
 	// ErrQueueFull is returned bare: it is the hot path of a sender
 	// waiting for room, and the caller knows the peer.
-	if p.queueBytes.Add(n) > int64(t.opts.SendQueueBytes) {
-		p.queueBytes.Add(-n)
+	if bytes.Add(n) > limit {
+		bytes.Add(-n)
 		t.queueFull.Add(1)
 		return ErrQueueFull
 	}
 	select {
-	case p.queue <- frame:
+	case queue <- frame:
 		return nil
 	default:
-		p.queueBytes.Add(-n)
+		bytes.Add(-n)
 		t.queueFull.Add(1)
 		return ErrQueueFull
 	}
@@ -316,9 +331,12 @@ type PeerStats struct {
 	// Inbound is true while the peer has an authenticated connection to
 	// this node.
 	Inbound bool
-	// QueueLen and QueueBytes are what waits in the send queue.
-	QueueLen   int
-	QueueBytes int64
+	// QueueLen and QueueBytes are what waits in the send queue, and
+	// BulkQueueLen and BulkQueueBytes in the bulk queue.
+	QueueLen       int
+	QueueBytes     int64
+	BulkQueueLen   int
+	BulkQueueBytes int64
 	// FramesIn, BytesIn, FramesOut and BytesOut as in Stats.
 	FramesIn, BytesIn, FramesOut, BytesOut uint64
 	// Reconnects as in Stats.
@@ -344,16 +362,18 @@ func (t *Transport) Stats() Stats {
 	t.mu.Unlock()
 	for _, p := range t.order {
 		ps := PeerStats{
-			ID:         p.id,
-			Connected:  p.connected.Load(),
-			Inbound:    inbound[p.id],
-			QueueLen:   len(p.queue),
-			QueueBytes: p.queueBytes.Load(),
-			FramesIn:   p.framesIn.Load(),
-			BytesIn:    p.bytesIn.Load(),
-			FramesOut:  p.framesOut.Load(),
-			BytesOut:   p.bytesOut.Load(),
-			Reconnects: p.reconnects.Load(),
+			ID:             p.id,
+			Connected:      p.connected.Load(),
+			Inbound:        inbound[p.id],
+			QueueLen:       len(p.queue),
+			QueueBytes:     p.queueBytes.Load(),
+			BulkQueueLen:   len(p.bulk),
+			BulkQueueBytes: p.bulkBytes.Load(),
+			FramesIn:       p.framesIn.Load(),
+			BytesIn:        p.bytesIn.Load(),
+			FramesOut:      p.framesOut.Load(),
+			BytesOut:       p.bytesOut.Load(),
+			Reconnects:     p.reconnects.Load(),
 		}
 		s.FramesIn += ps.FramesIn
 		s.BytesIn += ps.BytesIn

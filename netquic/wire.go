@@ -19,6 +19,8 @@ const (
 var (
 	helloMagic = [4]byte{'D', 'Q', 'H', 'L'}
 	ackMagic   = [4]byte{'D', 'Q', 'A', 'K'}
+	// bulkMagic opens the bulk stream (see the package comment).
+	bulkMagic = [4]byte{'D', 'Q', 'B', 'K'}
 )
 
 // hello is the dialer's first message on a connection.

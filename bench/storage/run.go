@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
@@ -50,6 +51,9 @@ type Options struct {
 	Logger *slog.Logger
 	// OnRound, when set, is called after each round.
 	OnRound func(Round)
+	// PutProfile and GetProfile, when set, receive a CPU profile (pprof)
+	// of the last round's put and of its get.
+	PutProfile, GetProfile io.Writer
 }
 
 // EnsureDefaults fills the zero fields of o and returns o.
@@ -173,12 +177,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	for i := 0; i < o.Rounds; i++ {
 		data[0]++ // another object every round: no put finds its content stored
 		want = blake3.Sum256(data)
+		last := i == o.Rounds-1
+		stop, err := startProfile(last, o.PutProfile)
+		if err != nil {
+			return nil, err
+		}
 		c0, t0 := cpuTime(), time.Now()
 		put, err := d.Node(0).PutContent(ctx, bytes.NewReader(data), o.Size, engine.PutOptions{K: o.K, N: o.N})
+		tPut, cPut := time.Since(t0), cpuTime()-c0
+		stop()
 		if err != nil {
 			return nil, fmt.Errorf("round %d: put: %w", i, err)
 		}
-		tPut, cPut := time.Since(t0), cpuTime()-c0
 		if i == 0 {
 			// Check once, untimed, that a get returns what was put.
 			h := blake3.New()
@@ -191,11 +201,16 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				return nil, fmt.Errorf("round %d: get returned other bytes than were put", i)
 			}
 		}
+		if stop, err = startProfile(last, o.GetProfile); err != nil {
+			return nil, err
+		}
 		c0, t0 = cpuTime(), time.Now()
-		if _, err := d.Node(1).GetContent(ctx, put.CID, io.Discard); err != nil {
+		_, err = d.Node(1).GetContent(ctx, put.CID, io.Discard)
+		tGet, cGet := time.Since(t0), cpuTime()-c0
+		stop()
+		if err != nil {
 			return nil, fmt.Errorf("round %d: get: %w", i, err)
 		}
-		tGet, cGet := time.Since(t0), cpuTime()-c0
 		res.K, res.N, res.ChunkSize = put.K, put.N, put.ChunkSize
 		rd := Round{CID: put.CID.String(), Put: tPut, Get: tGet, PutMBps: mbps(o.Size, tPut), GetMBps: mbps(o.Size, tGet),
 			PutCPU: cPut, GetCPU: cGet, PutMBpcs: mbps(o.Size, cPut), GetMBpcs: mbps(o.Size, cGet)}
@@ -213,6 +228,18 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	res.PutMBpcs, res.GetMBpcs = median(putc), median(getc)
 	res.LoadAfter = load1()
 	return res, nil
+}
+
+// startProfile starts a CPU profile into w when on and w is set, and
+// returns the function that stops it.
+func startProfile(on bool, w io.Writer) (func(), error) {
+	if !on || w == nil {
+		return func() {}, nil
+	}
+	if err := pprof.StartCPUProfile(w); err != nil {
+		return nil, fmt.Errorf("storage bench: CPU profile: %w", err)
+	}
+	return pprof.StopCPUProfile, nil
 }
 
 func mbps(n int64, d time.Duration) float64 { return float64(n) / 1e6 / max(d.Seconds(), 1e-9) }

@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"os"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -18,6 +20,7 @@ func newBenchStorageCmd() *cobra.Command {
 		sizeMiB  int
 		asJSON   bool
 		logLevel string
+		profile  string
 		df       dagFlags
 	)
 	cmd := &cobra.Command{
@@ -38,6 +41,19 @@ validator shares this machine's cores. Stores do not fsync unless --fsync.`,
 			o.Logger = logger
 			o.DAG = df.options()
 			o.Size = int64(sizeMiB) << 20
+			if profile != "" {
+				for _, x := range []struct {
+					name string
+					dst  *io.Writer
+				}{{profile + ".put.pprof", &o.PutProfile}, {profile + ".get.pprof", &o.GetProfile}} {
+					f, err := os.Create(x.name)
+					if err != nil {
+						return err
+					}
+					defer f.Close()
+					*x.dst = f
+				}
+			}
 			w := cmd.OutOrStdout()
 			if !asJSON {
 				fmt.Fprintf(w, "devnet of %d validators (%s), %d MiB per put, %d cores, GOMAXPROCS %d\n",
@@ -73,6 +89,7 @@ validator shares this machine's cores. Stores do not fsync unless --fsync.`,
 	f.StringVar(&o.BaseDir, "dir", "", "data directory (default: a temporary one, removed)")
 	f.BoolVar(&asJSON, "json", false, "print the result as JSON")
 	f.StringVar(&logLevel, "log-level", "off", "devnet log level: off, debug, info, warn, error")
+	f.StringVar(&profile, "cpuprofile", "", "write CPU profiles (pprof) of the last round's put and get to PREFIX.put.pprof and PREFIX.get.pprof")
 	df.register(cmd)
 	return cmd
 }

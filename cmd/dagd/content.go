@@ -107,6 +107,9 @@ A progress line goes to standard error when it is a terminal.`,
 			}
 			fmt.Fprintf(cmd.ErrOrStderr(), "stored %d bytes in %d chunks, k=%d n=%d (overhead %.2fx), signed by validators %v%s\n",
 				res.Size, res.Chunks, res.K, res.N, res.Overhead, res.Signers, note)
+			if r := res.Registration; r != nil {
+				fmt.Fprintf(cmd.ErrOrStderr(), "ledger registration: %s\n", describeRegistration(r))
+			}
 			fmt.Fprintln(cmd.OutOrStdout(), res.CID)
 			return nil
 		},
@@ -226,7 +229,13 @@ func newStatCmd() *cobra.Command {
 			if st.Registered {
 				fmt.Fprintf(w, "certificate    signed by validators %v, stake %d (quorum %d)\n", st.Signers, st.SignerStake, st.QuorumStake)
 			} else {
-				fmt.Fprintf(w, "certificate    none registered at this node\n")
+				fmt.Fprintf(w, "certificate    none in this node's local registry\n")
+			}
+			if st.Ledger != nil {
+				fmt.Fprintf(w, "registered     %s\n", describeRegistration(st.Ledger))
+				if st.Ledger.Registrant != "" {
+					fmt.Fprintf(w, "registrant     %s\n", st.Ledger.Registrant)
+				}
 			}
 			fmt.Fprintf(w, "holders\n")
 			for _, h := range st.Holders {
@@ -238,6 +247,15 @@ func newStatCmd() *cobra.Command {
 	f.register(cmd)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
 	return cmd
+}
+
+// describeRegistration says in one line whether the ledger records a
+// content: "yes, commit 12, tx ..." or "no (why)".
+func describeRegistration(r *engine.ContentRegistration) string {
+	if r.Pending && !r.Registered {
+		return r.Reason // "pending: ..."
+	}
+	return r.String()
 }
 
 // context bounds a command by --timeout and by the process's signals.

@@ -9,14 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dagd/dagd/engine"
 )
 
 // TestContentCommands drives put, get and stat against an in-process
 // devnet as a user does: the CID is put's last line, get -o writes the
-// same bytes, stat describes the coding and the certificate, and a
-// malformed CID is refused with a clear error.
+// same bytes, stat describes the coding, the certificate and the ledger
+// registration, and a malformed CID is refused with a clear error.
 func TestContentCommands(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -71,6 +72,18 @@ func TestContentCommands(t *testing.T) {
 	out, err = runDagd(t, "stat", "--node", node0, id)
 	if err != nil || !strings.Contains(out, "k=2 n=4") || !strings.Contains(out, "overhead n/k = 2.00x") {
 		t.Fatalf("stat text: %q %v", out, err)
+	}
+	// Node 0 registers the put in the ledger: once the transaction
+	// executes, stat through any node shows its commit and digest.
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(out, "registered     yes, commit ") || !strings.Contains(out, ", tx ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("stat never showed the ledger registration: %q", out)
+		}
+		time.Sleep(50 * time.Millisecond)
+		if out, err = runDagd(t, "stat", "--node", node2, id); err != nil {
+			t.Fatal(err)
+		}
 	}
 	// k and n per put; standard input.
 	root := newRootCmd()

@@ -23,8 +23,10 @@ func newInitCmd() *cobra.Command {
 		Use:   "init --home DIR",
 		Short: "Write a validator's home: config.toml and encrypted keys",
 		Long: `init writes DIR/config.toml (every setting, commented, with its default; the
-flags of any setting below change what is written), a fresh BLS12-381 key and
-Ed25519 network key as encrypted EIP-2335 keystores in DIR/keys/, and
+flags of any setting below change what is written), a fresh BLS12-381 key,
+Ed25519 network key and Ed25519 ledger account key (which signs the node's own
+transactions: content registrations) as encrypted EIP-2335 keystores in
+DIR/keys/, and
 DIR/validator.json, this validator's public entry for the committee file.
 
 The keystore password comes from --password-file (recorded in config.toml, as
@@ -61,6 +63,10 @@ validator's validator.json entry; build it with "dagd committee".`,
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "wrote %s\n", h.ConfigFile)
 			fmt.Fprintf(out, "wrote %s and %s (encrypted)\n", h.Config.Path(h.Config.Keys.BLSKeystore), h.Config.Path(h.Config.Keys.NetworkKeystore))
+			if h.Account != nil {
+				fmt.Fprintf(out, "wrote %s (encrypted): the node's ledger account %s; fund it so that the node registers the content put through it in the ledger\n",
+					h.Config.Path(h.Config.Keys.AccountKeystore), h.Account)
+			}
 			fmt.Fprintf(out, "wrote %s (validator %q at %s)\n", h.ValidatorFile, h.Member.Name, h.Member.Address)
 			fmt.Fprintf(out, "next: gather every validator's validator.json into %s, then: dagd start --home %s\n",
 				h.Config.Path(h.Config.CommitteeFile), h.Dir)

@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/loadtest"
 )
 
@@ -20,6 +22,10 @@ func newLoadtestCmd() *cobra.Command {
 		poll     time.Duration
 		conc     int
 		logLevel string
+		workload string
+		accounts int
+		seed     string
+		chainID  string
 	)
 	cmd := &cobra.Command{
 		Use:   "loadtest",
@@ -30,7 +36,14 @@ polling GET /v1/commits?from=S&txs=own&tx_prefix=24, which returns the headers
 of the transactions of each node's own batches. Latency runs from the moment a
 transaction fell due to the poll that saw it committed (the poll interval adds
 half of itself on average). The digests every target reports are compared; the
-command exits with status 2 if two targets disagree.`,
+command exits with status 2 if two targets disagree.
+
+With --workload transfers or mixed it sends signed transactions from --accounts
+funded accounts whose keys derive from --accounts-seed, as "dagd testnet
+--accounts N --accounts-seed S" funds them (fresh accounts: nonces from 0). It
+then follows whole transactions, reads every receipt (GET /v1/receipts/{tx}),
+counts receipts by code, and also compares the state roots of every executed
+commit: two targets that disagree on one also exit with status 2.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
@@ -38,12 +51,48 @@ command exits with status 2 if two targets disagree.`,
 			if err != nil {
 				return err
 			}
-			t, err := loadtest.NewHTTPTarget(strings.Split(targets, ","), loadtest.HTTPOptions{PollInterval: poll, Logger: logger})
+			signed := workload == "transfers" || workload == "mixed"
+			if workload != "opaque" && !signed {
+				return fmt.Errorf("--workload %q: want opaque, transfers or mixed", workload)
+			}
+			if signed && accounts < 2 {
+				return fmt.Errorf("--accounts %d: the %s workload needs at least 2 funded accounts", accounts, workload)
+			}
+			t, err := loadtest.NewHTTPTarget(strings.Split(targets, ","), loadtest.HTTPOptions{PollInterval: poll, Logger: logger,
+				FullTransactions: signed, Receipts: signed})
 			if err != nil {
 				return err
 			}
+			var wl loadtest.Workload
+			drain := time.Duration(0) // loadtest's default
+			if signed {
+				drain = 60 * time.Second // at most: execution may trail commits
+				if chainID == "" {
+					st, err := t.Status(cmd.Context(), 0)
+					if err != nil {
+						return fmt.Errorf("--chain-id not given, and the first target does not say: %w", err)
+					}
+					chainID = st.ChainID
+				}
+				if seed == "" {
+					seed = chainID
+				}
+				keys := make([]*crypto.AccountPrivateKey, accounts)
+				for i := range keys {
+					keys[i] = engine.DevnetAccountKey(seed, i)
+				}
+				if workload == "transfers" {
+					wl, err = loadtest.NewTransfers(loadtest.TransferOptions{Keys: keys, ChainID: chainID})
+				} else {
+					wl, err = loadtest.NewMixed(loadtest.MixedOptions{Keys: keys, ChainID: chainID, Validators: t.Nodes()})
+				}
+				if err != nil {
+					return err
+				}
+			}
 			rep, err := loadtest.Run(cmd.Context(), t, loadtest.Options{
 				Rate: rate, TxSize: size, Duration: duration, Tick: 5 * time.Millisecond, Concurrency: conc, Logger: logger,
+				Workload: wl, Drain: drain,
 				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s) },
 			})
 			if err != nil {
@@ -61,5 +110,9 @@ command exits with status 2 if two targets disagree.`,
 	f.DurationVar(&poll, "poll", 20*time.Millisecond, "commit polling interval")
 	f.IntVar(&conc, "concurrency", 4, "concurrent submissions per target")
 	f.StringVar(&logLevel, "log-level", "warn", "logs to stderr: off, debug, info, warn, error")
+	f.StringVar(&workload, "workload", "opaque", "load: opaque (bytes the nodes order but cannot execute), transfers (signed native-token transfers) or mixed (every token operation; withdrawals are meant to fail \"locked\" under the default unbonding period)")
+	f.IntVar(&accounts, "accounts", 0, "funded accounts to send from (transfers, mixed): those of dagd testnet --accounts")
+	f.StringVar(&seed, "accounts-seed", "", "seed of the funded accounts' keys, as given to dagd testnet (default: the chain id)")
+	f.StringVar(&chainID, "chain-id", "", "chain id of the signed transactions (default: the first target's)")
 	return cmd
 }

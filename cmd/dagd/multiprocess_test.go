@@ -25,10 +25,13 @@ import (
 )
 
 // TestMultiProcessTestnet runs a testnet of four real `dagd start`
-// processes on loopback under `dagd loadtest`, and checks that the
-// committed sequence survives a kill -9 with a restart and a 10-second
-// SIGSTOP: the others keep committing, the victim catches up, and every
-// node reports the same digest at every sequence number.
+// processes on loopback, whose genesis funds the accounts of `dagd
+// loadtest --workload transfers` (signed transfers, paced by their
+// receipts), and checks that the committed sequence and the state survive
+// a kill -9 with a restart and a 10-second SIGSTOP: the others keep
+// committing, the victim catches up, and every node reports the same
+// digest and, once executed, the same state root at every sequence
+// number.
 func TestMultiProcessTestnet(t *testing.T) {
 	if testing.Short() {
 		t.Skip("multi-process testnet (about a minute of four dagd processes); scripts/test runs it without -short")
@@ -46,7 +49,8 @@ func TestMultiProcessTestnet(t *testing.T) {
 	t.Logf("built dagd in %s", time.Since(began).Round(time.Millisecond))
 
 	tnDir := filepath.Join(dir, "testnet")
-	if out, err := exec.Command(bin, "testnet", "--validators", "4", "--out", tnDir).CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "testnet", "--validators", "4", "--out", tnDir,
+		"--accounts", strconv.Itoa(mpAccounts), "--accounts-seed", mpSeed).CombinedOutput(); err != nil {
 		t.Fatalf("dagd testnet: %v\n%s", err, out)
 	} else {
 		t.Logf("dagd testnet:\n%s", out)
@@ -99,6 +103,10 @@ func TestMultiProcessTestnet(t *testing.T) {
 		return s >= target, fmt.Sprintf("node 3 at seq %d, target %d", s, target)
 	})
 	c.sameDigest(target, 0, 1, 2, 3)
+	// Its executor catches up too, from its own state: the same state
+	// roots as the others'.
+	c.waitExecuted(target, 30*time.Second, 0, 1, 2, 3)
+	c.sameCommit(target, 0, 1, 2, 3)
 
 	// SIGSTOP node 1 for 10 s: the others keep committing; after SIGCONT
 	// it catches up.
@@ -124,12 +132,15 @@ func TestMultiProcessTestnet(t *testing.T) {
 
 	load.stop(t)
 
-	// No divergence at any sequence number.
+	// No divergence at any sequence number: the same commit digest and,
+	// once every node has executed it, the same state root, on the
+	// killed and the paused node as on the others.
 	common := minSeq(c.seqs(0, 1, 2, 3))
+	c.waitExecuted(common, 30*time.Second, 0, 1, 2, 3)
 	for seq := uint64(1); seq <= common; seq++ {
-		c.sameDigest(seq, 0, 1, 2, 3)
+		c.sameCommit(seq, 0, 1, 2, 3)
 	}
-	t.Logf("compared the digests of seqs 1..%d on all 4 nodes", common)
+	t.Logf("compared the digests and state roots of seqs 1..%d on all 4 nodes", common)
 	for i := range c.procs {
 		if n := c.metric(i, "dagd_equivocation_evidence_total"); n != 0 {
 			t.Errorf("node %d detected %v equivocations", i, n)
@@ -345,29 +356,80 @@ func (c *cluster) waitFor(what string, timeout time.Duration, cond func() (bool,
 
 // digest returns the digest node i serves for commit seq.
 func (c *cluster) digest(i int, seq uint64) (string, error) {
-	resp, err := c.hc.Get(fmt.Sprintf("http://%s/v1/commits/%d", c.tn.Nodes[i].API, seq))
+	ci, err := c.commit(i, seq)
 	if err != nil {
 		return "", err
+	}
+	return ci.Digest, nil
+}
+
+// commitView is what the test reads of GET /v1/commits/{seq}.
+type commitView struct {
+	Seq       uint64 `json:"seq"`
+	Digest    string `json:"digest"`
+	StateRoot string `json:"state_root"`
+}
+
+// commit returns commit seq as node i serves it.
+func (c *cluster) commit(i int, seq uint64) (*commitView, error) {
+	resp, err := c.hc.Get(fmt.Sprintf("http://%s/v1/commits/%d", c.tn.Nodes[i].API, seq))
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+		return nil, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
 	}
-	var ci struct {
-		Seq    uint64 `json:"seq"`
-		Digest string `json:"digest"`
-	}
+	var ci commitView
 	if err := json.Unmarshal(body, &ci); err != nil {
-		return "", err
+		return nil, err
 	}
 	if ci.Seq != seq || ci.Digest == "" {
-		return "", fmt.Errorf("asked for commit %d, got %s", seq, body)
+		return nil, fmt.Errorf("asked for commit %d, got %s", seq, body)
 	}
-	return ci.Digest, nil
+	return &ci, nil
+}
+
+// waitExecuted waits until the nodes have executed commit seq.
+func (c *cluster) waitExecuted(seq uint64, timeout time.Duration, nodes ...int) {
+	c.t.Helper()
+	c.waitFor(fmt.Sprintf("nodes %v to execute commit %d", nodes, seq), timeout, func() (bool, string) {
+		ex := make(map[int]uint64, len(nodes))
+		for _, i := range nodes {
+			ex[i] = c.status(i).LastExecutedSeq
+		}
+		return minSeq(ex) >= seq, fmt.Sprint("last executed ", ex)
+	})
+}
+
+// sameCommit checks that the nodes serve one digest and one state root
+// (they have executed it) for commit seq.
+func (c *cluster) sameCommit(seq uint64, nodes ...int) {
+	c.t.Helper()
+	var want *commitView
+	var got []string
+	for _, i := range nodes {
+		ci, err := c.commit(i, seq)
+		if err != nil {
+			c.t.Errorf("seq %d: node %d: %v", seq, i, err)
+			return
+		}
+		got = append(got, fmt.Sprintf("node %d digest %.16s state %.16s", i, ci.Digest, ci.StateRoot))
+		switch {
+		case ci.StateRoot == "":
+			c.t.Errorf("seq %d: node %d serves no state root (not executed)", seq, i)
+			return
+		case want == nil:
+			want = ci
+		case ci.Digest != want.Digest || ci.StateRoot != want.StateRoot:
+			c.t.Errorf("DIVERGENCE at seq %d: %s", seq, strings.Join(got, ", "))
+			return
+		}
+	}
 }
 
 // sameDigest checks that the nodes serve one digest for commit seq.
@@ -420,6 +482,13 @@ type loadProc struct {
 	p *proc
 }
 
+// The funded accounts of the testnet's genesis, from which dagd loadtest
+// signs transfers.
+const (
+	mpAccounts = 2000
+	mpSeed     = "multiprocess"
+)
+
 // loadtest starts `dagd loadtest` against every node until stop.
 func (c *cluster) loadtest() *loadProc {
 	c.t.Helper()
@@ -428,11 +497,12 @@ func (c *cluster) loadtest() *loadProc {
 		targets = append(targets, n.API)
 	}
 	p := c.spawn(filepath.Join(c.dir, "loadtest.log"), "loadtest", "--targets", strings.Join(targets, ","),
-		"--rate", "200", "--size", "256", "--duration", "0", "--log-level", "error")
+		"--rate", "200", "--duration", "0", "--log-level", "error", "--json", "--workload", "transfers",
+		"--accounts", strconv.Itoa(mpAccounts), "--accounts-seed", mpSeed, "--chain-id", c.tn.ChainID)
 	c.mu.Lock()
 	c.extra = append(c.extra, p)
 	c.mu.Unlock()
-	c.t.Logf("started dagd loadtest --rate 200 on %v", targets)
+	c.t.Logf("started dagd loadtest --workload transfers --rate 200 on %v", targets)
 	return &loadProc{p: p}
 }
 
@@ -446,16 +516,35 @@ func (l *loadProc) stop(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("dagd loadtest did not stop within 30s of SIGINT\n%s", tail(l.p.log, 20))
 	}
-	summary := tail(l.p.log, 4)
+	summary := tail(l.p.log, 8)
 	t.Logf("dagd loadtest exit status %d:\n%s", l.p.code, summary)
 	switch l.p.code {
 	case 0:
 	case 2:
-		t.Errorf("dagd loadtest saw the nodes commit different sequences")
+		t.Errorf("dagd loadtest saw the nodes commit different sequences or reach different state roots")
 	default:
 		t.Errorf("dagd loadtest failed (status %d)", l.p.code)
 	}
-	if !strings.Contains(summary, "summary: committed") || strings.Contains(summary, "summary: committed 0 tx") {
-		t.Errorf("dagd loadtest committed nothing or printed no summary")
+	var rep struct {
+		CommittedTx      uint64            `json:"committed_tx"`
+		ExecutedTx       uint64            `json:"executed_tx"`
+		ExecOKTx         uint64            `json:"exec_ok_tx"`
+		ReceiptCodes     map[string]uint64 `json:"receipt_codes"`
+		Consistent       bool              `json:"consistent"`
+		StateConsistency *struct {
+			Consistent bool   `json:"consistent"`
+			CommonSeqs uint64 `json:"common_seqs"`
+		} `json:"state_consistency"`
+	}
+	if err := json.Unmarshal([]byte(tail(l.p.log, 1)), &rep); err != nil {
+		t.Fatalf("dagd loadtest printed no JSON summary: %v", err)
+	}
+	// Transfers among funded accounts: what executes succeeds (a copy
+	// sent again after a kill is dropped as a duplicate, without a
+	// receipt).
+	if rep.CommittedTx == 0 || rep.ExecutedTx == 0 || rep.ExecOKTx != rep.ExecutedTx || !rep.Consistent ||
+		rep.StateConsistency == nil || !rep.StateConsistency.Consistent || rep.StateConsistency.CommonSeqs == 0 {
+		t.Errorf("dagd loadtest: committed %d, executed %d (ok %d, codes %v), consistent %v, state %+v", rep.CommittedTx,
+			rep.ExecutedTx, rep.ExecOKTx, rep.ReceiptCodes, rep.Consistent, rep.StateConsistency)
 	}
 }

@@ -18,6 +18,8 @@ func newTestnetCmd() *cobra.Command {
 		chainID    string
 		force      bool
 		scryptN    int
+		accounts   int
+		seed       string
 		sf         settingFlags
 	)
 	cmd := &cobra.Command{
@@ -32,6 +34,12 @@ the list of nodes as {"home": ..., "api": "host:port"}. Start each node with
 
 For local testing only: the password lies beside the keys, so the keys protect
 nothing (and the keystores use a cheap scrypt cost, --scrypt-n).
+
+With --accounts N, DIR/genesis.json funds N accounts whose keys derive from
+--accounts-seed (default: the chain id; anyone with the seed has the keys), and
+bonds every validator's stake; every config.toml names it (genesis_file).
+"dagd loadtest --workload transfers --accounts N --accounts-seed S" sends from
+those accounts.
 
 Ports: free loopback ports chosen now (another program may take one before the
 nodes start), or, with --base-port P, QUIC (UDP) on P+2i and the API (TCP) on
@@ -52,7 +60,7 @@ node's config.toml.`,
 			}
 			tn, err := config.GenerateTestnet(config.TestnetOptions{
 				Dir: out, Validators: validators, Host: host, BasePort: basePort, ChainID: chainID, Force: force,
-				Keystore: crypto.KeystoreOptions{ScryptN: scryptN},
+				Keystore: crypto.KeystoreOptions{ScryptN: scryptN}, Accounts: accounts, AccountsSeed: seed,
 				Configure: func(_ int, c *config.Config) {
 					_ = sf.apply(c) // checked above
 				},
@@ -63,6 +71,9 @@ node's config.toml.`,
 			w := cmd.OutOrStdout()
 			fmt.Fprintf(w, "testnet %s: %d validators, committee %s, password %s (local testing only)\n",
 				tn.ChainID, len(tn.Nodes), tn.Committee, tn.PasswordFile)
+			if tn.Genesis != "" {
+				fmt.Fprintf(w, "  genesis %s: %d funded accounts from seed %q\n", tn.Genesis, tn.Accounts, tn.AccountsSeed)
+			}
 			for _, n := range tn.Nodes {
 				fmt.Fprintf(w, "  %s: quic %s, api http://%s: dagd start --home %s\n", n.Name, n.QUIC, n.API, n.Home)
 			}
@@ -77,7 +88,9 @@ node's config.toml.`,
 	f.StringVar(&chainID, "chain-id", "dagd-testnet", "the testnet's chain id")
 	f.BoolVar(&force, "force", false, "erase a testnet already in --out (its homes and their data)")
 	f.IntVar(&scryptN, "scrypt-n", config.TestnetScryptN, "the keystores' scrypt cost N")
+	f.IntVar(&accounts, "accounts", 0, "fund this many accounts in DIR/genesis.json (0: no genesis, the state starts empty)")
+	f.StringVar(&seed, "accounts-seed", "", "seed of the funded accounts' keys (default: the chain id)")
 	// Per-node identity, addresses and keys are the testnet's to choose.
-	sf.register(cmd, "chain_id", "epoch", "validator", "committee_file", "network.", "api.addr", "keys.", "storage.data_dir")
+	sf.register(cmd, "chain_id", "epoch", "validator", "committee_file", "genesis_file", "network.", "api.addr", "keys.", "storage.data_dir")
 	return cmd
 }

@@ -41,6 +41,10 @@ type Config struct {
 	Validator string `toml:"validator"`
 	// CommitteeFile is the committee (genesis) file.
 	CommitteeFile string `toml:"committee_file"`
+	// GenesisFile, when set, is the chain's genesis state
+	// (contracts.Genesis in its JSON form): funded accounts and the
+	// validators' bonded stakes. "" starts from an empty state.
+	GenesisFile string `toml:"genesis_file"`
 
 	// Network is the validator-to-validator transport.
 	Network NetworkConfig `toml:"network"`
@@ -97,6 +101,10 @@ type KeysConfig struct {
 	BLSKeystore string `toml:"bls_keystore"`
 	// NetworkKeystore is the EIP-2335 keystore of the Ed25519 network key.
 	NetworkKeystore string `toml:"network_keystore"`
+	// AccountKeystore is the EIP-2335 keystore of the node's Ed25519
+	// ledger account (engine.Options.AccountKey); optional: a missing
+	// file, or "", means the node has no account.
+	AccountKeystore string `toml:"account_keystore"`
 	// PasswordFile, when set, holds the keystore password.
 	PasswordFile string `toml:"password_file"`
 	// PasswordEnv is the environment variable holding the password when
@@ -185,6 +193,8 @@ type DAGConfig struct {
 
 // ContentConfig is the [content] section (engine.ContentOptions).
 type ContentConfig struct {
+	// Dir is engine.ContentOptions.Dir ("": storage.data_dir/content).
+	Dir string `toml:"dir"`
 	// DataShards is engine.ContentOptions.DataShards (0: f+1).
 	DataShards int `toml:"data_shards"`
 	// TotalShards is engine.ContentOptions.TotalShards (0: committee size).
@@ -201,6 +211,18 @@ type ContentConfig struct {
 	MaxConcurrentGets int `toml:"max_concurrent_gets"`
 	// AuditInterval is engine.ContentOptions.AuditInterval.
 	AuditInterval time.Duration `toml:"audit_interval"`
+	// RepairConcurrency is engine.ContentOptions.RepairConcurrency.
+	RepairConcurrency int `toml:"repair_concurrency"`
+	// UncertifiedTTL is engine.ContentOptions.UncertifiedTTL.
+	UncertifiedTTL time.Duration `toml:"uncertified_ttl"`
+	// UploadWindow is engine.ContentOptions.UploadWindow.
+	UploadWindow ByteSize `toml:"upload_window"`
+	// FetchWindow is engine.ContentOptions.FetchWindow.
+	FetchWindow ByteSize `toml:"fetch_window"`
+	// FetchTimeout is engine.ContentOptions.FetchTimeout.
+	FetchTimeout time.Duration `toml:"fetch_timeout"`
+	// MaxUploadsPerPeer is engine.ContentOptions.MaxUploadsPerPeer.
+	MaxUploadsPerPeer int `toml:"max_uploads_per_peer"`
 }
 
 // RPCConfig is the [rpc] section (engine.RPCOptions).
@@ -228,6 +250,7 @@ func Default() *Config {
 		Keys: KeysConfig{
 			BLSKeystore:     filepath.Join("keys", "bls.keystore.json"),
 			NetworkKeystore: filepath.Join("keys", "network.keystore.json"),
+			AccountKeystore: filepath.Join("keys", "account.keystore.json"),
 			PasswordEnv:     DefaultPasswordEnv,
 		},
 		Storage: StorageConfig{
@@ -253,7 +276,10 @@ func Default() *Config {
 			// machine.
 			ChunkSize: ByteSize(eo.Content.ChunkSize), MaxContentSize: ByteSize(eo.Content.MaxContentSize),
 			MaxConcurrentPuts: eo.Content.MaxConcurrentPuts, MaxConcurrentGets: eo.Content.MaxConcurrentGets,
-			AuditInterval: eo.Content.AuditInterval,
+			AuditInterval: eo.Content.AuditInterval, RepairConcurrency: eo.Content.RepairConcurrency,
+			UncertifiedTTL: eo.Content.UncertifiedTTL, UploadWindow: ByteSize(eo.Content.UploadWindow),
+			FetchWindow: ByteSize(eo.Content.FetchWindow), FetchTimeout: eo.Content.FetchTimeout,
+			MaxUploadsPerPeer: eo.Content.MaxUploadsPerPeer,
 		},
 		RPC: RPCConfig{MaxCommitStreams: eo.RPC.MaxCommitStreams, StreamChunkBytes: ByteSize(eo.RPC.StreamChunkBytes)},
 	}
@@ -337,6 +363,9 @@ func (c *Config) validate() error {
 	}
 	if c.Keys.BLSKeystore != "" && c.Path(c.Keys.BLSKeystore) == c.Path(c.Keys.NetworkKeystore) {
 		bad("keys.network_keystore", "is the same file as keys.bls_keystore")
+	}
+	if a := c.Keys.AccountKeystore; a != "" && (c.Path(a) == c.Path(c.Keys.BLSKeystore) || c.Path(a) == c.Path(c.Keys.NetworkKeystore)) {
+		bad("keys.account_keystore", "is the same file as another keystore")
 	}
 	if c.Keys.PasswordEnv != "" && !validEnvName(c.Keys.PasswordEnv) {
 		bad("keys.password_env", "%q is not an environment variable name", c.Keys.PasswordEnv)
@@ -441,6 +470,19 @@ func (c *Config) validate() error {
 	if ct.AuditInterval > engine.MaxAuditInterval {
 		bad("content.audit_interval", "%s exceeds %s", ct.AuditInterval, engine.MaxAuditInterval)
 	}
+	positive("content.repair_concurrency", int64(ct.RepairConcurrency))
+	positiveDur("content.uncertified_ttl", ct.UncertifiedTTL, time.Second)
+	if ct.ChunkSize > 0 {
+		frame := int64(ct.ChunkSize) + 64<<10 // a shard frame at most
+		if ct.UploadWindow < ByteSize(frame) {
+			bad("content.upload_window", "%s is below one shard frame (%s)", ct.UploadWindow, ByteSize(frame))
+		}
+		if ct.FetchWindow < ByteSize(frame) {
+			bad("content.fetch_window", "%s is below one shard frame (%s)", ct.FetchWindow, ByteSize(frame))
+		}
+	}
+	positiveDur("content.fetch_timeout", ct.FetchTimeout, time.Millisecond)
+	positive("content.max_uploads_per_peer", int64(ct.MaxUploadsPerPeer))
 
 	positive("rpc.max_commit_streams", int64(c.RPC.MaxCommitStreams))
 	positive("rpc.stream_chunk_bytes", int64(c.RPC.StreamChunkBytes))

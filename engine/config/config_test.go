@@ -2,12 +2,16 @@ package config
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine"
 )
 
 func writeString(t *testing.T, c *Config) string {
@@ -254,5 +258,144 @@ func TestPathsResolveAgainstTheFile(t *testing.T) {
 	c.Storage.DataDir = "/var/lib/dagd"
 	if got := c.Path(c.Storage.DataDir); got != "/var/lib/dagd" {
 		t.Errorf("absolute data dir resolves to %s", got)
+	}
+}
+
+// TestContentSettings: the [content] table maps onto engine.ContentOptions
+// field by field; its defaults are the engine's, so that a node started
+// from a default config.toml runs with the engine's defaults; content.dir
+// resolves against the file's directory; and a committee of one validator
+// works with the defaults (k and n follow the committee).
+func TestContentSettings(t *testing.T) {
+	text := `[content]
+dir = "blobs"
+data_shards = 3
+total_shards = 7
+chunk_size = "2MiB"
+max_content_size = "1GiB"
+concurrency = 3
+max_concurrent_puts = 5
+max_concurrent_gets = 6
+audit_interval = "90s"
+repair_concurrency = 4
+uncertified_ttl = "30m"
+upload_window = "16MiB"
+fetch_window = "48MiB"
+fetch_timeout = "3s"
+max_uploads_per_peer = 9
+`
+	c, err := Parse([]byte(text), "/srv/dagd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := c.ContentOptions()
+	want := engine.ContentOptions{Dir: "/srv/dagd/blobs", DataShards: 3, TotalShards: 7, ChunkSize: 2 << 20, MaxContentSize: 1 << 30,
+		Concurrency: 3, MaxConcurrentPuts: 5, MaxConcurrentGets: 6, AuditInterval: 90 * time.Second, RepairConcurrency: 4,
+		UncertifiedTTL: 30 * time.Minute, UploadWindow: 16 << 20, FetchWindow: 48 << 20, FetchTimeout: 3 * time.Second,
+		MaxUploadsPerPeer: 9}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("content options\n got %+v\nwant %+v", got, want)
+	}
+	// Every field of ContentConfig is mapped: none left at its zero value.
+	v := reflect.ValueOf(got)
+	for i := range v.NumField() {
+		name := v.Type().Field(i).Name
+		if v.Field(i).IsZero() && !map[string]bool{"StallTimeout": true, "CommitTimeout": true, "UploadIdleTimeout": true,
+			"RepairBackoffMin": true, "RepairBackoffMax": true}[name] {
+			t.Errorf("ContentOptions.%s is not set by any [content] setting", name)
+		}
+	}
+
+	// The defaults are the engine's (0 for k, n, concurrency and dir: they
+	// follow the committee, the machine and the data directory).
+	def := Default().ContentOptions()
+	var eng engine.Options
+	eng.EnsureDefaults()
+	e := eng.Content
+	e.Concurrency = 0
+	// Not settings: the engine's defaults apply.
+	e.StallTimeout, e.CommitTimeout, e.UploadIdleTimeout, e.RepairBackoffMin, e.RepairBackoffMax = 0, 0, 0, 0, 0
+	if !reflect.DeepEqual(def, e) {
+		t.Fatalf("defaults\n got %+v\nwant %+v", def, e)
+	}
+	text = writeString(t, Default())
+	for _, s := range []string{"[content]", "\ndir = \"\"", "\nupload_window = \"8MiB\"", "\naudit_interval = \"10m0s\"", "\nrepair_concurrency = 2"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("config.toml lacks %q", s)
+		}
+	}
+
+	// Bad values name their setting.
+	for key, bad := range map[string]string{
+		"content.upload_window":        "[content]\nupload_window = \"64KiB\"",
+		"content.fetch_timeout":        "[content]\nfetch_timeout = \"0s\"",
+		"content.repair_concurrency":   "[content]\nrepair_concurrency = 0",
+		"content.max_uploads_per_peer": "[content]\nmax_uploads_per_peer = 0",
+	} {
+		c, err := Parse([]byte(bad), "")
+		if err == nil {
+			err = c.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), key) {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+}
+
+// TestSingleValidatorContent: a committee of one validator with the
+// default [content] settings makes valid node options, and the node puts
+// and gets content (both shards on itself, k=1 of n=2).
+func TestSingleValidatorContent(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "solo")
+	h, err := Init(InitOptions{Home: home, Password: []byte("pw"), Keystore: crypto.KeystoreOptions{ScryptN: 1 << 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	com, err := AssembleCommittee(DefaultChainID, 0, []Member{*h.Member})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := com.WriteFile(filepath.Join(home, "committee.json")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(h.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.API.Addr = ""
+	cfg.Network.QUICAddr = "127.0.0.1:0"
+	o, err := cfg.NodeOptions([]byte("pw"), nil)
+	if err != nil {
+		t.Fatalf("NodeOptions: %v", err)
+	}
+	o.ListenAddr = "127.0.0.1:0"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	n, err := engine.New(ctx, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	data := bytes.Repeat([]byte("solo "), 700_000)
+	res, err := n.PutContent(ctx, bytes.NewReader(data), int64(len(data)), engine.PutOptions{})
+	if err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if res.K != 1 || res.N != 2 {
+		t.Fatalf("k=%d n=%d, want 1 of 2", res.K, res.N)
+	}
+	var out bytes.Buffer
+	if _, err := n.GetContent(ctx, res.CID, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
+		t.Fatalf("get: %v (%d bytes)", err, out.Len())
 	}
 }

@@ -107,10 +107,14 @@ type Home struct {
 	Config *Config
 	// Member is the validator's public entry.
 	Member *Member
+	// Account is the public key of the node's ledger account, whose
+	// keystore Init wrote (nil when it wrote none): fund it so that the
+	// node can register content in the ledger.
+	Account *crypto.AccountPublicKey
 }
 
-// Init writes a validator's home: config.toml, the encrypted BLS and
-// network keystores and validator.json. It refuses a directory that
+// Init writes a validator's home: config.toml, the encrypted BLS,
+// network and account keystores and validator.json. It refuses a directory that
 // already holds a configuration or keys unless o.Force, and refuses a
 // non-empty data directory always.
 func Init(o InitOptions) (*Home, error) {
@@ -129,6 +133,9 @@ func Init(o InitOptions) (*Home, error) {
 	}
 	h := &Home{Dir: dir, ConfigFile: filepath.Join(dir, ConfigFile), ValidatorFile: filepath.Join(dir, ValidatorFile), Config: &cfg}
 	existing := []string{h.ConfigFile, h.ValidatorFile, cfg.Path(cfg.Keys.BLSKeystore), cfg.Path(cfg.Keys.NetworkKeystore)}
+	if cfg.Keys.AccountKeystore != "" {
+		existing = append(existing, cfg.Path(cfg.Keys.AccountKeystore))
+	}
 	for _, p := range existing {
 		if _, err := os.Lstat(p); err == nil && !o.Force {
 			return nil, fmt.Errorf("config: init: %s already holds a validator (%s exists); use --force to replace its configuration and keys", dir, p)
@@ -149,6 +156,10 @@ func Init(o InitOptions) (*Home, error) {
 	h.Member = keys.Member(o.Name, o.Address, o.Stake)
 	if err := WriteKeystores(&cfg, keys, o.Password, o.Keystore, o.Rand, o.Force); err != nil {
 		return nil, err
+	}
+	if keys.Account != nil && cfg.Keys.AccountKeystore != "" {
+		pub := keys.Account.Public()
+		h.Account = &pub
 	}
 	if err := cfg.WriteFile(h.ConfigFile); err != nil {
 		return nil, err

@@ -33,6 +33,9 @@ type Keys struct {
 	BLS *crypto.BLSPrivateKey
 	// Network is the validator's TLS identity on the transport.
 	Network *crypto.NetworkKey
+	// Account is the node's own ledger account (engine.Options.AccountKey),
+	// nil when the home has none.
+	Account *crypto.AccountPrivateKey
 }
 
 // GenerateKeys makes a fresh BLS key and network key from rand
@@ -46,7 +49,11 @@ func GenerateKeys(rand io.Reader) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: generate network key: %w", err)
 	}
-	return &Keys{BLS: bk, Network: nk}, nil
+	ak, err := crypto.GenerateAccountKey(rand)
+	if err != nil {
+		return nil, fmt.Errorf("config: generate account key: %w", err)
+	}
+	return &Keys{BLS: bk, Network: nk, Account: ak}, nil
 }
 
 // Member returns the public committee entry of these keys.
@@ -57,7 +64,8 @@ func (k *Keys) Member(name, address string, stake uint64) *Member {
 
 // WriteKeystores encrypts k under password into the keystore files that c
 // names (mode 0600, in directories of mode 0700), with the scrypt cost of
-// ko (zero: EIP-2335's). Existing files are replaced only when
+// ko (zero: EIP-2335's); the account keystore only when k has an account
+// and keys.account_keystore is set. Existing files are replaced only when
 // overwrite is set.
 func WriteKeystores(c *Config, k *Keys, password []byte, ko crypto.KeystoreOptions, rand io.Reader, overwrite bool) error {
 	if len(password) == 0 {
@@ -69,6 +77,13 @@ func WriteKeystores(c *Config, k *Keys, password []byte, ko crypto.KeystoreOptio
 	}{
 		{"keys.bls_keystore", c.Path(c.Keys.BLSKeystore), "dagd validator BLS12-381 key (min-sig)", k.BLS.Bytes(), k.BLS.PublicKey().Bytes()},
 		{"keys.network_keystore", c.Path(c.Keys.NetworkKeystore), "dagd validator Ed25519 network key", k.Network.Bytes(), k.Network.Public()},
+	}
+	if k.Account != nil && c.Keys.AccountKeystore != "" {
+		seed, pub := k.Account.Seed(), k.Account.Public()
+		files = append(files, struct {
+			key, path, desc string
+			secret, pub     []byte
+		}{"keys.account_keystore", c.Path(c.Keys.AccountKeystore), "dagd node Ed25519 ledger account key (seed)", seed[:], pub[:]})
 	}
 	for _, f := range files {
 		data, err := crypto.EncryptKeystoreWithOptions(f.secret, password, f.desc, f.pub, rand, ko)
@@ -120,7 +135,28 @@ func LoadKeys(c *Config, password []byte) (*Keys, error) {
 	if err := checkPubkey("keys.network_keystore", npath, pub, nk.Public()); err != nil {
 		return nil, err
 	}
-	return &Keys{BLS: bk, Network: nk}, nil
+	keys := &Keys{BLS: bk, Network: nk}
+	apath := c.Path(c.Keys.AccountKeystore)
+	if apath == "" {
+		return keys, nil
+	}
+	if _, err := os.Stat(apath); errors.Is(err, os.ErrNotExist) {
+		return keys, nil // a home written before accounts: the node has none
+	}
+	as, err := readKeystore("keys.account_keystore", apath, password, &pub)
+	if err != nil {
+		return nil, err
+	}
+	defer clear(as)
+	if len(as) != crypto.AccountSeedSize {
+		return nil, fmt.Errorf("config: keys.account_keystore %s: not an account key seed (%d bytes): %w", apath, len(as), ErrBadKeystore)
+	}
+	keys.Account = crypto.AccountKeyFromSeed([crypto.AccountSeedSize]byte(as))
+	apub := keys.Account.Public()
+	if err := checkPubkey("keys.account_keystore", apath, pub, apub[:]); err != nil {
+		return nil, err
+	}
+	return keys, nil
 }
 
 // readKeystore decrypts the keystore at path; pubkey receives the public

@@ -270,3 +270,47 @@ func TestEngineOptionsFromAHome(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestAccountKeystore: init writes the node's account keystore, LoadKeys
+// and NodeOptions give it to the engine as Options.AccountKey, and a home
+// without the file (written before accounts, or with the setting emptied)
+// loads with no account.
+func TestAccountKeystore(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "gina")
+	h := initHome(t, home, "pw")
+	path := filepath.Join(home, "keys", "account.keystore.json")
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("account keystore: %v %v", fi, err)
+	}
+	cfg, err := Load(h.ConfigFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := LoadKeys(cfg, []byte("pw"))
+	if err != nil || keys.Account == nil {
+		t.Fatalf("LoadKeys: %v, account %v", err, keys)
+	}
+	com, err := AssembleCommittee(DefaultChainID, 0, []Member{*h.Member})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, err := cfg.EngineOptions(com, keys, nil)
+	if err != nil || o.AccountKey == nil || o.AccountKey.Public() != keys.Account.Public() {
+		t.Fatalf("EngineOptions: %v, account %v", err, o.AccountKey)
+	}
+	// A wrong password is refused for the account keystore too.
+	if _, err := readKeystore("keys.account_keystore", path, []byte("nope"), new([]byte)); !errors.Is(err, ErrWrongPassword) {
+		t.Fatalf("wrong password: %v", err)
+	}
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if keys, err := LoadKeys(cfg, []byte("pw")); err != nil || keys.Account != nil {
+		t.Fatalf("without the file: %v, account %v", err, keys.Account)
+	}
+	cfg.Keys.AccountKeystore = ""
+	if keys, err := LoadKeys(cfg, []byte("pw")); err != nil || keys.Account != nil {
+		t.Fatalf("setting emptied: %v, account %v", err, keys.Account)
+	}
+}

@@ -1,10 +1,14 @@
 package config
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"time"
+
+	"github.com/dagd/dagd/contracts"
 
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
@@ -41,6 +45,20 @@ func (c *Config) DAGOptions() dag.Options {
 	}
 }
 
+// ContentOptions returns the [content] section as engine.ContentOptions
+// (content.dir resolved against Dir).
+func (c *Config) ContentOptions() engine.ContentOptions {
+	ct := &c.Content
+	return engine.ContentOptions{
+		Dir: c.Path(ct.Dir), DataShards: ct.DataShards, TotalShards: ct.TotalShards, ChunkSize: int(ct.ChunkSize),
+		MaxContentSize: int64(ct.MaxContentSize), Concurrency: ct.Concurrency,
+		MaxConcurrentPuts: ct.MaxConcurrentPuts, MaxConcurrentGets: ct.MaxConcurrentGets,
+		AuditInterval: ct.AuditInterval, RepairConcurrency: ct.RepairConcurrency, UncertifiedTTL: ct.UncertifiedTTL,
+		UploadWindow: int64(ct.UploadWindow), FetchWindow: int64(ct.FetchWindow), FetchTimeout: ct.FetchTimeout,
+		MaxUploadsPerPeer: ct.MaxUploadsPerPeer,
+	}
+}
+
 // EngineOptions maps the configuration, the committee and the keys to
 // the node's options. It checks that the committee belongs to the
 // configured chain and epoch and that it holds this validator with these
@@ -70,13 +88,9 @@ func (c *Config) EngineOptions(com *Committee, keys *Keys, logger *slog.Logger) 
 		NoSync: c.Storage.NoSync, CacheSize: int64(c.Storage.CacheSize), MemTableSize: uint64(c.Storage.MemTableSize),
 		BatchSegmentSize: int64(c.Storage.BatchSegmentSize),
 		Logger:           logger,
-		Content: engine.ContentOptions{
-			DataShards: c.Content.DataShards, TotalShards: c.Content.TotalShards, ChunkSize: int(c.Content.ChunkSize),
-			MaxContentSize: int64(c.Content.MaxContentSize), Concurrency: c.Content.Concurrency,
-			MaxConcurrentPuts: c.Content.MaxConcurrentPuts, MaxConcurrentGets: c.Content.MaxConcurrentGets,
-			AuditInterval: c.Content.AuditInterval,
-		},
-		RPC: engine.RPCOptions{MaxCommitStreams: c.RPC.MaxCommitStreams, StreamChunkBytes: int(c.RPC.StreamChunkBytes)},
+		Content:          c.ContentOptions(),
+		AccountKey:       keys.Account,
+		RPC:              engine.RPCOptions{MaxCommitStreams: c.RPC.MaxCommitStreams, StreamChunkBytes: int(c.RPC.StreamChunkBytes)},
 	}
 	check := o
 	check.EnsureDefaults()
@@ -97,5 +111,45 @@ func (c *Config) NodeOptions(password []byte, logger *slog.Logger) (engine.Optio
 	if err != nil {
 		return engine.Options{}, err
 	}
-	return c.EngineOptions(com, keys, logger)
+	o, err := c.EngineOptions(com, keys, logger)
+	if err != nil {
+		return engine.Options{}, err
+	}
+	if c.GenesisFile != "" {
+		if o.Genesis, err = LoadGenesis(c.Path(c.GenesisFile), com); err != nil {
+			return engine.Options{}, fmt.Errorf("config: genesis_file: %w", err)
+		}
+	}
+	return o, nil
+}
+
+// LoadGenesis reads and validates a genesis file (contracts.Genesis in its
+// JSON form) and checks that it belongs to committee com: the same chain
+// and, in committee order, the same validators' BLS keys.
+func LoadGenesis(path string, com *Committee) (*contracts.Genesis, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, contracts.MaxGenesisSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	g, err := contracts.LoadGenesis(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if g.ChainID != com.ChainID {
+		return nil, fmt.Errorf("%s is for chain %q, the committee's is %q", path, g.ChainID, com.ChainID)
+	}
+	if len(g.Validators) != len(com.Validators) {
+		return nil, fmt.Errorf("%s has %d validators, the committee %d", path, len(g.Validators), len(com.Validators))
+	}
+	for i, v := range g.Validators {
+		if !bytes.Equal(v.BLSPublicKey[:], com.Validators[i].BLSPublicKey) {
+			return nil, fmt.Errorf("%s: validator %d's BLS key differs from the committee's (%s)", path, i, com.Validators[i].Name)
+		}
+	}
+	return g, nil
 }

@@ -10,8 +10,8 @@ type settingDoc struct {
 
 // pathKeys are the settings that name files or directories.
 var pathKeys = map[string]bool{
-	"committee_file": true, "keys.bls_keystore": true, "keys.network_keystore": true,
-	"keys.password_file": true, "storage.data_dir": true,
+	"committee_file": true, "genesis_file": true, "keys.bls_keystore": true, "keys.network_keystore": true,
+	"keys.password_file": true, "storage.data_dir": true, "keys.account_keystore": true, "content.dir": true,
 }
 
 // sectionDocs introduce the tables of config.toml.
@@ -26,8 +26,13 @@ var sectionDocs = map[string]string{
 	"storage": "The node's store: pebble for consensus records and an append-only log for\nbatch bodies.",
 	"engine":  "The node's event loop and queues (engine.Options).",
 	"dag":     "The consensus core (Narwhal/Bullshark, dag.Options). Durations are rounded\ndown to milliseconds. Every validator of a committee should use the same\nvalues.",
-	"content": "Content-addressed storage: erasure-coded blobs spread over the committee.",
-	"rpc":     "The Connect API (dagd.v1) served on api.addr.",
+	"content": "Content-addressed storage: erasure-coded blobs spread over the committee.\n" +
+		"A put cuts a blob into chunks, codes each into n shards of which any k\n" +
+		"rebuild it (storage costs n/k), sends every validator its shards, and\n" +
+		"registers the availability certificate a quorum signed in the ledger (with\n" +
+		"the account of keys.account_keystore) and in a local registry. Every node\n" +
+		"audits and repairs its shards. A single validator holds every shard.",
+	"rpc": "The Connect API (dagd.v1) served on api.addr.",
 }
 
 // settingDocs documents every key of Config (TestEverySettingDocumented
@@ -40,6 +45,9 @@ var settingDocs = map[string]settingDoc{
 	"committee_file": {doc: "The committee (genesis) file shared by every validator: each validator's\n" +
 		"name, BLS public key with proof of possession, network public key, QUIC\n" +
 		"address and stake."},
+	"genesis_file": {doc: "The chain's genesis state shared by every validator (JSON: chain_id, funded\n" +
+		"accounts, and each validator's BLS key, stake and operator account, in\n" +
+		"committee order). \"\" starts from an empty state, with no funded account."},
 
 	"network.quic_addr": {flag: "quic-addr", doc: "UDP address the QUIC transport listens on. \"\" means this validator's\n" +
 		"address in the committee file. To listen on every interface while the\n" +
@@ -55,6 +63,10 @@ var settingDocs = map[string]settingDoc{
 
 	"keys.bls_keystore":     {doc: "EIP-2335 keystore of the validator's BLS12-381 key (signs headers and votes)."},
 	"keys.network_keystore": {doc: "EIP-2335 keystore of the validator's Ed25519 network key (its TLS identity)."},
+	"keys.account_keystore": {doc: "EIP-2335 keystore of the node's own Ed25519 ledger account, written by init.\n" +
+		"It signs and pays the RegisterContent transactions of content put through\n" +
+		"this node; fund it in the ledger. Optional: when the file is missing or the\n" +
+		"setting is \"\", content stays in the local registry (dagd stat says why)."},
 	"keys.password_file": {doc: "File holding the keystore password (its first line; keep it mode 0600).\n" +
 		"Empty: read the variable named by password_env."},
 	"keys.password_env": {doc: "Environment variable holding the keystore password when password_file is\nempty."},
@@ -95,14 +107,21 @@ var settingDocs = map[string]settingDoc{
 	"dag.max_unreferenced_batches": {doc: "Stored batches per author that no certificate references yet; the oldest\nare dropped first."},
 	"dag.max_clock_drift":          {doc: "How far ahead of the local clock a header's timestamp may be for this node\nto vote for it."},
 
-	"content.data_shards":         {flag: "content-data-shards", doc: "k: any k of n shards rebuild a chunk. 0: f+1, where f is the largest number\nof validators holding less than a third of the stake."},
-	"content.total_shards":        {flag: "content-total-shards", doc: "n: shards per chunk. 0: the committee size, one shard per validator."},
-	"content.chunk_size":          {flag: "content-chunk-size", doc: "Content bytes coded together. Part of the network's format: content of\nmore than one chunk coded with another chunk size gets another CID."},
-	"content.max_content_size":    {doc: "Largest object."},
-	"content.concurrency":         {flag: "content-concurrency", doc: "Chunks coded at once by a put or a get. 0: the number of CPUs."},
-	"content.max_concurrent_puts": {doc: "Content puts the HTTP API serves at once; beyond it it answers 429."},
-	"content.max_concurrent_gets": {doc: "Content gets the HTTP API serves at once; beyond it it answers 429."},
-	"content.audit_interval":      {doc: "How often the node checks every shard it should hold and repairs what is\nmissing or corrupt."},
+	"content.dir":                  {flag: "content-dir", doc: "Directory of the shard files (one directory per object; pebble keeps what\nis held). \"\": storage.data_dir/content."},
+	"content.data_shards":          {flag: "content-data-shards", doc: "k: any k of n shards rebuild a chunk. 0: f+1, where f is the largest number\nof validators holding less than a third of the stake (1 for a committee of\nup to 3 equal validators)."},
+	"content.total_shards":         {flag: "content-total-shards", doc: "n: shards per chunk. 0: the committee size, one shard per validator (2 for\na single validator, which then holds both)."},
+	"content.chunk_size":           {flag: "content-chunk-size", doc: "Content bytes coded together. Part of the network's format: content of\nmore than one chunk coded with another chunk size gets another CID."},
+	"content.max_content_size":     {doc: "Largest object, so the largest upload a put accepts (the API answers 413\nbeyond it)."},
+	"content.concurrency":          {flag: "content-concurrency", doc: "Chunks coded at once by a put or a get. 0: the number of CPUs."},
+	"content.max_concurrent_puts":  {doc: "Content puts the HTTP API serves at once; beyond it it answers 429."},
+	"content.max_concurrent_gets":  {doc: "Content gets the HTTP API serves at once; beyond it it answers 429."},
+	"content.audit_interval":       {doc: "How often the node checks every shard it should hold and repairs what is\nmissing or corrupt."},
+	"content.repair_concurrency":   {doc: "Objects audited or repaired at once."},
+	"content.uncertified_ttl":      {doc: "Shards stored for a put that got no certificate nor registration are\ndeleted after this long."},
+	"content.upload_window":        {doc: "Shard bytes a put sends to one holder ahead of its acknowledgements; at\nleast one chunk."},
+	"content.fetch_window":         {doc: "Shard bytes a get or a repair asks for ahead of decoding; at least one\nchunk."},
+	"content.fetch_timeout":        {doc: "Wait for one shard or manifest from a holder at most this long, then ask\nthe next."},
+	"content.max_uploads_per_peer": {doc: "Upload sessions one validator may have open at this node."},
 
 	"rpc.max_commit_streams": {doc: "StreamCommits calls open at once; beyond it a call is refused."},
 	"rpc.stream_chunk_bytes": {doc: "A commit's transactions beyond this many bytes continue in further stream\nmessages."},

@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine"
 )
 
 // Files of a testnet directory.
@@ -24,6 +26,9 @@ const (
 	CommitteeFileName = "committee.json"
 	// PasswordFileName holds a testnet's generated keystore password.
 	PasswordFileName = "password"
+	// GenesisFileName is the genesis of a testnet with funded accounts,
+	// shared by its homes.
+	GenesisFileName = "genesis.json"
 	// TestnetScryptN is the scrypt cost of a testnet's keystores: 2^14
 	// (16 MiB, a few tens of milliseconds). The password is stored beside
 	// the keys, so a costly derivation would protect nothing.
@@ -55,6 +60,15 @@ type TestnetOptions struct {
 	Configure func(i int, c *Config)
 	// Rand is the source of keys and of the password. Default crypto/rand.
 	Rand io.Reader
+	// Accounts, when positive, writes DIR/genesis.json, which every home's
+	// genesis_file names: Accounts funded accounts derived from
+	// AccountsSeed (engine.DevnetAccountKey, engine.DevnetAccountBalance
+	// each) and the validators' stakes (engine.DevnetGenesis). Default 0:
+	// no genesis, the state starts empty.
+	Accounts int
+	// AccountsSeed derives the funded accounts' keys: anyone with it has
+	// them (local testing only). Default the chain id.
+	AccountsSeed string
 }
 
 // EnsureDefaults fills zero fields with their defaults and returns o.
@@ -73,6 +87,9 @@ func (o *TestnetOptions) EnsureDefaults() *TestnetOptions {
 	}
 	if o.Rand == nil {
 		o.Rand = cryptorand.Reader
+	}
+	if o.AccountsSeed == "" {
+		o.AccountsSeed = o.ChainID
 	}
 	return o
 }
@@ -98,6 +115,9 @@ func (o *TestnetOptions) Validate() error {
 	if o.ChainID == "" || len(o.ChainID) > 64 || !printableASCII(o.ChainID) {
 		errs = append(errs, fmt.Errorf("chain id %q: want 1 to 64 printable ASCII characters", o.ChainID))
 	}
+	if o.Accounts < 0 || o.Accounts > contracts.MaxGenesisAccounts {
+		errs = append(errs, fmt.Errorf("%d accounts: want 0 to %d", o.Accounts, contracts.MaxGenesisAccounts))
+	}
 	ko := o.Keystore
 	ko.EnsureDefaults()
 	if err := ko.Validate(); err != nil {
@@ -118,6 +138,13 @@ type Testnet struct {
 	Committee string `json:"committee"`
 	// PasswordFile holds the keystores' password.
 	PasswordFile string `json:"password_file"`
+	// Genesis is the shared genesis file, when the testnet has funded
+	// accounts.
+	Genesis string `json:"genesis,omitempty"`
+	// Accounts is the number of funded accounts and AccountsSeed what
+	// derives their keys (engine.DevnetAccountKey).
+	Accounts     int    `json:"accounts,omitempty"`
+	AccountsSeed string `json:"accounts_seed,omitempty"`
 	// Nodes lists the validators in committee order.
 	Nodes []TestnetNode `json:"nodes"`
 }
@@ -172,6 +199,9 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 		cfg.Validator = name
 		cfg.CommitteeFile = filepath.Join("..", CommitteeFileName)
 		cfg.Keys.PasswordFile = filepath.Join("..", PasswordFileName)
+		if o.Accounts > 0 {
+			cfg.GenesisFile = filepath.Join("..", GenesisFileName)
+		}
 		cfg.Network.QUICAddr = quic[i]
 		cfg.API.Addr = api[i]
 		if o.Configure != nil {
@@ -191,6 +221,20 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 	}
 	if err := com.WriteFile(tn.Committee); err != nil {
 		return nil, err
+	}
+	if o.Accounts > 0 {
+		g, err := engine.DevnetGenesis(o.ChainID, o.AccountsSeed, o.Accounts, com.EngineValidators())
+		if err != nil {
+			return nil, fmt.Errorf("config: testnet: %w", err)
+		}
+		b, err := g.MarshalJSON()
+		if err != nil {
+			return nil, fmt.Errorf("config: testnet: genesis: %w", err)
+		}
+		tn.Genesis, tn.Accounts, tn.AccountsSeed = filepath.Join(dir, GenesisFileName), o.Accounts, o.AccountsSeed
+		if err := writeFileAtomic(tn.Genesis, append(b, '\n'), 0o644); err != nil {
+			return nil, fmt.Errorf("config: testnet: %w", err)
+		}
 	}
 	if err := writeJSONFile(filepath.Join(dir, TestnetFile), tn, 0o644); err != nil {
 		return nil, err
@@ -213,7 +257,7 @@ func prepareTestnetDir(dir string, force bool) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("config: testnet: %w", err)
 	}
-	old := []string{TestnetFile, CommitteeFileName, PasswordFileName}
+	old := []string{TestnetFile, CommitteeFileName, PasswordFileName, GenesisFileName}
 	homes, err := filepath.Glob(filepath.Join(dir, "node-*"))
 	if err != nil {
 		return fmt.Errorf("config: testnet: %w", err)

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dagd/dagd/engine"
 )
 
 func TestGenerateTestnet(t *testing.T) {
@@ -162,5 +164,63 @@ func TestCommitteeValidation(t *testing.T) {
 		if _, err := LoadCommittee(path); err == nil {
 			t.Errorf("%s: committee file accepted", name)
 		}
+	}
+}
+
+// TestTestnetGenesis: with Accounts, the testnet writes a genesis of
+// funded accounts derived from the seed, every node loads it, and a
+// genesis of another committee is refused.
+func TestTestnetGenesis(t *testing.T) {
+	dir := t.TempDir()
+	tn, err := GenerateTestnet(TestnetOptions{Dir: dir, Validators: 2, Keystore: fastKDF, ChainID: "tn-g", Accounts: 5, AccountsSeed: "s1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tn.Genesis != filepath.Join(dir, GenesisFileName) || tn.Accounts != 5 || tn.AccountsSeed != "s1" {
+		t.Fatalf("testnet %+v", tn)
+	}
+	for i, n := range tn.Nodes {
+		cfg, err := Load(filepath.Join(n.Home, ConfigFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pw, err := cfg.Password(func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := cfg.NodeOptions(pw, nil)
+		if err != nil {
+			t.Fatalf("node %d: %v", i, err)
+		}
+		g := o.Genesis
+		if g == nil || g.ChainID != "tn-g" || len(g.Validators) != 2 {
+			t.Fatalf("node %d genesis %+v", i, g)
+		}
+		funded := map[string]uint64{}
+		for _, a := range g.Accounts {
+			funded[a.PublicKey.String()] = a.Balance
+		}
+		for j := range 5 {
+			if pk := engine.DevnetAccountKey("s1", j).Public(); funded[pk.String()] != engine.DevnetAccountBalance {
+				t.Errorf("node %d: account %d of the seed (%s) has %d", i, j, pk, funded[pk.String()])
+			}
+		}
+	}
+	// Without accounts: no genesis file, no genesis.
+	dir2 := t.TempDir()
+	tn2, err := GenerateTestnet(TestnetOptions{Dir: dir2, Validators: 2, Keystore: fastKDF, ChainID: "tn-g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir2, GenesisFileName)); tn2.Genesis != "" || !os.IsNotExist(err) {
+		t.Errorf("a testnet without accounts has a genesis: %q %v", tn2.Genesis, err)
+	}
+	// Another committee's genesis is refused.
+	com2, err := LoadCommittee(filepath.Join(dir2, CommitteeFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadGenesis(tn.Genesis, com2); err == nil || !strings.Contains(err.Error(), "BLS key") {
+		t.Errorf("genesis of another committee: %v", err)
 	}
 }

@@ -1,0 +1,726 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/ipfs/go-cid"
+
+	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/heal"
+	"github.com/dagd/dagd/shard"
+)
+
+// Ledger registration of content.
+//
+// A put ends with an availability certificate: the aggregate BLS signature
+// of holders with a quorum of stake. The node that aggregated it registers
+// it in the ledger with a contracts.RegisterContent transaction signed by
+// its own account (Options.AccountKey) and submitted through its own
+// intake (Node.Submit), like any client's transaction. Every validator's
+// executor verifies the certificate against the committee in the state and
+// records the content (contracts.ContentKey): the executed state is the
+// source of truth of what the network stores. The registrar below submits,
+// follows the receipt, and submits again when the transaction was dropped
+// or its nonce was taken.
+//
+// The state is a Merkle tree keyed by hashes: it cannot list the content it
+// holds. So each node keeps, in its own pebble, an index of the content
+// registrations it executed (ledgerPrefix: CID -> commit, transaction, n),
+// written by the executor after each commit (indexExecuted) and caught up
+// from the commits themselves after a restart (catchUpLedger). The audit
+// lists the index, and reads each content's record from the state.
+//
+// The local registry of certificates (content_registry.go), fed by the
+// uploader's announcement and by pulling other validators' registries, is
+// kept as a hint and a fallback: it lets a node learn of content before the
+// registration executes, and it is the only registry of a node that does
+// not execute (Execution.Disabled), of a chain whose state has no committee
+// (no genesis), or of content whose uploader has no funded account. When
+// both know a CID, the ledger's record decides (its manifest digest, k, n).
+// A node says which it used in logs and in ContentStat.Ledger.
+
+// Keys of the ledger records in the node's pebble.
+const (
+	// ledgerPrefix: cid bytes -> ledgerRec, a registration this node
+	// executed.
+	ledgerPrefix = "c/l/"
+	// ledgerCursorKey: u64, the last executed commit whose registrations
+	// are in the index.
+	ledgerCursorKey = "c/lc"
+	// regPrefix: cid bytes -> regRec, this node's own registration of a
+	// content it put (the registrar's work).
+	regPrefix = "c/g/"
+)
+
+// contentRegisterEvent is the event contracts' RegisterContent emits.
+const contentRegisterEvent = "content_register"
+
+// ledgerRec is an index entry: u8 version (1) | seq u64 | tx digest [32] |
+// n u16.
+type ledgerRec struct {
+	Seq uint64
+	Tx  crypto.Digest
+	N   int
+}
+
+func (r *ledgerRec) encode() []byte {
+	b := make([]byte, 0, 1+8+32+2)
+	b = append(b, 1)
+	b = binary.BigEndian.AppendUint64(b, r.Seq)
+	b = append(b, r.Tx[:]...)
+	return binary.BigEndian.AppendUint16(b, uint16(r.N))
+}
+
+func decodeLedgerRec(p []byte) (*ledgerRec, error) {
+	r := &frameReader{p: p}
+	if v := r.u8("version"); r.err == nil && v != 1 {
+		return nil, fmt.Errorf("engine: ledger index record version %d", v)
+	}
+	rec := &ledgerRec{Seq: r.u64("seq")}
+	copy(rec.Tx[:], r.bytes(crypto.DigestSize, "tx"))
+	rec.N = int(r.u16("n"))
+	if err := r.end("ledger index record"); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// States of an own registration.
+const (
+	// regPending: to submit, or submitted and waiting for its receipt.
+	regPending = 1
+	// regDone: the ledger records the content.
+	regDone = 2
+	// regFailed: given up; the certificate stays in the local registry.
+	regFailed = 3
+)
+
+// regRec is the registrar's record of one content this node put:
+//
+//	version u8 (1) | state u8 | nonce u64 | expiry u64 (unix ms) | tx [32] |
+//	attempts u16 | seq u64 | reason length u16 | reason
+//
+// A zero tx means nothing is in flight.
+type regRec struct {
+	State    uint8
+	Nonce    uint64
+	Expiry   uint64
+	Tx       crypto.Digest
+	Attempts int
+	Seq      uint64
+	Reason   string
+}
+
+func (r *regRec) encode() []byte {
+	reason := truncate(r.Reason, maxReasonLen)
+	b := make([]byte, 0, 64+len(reason))
+	b = append(b, 1, r.State)
+	b = binary.BigEndian.AppendUint64(b, r.Nonce)
+	b = binary.BigEndian.AppendUint64(b, r.Expiry)
+	b = append(b, r.Tx[:]...)
+	b = binary.BigEndian.AppendUint16(b, uint16(min(r.Attempts, 0xffff)))
+	b = binary.BigEndian.AppendUint64(b, r.Seq)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(reason)))
+	return append(b, reason...)
+}
+
+func decodeRegRec(p []byte) (*regRec, error) {
+	r := &frameReader{p: p}
+	if v := r.u8("version"); r.err == nil && v != 1 {
+		return nil, fmt.Errorf("engine: registration record version %d", v)
+	}
+	rec := &regRec{State: r.u8("state"), Nonce: r.u64("nonce"), Expiry: r.u64("expiry")}
+	copy(rec.Tx[:], r.bytes(crypto.DigestSize, "tx"))
+	rec.Attempts = int(r.u16("attempts"))
+	rec.Seq = r.u64("seq")
+	n := int(r.u16("reason length"))
+	if n > maxReasonLen {
+		return nil, fmt.Errorf("engine: registration record: reason of %d bytes", n)
+	}
+	rec.Reason = string(r.bytes(n, "reason"))
+	if err := r.end("registration record"); err != nil {
+		return nil, err
+	}
+	if rec.State < regPending || rec.State > regFailed {
+		return nil, fmt.Errorf("engine: registration record: state %d", rec.State)
+	}
+	return rec, nil
+}
+
+// ContentRegistration says whether and how the ledger records a content.
+type ContentRegistration struct {
+	// Registered says the executed state of the answering node holds the
+	// content's record.
+	Registered bool `json:"registered"`
+	// Seq is the commit that executed the registration.
+	Seq uint64 `json:"seq,omitempty"`
+	// Tx is the hex digest of the registering transaction, when the
+	// answering node knows it.
+	Tx string `json:"tx,omitempty"`
+	// Registrant is the hex account key that sent it.
+	Registrant string `json:"registrant,omitempty"`
+	// Pending says this node submitted a registration that has not
+	// executed yet.
+	Pending bool `json:"pending,omitempty"`
+	// Reason says why the content is not registered (only when
+	// Registered is false).
+	Reason string `json:"reason,omitempty"`
+}
+
+// String describes the registration in one line.
+func (r *ContentRegistration) String() string {
+	switch {
+	case r == nil:
+		return "unknown"
+	case r.Registered && r.Tx != "":
+		return fmt.Sprintf("yes, commit %d, tx %s", r.Seq, r.Tx)
+	case r.Registered:
+		return fmt.Sprintf("yes, commit %d", r.Seq)
+	default:
+		return fmt.Sprintf("no (%s)", r.Reason)
+	}
+}
+
+// ledgerView is the content service's access to the ledger: the executed
+// state, the index of registrations, and the registrar.
+type ledgerView struct {
+	s *contentService
+	// hasCommittee caches a positive answer of usable: once the state
+	// holds a committee it keeps one.
+	hasCommittee atomic.Bool
+
+	wake chan struct{}
+	mu   sync.Mutex
+	// warned remembers the reasons of local-only registrations already
+	// logged at warning level.
+	warned map[string]bool
+}
+
+func newLedgerView(s *contentService) *ledgerView {
+	return &ledgerView{s: s, wake: make(chan struct{}, 1), warned: map[string]bool{}}
+}
+
+// usable reports whether content can be registered in this node's ledger,
+// or why not.
+func (l *ledgerView) usable() (bool, string) {
+	e := l.s.n.exec
+	if e == nil {
+		return false, "this node does not execute transactions (execution disabled): local registry only"
+	}
+	if l.hasCommittee.Load() {
+		return true, ""
+	}
+	_, ok, err := e.st.Get(contracts.CommitteeKey())
+	if err != nil {
+		return false, fmt.Sprintf("state unreadable: %v", err)
+	}
+	if ok {
+		l.hasCommittee.Store(true)
+		return true, ""
+	}
+	if e.executed.Load() == 0 {
+		return false, "the ledger has not executed its first commit yet"
+	}
+	return false, "the ledger has no committee (the chain started without a genesis): local registry only"
+}
+
+// record returns the ledger's record of a content, errNotFound when it has
+// none or this node does not execute.
+func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
+	e := l.s.n.exec
+	if e == nil {
+		return nil, errNotFound
+	}
+	v, ok, err := e.st.Get(contracts.ContentKey(id.Bytes()))
+	if err != nil {
+		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
+	}
+	if !ok {
+		return nil, errNotFound
+	}
+	rec, err := contracts.DecodeContent(v)
+	if err != nil {
+		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
+	}
+	if !bytes.Equal(rec.CID, id.Bytes()) {
+		return nil, fmt.Errorf("engine: ledger record of %s names another CID", id)
+	}
+	return rec, nil
+}
+
+// claimOf returns the claim a ledger record makes.
+func claimOf(id cid.Cid, rec *contracts.Content) *ContentClaim {
+	return &ContentClaim{CID: id, Size: rec.Size, K: int(rec.K), N: int(rec.N), ManifestDigest: erasure.Hash(rec.Manifest)}
+}
+
+// claim returns what the network committed to store of id: the ledger's
+// record when there is one, else the local registry's certificate
+// (fromLedger false). It is errNotFound when neither knows id.
+func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, err error) {
+	rec, err := s.ledger.record(id)
+	if err == nil {
+		c := claimOf(id, rec)
+		if c.check() == nil {
+			return c, true, nil
+		}
+		s.log.Error("ledger record of content out of range; ignored", "cid", id.String(), "k", rec.K, "n", rec.N)
+	} else if !errors.Is(err, errNotFound) {
+		s.log.Warn("ledger record unreadable; using the local registry", "cid", id.String(), "err", err)
+	}
+	cert, err := s.store.certificate(id)
+	if err != nil {
+		return nil, false, err
+	}
+	claim := cert.ContentClaim
+	return &claim, false, nil
+}
+
+// registration describes how the ledger records id, as this node sees it.
+func (s *contentService) registration(id cid.Cid) *ContentRegistration {
+	r := &ContentRegistration{}
+	rec, err := s.ledger.record(id)
+	if err == nil {
+		r.Registered, r.Seq, r.Registrant = true, rec.Seq, rec.Registrant.String()
+		if v, err := s.store.getRecord(contentKey(ledgerPrefix, id.Bytes())); err == nil {
+			if lr, err := decodeLedgerRec(v); err == nil && lr.Seq == rec.Seq {
+				r.Tx = lr.Tx.String()
+			}
+		}
+		if r.Tx == "" {
+			if own, err := s.ledger.own(id); err == nil && own.State == regDone && own.Seq == rec.Seq {
+				r.Tx = own.Tx.String()
+			}
+		}
+		return r
+	}
+	if !errors.Is(err, errNotFound) {
+		r.Reason = err.Error()
+		return r
+	}
+	if ok, why := s.ledger.usable(); !ok {
+		r.Reason = why
+		return r
+	}
+	if own, err := s.ledger.own(id); err == nil {
+		switch own.State {
+		case regPending:
+			r.Pending = true
+			if own.Tx != (crypto.Digest{}) {
+				r.Reason = fmt.Sprintf("pending: tx %s submitted, not executed yet", own.Tx)
+			} else {
+				r.Reason = "pending: to be submitted by this node"
+			}
+		case regFailed:
+			r.Reason = "this node's registration failed: " + own.Reason
+		default:
+			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.n.exec.executed.Load())
+		}
+		return r
+	}
+	r.Reason = fmt.Sprintf("not in the ledger as of commit %d (the node that put it registers it)", s.n.exec.executed.Load())
+	return r
+}
+
+// own returns this node's registration record of id, or errNotFound.
+func (l *ledgerView) own(id cid.Cid) (*regRec, error) {
+	v, err := l.s.store.getRecord(contentKey(regPrefix, id.Bytes()))
+	if err != nil {
+		return nil, err
+	}
+	return decodeRegRec(v)
+}
+
+func (l *ledgerView) putOwn(id []byte, r *regRec) error {
+	if err := l.s.store.db.Set(contentKey(regPrefix, id), r.encode(), pebble.NoSync); err != nil {
+		return fmt.Errorf("engine: registration record: %w", err)
+	}
+	return nil
+}
+
+func (l *ledgerView) poke() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// localOnly logs, once per reason at warning level, that content stays in
+// the local registry.
+func (l *ledgerView) localOnly(id cid.Cid, why string) {
+	l.mu.Lock()
+	first := !l.warned[why]
+	l.warned[why] = true
+	l.mu.Unlock()
+	level := l.s.log.Debug
+	if first {
+		level = l.s.log.Warn
+	}
+	level("content not registered in the ledger; its certificate is kept in the local registry", "cid", id.String(), "reason", why)
+}
+
+// enqueue makes the registrar register a certificate this node
+// aggregated, and returns the registration as it stands.
+func (l *ledgerView) enqueue(c *ContentCertificate) *ContentRegistration {
+	s := l.s
+	if rec, err := l.record(c.CID); err == nil {
+		return &ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
+	}
+	if old, err := l.own(c.CID); err == nil && old.State != regFailed {
+		return s.registration(c.CID)
+	}
+	why := ""
+	if ok, reason := l.usable(); !ok && s.n.exec == nil {
+		why = reason
+	} else if s.n.opts.AccountKey == nil {
+		why = "this node has no account key (Options.AccountKey, keys.account_keystore) to sign its registration"
+	}
+	if why != "" {
+		l.localOnly(c.CID, why)
+		_ = l.putOwn(c.CID.Bytes(), &regRec{State: regFailed, Reason: why})
+		return &ContentRegistration{Reason: why}
+	}
+	if err := l.putOwn(c.CID.Bytes(), &regRec{State: regPending}); err != nil {
+		s.log.Error("registration not queued", "cid", c.CID.String(), "err", err)
+		return &ContentRegistration{Reason: err.Error()}
+	}
+	l.poke()
+	return &ContentRegistration{Pending: true, Reason: "pending: to be submitted by this node"}
+}
+
+// Bounds of the registrar.
+const (
+	// regBatch bounds the registrations submitted at once.
+	regBatch = 64
+	// regMaxAttempts: a registration submitted this many times without
+	// executing is given up.
+	regMaxAttempts = 20
+	// regGrace is how long after its expiry a transaction without a
+	// receipt is considered dropped.
+	regGrace = 3 * time.Second
+)
+
+// runRegistrar submits the pending registrations of this node's puts and
+// follows them until they execute.
+func (s *contentService) runRegistrar() {
+	l := s.ledger
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	backoff := time.Time{}
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-l.wake:
+		case <-t.C:
+		}
+		if time.Now().Before(backoff) {
+			continue
+		}
+		if err := l.round(s.ctx); err != nil {
+			if s.ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("content registration round failed; retrying", "err", err)
+			backoff = time.Now().Add(time.Second)
+		}
+	}
+}
+
+// pendingReg is one registration the registrar works on.
+type pendingReg struct {
+	id  cid.Cid
+	rec *regRec
+}
+
+// round looks at every pending registration once: done, still waiting,
+// failed, or to (re)submit; then submits those that need it, with
+// consecutive nonces from the account's, when none is in flight.
+func (l *ledgerView) round(ctx context.Context) error {
+	s := l.s
+	var pend []pendingReg
+	err := s.store.scan(regPrefix, nil, 0, func(idb, v []byte) bool {
+		rec, err := decodeRegRec(v)
+		if err != nil || rec.State != regPending {
+			return true
+		}
+		id, err := cid.Cast(bytes.Clone(idb))
+		if err != nil {
+			return true
+		}
+		pend = append(pend, pendingReg{id: id, rec: rec})
+		return len(pend) < 4*regBatch
+	})
+	if err != nil || len(pend) == 0 {
+		return err
+	}
+	ok, why := l.usable()
+	if !ok {
+		if s.n.exec != nil && s.n.exec.executed.Load() == 0 {
+			return nil // the genesis executes with the first commit
+		}
+		for _, p := range pend {
+			l.localOnly(p.id, why)
+			_ = l.putOwn(p.id.Bytes(), &regRec{State: regFailed, Reason: why})
+		}
+		return nil
+	}
+	st := s.n.exec.st
+	now := time.Now()
+	inFlight := 0
+	var submit []pendingReg
+	for _, p := range pend {
+		if rec, err := l.record(p.id); err == nil {
+			l.done(p, rec.Seq)
+			continue
+		}
+		if p.rec.Tx != (crypto.Digest{}) {
+			rr, found, err := shard.ReadReceipt(st, p.rec.Tx)
+			if err != nil {
+				return fmt.Errorf("engine: receipt of %s: %w", p.rec.Tx, err)
+			}
+			if found {
+				rc, err := contracts.DecodeReceipt(rr.Receipt)
+				if err != nil {
+					return fmt.Errorf("engine: receipt of %s: %w", p.rec.Tx, err)
+				}
+				switch rc.Code {
+				case contracts.CodeOK, contracts.CodeExists:
+					l.done(p, rr.Seq)
+					continue
+				case contracts.CodeBadNonce, contracts.CodeExpired:
+					s.log.Info("content registration to submit again", "cid", p.id.String(), "tx", p.rec.Tx.String(), "code", rc.Code.String(), "reason", rc.Reason)
+				default:
+					l.fail(p, fmt.Sprintf("tx %s rejected: %s: %s", p.rec.Tx, rc.Code, rc.Reason))
+					continue
+				}
+			} else if now.Before(time.UnixMilli(int64(p.rec.Expiry)).Add(regGrace)) {
+				inFlight++
+				continue
+			}
+		}
+		if p.rec.Attempts >= regMaxAttempts {
+			l.fail(p, fmt.Sprintf("submitted %d times without executing", p.rec.Attempts))
+			continue
+		}
+		submit = append(submit, p)
+	}
+	if len(submit) == 0 || inFlight > 0 {
+		return nil
+	}
+	submit = submit[:min(len(submit), regBatch)]
+	key := s.n.opts.AccountKey
+	var acct *contracts.Account
+	v, found, err := st.Get(contracts.AccountKey(key.Public()))
+	if err != nil {
+		return fmt.Errorf("engine: account: %w", err)
+	}
+	if found {
+		if acct, err = contracts.DecodeAccount(v); err != nil {
+			return fmt.Errorf("engine: account %s: %w", key.Public(), err)
+		}
+	}
+	fee := s.n.opts.Execution.Params.ContentFee
+	if acct == nil || acct.Balance < fee {
+		why := fmt.Sprintf("account %s is not funded in the ledger", key.Public())
+		if acct != nil {
+			why = fmt.Sprintf("account %s cannot pay the fee %d (balance %d)", key.Public(), fee, acct.Balance)
+		}
+		for _, p := range submit {
+			l.localOnly(p.id, why)
+			l.fail(p, why)
+		}
+		return nil
+	}
+	lifetime := min(s.n.opts.Execution.MaxTxLifetime/2, 30*time.Second)
+	expiry := uint64(now.Add(lifetime).UnixMilli())
+	txs := make([][]byte, 0, len(submit))
+	recs := make([]*regRec, 0, len(submit))
+	for i, p := range submit {
+		cert, err := s.store.certificate(p.id)
+		if err != nil {
+			l.fail(p, fmt.Sprintf("certificate not in the local registry: %v", err))
+			return nil // nonces would skip one: submit the rest next round
+		}
+		tx := contracts.NewSignedTx(key, s.n.opts.ChainID, acct.Nonce+uint64(i), fee, expiry, cert.RegisterOp())
+		txs = append(txs, tx.Encode())
+		recs = append(recs, &regRec{State: regPending, Nonce: tx.Nonce, Expiry: expiry, Tx: tx.Digest(), Attempts: p.rec.Attempts + 1})
+	}
+	accepted, err := s.n.Submit(ctx, txs)
+	for i := 0; i < accepted; i++ {
+		if err := l.putOwn(submit[i].id.Bytes(), recs[i]); err != nil {
+			return err
+		}
+		s.log.Info("content registration submitted", "cid", submit[i].id.String(), "tx", recs[i].Tx.String(), "nonce", recs[i].Nonce, "attempt", recs[i].Attempts)
+	}
+	if err != nil {
+		return fmt.Errorf("engine: submit content registrations (%d of %d accepted): %w", accepted, len(txs), err)
+	}
+	return nil
+}
+
+func (l *ledgerView) done(p pendingReg, seq uint64) {
+	rec := *p.rec
+	rec.State, rec.Seq, rec.Reason = regDone, seq, ""
+	_ = l.putOwn(p.id.Bytes(), &rec)
+	l.s.m.ledgerRegistered.Inc()
+	l.s.log.Info("content registered in the ledger", "cid", p.id.String(), "seq", seq, "tx", rec.Tx.String())
+}
+
+func (l *ledgerView) fail(p pendingReg, why string) {
+	rec := *p.rec
+	rec.State, rec.Reason = regFailed, why
+	_ = l.putOwn(p.id.Bytes(), &rec)
+	l.s.m.ledgerFailed.Inc()
+	l.s.log.Warn("content registration failed; the certificate stays in the local registry", "cid", p.id.String(), "reason", why)
+}
+
+// indexExecuted records the content registrations of an executed commit
+// in the index, with the cursor, and schedules their audits. It runs on
+// the executor's goroutine after the commit's state is written.
+func (s *contentService) indexExecuted(res *shard.Result) {
+	b := s.store.db.NewBatch()
+	defer b.Close()
+	var fresh []cid.Cid
+	for i, r := range res.Receipts {
+		rc, ok := r.(*contracts.Receipt)
+		if !ok || rc.Code != contracts.CodeOK || i >= len(res.Txs) {
+			continue
+		}
+		for _, ev := range rc.Events {
+			if ev.Type != contentRegisterEvent {
+				continue
+			}
+			id, n, err := parseRegisterEvent(ev)
+			if err != nil {
+				s.log.Error("content registration event unreadable", "seq", res.Seq, "err", err)
+				continue
+			}
+			_ = b.Set(contentKey(ledgerPrefix, id.Bytes()), (&ledgerRec{Seq: res.Seq, Tx: res.Txs[i], N: n}).encode(), nil)
+			fresh = append(fresh, id)
+		}
+	}
+	_ = b.Set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, res.Seq), nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		s.log.Error("content index not written; it catches up at the next start", "seq", res.Seq, "err", err)
+		return
+	}
+	for _, id := range fresh {
+		s.log.Debug("content registration executed", "cid", id.String(), "seq", res.Seq)
+		s.hs.wakeFor(id, false)
+	}
+	if len(fresh) > 0 {
+		s.ledger.poke()
+	}
+}
+
+// parseRegisterEvent reads the CID and n of a content_register event.
+func parseRegisterEvent(ev contracts.Event) (cid.Cid, int, error) {
+	var idHex, nStr string
+	for _, a := range ev.Attrs {
+		switch a.Key {
+		case "cid":
+			idHex = a.Value
+		case "n":
+			nStr = a.Value
+		}
+	}
+	raw, err := hex.DecodeString(idHex)
+	if err != nil {
+		return cid.Undef, 0, fmt.Errorf("cid %q: %w", idHex, err)
+	}
+	id, err := parseCIDBytes(raw)
+	if err != nil {
+		return cid.Undef, 0, err
+	}
+	n, err := strconv.Atoi(nStr)
+	if err != nil || n < 1 || n > erasure.MaxShards {
+		return cid.Undef, 0, fmt.Errorf("n %q", nStr)
+	}
+	return id, n, nil
+}
+
+// catchUpLedger indexes the registrations of the commits executed after
+// the index's cursor: those of the last commits before a crash, whose
+// index write was lost, or of a whole history the first time. It reads the
+// commits' transactions back and keeps the RegisterContent operations the
+// state says executed in that commit. It runs on the executor's goroutine
+// before it executes anything.
+func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
+	var cursor uint64
+	if v, err := s.store.getRecord([]byte(ledgerCursorKey)); err == nil && len(v) == 8 {
+		cursor = binary.BigEndian.Uint64(v)
+	}
+	executed := e.executed.Load()
+	if cursor >= executed {
+		return
+	}
+	start := time.Now()
+	found, missing := 0, 0
+	b := s.store.db.NewBatch()
+	defer b.Close()
+	for seq := cursor + 1; seq <= executed && ctx.Err() == nil; seq++ {
+		ci, err := e.n.store.commitIndex(seq)
+		if err != nil {
+			missing++
+			continue
+		}
+		var txs [][]byte
+		for _, bt := range ci.Batches {
+			if err := e.readBatch(bt.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) }); err != nil {
+				missing++
+			}
+		}
+		for _, raw := range txs {
+			tx, err := contracts.DecodeTx(raw)
+			if err != nil {
+				continue
+			}
+			op, ok := tx.Op.(*contracts.RegisterContent)
+			if !ok {
+				continue
+			}
+			id, err := parseCIDBytes(op.CID)
+			if err != nil {
+				continue
+			}
+			rec, err := s.ledger.record(id)
+			if err != nil || rec.Seq != seq {
+				continue
+			}
+			_ = b.Set(contentKey(ledgerPrefix, op.CID), (&ledgerRec{Seq: seq, Tx: tx.Digest(), N: int(op.N)}).encode(), nil)
+			found++
+		}
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	_ = b.Set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, executed), nil)
+	if err := b.Commit(pebble.NoSync); err != nil {
+		s.log.Error("content index catch-up not written", "err", err)
+		return
+	}
+	level := s.log.Info
+	if missing > 0 {
+		level = s.log.Warn
+	}
+	level("content index caught up with the executed commits", "from", cursor+1, "to", executed, "registrations", found,
+		"unreadable", missing, "took", time.Since(start).Round(time.Millisecond))
+}
+
+// holdsAt reports whether this node holds shards of an object with n
+// shards.
+func (s *contentService) holdsAt(n int) bool {
+	return len(heal.ShardsOf(s.self, n, s.v)) > 0
+}
