@@ -192,6 +192,7 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 		return nil, fmt.Errorf("config: testnet: %w", err)
 	}
 	members := make([]Member, o.Validators)
+	var nodeAccounts []crypto.AccountPublicKey
 	for i := range o.Validators {
 		name := fmt.Sprintf("node-%d", i)
 		cfg := Default()
@@ -213,6 +214,9 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 			return nil, fmt.Errorf("config: testnet: %s: %w", name, err)
 		}
 		members[i] = *h.Member
+		if h.Account != nil {
+			nodeAccounts = append(nodeAccounts, *h.Account)
+		}
 		tn.Nodes = append(tn.Nodes, TestnetNode{Name: name, Home: h.Dir, API: h.Config.API.Addr, QUIC: quic[i]})
 	}
 	com, err := AssembleCommittee(o.ChainID, 0, members)
@@ -226,6 +230,14 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 		g, err := engine.DevnetGenesis(o.ChainID, o.AccountsSeed, o.Accounts, com.EngineValidators())
 		if err != nil {
 			return nil, fmt.Errorf("config: testnet: %w", err)
+		}
+		// Each node's own account is funded too, so that it can register
+		// content in the ledger (its transactions pay fees).
+		for _, a := range nodeAccounts {
+			g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: a, Balance: engine.DevnetAccountBalance})
+		}
+		if err := g.Validate(); err != nil {
+			return nil, fmt.Errorf("config: testnet: genesis: %w", err)
 		}
 		b, err := g.MarshalJSON()
 		if err != nil {

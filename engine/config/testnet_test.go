@@ -205,6 +205,23 @@ func TestTestnetGenesis(t *testing.T) {
 				t.Errorf("node %d: account %d of the seed (%s) has %d", i, j, pk, funded[pk.String()])
 			}
 		}
+		// Every node's own account is funded, so it can register content.
+		for j, m := range tn.Nodes {
+			mc, err := Load(filepath.Join(m.Home, ConfigFile))
+			if err != nil {
+				t.Fatal(err)
+			}
+			mo, err := mc.NodeOptions(pw, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if mo.AccountKey == nil {
+				t.Fatalf("node %d has no account key", j)
+			}
+			if pk := mo.AccountKey.Public(); funded[pk.String()] != engine.DevnetAccountBalance {
+				t.Errorf("node %d's genesis: node %d's account %s has %d", i, j, pk, funded[pk.String()])
+			}
+		}
 	}
 	// Without accounts: no genesis file, no genesis.
 	dir2 := t.TempDir()
