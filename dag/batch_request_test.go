@@ -107,3 +107,53 @@ func TestMissingBatchesRequestedAhead(t *testing.T) {
 		t.Fatalf("resend went to %v only", peers)
 	}
 }
+
+// TestOrphanedBatchesProposedAgain: an own certificate that garbage
+// collection drops without any commit having included it gives its
+// batches back to the worker, which puts them in the next header, while
+// a committed one and another validator's orphan do not.
+func TestOrphanedBatchesProposedAgain(t *testing.T) {
+	c, _ := EqualStakeCommittee(0, 4)
+	n, err := NewNode(Config{Self: 0, Committee: c, Signer: nullCrypto{}, Verifier: nullCrypto{}, Batches: nullCrypto{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := n.primary.orderer
+	const round = 3
+	mk := func(author ValidatorID, tag string) (*Certificate, crypto.Digest) {
+		b := &Batch{Author: author, Transactions: [][]byte{[]byte(tag)}}
+		d := b.Digest()
+		n.worker.index[d] = &batchInfo{author: author, referenced: true}
+		h := NewHeader(0, round, author, round, []BatchRef{{Digest: d}}, nil)
+		return &Certificate{Header: h}, d
+	}
+	orphan, od := mk(0, "own orphan")
+	committed, cd := mk(0, "own committed")
+	committed.Header.Timestamp++ // another header, same author and round
+	other, xd := mk(1, "another's orphan")
+	row := make([]*Certificate, 4)
+	row[0], row[1] = orphan, other
+	o.rounds[round] = row
+	o.rounds[round+1] = []*Certificate{committed, nil, nil, nil} // stands for a committed one
+	o.committed[committed.Digest()] = struct{}{}
+	o.lowest = round
+	o.lastLeaderRound = round + 2 + o.gcDepth // GC drops rounds 3 and 4
+	o.collect()
+	n.forget()
+
+	if !n.worker.has(od) || n.worker.has(xd) || n.worker.has(cd) {
+		t.Fatalf("indexed after GC: own orphan %v, another's %v, committed %v; want true, false, false",
+			n.worker.has(od), n.worker.has(xd), n.worker.has(cd))
+	}
+	if len(n.worker.ready) != 1 || n.worker.ready[0].Digest != od {
+		t.Fatalf("ready %v, want the own orphan's batch", n.worker.ready)
+	}
+	if st := n.Status(); st.ReproposedBatches != 1 {
+		t.Fatalf("ReproposedBatches %d, want 1", st.ReproposedBatches)
+	}
+	for _, rr := range n.retained {
+		if slices.Contains(rr.batches, od) {
+			t.Fatal("the proposed-again batch is still due for deletion with its old round")
+		}
+	}
+}

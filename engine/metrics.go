@@ -39,6 +39,8 @@ type metrics struct {
 	subscriberDrops    prometheus.Counter
 	sendDeferred       prometheus.Counter
 	storeStalls        prometheus.Counter
+	reproposed         prometheus.Counter
+	reproposedSeen     uint64 // the core's count already added to reproposed
 	unacked            prometheus.Gauge
 }
 
@@ -84,9 +86,11 @@ func newMetrics() *metrics {
 		Help: "Own batch sends held back because the peer has not acknowledged the same batch yet or has too many unacknowledged batch bytes."})
 	m.storeStalls = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "store_write_stalls_total",
 		Help: "Times the store delayed writes (memtables or L0 full)."})
+	m.reproposed = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "batches_reproposed_total",
+		Help: "Own batches proposed again because their certificate missed every commit (an orphaned certificate)."})
 	m.unacked = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "batch_bytes_unacknowledged",
 		Help: "Bytes of own batches sent to peers and not yet acknowledged, summed over peers."})
-	for _, c := range []prometheus.Collector{m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
+	for _, c := range []prometheus.Collector{m.reproposed, m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
 		m.committedBatches, m.committedTxs, m.commitLatency, m.batchLatency, m.peersConnected, m.queueDepth, m.messagesIn,
 		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.persistLatency, m.persistBytes, m.loopEvents,
 		m.subscriberDrops} {

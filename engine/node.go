@@ -592,9 +592,12 @@ type Status struct {
 	LastCommitAt       time.Time `json:"last_commit_at,omitzero"`
 	PendingCerts       int       `json:"pending_certs"`
 	PendingCommits     int       `json:"pending_commits"`
-	WorkerLoad         int       `json:"worker_load"`
-	SubmitQueue        int       `json:"submit_queue"`
-	InboxQueue         int       `json:"inbox_queue"`
+	// ReproposedBatches counts own batches proposed again because their
+	// certificate missed every commit (since the node started).
+	ReproposedBatches uint64 `json:"reproposed_batches"`
+	WorkerLoad        int    `json:"worker_load"`
+	SubmitQueue       int    `json:"submit_queue"`
+	InboxQueue        int    `json:"inbox_queue"`
 	// Execution (execute.go): the last executed commit, the state root
 	// after it, the transactions that got a receipt since the node
 	// started, and why execution stopped, if it did.
@@ -611,7 +614,7 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 	s := &Status{
 		ChainID: n.opts.ChainID, Validator: int(n.self), CommitteeSize: n.comm.Size(), Round: st.Round, LastCommittedRound: st.LastCommittedRound,
 		LastCommittedSeq: st.LastCommittedSeq, CommitDigest: st.CommitDigest.String(), CommittedTxs: n.committedTxs,
-		LastCommitAt: n.lastCommitAt, PendingCerts: st.PendingCerts, PendingCommits: st.PendingCommits,
+		LastCommitAt: n.lastCommitAt, PendingCerts: st.PendingCerts, PendingCommits: st.PendingCommits, ReproposedBatches: st.ReproposedBatches,
 		WorkerLoad: st.WorkerLoad, SubmitQueue: len(n.submitCh), InboxQueue: len(n.inbox),
 	}
 	if connected == nil {
@@ -638,6 +641,10 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 	n.m.queueDepth.WithLabelValues("worker").Set(float64(s.WorkerLoad))
 	n.m.queueDepth.WithLabelValues("pending_certs").Set(float64(s.PendingCerts))
 	n.m.queueDepth.WithLabelValues("pending_commits").Set(float64(s.PendingCommits))
+	if d := s.ReproposedBatches - n.m.reproposedSeen; s.ReproposedBatches > n.m.reproposedSeen {
+		n.m.reproposed.Add(float64(d))
+		n.m.reproposedSeen = s.ReproposedBatches
+	}
 }
 
 // Status returns the latest snapshot of the node's progress.
