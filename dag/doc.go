@@ -23,11 +23,10 @@
 // vote before sending it. A quorum of votes aggregates into a certificate.
 //
 // Signature checks are the core's main cost (a BLS pairing each), so it
-// makes as few as safety allows: a header is taken only from its author
-// over the authenticated transport and its signature is checked only when
-// it becomes evidence; votes are checked as one aggregate once a quorum is
-// in (one by one only when that fails, to find and refuse the bad ones);
-// every certificate from a peer is checked as an aggregate.
+// makes as few as safety allows: votes are checked as one aggregate once a
+// quorum is in (one by one only when that fails, to find and refuse the
+// bad ones); every header and every certificate from a peer is checked,
+// and both headers of evidence.
 //
 // Even rounds have a leader drawn by a stake-weighted schedule. When a
 // round-r leader is cited by round-(r+1) certificates carrying validity
