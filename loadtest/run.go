@@ -600,8 +600,8 @@ loop:
 
 	// Drain: give accepted transactions time to commit and execute. It
 	// ends early once every accepted transaction committed, or once none
-	// has committed for drainQuiet (consensus may lose a batch to an
-	// orphaned certificate), and, for a workload that executes, every
+	// has committed for drainQuiet (a batch of an orphaned certificate
+	// commits late, once proposed again), and, for a workload that executes, every
 	// committed one executed.
 	deadline := time.Now().Add(o.Drain)
 	for time.Now().Before(deadline) {
