@@ -114,11 +114,10 @@ type Devnet struct {
 
 	genesis *contracts.Genesis // nil without execution
 
-	mu       sync.Mutex
-	nodes    []*devnetNode
-	subs     map[*DevnetSubscription]struct{}
-	execSubs map[*DevnetExecSubscription]struct{}
-	closed   bool
+	mu     sync.Mutex
+	nodes  []*devnetNode
+	fanIns map[fanIn]struct{} // the open DevnetSubscription and DevnetExecSubscription
+	closed bool
 }
 
 type devnetNode struct {
@@ -134,7 +133,7 @@ func StartDevnet(ctx context.Context, o DevnetOptions) (*Devnet, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	d := &Devnet{opts: o, ctx: ctx, baseDir: o.BaseDir, subs: make(map[*DevnetSubscription]struct{}), execSubs: make(map[*DevnetExecSubscription]struct{}),
+	d := &Devnet{opts: o, ctx: ctx, baseDir: o.BaseDir, fanIns: make(map[fanIn]struct{}),
 		nodes: make([]*devnetNode, o.Validators), sockets: make([]net.PacketConn, o.Validators)}
 	if d.baseDir == "" {
 		dir, err := os.MkdirTemp("", "dagd-devnet-")
@@ -275,10 +274,7 @@ func (d *Devnet) StartNode(i int) error {
 		return fmt.Errorf("engine: devnet node %d: %w", i, err)
 	}
 	dn := &devnetNode{node: n, cancel: cancel, done: make(chan struct{})}
-	for s := range d.subs {
-		s.attach(n)
-	}
-	for s := range d.execSubs {
+	for s := range d.fanIns {
 		s.attach(n)
 	}
 	d.nodes[i] = dn
@@ -330,8 +326,8 @@ func (d *Devnet) Close() error {
 	for i := range d.nodes {
 		d.nodes[i] = nil
 	}
-	subs := make([]*DevnetSubscription, 0, len(d.subs))
-	for s := range d.subs {
+	subs := make([]fanIn, 0, len(d.fanIns))
+	for s := range d.fanIns {
 		subs = append(subs, s)
 	}
 	d.mu.Unlock()
@@ -362,10 +358,36 @@ func (d *Devnet) Close() error {
 
 // DevnetSubscription receives the commits of every node of a devnet,
 // including nodes started after it was made, each tagged with Commit.Node.
-type DevnetSubscription struct {
+type DevnetSubscription struct{ *devnetFanIn[*Commit] }
+
+// Subscribe returns a subscription to the commits of every node. Its
+// channel is bounded (Buffer, default 4096 times the committee size);
+// a node whose commits back up ends its part with ErrLagged, reported by
+// Err.
+func (d *Devnet) Subscribe(o SubscribeOptions) *DevnetSubscription {
+	return &DevnetSubscription{newDevnetFanIn(d, o.Buffer, func(n *Node) nodeStream[*Commit] { return n.Subscribe(o) })}
+}
+
+// nodeStream is one node's subscription, as a devnet fan-in reads it.
+type nodeStream[T any] interface {
+	C() <-chan T
+	Err() error
+	Close()
+}
+
+// fanIn is what a devnet tells of its nodes: a node started, the devnet
+// closed.
+type fanIn interface {
+	attach(n *Node)
+	Close()
+}
+
+// devnetFanIn merges one subscription per node (open) into one bounded
+// channel, for every node of a devnet, including nodes started later.
+type devnetFanIn[T any] struct {
 	d    *Devnet
-	opts SubscribeOptions
-	c    chan *Commit
+	open func(*Node) nodeStream[T]
+	c    chan T
 	stop chan struct{}
 	wg   sync.WaitGroup
 
@@ -374,23 +396,18 @@ type DevnetSubscription struct {
 	once sync.Once
 }
 
-// Subscribe returns a subscription to the commits of every node. Its
-// channel is bounded (Buffer, default 4096 times the committee size);
-// a node whose commits back up ends its part with ErrLagged, reported by
-// Err.
-func (d *Devnet) Subscribe(o SubscribeOptions) *DevnetSubscription {
-	buf := o.Buffer
+func newDevnetFanIn[T any](d *Devnet, buf int, open func(*Node) nodeStream[T]) *devnetFanIn[T] {
 	if buf <= 0 {
 		buf = 4096 * d.opts.Validators
 	}
-	s := &DevnetSubscription{d: d, opts: o, c: make(chan *Commit, buf), stop: make(chan struct{})}
+	s := &devnetFanIn[T]{d: d, open: open, c: make(chan T, buf), stop: make(chan struct{})}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.closed {
 		s.once.Do(func() { close(s.stop); close(s.c) })
 		return s
 	}
-	d.subs[s] = struct{}{}
+	d.fanIns[s] = struct{}{}
 	for _, dn := range d.nodes {
 		if dn != nil {
 			s.attach(dn.node)
@@ -399,9 +416,9 @@ func (d *Devnet) Subscribe(o SubscribeOptions) *DevnetSubscription {
 	return s
 }
 
-// attach forwards the commits of n; d.mu is held.
-func (s *DevnetSubscription) attach(n *Node) {
-	ns := n.Subscribe(s.opts)
+// attach forwards what n's subscription gives; d.mu is held.
+func (s *devnetFanIn[T]) attach(n *Node) {
+	ns := s.open(n)
 	s.wg.Go(func() {
 		defer ns.Close()
 		for {
@@ -427,20 +444,21 @@ func (s *DevnetSubscription) attach(n *Node) {
 	})
 }
 
-// C returns the channel of commits; it is closed by Close.
-func (s *DevnetSubscription) C() <-chan *Commit { return s.c }
+// C returns the channel of the subscription; it is closed by Close, and
+// by the devnet's Close.
+func (s *devnetFanIn[T]) C() <-chan T { return s.c }
 
 // Err reports nodes whose part of the subscription ended early.
-func (s *DevnetSubscription) Err() error {
+func (s *devnetFanIn[T]) Err() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.err
 }
 
 // Close ends the subscription and closes its channel.
-func (s *DevnetSubscription) Close() {
+func (s *devnetFanIn[T]) Close() {
 	s.d.mu.Lock()
-	delete(s.d.subs, s)
+	delete(s.d.fanIns, s)
 	s.d.mu.Unlock()
 	s.once.Do(func() {
 		close(s.stop)

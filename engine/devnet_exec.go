@@ -1,9 +1,7 @@
 package engine
 
 import (
-	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
@@ -77,17 +75,7 @@ func (d *Devnet) ChainID() string { return d.opts.ChainID }
 // DevnetExecSubscription receives the executed commits of every node of a
 // devnet, including nodes started after it was made, each tagged with
 // ExecutedCommit.Node.
-type DevnetExecSubscription struct {
-	d    *Devnet
-	buf  int
-	c    chan *ExecutedCommit
-	stop chan struct{}
-	wg   sync.WaitGroup
-
-	mu   sync.Mutex
-	err  error
-	once sync.Once
-}
+type DevnetExecSubscription struct{ *devnetFanIn[*ExecutedCommit] }
 
 // SubscribeExecution returns a subscription to the executed commits of
 // every node. Its channel holds buffer commits (default 4096 times the
@@ -97,68 +85,5 @@ func (d *Devnet) SubscribeExecution(buffer int) *DevnetExecSubscription {
 	if buffer <= 0 {
 		buffer = 4096 * d.opts.Validators
 	}
-	s := &DevnetExecSubscription{d: d, buf: buffer, c: make(chan *ExecutedCommit, buffer), stop: make(chan struct{})}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closed {
-		s.once.Do(func() { close(s.stop); close(s.c) })
-		return s
-	}
-	d.execSubs[s] = struct{}{}
-	for _, dn := range d.nodes {
-		if dn != nil {
-			s.attach(dn.node)
-		}
-	}
-	return s
-}
-
-// attach forwards the executed commits of n; d.mu is held.
-func (s *DevnetExecSubscription) attach(n *Node) {
-	ns := n.SubscribeExecution(s.buf)
-	s.wg.Go(func() {
-		defer ns.Close()
-		for {
-			select {
-			case c, ok := <-ns.C():
-				if !ok {
-					if err := ns.Err(); !errors.Is(err, ErrStopped) && !errors.Is(err, ErrUnsubscribed) {
-						s.mu.Lock()
-						s.err = errors.Join(s.err, fmt.Errorf("node %d: %w", n.Self(), err))
-						s.mu.Unlock()
-					}
-					return
-				}
-				select {
-				case s.c <- c:
-				case <-s.stop:
-					return
-				}
-			case <-s.stop:
-				return
-			}
-		}
-	})
-}
-
-// C returns the channel of executed commits; it is closed by Close.
-func (s *DevnetExecSubscription) C() <-chan *ExecutedCommit { return s.c }
-
-// Err reports nodes whose part of the subscription ended early.
-func (s *DevnetExecSubscription) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-// Close ends the subscription and closes its channel.
-func (s *DevnetExecSubscription) Close() {
-	s.d.mu.Lock()
-	delete(s.d.execSubs, s)
-	s.d.mu.Unlock()
-	s.once.Do(func() {
-		close(s.stop)
-		s.wg.Wait()
-		close(s.c)
-	})
+	return &DevnetExecSubscription{newDevnetFanIn(d, buffer, func(n *Node) nodeStream[*ExecutedCommit] { return n.SubscribeExecution(buffer) })}
 }

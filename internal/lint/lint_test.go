@@ -259,4 +259,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
