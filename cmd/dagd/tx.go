@@ -88,6 +88,19 @@ func (e *txEnv) account(what, s string) (crypto.AccountPublicKey, error) {
 	return resolveAccount(e.kr, what, s)
 }
 
+// tokenAccountAmount parses the arguments TOKEN ACCOUNT AMOUNT that
+// several token operations share; who names the account in errors.
+func (e *txEnv) tokenAccountAmount(a []string, who string) (tok crypto.Digest, acct crypto.AccountPublicKey, amt uint64, err error) {
+	if tok, err = parseDigestArg("token", a[0]); err != nil {
+		return
+	}
+	if acct, err = e.account(who, a[1]); err != nil {
+		return
+	}
+	amt, err = parseAmount("amount", a[2])
+	return
+}
+
 func resolveAccount(kr keyring, what, s string) (crypto.AccountPublicKey, error) {
 	if len(s) == 2*crypto.AccountPublicKeySize {
 		if raw, err := hex.DecodeString(s); err == nil {
@@ -497,34 +510,18 @@ func newTxTokenCmd() *cobra.Command {
 			cmd.Flags().Uint64Var(&supplyCap, "cap", math.MaxUint64, "the supply cap (the default is no practical cap)")
 		})
 	mint := opCmd("mint TOKEN TO AMOUNT", "Mint a token (issuer only)", "", 3, func(e *txEnv, a []string) (contracts.Op, error) {
-		tok, err := parseDigestArg("token", a[0])
+		tok, acct, amt, err := e.tokenAccountAmount(a, "recipient")
 		if err != nil {
 			return nil, err
 		}
-		to, err := e.account("recipient", a[1])
-		if err != nil {
-			return nil, err
-		}
-		amt, err := parseAmount("amount", a[2])
-		if err != nil {
-			return nil, err
-		}
-		return contracts.NewTokenMint(tok, to, amt), nil
+		return contracts.NewTokenMint(tok, acct, amt), nil
 	}, nil)
 	transfer := opCmd("transfer TOKEN TO AMOUNT", "Send a fungible token", "", 3, func(e *txEnv, a []string) (contracts.Op, error) {
-		tok, err := parseDigestArg("token", a[0])
+		tok, acct, amt, err := e.tokenAccountAmount(a, "recipient")
 		if err != nil {
 			return nil, err
 		}
-		to, err := e.account("recipient", a[1])
-		if err != nil {
-			return nil, err
-		}
-		amt, err := parseAmount("amount", a[2])
-		if err != nil {
-			return nil, err
-		}
-		return contracts.NewTokenTransfer(tok, to, amt), nil
+		return contracts.NewTokenTransfer(tok, acct, amt), nil
 	}, nil)
 	burn := opCmd("burn TOKEN AMOUNT", "Burn some of the sender's token", "", 2, func(_ *txEnv, a []string) (contracts.Op, error) {
 		tok, err := parseDigestArg("token", a[0])
@@ -539,15 +536,7 @@ func newTxTokenCmd() *cobra.Command {
 	}, nil)
 	approve := opCmd("approve TOKEN SPENDER AMOUNT", "Let SPENDER move up to AMOUNT of the sender's token (0 revokes)", "", 3,
 		func(e *txEnv, a []string) (contracts.Op, error) {
-			tok, err := parseDigestArg("token", a[0])
-			if err != nil {
-				return nil, err
-			}
-			sp, err := e.account("spender", a[1])
-			if err != nil {
-				return nil, err
-			}
-			amt, err := parseAmount("amount", a[2])
+			tok, sp, amt, err := e.tokenAccountAmount(a, "spender")
 			if err != nil {
 				return nil, err
 			}
