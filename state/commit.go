@@ -63,7 +63,7 @@ func (s *Store) commitOps(version uint64, curRoot ref, ops []op, meta map[string
 	if s.opts.KeepVersions == 1 {
 		// No kept version needs a node that left the tree at this version.
 		for _, suffix := range w.stale {
-			cw.del(cw.key(suffix[0], suffix[1:]))
+			cw.singleDel(cw.key(suffix[0], suffix[1:]))
 		}
 	} else if len(w.stale) > 0 {
 		cw.set(cw.key(tagStale, versionBytes(version)), appendStaleList(nil, w.stale))
@@ -179,6 +179,17 @@ func (cw *batchWriter) del(k []byte) {
 	}
 }
 
+// singleDel deletes a key that was set exactly once and never overwritten:
+// a node, a stale list or a root record, each named by the version that
+// wrote it. When a compaction brings the set and the single delete
+// together, both vanish, where a plain tombstone would have to travel on to
+// the bottom level.
+func (cw *batchWriter) singleDel(k []byte) {
+	if cw.err == nil {
+		cw.err = cw.b.SingleDelete(k, nil)
+	}
+}
+
 // nodes writes the nodes the commit created in the subtree r at depth on
 // path, left before right.
 func (cw *batchWriter) nodes(r *ref, depth int, path crypto.Digest) {
@@ -231,10 +242,10 @@ func (s *Store) prune(cw *batchWriter, version uint64) (staleFrom, rootsFrom uin
 			if suffix, rest, err = nextStale(rest); err != nil {
 				return 0, 0, errors.Join(fmt.Errorf("prune: stale list %x: %w", it.Key(), err), it.Close())
 			}
-			cw.del(cw.key(suffix[0], suffix[1:]))
+			cw.singleDel(cw.key(suffix[0], suffix[1:]))
 			n++
 		}
-		cw.del(it.Key())
+		cw.singleDel(it.Key())
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return 0, 0, fmt.Errorf("prune: %w", err)
@@ -246,7 +257,7 @@ func (s *Store) prune(cw *batchWriter, version uint64) (staleFrom, rootsFrom uin
 		return 0, 0, fmt.Errorf("prune: %w", err)
 	}
 	for ok := it.First(); ok; ok = it.Next() {
-		cw.del(it.Key())
+		cw.singleDel(it.Key())
 	}
 	if err := errors.Join(it.Error(), it.Close()); err != nil {
 		return 0, 0, fmt.Errorf("prune: %w", err)
