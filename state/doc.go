@@ -37,13 +37,16 @@
 //
 // Versions are 8-byte big-endian. Nodes are never overwritten: a commit
 // writes new nodes under its own version and marks the nodes it replaces as
-// stale; once a stale node is needed by no kept version (its staleSince is at
-// most Version()-KeepVersions+1) the commit that moves the window deletes it
-// in the same batch. With KeepVersions 1 a commit deletes the nodes it
-// replaces at once. Leaves are keyed by key hash, not by position, so a leaf
-// that moves up or down when its neighbours change is not rewritten; a
-// parent records each child's kind, version and hash, and for a leaf child
-// its key hash, so a commit never reads a leaf.
+// stale; once a stale node is needed by no kept version (its staleSince is
+// at most Version()-KeepVersions+1) the commit that moves the window deletes
+// it in the same batch. With KeepVersions 1 a commit deletes the nodes it
+// replaces at once. Nodes, leaves, stale lists and root records are each
+// written once and never overwritten, so they are removed with pebble's
+// SingleDelete, which vanishes together with the set in a compaction. Leaves
+// are keyed by key hash, not by position, so a leaf that moves up or down
+// when its neighbours change is not rewritten; a parent records each child's
+// kind, version and hash, and for a leaf child its key hash, so a commit
+// never reads a leaf.
 //
 // # Concurrency
 //
