@@ -22,7 +22,7 @@ func (o *Transfer) exec(x *execCtx) {
 func (x *execCtx) token(id crypto.Digest) *Token {
 	t := load(x, TokenKey(id), DecodeToken)
 	if t == nil && !x.failed() {
-		x.reject(CodeNotFound, "token %x not found", id)
+		x.reject(CodeNotFound, "token %s not found", id)
 	}
 	return t
 }
@@ -31,7 +31,7 @@ func (o *TokenCreate) exec(x *execCtx) {
 	id := TokenID(x.tx.Sender, x.tx.Nonce)
 	key := TokenKey(id)
 	if x.get(key) != nil {
-		x.reject(CodeExists, "token %x exists", id)
+		x.reject(CodeExists, "token %s exists", id)
 		return
 	}
 	t := &Token{Issuer: x.tx.Sender, Decimals: o.Decimals, Cap: o.Cap, Name: o.Name, Symbol: o.Symbol}
@@ -46,7 +46,7 @@ func (o *TokenMint) exec(x *execCtx) {
 		return
 	}
 	if t.Issuer != x.tx.Sender {
-		x.reject(CodeUnauthorized, "unauthorized: only the issuer %s mints token %x", t.Issuer, o.Token)
+		x.reject(CodeUnauthorized, "unauthorized: only the issuer %s mints token %s", t.Issuer, o.Token)
 		return
 	}
 	if supply, ok := add(t.Supply, o.Amount); !ok || supply > t.Cap {

@@ -20,7 +20,7 @@ func (o *CollectionCreate) exec(x *execCtx) {
 	id := CollectionID(x.tx.Sender, x.tx.Nonce)
 	key := CollectionKey(id)
 	if x.get(key) != nil {
-		x.reject(CodeExists, "collection %x exists", id)
+		x.reject(CodeExists, "collection %s exists", id)
 		return
 	}
 	c := &Collection{Creator: x.tx.Sender, Soulbound: o.Soulbound, Name: o.Name, Symbol: o.Symbol}
@@ -42,7 +42,7 @@ func (x *execCtx) nft(id NFTID) *NFT {
 func (x *execCtx) collection(id crypto.Digest) *Collection {
 	c := load(x, CollectionKey(id), DecodeCollection)
 	if c == nil && !x.failed() {
-		x.reject(CodeNotFound, "collection %x not found", id)
+		x.reject(CodeNotFound, "collection %s not found", id)
 	}
 	return c
 }
@@ -53,7 +53,7 @@ func (o *NFTMint) exec(x *execCtx) {
 		return
 	}
 	if c.Creator != x.tx.Sender {
-		x.reject(CodeUnauthorized, "unauthorized: only the creator %s mints in collection %x", c.Creator, o.ID.Collection)
+		x.reject(CodeUnauthorized, "unauthorized: only the creator %s mints in collection %s", c.Creator, o.ID.Collection)
 		return
 	}
 	key := NFTKey(o.ID)

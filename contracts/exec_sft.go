@@ -8,7 +8,7 @@ func (o *SFTCreate) exec(x *execCtx) {
 	id := ClassID(x.tx.Sender, x.tx.Nonce)
 	key := ClassKey(id)
 	if x.get(key) != nil {
-		x.reject(CodeExists, "class %x exists", id)
+		x.reject(CodeExists, "class %s exists", id)
 		return
 	}
 	c := &Class{Creator: x.tx.Sender, Name: o.Name, Symbol: o.Symbol}
@@ -22,10 +22,10 @@ func (o *SFTMint) exec(x *execCtx) {
 	case x.failed():
 		return
 	case c == nil:
-		x.reject(CodeNotFound, "class %x not found", o.Class)
+		x.reject(CodeNotFound, "class %s not found", o.Class)
 		return
 	case c.Creator != x.tx.Sender:
-		x.reject(CodeUnauthorized, "unauthorized: only the creator %s mints in class %x", c.Creator, o.Class)
+		x.reject(CodeUnauthorized, "unauthorized: only the creator %s mints in class %s", c.Creator, o.Class)
 		return
 	}
 	if !x.credit(ClassBalanceKey(o.Class, o.ID, o.To), o.Amount, "the class id") {

@@ -135,7 +135,7 @@ func (o *VestingTransfer) exec(x *execCtx) {
 	id := VestingID(x.tx.Sender, x.tx.Nonce)
 	key := VestingKey(id)
 	if x.get(key) != nil {
-		x.reject(CodeExists, "vesting schedule %x exists", id)
+		x.reject(CodeExists, "vesting schedule %s exists", id)
 		return
 	}
 	if !x.debitAccount(x.tx.Sender, o.Amount) {
@@ -154,10 +154,10 @@ func (o *VestingClaim) exec(x *execCtx) {
 	case x.failed():
 		return
 	case v == nil:
-		x.reject(CodeNotFound, "vesting schedule %x not found", o.Schedule)
+		x.reject(CodeNotFound, "vesting schedule %s not found", o.Schedule)
 		return
 	case v.Beneficiary != x.tx.Sender:
-		x.reject(CodeUnauthorized, "unauthorized: schedule %x vests to %s", o.Schedule, v.Beneficiary)
+		x.reject(CodeUnauthorized, "unauthorized: schedule %s vests to %s", o.Schedule, v.Beneficiary)
 		return
 	}
 	vested := v.Vested(x.env.Time)
