@@ -175,20 +175,29 @@ func TestKeysCommands(t *testing.T) {
 	must("", "tx", "transfer", "alice", "1", "--from", "carol", "--keyring", kr, "--dry-run", "--nonce", "0", "--chain-id", "c1")
 }
 
-// TestTxCommandsEndToEnd drives tx and query against an in-process
-// executing devnet: a transfer with --wait and the balances it changed,
-// queried with verified proofs; a transfer beyond the balance and the
-// transfer of a soulbound token exit with status 1 and the reason; a
-// token is created, minted and transferred; a --dry-run transaction is
-// broadcast later; a receipt is queried.
-func TestTxCommandsEndToEnd(t *testing.T) {
+// txFixture is an in-process executing devnet (two funded accounts) and
+// a keyring holding alice (devnet account 0) and bob (new), with helpers
+// that run dagd tx and dagd query against node 0.
+type txFixture struct {
+	t      *testing.T
+	d      *engine.Devnet
+	node   string
+	kr, pw string
+	// common are the flags every tx and query takes.
+	common []string
+}
+
+// newTxFixture starts the devnet, waits for its genesis commit to execute
+// (nothing is proven before) and makes the keys; t's cleanup stops it.
+func newTxFixture(t *testing.T) *txFixture {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	d, err := engine.StartDevnet(ctx, engine.DevnetOptions{BaseDir: t.TempDir(), API: true, InMemoryNetwork: true, NoSync: true, Accounts: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { _ = d.Close() })
 	node := d.Node(0).APIAddr()
 	// Nothing is proven before the first commit (the genesis) executes.
 	deadline := time.Now().Add(30 * time.Second)
@@ -209,39 +218,57 @@ func TestTxCommandsEndToEnd(t *testing.T) {
 	if _, err := runDagdIn(t, "", "keys", "add", "bob", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); err != nil {
 		t.Fatal(err)
 	}
-	common := []string{"--node", node, "--keyring", kr}
-	tx := func(args ...string) (txOutput, error) {
-		t.Helper()
-		out, err := runDagdIn(t, "", append(append(args, common...), "--password-file", pw, "--wait", "--json")...)
-		var o txOutput
-		if jerr := json.Unmarshal([]byte(out), &o); jerr != nil {
-			t.Fatalf("dagd %v: output %q: %v (command error %v)", args, out, jerr, err)
-		}
-		return o, err
+	return &txFixture{t: t, d: d, node: node, kr: kr, pw: pw, common: []string{"--node", node, "--keyring", kr}}
+}
+
+// tx runs dagd tx ARGS --wait --json and decodes what it prints.
+func (f *txFixture) tx(args ...string) (txOutput, error) {
+	f.t.Helper()
+	out, err := runDagdIn(f.t, "", append(append(args, f.common...), "--password-file", f.pw, "--wait", "--json")...)
+	var o txOutput
+	if jerr := json.Unmarshal([]byte(out), &o); jerr != nil {
+		f.t.Fatalf("dagd %v: output %q: %v (command error %v)", args, out, jerr, err)
 	}
-	mustTx := func(args ...string) txOutput {
-		t.Helper()
-		o, err := tx(args...)
-		if err != nil || o.Receipt == nil || !o.Receipt.OK {
-			t.Fatalf("dagd %v: %v, receipt %+v", args, err, o.Receipt)
-		}
-		return o
+	return o, err
+}
+
+// mustTx is tx of a transaction that must succeed.
+func (f *txFixture) mustTx(args ...string) txOutput {
+	f.t.Helper()
+	o, err := f.tx(args...)
+	if err != nil || o.Receipt == nil || !o.Receipt.OK {
+		f.t.Fatalf("dagd %v: %v, receipt %+v", args, err, o.Receipt)
 	}
-	query := func(args ...string) stateAnswer {
-		t.Helper()
-		out, err := runDagdIn(t, "", append(append([]string{"query"}, args...), append(common, "--json")...)...)
-		if err != nil {
-			t.Fatalf("query %v: %v", args, err)
-		}
-		var a stateAnswer
-		if err := json.Unmarshal([]byte(out), &a); err != nil {
-			t.Fatalf("query %v: %q: %v", args, out, err)
-		}
-		if !a.Verified || len(a.StateRoot) != 64 || a.Seq == 0 {
-			t.Fatalf("query %v: not verified: %+v", args, a)
-		}
-		return a
+	return o
+}
+
+// query runs dagd query ARGS --json and checks that its proof verified.
+func (f *txFixture) query(args ...string) stateAnswer {
+	f.t.Helper()
+	out, err := runDagdIn(f.t, "", append(append([]string{"query"}, args...), append(f.common, "--json")...)...)
+	if err != nil {
+		f.t.Fatalf("query %v: %v", args, err)
 	}
+	var a stateAnswer
+	if err := json.Unmarshal([]byte(out), &a); err != nil {
+		f.t.Fatalf("query %v: %q: %v", args, out, err)
+	}
+	if !a.Verified || len(a.StateRoot) != 64 || a.Seq == 0 {
+		f.t.Fatalf("query %v: not verified: %+v", args, a)
+	}
+	return a
+}
+
+// TestTxCommandsEndToEnd drives tx and query against an in-process
+// executing devnet: a transfer with --wait and the balances it changed,
+// queried with verified proofs; a transfer beyond the balance and the
+// transfer of a soulbound token exit with status 1 and the reason; a
+// token is created, minted and transferred; a --dry-run transaction is
+// broadcast later; a receipt is queried.
+func TestTxCommandsEndToEnd(t *testing.T) {
+	f := newTxFixture(t)
+	d, node, pw, common := f.d, f.node, f.pw, f.common
+	tx, mustTx, query := f.tx, f.mustTx, f.query
 
 	// A transfer, and the balances it changed.
 	o := mustTx("tx", "transfer", "bob", "50000", "--from", "alice")
@@ -507,4 +534,319 @@ func TestStateProofVerification(t *testing.T) {
 	if err == nil || !errors.Is(err, errProof) {
 		t.Fatalf("query with a bad proof: %v, output %q", err, out)
 	}
+}
+
+// TestTxCommandsMoreOperations drives the tx subcommands that
+// TestTxCommandsEndToEnd leaves out, each followed by proven queries of
+// what it changed: token burn, approve and transfer-from; nft detach and
+// burn; soulbound revoke (issuer) and burn (holder); sft create, mint,
+// transfer, batch-transfer and burn; bond, unbond and an early withdraw;
+// vesting transfer and claim. Each area has rejections too: they exit with
+// status 1 and their receipt's code, and change nothing but the fee.
+func TestTxCommandsMoreOperations(t *testing.T) {
+	f := newTxFixture(t)
+	tx, mustTx, query := f.tx, f.mustTx, f.query
+	kr := keyring{dir: f.kr}
+	pub := func(name string) string {
+		t.Helper()
+		ke, err := kr.show(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ke.PublicKey
+	}
+	alice, bob := pub("alice"), pub("bob")
+	if alice != f.d.AccountKey(0).Public().String() {
+		t.Fatalf("alice is %s, not devnet account 0", alice)
+	}
+	num := func(what, s string) uint64 {
+		t.Helper()
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			t.Fatalf("%s: %q is not an amount", what, s)
+		}
+		return v
+	}
+	seqOf := func(o txOutput) string { return strconv.FormatUint(o.Receipt.Seq, 10) }
+	fee := func(o txOutput) uint64 { t.Helper(); return num("fee", o.Receipt.Fee) }
+	// amount reads an amount query (balance, allowance, sft-balance) at
+	// the commit of o.
+	amount := func(o txOutput, args ...string) uint64 {
+		t.Helper()
+		a := query(append(args, "--seq", seqOf(o))...)
+		return num(fmt.Sprint(args), a.Value["amount"])
+	}
+	// native reads an account's native balance at the commit of o.
+	native := func(o txOutput, who string) uint64 {
+		t.Helper()
+		a := query("account", who, "--seq", seqOf(o))
+		return num("balance of "+who, a.Value["balance"])
+	}
+	// rejected runs a transaction that must fail with receipt code code;
+	// the fee is charged all the same.
+	rejected := func(code string, args ...string) txOutput {
+		t.Helper()
+		o, err := tx(args...)
+		if exitStatus(err) != 1 || err == nil || !strings.Contains(err.Error(), code) || o.Receipt == nil || o.Receipt.OK ||
+			o.Receipt.CodeName != code || o.Receipt.Reason == "" || fee(o) != num("fee", o.Fee) {
+			t.Fatalf("dagd %v: %v, receipt %+v; want exit status 1 with %s", args, err, o.Receipt, code)
+		}
+		return o
+	}
+
+	// bob needs native tokens for his fees.
+	const bobFunds = 200_000
+	o := mustTx("tx", "transfer", "bob", strconv.Itoa(bobFunds), "--from", "alice")
+	if got := native(o, "bob"); got != bobFunds {
+		t.Fatalf("bob's native balance %d, want %d", got, bobFunds)
+	}
+
+	// Fungible tokens: burn, approve, transfer-from.
+	const minted, burnt, allowed, moved = 1000, 300, 200, 150
+	o = mustTx("tx", "token", "create", "Silver", "SLV", "--cap", "5000", "--from", "alice")
+	token := o.Created["token"]
+	mustTx("tx", "token", "mint", token, "alice", strconv.Itoa(minted), "--from", "alice")
+	o = mustTx("tx", "token", "burn", token, strconv.Itoa(burnt), "--from", "alice")
+	if tk := query("token", token, "--seq", seqOf(o)); tk.Value["supply"] != strconv.Itoa(minted-burnt) || tk.Value["cap"] != "5000" {
+		t.Fatalf("the token after a burn of %d: %+v", burnt, tk)
+	}
+	if got := amount(o, "balance", token, "alice"); got != minted-burnt {
+		t.Fatalf("alice's balance after the burn: %d, want %d", got, minted-burnt)
+	}
+	// Burning more than the balance changes nothing.
+	o = rejected("insufficient_balance", "tx", "token", "burn", token, strconv.Itoa(minted-burnt+1), "--from", "alice")
+	if tk := query("token", token, "--seq", seqOf(o)); tk.Value["supply"] != strconv.Itoa(minted-burnt) {
+		t.Fatalf("the token after a refused burn: %+v", tk)
+	}
+	if got := amount(o, "balance", token, "alice"); got != minted-burnt {
+		t.Fatalf("alice's balance after a refused burn: %d, want %d", got, minted-burnt)
+	}
+	// bob may move no token of alice's before she approves.
+	rejected("allowance_exceeded", "tx", "token", "transfer-from", token, "alice", "bob", "1", "--from", "bob")
+	o = mustTx("tx", "token", "approve", token, "bob", strconv.Itoa(allowed), "--from", "alice")
+	if got := amount(o, "allowance", token, "alice", "bob"); got != allowed {
+		t.Fatalf("bob's allowance: %d, want %d", got, allowed)
+	}
+	if got := amount(o, "allowance", token, "bob", "alice"); got != 0 {
+		t.Fatalf("the allowance the other way: %d, want 0", got)
+	}
+	o = mustTx("tx", "token", "transfer-from", token, "alice", "bob", strconv.Itoa(moved), "--from", "bob")
+	if o.Sender != bob || o.Receipt.Events[0].Attrs["spender"] != bob || o.Receipt.Events[0].Attrs["from"] != alice {
+		t.Fatalf("transfer-from: %+v, events %+v", o, o.Receipt.Events)
+	}
+	if got := amount(o, "balance", token, "alice"); got != minted-burnt-moved {
+		t.Fatalf("alice's balance after transfer-from: %d, want %d", got, minted-burnt-moved)
+	}
+	if got := amount(o, "balance", token, "bob"); got != moved {
+		t.Fatalf("bob's balance after transfer-from: %d, want %d", got, moved)
+	}
+	if got := amount(o, "allowance", token, "alice", "bob"); got != allowed-moved {
+		t.Fatalf("bob's allowance after transfer-from: %d, want %d", got, allowed-moved)
+	}
+	// Beyond what is left of the allowance: refused, nothing moves.
+	o = rejected("allowance_exceeded", "tx", "token", "transfer-from", token, "alice", "bob", strconv.Itoa(allowed-moved+1), "--from", "bob")
+	if a, b, al := amount(o, "balance", token, "alice"), amount(o, "balance", token, "bob"), amount(o, "allowance", token, "alice", "bob"); a != minted-burnt-moved || b != moved || al != allowed-moved {
+		t.Fatalf("after a transfer-from beyond the allowance: alice %d, bob %d, allowance %d", a, b, al)
+	}
+	// Approving 0 revokes what is left.
+	o = mustTx("tx", "token", "approve", token, "bob", "0", "--from", "alice")
+	if got := amount(o, "allowance", token, "alice", "bob"); got != 0 {
+		t.Fatalf("the allowance after approve 0: %d", got)
+	}
+	rejected("allowance_exceeded", "tx", "token", "transfer-from", token, "alice", "bob", "1", "--from", "bob")
+
+	// Non-fungible tokens: detach, burn.
+	mh, err := multihash.Sum([]byte("more metadata"), multihash.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	md := cid.NewCidV1(cid.Raw, mh).String()
+	o = mustTx("tx", "collection", "create", "Tools", "TOOL", "--from", "alice")
+	coll := o.Created["collection"]
+	parent, child := coll+"/1", coll+"/2"
+	mustTx("tx", "nft", "mint", parent, "alice", "--metadata", md, "--from", "alice")
+	mustTx("tx", "nft", "mint", child, "alice", "--metadata", md, "--from", "alice")
+	// detach refuses a token that is not attached before signing.
+	if _, err := runDagdIn(t, "", append([]string{"tx", "nft", "detach", child, "--from", "alice", "--password-file", f.pw}, f.common...)...); exitStatus(err) != 2 || !strings.Contains(err.Error(), "not attached") {
+		t.Fatalf("detach of a root: %v, want exit status 2", err)
+	}
+	o = mustTx("tx", "nft", "attach", child, parent, "--from", "alice")
+	if n := query("nft", child, "--seq", seqOf(o)); n.Value["parent"] != parent || n.Value["owner"] != alice {
+		t.Fatalf("the attached token: %+v", n)
+	}
+	// A token with a child cannot be burnt; only the root's owner
+	// detaches or burns.
+	rejected("attached", "tx", "nft", "burn", parent, "--from", "alice")
+	rejected("attached", "tx", "nft", "burn", child, "--from", "alice")
+	rejected("unauthorized", "tx", "nft", "detach", child, "--from", "bob")
+	o = mustTx("tx", "nft", "detach", child, "--from", "alice")
+	n := query("nft", child, "--seq", seqOf(o))
+	if _, has := n.Value["parent"]; has || !n.Exists || n.Value["owner"] != alice || n.Value["metadata"] != md {
+		t.Fatalf("the detached token: %+v", n)
+	}
+	if p := query("nft", parent, "--seq", seqOf(o)); p.Value["children"] != "0" || p.Value["owner"] != alice {
+		t.Fatalf("the parent after the detach: %+v", p)
+	}
+	rejected("unauthorized", "tx", "nft", "burn", child, "--from", "bob")
+	o = mustTx("tx", "nft", "burn", child, "--from", "alice")
+	if n := query("nft", child, "--seq", seqOf(o)); n.Exists || n.Proof != "non-inclusion" || n.Value != nil {
+		t.Fatalf("the burnt token: %+v", n)
+	}
+	if p := query("nft", parent, "--seq", seqOf(o)); !p.Exists || p.Value["owner"] != alice {
+		t.Fatalf("the other token after the burn: %+v", p)
+	}
+	rejected("not_found", "tx", "nft", "burn", child, "--from", "alice")
+
+	// Soulbound tokens: the issuer revokes, the holder burns; neither
+	// may do the other's part.
+	o = mustTx("tx", "collection", "create", "Diplomas", "DIP", "--soulbound", "--from", "alice")
+	badges := o.Created["collection"]
+	revoked, burned := badges+"/1", badges+"/2"
+	mustTx("tx", "soulbound", "issue", revoked, "bob", "--metadata", md, "--from", "alice")
+	o = mustTx("tx", "soulbound", "issue", burned, "bob", "--metadata", md, "--from", "alice")
+	for _, id := range []string{revoked, burned} {
+		if b := query("nft", id, "--seq", seqOf(o)); b.Value["owner"] != bob || b.Value["soulbound"] != "true" {
+			t.Fatalf("badge %s: %+v", id, b)
+		}
+	}
+	rejected("unauthorized", "tx", "soulbound", "revoke", revoked, "--from", "bob")
+	o = rejected("unauthorized", "tx", "soulbound", "burn", burned, "--from", "alice")
+	if b := query("nft", burned, "--seq", seqOf(o)); b.Value["owner"] != bob {
+		t.Fatalf("badge after the issuer's refused burn: %+v", b)
+	}
+	o = mustTx("tx", "soulbound", "revoke", revoked, "--from", "alice")
+	if b := query("nft", revoked, "--seq", seqOf(o)); b.Exists || b.Proof != "non-inclusion" {
+		t.Fatalf("the revoked badge: %+v", b)
+	}
+	if b := query("nft", burned, "--seq", seqOf(o)); !b.Exists || b.Value["owner"] != bob {
+		t.Fatalf("the other badge after the revoke: %+v", b)
+	}
+	o = mustTx("tx", "soulbound", "burn", burned, "--from", "bob")
+	if b := query("nft", burned, "--seq", seqOf(o)); b.Exists || b.Proof != "non-inclusion" {
+		t.Fatalf("the burnt badge: %+v", b)
+	}
+	// revoke is for soulbound tokens only.
+	rejected("unauthorized", "tx", "soulbound", "revoke", parent, "--from", "alice")
+
+	// Semi-fungible tokens: create, mint, transfer, batch-transfer, burn.
+	o = mustTx("tx", "sft", "create", "Tickets", "TIX", "--from", "alice")
+	class := o.Created["class"]
+	if c := query("class", class, "--seq", seqOf(o)); c.Value["creator"] != alice || c.Value["symbol"] != "TIX" || c.Value["name"] != "Tickets" {
+		t.Fatalf("the class: %+v", c)
+	}
+	const mint1, mint2, send1, batch1, batch2, burn2 = 100, 50, 30, 10, 20, 5
+	mustTx("tx", "sft", "mint", class, "1", "alice", strconv.Itoa(mint1), "--from", "alice")
+	o = mustTx("tx", "sft", "mint", class, "2", "alice", strconv.Itoa(mint2), "--from", "alice")
+	rejected("unauthorized", "tx", "sft", "mint", class, "1", "bob", "1", "--from", "bob")
+	sft := func(o txOutput, id, who string) uint64 { t.Helper(); return amount(o, "sft-balance", class, id, who) }
+	if a1, a2, b1 := sft(o, "1", "alice"), sft(o, "2", "alice"), sft(o, "1", "bob"); a1 != mint1 || a2 != mint2 || b1 != 0 {
+		t.Fatalf("after the mints: alice %d and %d, bob %d", a1, a2, b1)
+	}
+	o = mustTx("tx", "sft", "transfer", class, "1", "bob", strconv.Itoa(send1), "--from", "alice")
+	if a1, b1, a2 := sft(o, "1", "alice"), sft(o, "1", "bob"), sft(o, "2", "alice"); a1 != mint1-send1 || b1 != send1 || a2 != mint2 {
+		t.Fatalf("after the transfer: alice %d (id 2: %d), bob %d", a1, a2, b1)
+	}
+	o = mustTx("tx", "sft", "batch-transfer", class, "bob", fmt.Sprintf("1:%d", batch1), fmt.Sprintf("2:%d", batch2), "--from", "alice")
+	wantA1, wantA2, wantB1, wantB2 := uint64(mint1-send1-batch1), uint64(mint2-batch2), uint64(send1+batch1), uint64(batch2)
+	check := func(o txOutput, when string) {
+		t.Helper()
+		if a1, a2, b1, b2 := sft(o, "1", "alice"), sft(o, "2", "alice"), sft(o, "1", "bob"), sft(o, "2", "bob"); a1 != wantA1 || a2 != wantA2 || b1 != wantB1 || b2 != wantB2 {
+			t.Fatalf("%s: alice %d/%d, bob %d/%d; want %d/%d, %d/%d", when, a1, a2, b1, b2, wantA1, wantA2, wantB1, wantB2)
+		}
+	}
+	check(o, "after the batch transfer")
+	// All or nothing: the second item is beyond alice's balance, so the
+	// first does not move either.
+	o = rejected("insufficient_balance", "tx", "sft", "batch-transfer", class, "bob", "1:1", fmt.Sprintf("2:%d", wantA2+1), "--from", "alice")
+	check(o, "after a refused batch transfer")
+	o = mustTx("tx", "sft", "burn", class, "2", strconv.Itoa(burn2), "--from", "alice")
+	wantA2 -= burn2
+	check(o, "after the burn")
+	o = rejected("insufficient_balance", "tx", "sft", "burn", class, "2", strconv.Itoa(int(wantB2)+1), "--from", "bob")
+	check(o, "after a refused burn")
+
+	// Staking: bond moves native tokens into validator 0's stake; unbond
+	// starts an entry that withdraw refuses before the unbonding period.
+	const bonded, unbonded = 50_000, 20_000
+	before := query("validator", "0")
+	t0, s0 := num("tokens", before.Value["tokens"]), num("shares", before.Value["shares"])
+	if !before.Exists || t0 == 0 || s0 == 0 || before.Value["jailed"] != "false" {
+		t.Fatalf("validator 0: %+v", before)
+	}
+	nativeBefore := num("alice's balance", query("account", "alice").Value["balance"])
+	o = mustTx("tx", "bond", "0", strconv.Itoa(bonded), "--from", "alice")
+	if got, want := native(o, "alice"), nativeBefore-bonded-fee(o); got != want {
+		t.Fatalf("alice's native balance after the bond: %d, want %d", got, want)
+	}
+	v := query("validator", "0", "--seq", seqOf(o))
+	newShares := uint64(bonded) * s0 / t0
+	t1, s1 := t0+bonded, s0+newShares
+	if num("tokens", v.Value["tokens"]) != t1 || num("shares", v.Value["shares"]) != s1 || o.Receipt.Events[0].Attrs["shares"] != strconv.FormatUint(newShares, 10) {
+		t.Fatalf("validator 0 after a bond of %d: %+v (was %d tokens, %d shares), events %+v", bonded, v, t0, s0, o.Receipt.Events)
+	}
+	rejected("not_found", "tx", "bond", "99", "1", "--from", "alice")
+	rejected("not_found", "tx", "unbond", "0", "1", "--from", "bob")
+	o = rejected("insufficient_balance", "tx", "unbond", "0", strconv.Itoa(bonded+1), "--from", "alice")
+	if v := query("validator", "0", "--seq", seqOf(o)); num("tokens", v.Value["tokens"]) != t1 {
+		t.Fatalf("validator 0 after a refused unbond: %+v", v)
+	}
+	nativeBefore = native(o, "alice")
+	o = mustTx("tx", "unbond", "0", strconv.Itoa(unbonded), "--from", "alice")
+	entry, unbondFee := o.Created["unbonding"], fee(o)
+	if entry != strconv.FormatUint(o.Nonce, 10) || o.Receipt.Events[0].Attrs["entry"] != entry || o.Receipt.Events[0].Attrs["amount"] != strconv.Itoa(unbonded) {
+		t.Fatalf("unbond: %+v, events %+v", o, o.Receipt.Events)
+	}
+	release := num("release", o.Receipt.Events[0].Attrs["release"])
+	if v := query("validator", "0", "--seq", seqOf(o)); num("tokens", v.Value["tokens"]) != t1-unbonded {
+		t.Fatalf("validator 0 after an unbond of %d: %+v", unbonded, v)
+	}
+	// The unbonded stake is not paid out yet: only the fee left.
+	if got, want := native(o, "alice"), nativeBefore-fee(o); got != want {
+		t.Fatalf("alice's native balance after the unbond: %d, want %d", got, want)
+	}
+	o = rejected("locked", "tx", "withdraw", entry, "--from", "alice")
+	if !strings.Contains(o.Receipt.Reason, "locked until "+strconv.FormatUint(release, 10)) {
+		t.Fatalf("early withdraw: reason %q, want the release time %d", o.Receipt.Reason, release)
+	}
+	if got, want := native(o, "alice"), nativeBefore-unbondFee-fee(o); got != want {
+		t.Fatalf("alice's native balance after a refused withdraw: %d, want %d", got, want)
+	}
+	rejected("not_found", "tx", "withdraw", entry, "--from", "bob")
+
+	// Vesting: a time-lock that opened long ago is claimed whole by its
+	// beneficiary alone; one that opens in an hour is locked.
+	const vested, later = 7_000, 3_000
+	nativeBefore = native(o, "alice")
+	o = mustTx("tx", "vesting", "transfer", "bob", strconv.Itoa(vested), "--start", "1000", "--from", "alice")
+	open := o.Created["schedule"]
+	if got, want := native(o, "alice"), nativeBefore-vested-fee(o); got != want {
+		t.Fatalf("alice's native balance after the vesting transfer: %d, want %d", got, want)
+	}
+	s := query("vesting", open, "--seq", seqOf(o))
+	if !s.Exists || s.Value["beneficiary"] != bob || s.Value["total"] != strconv.Itoa(vested) || s.Value["claimed"] != "0" ||
+		s.Value["start"] != "1000" || s.Value["duration"] != "0" || s.Value["cliff"] != "0" {
+		t.Fatalf("the schedule: %+v", s)
+	}
+	rejected("unauthorized", "tx", "vesting", "claim", open, "--from", "alice")
+	bobBefore := native(o, "bob")
+	o = mustTx("tx", "vesting", "claim", open, "--from", "bob")
+	if got, want := native(o, "bob"), bobBefore+vested-fee(o); got != want || o.Receipt.Events[0].Attrs["amount"] != strconv.Itoa(vested) {
+		t.Fatalf("bob's native balance after the claim: %d, want %d; events %+v", got, want, o.Receipt.Events)
+	}
+	if s := query("vesting", open, "--seq", seqOf(o)); s.Exists || s.Proof != "non-inclusion" {
+		t.Fatalf("the fully claimed schedule: %+v", s)
+	}
+	rejected("not_found", "tx", "vesting", "claim", open, "--from", "bob")
+	o = mustTx("tx", "vesting", "transfer", "bob", strconv.Itoa(later), "--start", "1h", "--from", "alice")
+	locked := o.Created["schedule"]
+	start := num("start", query("vesting", locked, "--seq", seqOf(o)).Value["start"])
+	o = rejected("locked", "tx", "vesting", "claim", locked, "--from", "bob")
+	if !strings.Contains(o.Receipt.Reason, "locked until "+strconv.FormatUint(start, 10)) {
+		t.Fatalf("early claim: reason %q, want the start %d", o.Receipt.Reason, start)
+	}
+	if s := query("vesting", locked, "--seq", seqOf(o)); s.Value["claimed"] != "0" || s.Value["total"] != strconv.Itoa(later) {
+		t.Fatalf("the locked schedule after a refused claim: %+v", s)
+	}
+	// A cliff longer than the duration is refused by the module.
+	rejected("invalid", "tx", "vesting", "transfer", "bob", "1", "--start", "1000", "--duration", "1s", "--cliff", "2s", "--from", "alice")
 }
