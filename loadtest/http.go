@@ -183,26 +183,37 @@ func (t *HTTPTarget) Round(ctx context.Context) (uint64, error) {
 // Follow implements Target: one poller per node, starting after each
 // node's last commit at the time of the call.
 func (t *HTTPTarget) Follow(ctx context.Context, fn func(Observation)) (func(), error) {
+	return t.followEach(ctx, func(st *engine.Status) uint64 { return st.LastCommittedSeq + 1 },
+		func(ctx context.Context, node int, next uint64) { t.poll(ctx, node, next, fn) })
+}
+
+// followEach starts one poller per node, each from the sequence number
+// startOf gives of the node's status at the time of the call, and returns
+// the function that stops them and waits for them to end.
+func (t *HTTPTarget) followEach(ctx context.Context, startOf func(*engine.Status) uint64,
+	poll func(ctx context.Context, node int, next uint64)) (func(), error) {
 	starts := make([]uint64, len(t.bases))
 	for i := range t.bases {
 		st, err := t.Status(ctx, i)
 		if err != nil {
 			return nil, fmt.Errorf("loadtest: node %s: %w", t.bases[i], err)
 		}
-		starts[i] = st.LastCommittedSeq + 1
+		starts[i] = startOf(st)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for i := range t.bases {
-		wg.Go(func() { t.poll(ctx, i, starts[i], fn) })
+		wg.Go(func() { poll(ctx, i, starts[i]) })
 	}
 	var once sync.Once
 	return func() { once.Do(func() { cancel(); wg.Wait() }) }, nil
 }
 
-const pollLimit = 200
-
-func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Observation)) {
+// pollLoop runs step for node until ctx ends: at once, again at once
+// after a step that read a full page, after PollInterval after one that
+// read less, and after five PollIntervals after one that failed (logged
+// as what).
+func (t *HTTPTarget) pollLoop(ctx context.Context, node int, what string, step func() (full bool, err error)) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
@@ -211,6 +222,25 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 			return
 		case <-timer.C:
 		}
+		full, err := step()
+		switch {
+		case err != nil:
+			if ctx.Err() == nil {
+				t.opts.Logger.Warn(what, "node", t.bases[node], "err", err)
+			}
+			timer.Reset(t.opts.PollInterval * 5)
+		case full:
+			timer.Reset(0)
+		default:
+			timer.Reset(t.opts.PollInterval)
+		}
+	}
+}
+
+const pollLimit = 200
+
+func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Observation)) {
+	t.pollLoop(ctx, node, "poll commits", func() (bool, error) {
 		var cr engine.CommitRange
 		url := fmt.Sprintf("%s/v1/commits?from=%d&limit=%d&txs=own&tx_prefix=%d", t.bases[node], next, pollLimit, HeaderSize)
 		if t.opts.FullTransactions {
@@ -219,11 +249,7 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 		err := t.getJSON(ctx, url, &cr)
 		at := time.Now()
 		if err != nil {
-			if ctx.Err() == nil {
-				t.opts.Logger.Warn("poll commits", "node", t.bases[node], "err", err)
-			}
-			timer.Reset(t.opts.PollInterval * 5)
-			continue
+			return false, err
 		}
 		for _, c := range cr.Commits {
 			if c.Seq != next {
@@ -246,12 +272,8 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 			fn(ob)
 			next++
 		}
-		if len(cr.Commits) == pollLimit {
-			timer.Reset(0)
-		} else {
-			timer.Reset(t.opts.PollInterval)
-		}
-	}
+		return len(cr.Commits) == pollLimit, nil
+	})
 }
 
 // FollowExecution implements ExecutionFollower: one poller per node of
@@ -262,32 +284,12 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 // (a transaction without a receipt was dropped: duplicate, expired or
 // malformed).
 func (t *HTTPTarget) FollowExecution(ctx context.Context, fn func(ExecObservation)) (func(), error) {
-	starts := make([]uint64, len(t.bases))
-	for i := range t.bases {
-		st, err := t.Status(ctx, i)
-		if err != nil {
-			return nil, fmt.Errorf("loadtest: node %s: %w", t.bases[i], err)
-		}
-		starts[i] = st.LastExecutedSeq + 1
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	for i := range t.bases {
-		wg.Go(func() { t.pollExec(ctx, i, starts[i], fn) })
-	}
-	var once sync.Once
-	return func() { once.Do(func() { cancel(); wg.Wait() }) }, nil
+	return t.followEach(ctx, func(st *engine.Status) uint64 { return st.LastExecutedSeq + 1 },
+		func(ctx context.Context, node int, next uint64) { t.pollExec(ctx, node, next, fn) })
 }
 
 func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn func(ExecObservation)) {
-	timer := time.NewTimer(0)
-	defer timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-timer.C:
-		}
+	t.pollLoop(ctx, node, "poll executed commits", func() (bool, error) {
 		var cr engine.CommitRange
 		url := fmt.Sprintf("%s/v1/commits?from=%d&limit=%d", t.bases[node], next, pollLimit)
 		if t.opts.Receipts {
@@ -296,11 +298,7 @@ func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn fun
 		err := t.getJSON(ctx, url, &cr)
 		at := time.Now()
 		if err != nil {
-			if ctx.Err() == nil {
-				t.opts.Logger.Warn("poll executed commits", "node", t.bases[node], "err", err)
-			}
-			timer.Reset(t.opts.PollInterval * 5)
-			continue
+			return false, err
 		}
 		reported := 0
 		for _, c := range cr.Commits {
@@ -326,12 +324,8 @@ func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn fun
 			next++
 			reported++
 		}
-		if reported == pollLimit {
-			timer.Reset(0)
-		} else {
-			timer.Reset(t.opts.PollInterval)
-		}
-	}
+		return reported == pollLimit, nil
+	})
 }
 
 // receipts returns the receipts of txs at node, in order, leaving out
