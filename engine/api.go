@@ -10,19 +10,21 @@ import (
 	"mime"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
-// API limits of the commit endpoints.
+// API limits of the commit endpoints (see also APIOptions.MaxResponseBytes
+// and MaxReadBytes).
 const (
 	// MaxCommitsPerRequest bounds GET /v1/commits?limit=.
 	MaxCommitsPerRequest = 1000
-	// maxCommitResponseBytes stops a range answer early once its
-	// transactions reach this size.
-	maxCommitResponseBytes = 16 << 20
+	// commitInfoCost is what a commit's fields (not its transactions)
+	// are charged to the read budget.
+	commitInfoCost = 1 << 10
 )
 
 // Handler returns the node's HTTP API (also served on APIListenAddr when
@@ -50,7 +52,7 @@ func (n *Node) Handler() http.Handler {
 		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
-	return mux
+	return n.withBodyProgress(mux)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -115,6 +117,13 @@ type CommitInfo struct {
 	Transactions [][]byte `json:"transactions,omitempty"`
 	// Pruned says the requested transactions are no longer stored.
 	Pruned bool `json:"pruned,omitempty"`
+	// TxOffset is the position of the first of Transactions among the
+	// commit's requested transactions (the request's tx_offset).
+	TxOffset int `json:"tx_offset,omitempty"`
+	// NextTxOffset, when set, says Transactions stop short of the
+	// commit's requested transactions (APIOptions.MaxResponseBytes): GET
+	// /v1/commits/{seq}?tx_offset=NextTxOffset continues them.
+	NextTxOffset *int `json:"next_tx_offset,omitempty"`
 	// The execution record (state_root, tx_root, receipts_root...) once
 	// the commit is executed.
 	*CommitExecution
@@ -124,26 +133,90 @@ type CommitInfo struct {
 type commitQuery struct {
 	mode   TxMode
 	prefix int
+	// offset skips the first requested transactions (tx_offset).
+	offset int
 }
 
-func parseCommitQuery(r *http.Request) (commitQuery, error) {
-	var q commitQuery
+// parseCommitQuery parses txs=, tx_prefix= and, when withOffset,
+// tx_offset=.
+func parseCommitQuery(q url.Values, withOffset bool) (commitQuery, error) {
+	var cq commitQuery
 	var err error
-	if q.mode, err = ParseTxMode(r.URL.Query().Get("txs")); err != nil {
-		return q, err
+	if cq.mode, err = ParseTxMode(q.Get("txs")); err != nil {
+		return cq, err
 	}
-	if s := r.URL.Query().Get("tx_prefix"); s != "" {
-		q.prefix, err = strconv.Atoi(s)
-		if err != nil || q.prefix < 0 {
-			return q, fmt.Errorf("tx_prefix %q: want a non-negative integer", s)
+	if s := q.Get("tx_prefix"); s != "" {
+		cq.prefix, err = strconv.Atoi(s)
+		if err != nil || cq.prefix < 0 {
+			return cq, fmt.Errorf("tx_prefix %.40q: want a non-negative integer", s)
 		}
 	}
-	return q, nil
+	if s := q.Get("tx_offset"); s != "" {
+		if !withOffset {
+			return cq, errors.New("tx_offset: only for one commit (GET /v1/commits/{seq})")
+		}
+		cq.offset, err = strconv.Atoi(s)
+		if err != nil || cq.offset < 0 {
+			return cq, fmt.Errorf("tx_offset %.40q: want a non-negative integer", s)
+		}
+	}
+	return cq, nil
+}
+
+// parseCommitRange parses the query of GET /v1/commits: from= (required)
+// and limit= besides commitQuery's.
+func parseCommitRange(q url.Values) (from uint64, limit int, cq commitQuery, err error) {
+	from, err = strconv.ParseUint(q.Get("from"), 10, 64)
+	if err != nil || from == 0 {
+		return 0, 0, cq, fmt.Errorf("from %.40q: want a positive integer", q.Get("from"))
+	}
+	limit = 100
+	if s := q.Get("limit"); s != "" {
+		limit, err = strconv.Atoi(s)
+		if err != nil || limit <= 0 || limit > MaxCommitsPerRequest {
+			return 0, 0, cq, fmt.Errorf("limit %.40q: want 1..%d", s, MaxCommitsPerRequest)
+		}
+	}
+	cq, err = parseCommitQuery(q, false)
+	return from, limit, cq, err
+}
+
+// txWindow bounds the transactions copied into one answer.
+type txWindow struct {
+	// skip counts requested transactions still to skip.
+	skip int
+	// fit reports whether one more transaction of size bytes fits the
+	// answer, and counts it when it does.
+	fit func(size int) bool
+	// full: a transaction did not fit; the answer stops before it.
+	full bool
+}
+
+// newTxWindow bounds an answer to max bytes of transactions, charged
+// three times (the copies, their JSON encoding) to c. The first
+// transaction of an answer fits whatever its size, so that every answer
+// makes progress, as long as c takes it.
+func newTxWindow(max int, c *charge) *txWindow {
+	left, first := max, true
+	return &txWindow{fit: func(size int) bool {
+		if size > left && !first {
+			return false
+		}
+		if !c.take(3 * int64(size)) {
+			return false
+		}
+		left, first = left-size, false
+		return true
+	}}
 }
 
 // commitInfo returns commit seq as the API serves it, with the
-// transactions q asks for. It reports errNotFound for an unknown seq.
-func (n *Node) commitInfo(seq uint64, q commitQuery) (*CommitInfo, error) {
+// transactions q asks for, as many as tw lets in (all with a nil tw). It
+// reports errNotFound for an unknown seq.
+func (n *Node) commitInfo(seq uint64, q commitQuery, tw *txWindow) (*CommitInfo, error) {
+	if tw == nil {
+		tw = &txWindow{fit: func(int) bool { return true }}
+	}
 	cr, err := n.store.commitRecord(seq)
 	if err != nil {
 		return nil, err
@@ -166,12 +239,18 @@ func (n *Node) commitInfo(seq uint64, q commitQuery) (*CommitInfo, error) {
 	if q.mode == TxNone {
 		return ci, nil
 	}
+	ci.TxOffset = q.offset
+	tw.skip = q.offset
 	for _, b := range idx.Batches {
 		if q.mode == TxOwn && b.Author != n.self {
 			continue
 		}
+		if tw.skip >= b.Txs {
+			tw.skip -= b.Txs // skipped without reading the batch
+			continue
+		}
 		err := n.store.getBatch(b.Digest, func(v []byte) error {
-			return appendTxs(v, q.prefix, &ci.Transactions)
+			return tw.appendTxs(v, q.prefix, &ci.Transactions)
 		})
 		if errors.Is(err, errNotFound) {
 			ci.Pruned, ci.Transactions = true, nil
@@ -180,6 +259,11 @@ func (n *Node) commitInfo(seq uint64, q commitQuery) (*CommitInfo, error) {
 		if err != nil {
 			return nil, err
 		}
+		if tw.full {
+			next := q.offset + len(ci.Transactions)
+			ci.NextTxOffset = &next
+			break
+		}
 	}
 	return ci, nil
 }
@@ -187,12 +271,20 @@ func (n *Node) commitInfo(seq uint64, q commitQuery) (*CommitInfo, error) {
 // appendTxs appends the transactions of an encoded batch (or their first
 // prefix bytes when prefix > 0), copying them out of v.
 func appendTxs(v []byte, prefix int, out *[][]byte) error {
+	tw := txWindow{fit: func(int) bool { return true }}
+	return tw.appendTxs(v, prefix, out)
+}
+
+// appendTxs appends the transactions of an encoded batch (or their first
+// prefix bytes when prefix > 0) past the ones to skip and as long as they
+// fit, copying them out of v.
+func (tw *txWindow) appendTxs(v []byte, prefix int, out *[][]byte) error {
 	_, count, ok := peekBatch(v)
 	if !ok {
 		return errors.New("engine: stored batch does not parse")
 	}
 	p := v[17:]
-	for i := 0; i < count; i++ {
+	for i := 0; i < count && !tw.full; i++ {
 		if len(p) < 4 {
 			return errors.New("engine: stored batch truncated")
 		}
@@ -201,27 +293,45 @@ func appendTxs(v []byte, prefix int, out *[][]byte) error {
 			return errors.New("engine: stored batch truncated")
 		}
 		tx := p[4 : 4+l]
+		p = p[4+l:]
+		if tw.skip > 0 {
+			tw.skip--
+			continue
+		}
 		if prefix > 0 && len(tx) > prefix {
 			tx = tx[:prefix]
 		}
+		if !tw.fit(len(tx)) {
+			tw.full = true
+			break
+		}
 		*out = append(*out, bytes.Clone(tx))
-		p = p[4+l:]
 	}
 	return nil
 }
 
+// handleCommit answers GET /v1/commits/{seq}: its transactions within
+// APIOptions.MaxResponseBytes from tx_offset on, charged to the read
+// budget while they are copied.
 func (n *Node) handleCommit(w http.ResponseWriter, r *http.Request) {
 	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
 	if err != nil || seq == 0 {
-		writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("commit seq %q: want a positive integer", r.PathValue("seq")))
+		writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("commit seq %.40q: want a positive integer", r.PathValue("seq")))
 		return
 	}
-	q, err := parseCommitQuery(r)
+	q, err := parseCommitQuery(r.URL.Query(), true)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, ReasonBadRequest, err.Error())
 		return
 	}
-	ci, err := n.commitInfo(seq, q)
+	c := n.readCharge()
+	defer c.release()
+	if !c.take(commitInfoCost) {
+		n.readBudgetError(w)
+		return
+	}
+	tw := newTxWindow(n.opts.API.MaxResponseBytes, c)
+	ci, err := n.commitInfo(seq, q, tw)
 	switch {
 	case errors.Is(err, errNotFound):
 		writeError(w, http.StatusNotFound, "unknown_commit", fmt.Sprintf("no commit %d (last committed %d)", seq, n.Status().LastCommittedSeq))
@@ -229,6 +339,8 @@ func (n *Node) handleCommit(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
 	case ci.Pruned:
 		writeError(w, http.StatusGone, "pruned", fmt.Sprintf("transactions of commit %d are no longer stored", seq))
+	case tw.full && len(ci.Transactions) == 0:
+		n.readBudgetError(w)
 	default:
 		writeJSON(w, http.StatusOK, ci)
 	}
@@ -238,42 +350,54 @@ func (n *Node) handleCommit(w http.ResponseWriter, r *http.Request) {
 type CommitRange struct {
 	Commits          []*CommitInfo `json:"commits"`
 	LastCommittedSeq uint64        `json:"last_committed_seq"`
+	// More says the answer stopped before limit at a commit that did not
+	// fit (APIOptions.MaxResponseBytes, or the read budget) and NextSeq
+	// is where to continue. A first commit too large alone comes with
+	// its transactions cut (its NextTxOffset set).
+	More    bool   `json:"more,omitempty"`
+	NextSeq uint64 `json:"next_seq,omitempty"`
 }
 
+// handleCommits answers GET /v1/commits: up to limit commits from from on,
+// their transactions within APIOptions.MaxResponseBytes in all, charged
+// to the read budget while they are copied.
 func (n *Node) handleCommits(w http.ResponseWriter, r *http.Request) {
-	qs := r.URL.Query()
-	from, err := strconv.ParseUint(qs.Get("from"), 10, 64)
-	if err != nil || from == 0 {
-		writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("from %q: want a positive integer", qs.Get("from")))
-		return
-	}
-	limit := 100
-	if s := qs.Get("limit"); s != "" {
-		limit, err = strconv.Atoi(s)
-		if err != nil || limit <= 0 || limit > MaxCommitsPerRequest {
-			writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("limit %q: want 1..%d", s, MaxCommitsPerRequest))
-			return
-		}
-	}
-	q, err := parseCommitQuery(r)
+	from, limit, q, err := parseCommitRange(r.URL.Query())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, ReasonBadRequest, err.Error())
 		return
 	}
+	c := n.readCharge()
+	defer c.release()
+	tw := newTxWindow(n.opts.API.MaxResponseBytes, c)
 	last := n.Status().LastCommittedSeq
 	out := CommitRange{Commits: []*CommitInfo{}, LastCommittedSeq: last}
-	size := 0
-	for seq := from; seq <= last && len(out.Commits) < limit && size < maxCommitResponseBytes; seq++ {
-		ci, err := n.commitInfo(seq, q)
-		if errors.Is(err, errNotFound) {
+	for seq := from; seq <= last && len(out.Commits) < limit; seq++ {
+		if !c.take(commitInfoCost) {
+			tw.full = true
+		}
+		var ci *CommitInfo
+		if !tw.full {
+			ci, err = n.commitInfo(seq, q, tw)
+			if errors.Is(err, errNotFound) {
+				break
+			}
+			if err != nil {
+				writeError(w, http.StatusInternalServerError, "internal", err.Error())
+				return
+			}
+		}
+		if tw.full {
+			if len(out.Commits) == 0 && ci != nil && len(ci.Transactions) > 0 {
+				out.Commits = append(out.Commits, ci) // cut: NextTxOffset continues it
+				seq++
+			}
+			if len(out.Commits) == 0 {
+				n.readBudgetError(w)
+				return
+			}
+			out.More, out.NextSeq = true, seq
 			break
-		}
-		if err != nil {
-			writeError(w, http.StatusInternalServerError, "internal", err.Error())
-			return
-		}
-		for _, tx := range ci.Transactions {
-			size += len(tx)
 		}
 		out.Commits = append(out.Commits, ci)
 	}
@@ -304,21 +428,34 @@ const (
 	ContentTypeBinary = "application/octet-stream"
 )
 
+// handleTransactions reads and checks a submission within its limits
+// (the submission memory budget, API.RequestReadTimeout, MaxRequestBytes,
+// MaxRequestTxs), and only then takes a submission slot.
 func (n *Node) handleTransactions(w http.ResponseWriter, r *http.Request) {
-	if !n.inflight.TryAcquire(1) {
-		n.m.submitted.WithLabelValues("busy").Inc()
-		w.Header().Set("Retry-After", "1")
-		writeJSON(w, http.StatusTooManyRequests, SubmitResponse{Reason: ReasonTooManyRequests,
-			Error: fmt.Sprintf("more than %d submissions in flight", n.opts.MaxInflightRequests)})
+	if r.ContentLength > n.opts.MaxRequestBytes {
+		n.m.apiRefused.WithLabelValues(ReasonBodyTooLarge).Inc()
+		writeSubmitError(w, &SubmitError{Reason: ReasonBodyTooLarge, Index: -1, Detail: fmt.Sprintf("body of %d bytes, limit %d (MaxRequestBytes)", r.ContentLength, n.opts.MaxRequestBytes)}, 0)
 		return
 	}
-	defer n.inflight.Release(1)
+	c, serr := n.admitSubmission(r, false, nil)
+	if serr != nil {
+		n.m.apiRefused.WithLabelValues(serr.Reason).Inc()
+		writeSubmitError(w, serr, 0)
+		return
+	}
+	defer c.release()
 	txs, serr := n.parseSubmission(w, r)
 	if serr != nil {
 		n.m.submitted.WithLabelValues("invalid").Inc()
 		writeSubmitError(w, serr, 0)
 		return
 	}
+	release, serr := n.takeSubmitSlot()
+	if serr != nil {
+		writeSubmitError(w, serr, len(txs))
+		return
+	}
+	defer release()
 	accepted, err := n.Submit(r.Context(), txs)
 	if err == nil {
 		writeJSON(w, http.StatusAccepted, SubmitResponse{Accepted: accepted})
@@ -357,16 +494,10 @@ func (n *Node) parseSubmission(w http.ResponseWriter, r *http.Request) ([][]byte
 	var txs [][]byte
 	switch ct {
 	case ContentTypeJSON, "":
-		dec := json.NewDecoder(body)
-		dec.DisallowUnknownFields()
-		var req submitJSON
-		if err := dec.Decode(&req); err != nil {
-			return nil, bodyError(err, "JSON body")
+		var se *SubmitError
+		if txs, se = decodeSubmitJSON(body, n.opts.MaxRequestTxs, n.opts.DAG.MaxTxSize); se != nil {
+			return nil, se
 		}
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return nil, &SubmitError{Reason: ReasonBadRequest, Index: -1, Detail: "JSON body: data after the object"}
-		}
-		txs = req.Transactions
 	case ContentTypeBinary:
 		data, err := io.ReadAll(body)
 		if err != nil {
@@ -392,11 +523,93 @@ func (n *Node) parseSubmission(w http.ResponseWriter, r *http.Request) ([][]byte
 }
 
 func bodyError(err error, what string) *SubmitError {
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		return &SubmitError{Reason: ReasonBodyTooLarge, Index: -1, Detail: fmt.Sprintf("body exceeds %d bytes", mbe.Limit)}
+	if se := bodyRefusal(err); se != nil {
+		return se
 	}
 	return &SubmitError{Reason: ReasonBadRequest, Index: -1, Detail: fmt.Sprintf("%s: %v", what, err)}
+}
+
+// decodeSubmitJSON decodes {"transactions": ["base64", ...]} as it
+// reads it, one entry at a time: it refuses the entry beyond maxTxs, an
+// empty one or one beyond maxTxSize before decoding the next, so that
+// what it holds stays within the body's size (an entry of "" costs 3
+// bytes on the wire and 24 once decoded: they are counted first).
+func decodeSubmitJSON(body io.Reader, maxTxs, maxTxSize int) ([][]byte, *SubmitError) {
+	bad := func(format string, args ...any) *SubmitError {
+		return &SubmitError{Reason: ReasonBadRequest, Index: -1, Detail: "JSON body: " + fmt.Sprintf(format, args...)}
+	}
+	dec := json.NewDecoder(body)
+	tok := func() (json.Token, *SubmitError) {
+		t, err := dec.Token()
+		if err != nil {
+			return nil, bodyError(err, "JSON body")
+		}
+		return t, nil
+	}
+	t, se := tok()
+	if se != nil {
+		return nil, se
+	}
+	if t != json.Delim('{') {
+		return nil, bad("want an object")
+	}
+	var txs [][]byte
+	seen := false
+	for dec.More() {
+		k, se := tok()
+		if se != nil {
+			return nil, se
+		}
+		if k != "transactions" {
+			return nil, bad("unknown field %.40q", k)
+		}
+		if seen {
+			return nil, bad("field \"transactions\" given twice")
+		}
+		seen = true
+		t, se := tok()
+		if se != nil {
+			return nil, se
+		}
+		if t == nil {
+			continue // null: no transactions
+		}
+		if t != json.Delim('[') {
+			return nil, bad("\"transactions\" is not an array")
+		}
+		for i := 0; dec.More(); i++ {
+			if i >= maxTxs {
+				return nil, &SubmitError{Reason: ReasonTooManyTxs, Index: -1, Detail: fmt.Sprintf("more than %d transactions, limit %d per request (MaxRequestTxs)", maxTxs, maxTxs)}
+			}
+			var tx []byte
+			if err := dec.Decode(&tx); err != nil {
+				if se := bodyRefusal(err); se != nil {
+					return nil, se
+				}
+				return nil, &SubmitError{Reason: ReasonBadRequest, Index: -1, Detail: fmt.Sprintf("JSON body: transaction %d: %v", i, err)}
+			}
+			if len(tx) == 0 {
+				return nil, &SubmitError{Reason: ReasonEmptyTx, Index: i, Detail: "empty transaction"}
+			}
+			if len(tx) > maxTxSize {
+				return nil, &SubmitError{Reason: ReasonTxTooLarge, Index: i, Detail: fmt.Sprintf("%d bytes, limit %d", len(tx), maxTxSize)}
+			}
+			txs = append(txs, tx)
+		}
+		if _, se := tok(); se != nil { // ]
+			return nil, se
+		}
+	}
+	if _, se := tok(); se != nil { // }
+		return nil, se
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		if se := bodyRefusal(err); se != nil {
+			return nil, se
+		}
+		return nil, bad("data after the object")
+	}
+	return txs, nil
 }
 
 // splitBinary cuts a length-prefixed body into transactions, checking

@@ -131,6 +131,14 @@ func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *Con
 			s.hs.wakeFor(id, true)
 		}
 	}
+	// Asking holders takes per-peer request slots that repair needs too:
+	// at most API.MaxContentLookups lookups ask at once, and a lookup
+	// beyond is refused as busy before it asks anyone.
+	release, err := s.n.limits.lookupSlot()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	var candidates []int
 	if cert != nil {
 		candidates = heal.Holders(cert.N, s.v)

@@ -341,7 +341,7 @@ func TestDevnetCommits(t *testing.T) {
 	}
 	// The API's view agrees with the subscriptions.
 	for i := 0; i < 4; i++ {
-		ci, err := d.Node(i).commitInfo(target, commitQuery{})
+		ci, err := d.Node(i).commitInfo(target, commitQuery{}, nil)
 		if err != nil {
 			t.Fatalf("node %d commit %d: %v", i, target, err)
 		}

@@ -33,6 +33,7 @@ type metrics struct {
 	rejected           *prometheus.CounterVec
 	evidence           prometheus.Counter
 	submitted          *prometheus.CounterVec
+	apiRefused         *prometheus.CounterVec
 	persistLatency     prometheus.Histogram
 	persistBytes       prometheus.Counter
 	loopEvents         prometheus.Histogram
@@ -76,6 +77,8 @@ func newMetrics() *metrics {
 	m.evidence = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "equivocation_evidence_total", Help: "Equivocations detected."})
 	m.submitted = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "submitted_transactions_total",
 		Help: "Client transactions by outcome: accepted, busy, invalid."}, []string{"result"})
+	m.apiRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "api_refused_total",
+		Help: "API connections and requests refused by a limit of APIOptions, by limit."}, []string{"limit"})
 	m.persistLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "persist_seconds",
 		Help: "Duration of one synced write of the core's records.", Buckets: prometheus.ExponentialBuckets(0.00005, 1.5, 30)})
 	m.persistBytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "persist_bytes_total", Help: "Bytes written to the store."})
@@ -93,7 +96,7 @@ func newMetrics() *metrics {
 	for _, c := range []prometheus.Collector{m.reproposed, m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
 		m.committedBatches, m.committedTxs, m.commitLatency, m.batchLatency, m.peersConnected, m.queueDepth, m.messagesIn,
 		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.persistLatency, m.persistBytes, m.loopEvents,
-		m.subscriberDrops} {
+		m.subscriberDrops, m.apiRefused} {
 		f(c)
 	}
 	return m

@@ -61,6 +61,8 @@ type Node struct {
 	verifier *preVerifier
 	inboxMem *semaphore.Weighted
 	inflight *semaphore.Weighted
+	// limits holds the API's budgets and per-client counts (api_limits.go).
+	limits *apiLimits
 
 	subsMu  sync.Mutex
 	subs    map[*Subscription]bool // value: active (sees commits prepared after it was made)
@@ -120,6 +122,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		inbox:     make(chan inboundMsg, opts.InboxSize),
 		inboxMem:  semaphore.NewWeighted(opts.InboxBytes),
 		inflight:  semaphore.NewWeighted(int64(opts.MaxInflightRequests)),
+		limits:    newAPILimits(opts.API),
 		subs:      make(map[*Subscription]bool),
 		done:      make(chan struct{}),
 		loopDone:  make(chan struct{}),
@@ -176,12 +179,12 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		n.tr = opts.WrapTransport(n.tr)
 	}
 	if opts.APIListenAddr != "" {
-		n.apiLn, err = net.Listen("tcp", opts.APIListenAddr)
+		ln, err := net.Listen("tcp", opts.APIListenAddr)
 		if err != nil {
 			return nil, fmt.Errorf("engine: API listener: %w", err)
 		}
-		n.apiSrv = &http.Server{Handler: n.Handler(), ReadHeaderTimeout: 10 * time.Second, Protocols: apiProtocols(),
-			ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+		n.apiLn = newLimitListener(ln, opts.API, func(reason string) { n.m.apiRefused.WithLabelValues(reason).Inc() })
+		n.apiSrv = n.apiServer()
 	}
 	ok = true
 	return n, nil

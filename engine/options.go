@@ -82,12 +82,15 @@ type Options struct {
 	// MaxRequestTxs bounds the transactions of one submission. Default
 	// 20000.
 	MaxRequestTxs int
-	// MaxRequestBytes bounds the body of one HTTP submission. Default
-	// 32 MiB. Memory held by queued submissions is at most SubmitQueue times
-	// this.
+	// MaxRequestBytes bounds the body of one submission, and its
+	// decompressed size when compressed. Default 32 MiB. Memory held by
+	// all submissions in flight is bounded by API.MaxSubmitBytes.
 	MaxRequestBytes int64
-	// MaxInflightRequests bounds concurrent HTTP submissions being parsed
-	// or waiting; beyond it the API answers 429. Default 64.
+	// MaxInflightRequests bounds concurrent submissions (HTTP and Connect)
+	// whose body is read and that wait for the event loop; beyond it the
+	// API answers 429. Bodies being read hold no slot: their memory is
+	// bounded by API.MaxSubmitBytes and their time by
+	// API.RequestReadTimeout. Default 64.
 	MaxInflightRequests int
 	// InboxSize bounds decoded peer messages waiting for the event loop.
 	// Default 1024.
@@ -137,6 +140,9 @@ type Options struct {
 	// RPC configures the Connect API (dagd.v1) served on the API
 	// listener; see RPCOptions.
 	RPC RPCOptions
+	// API bounds the connections, time and memory that clients of the
+	// HTTP API may take; see APIOptions.
+	API APIOptions
 	// Genesis is the chain's initial state (accounts and balances, the
 	// first committee), applied by the executor before the transactions
 	// of commit 1, in state version 1. Every validator must start from
@@ -237,6 +243,7 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	o.Content.ensureDefaults()
 	o.RPC.ensureDefaults()
+	o.API.ensureDefaults()
 	o.Execution.ensureDefaults()
 	return o
 }
@@ -307,6 +314,9 @@ func (o *Options) Validate() error {
 	}
 	if o.NewTransport == nil || o.Logger == nil {
 		errs = append(errs, errors.New("call EnsureDefaults before Validate"))
+	}
+	if err := o.API.validate(o.MaxRequestBytes, o.MaxRequestTxs); err != nil {
+		errs = append(errs, err)
 	}
 	if err := o.Content.validate(n); err != nil {
 		errs = append(errs, err)

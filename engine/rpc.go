@@ -134,17 +134,23 @@ var (
 	_ dagdv1connect.CommitServiceHandler      = (*rpcService)(nil)
 )
 
-// mountRPC adds the Connect services to the node's mux.
+// mountRPC adds the Connect services to the node's mux. Every service
+// decodes within its limits (rpc_limits.go); the unary ones read their
+// request within API.RequestReadTimeout and write their answer within
+// API.WriteTimeout; commit streams set a deadline per message.
 func (n *Node) mountRPC(mux *http.ServeMux) {
 	svc := &rpcService{n: n}
 	submitMax := int(min(n.opts.MaxRequestBytes, int64(math.MaxInt32)))
 	// Answers are gzipped for clients that accept it, unless small.
 	compress := connect.WithCompressMinBytes(rpcCompressMinBytes)
-	path, h := dagdv1connect.NewTransactionServiceHandler(svc, connect.WithReadMaxBytes(submitMax), compress)
-	mux.Handle(path, n.limitSubmissions(h))
-	path, h = dagdv1connect.NewNodeServiceHandler(svc, connect.WithReadMaxBytes(rpcReadMaxBytes), compress)
-	mux.Handle(path, h)
-	path, h = dagdv1connect.NewCommitServiceHandler(svc, connect.WithReadMaxBytes(rpcReadMaxBytes), compress)
+	path, h := dagdv1connect.NewTransactionServiceHandler(svc, connect.WithReadMaxBytes(submitMax), compress,
+		rpcLimitOptions(int64(submitMax), n.opts.MaxRequestTxs))
+	mux.Handle(path, n.withRequestDeadlines(n.limitSubmissions(h)))
+	path, h = dagdv1connect.NewNodeServiceHandler(svc, connect.WithReadMaxBytes(rpcReadMaxBytes), compress,
+		rpcLimitOptions(rpcReadMaxBytes, n.opts.MaxRequestTxs))
+	mux.Handle(path, n.withRequestDeadlines(h))
+	path, h = dagdv1connect.NewCommitServiceHandler(svc, connect.WithReadMaxBytes(rpcReadMaxBytes), compress,
+		rpcLimitOptions(rpcReadMaxBytes, n.opts.MaxRequestTxs))
 	mux.Handle(path, withResponseController(h))
 }
 
@@ -159,37 +165,51 @@ func withResponseController(h http.Handler) http.Handler {
 	})
 }
 
-// limitSubmissions takes one of the in-flight submission slots the JSON
-// API uses before the RPC layer reads the request, and refuses at once,
-// in the caller's protocol, when none is free.
+// limitSubmissions charges a submission to the submission memory budget
+// as its body arrives (admitSubmission) and refuses at once, in the
+// caller's protocol, when the budget cannot take it. It takes no slot: a
+// slow body holds only the bytes it sent, until API.RequestReadTimeout.
 func (n *Node) limitSubmissions(h http.Handler) http.Handler {
 	ew := connect.NewErrorWriter()
+	wrap := func(se *SubmitError) error { return submitRPCError(se) }
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !ew.IsSupported(r) {
 			h.ServeHTTP(w, r) // refused by the RPC layer without reading the body
 			return
 		}
-		if !n.inflight.TryAcquire(1) {
-			n.m.submitted.WithLabelValues("busy").Inc()
-			_ = ew.Write(w, r, submitRPCError(&SubmitError{Reason: ReasonTooManyRequests, Index: -1,
-				Detail: fmt.Sprintf("more than %d submissions in flight", n.opts.MaxInflightRequests)}))
+		c, se := n.admitSubmission(r, rpcCompressed(r), wrap)
+		if se != nil {
+			n.m.apiRefused.WithLabelValues(se.Reason).Inc()
+			_ = ew.Write(w, r, submitRPCError(se))
 			return
 		}
-		defer n.inflight.Release(1)
+		defer c.release()
 		h.ServeHTTP(w, r)
 	})
 }
 
 // SubmitTransactions implements dagdv1connect.TransactionServiceHandler
-// with Node.Submit.
+// with Node.Submit. Its request is decoded: it takes a submission slot
+// only now.
 func (s *rpcService) SubmitTransactions(ctx context.Context, req *connect.Request[dagdv1.SubmitTransactionsRequest]) (*connect.Response[dagdv1.SubmitTransactionsResponse], error) {
+	if err := s.n.CheckTransactions(req.Msg.GetTransactions()); err != nil {
+		s.n.m.submitted.WithLabelValues("invalid").Add(float64(len(req.Msg.GetTransactions())))
+		var se *SubmitError
+		errors.As(err, &se)
+		return nil, submitRPCError(se)
+	}
+	release, se := s.n.takeSubmitSlot()
+	if se != nil {
+		return nil, submitRPCError(se)
+	}
+	defer release()
 	accepted, err := s.n.Submit(ctx, req.Msg.GetTransactions())
 	if err == nil {
 		return connect.NewResponse(&dagdv1.SubmitTransactionsResponse{Accepted: uint32(accepted)}), nil
 	}
-	var se *SubmitError
-	if errors.As(err, &se) {
-		return nil, submitRPCError(se)
+	var se2 *SubmitError
+	if errors.As(err, &se2) {
+		return nil, submitRPCError(se2)
 	}
 	return nil, contextRPCError(err, "submit (the node may still take the transactions)")
 }
@@ -227,6 +247,8 @@ func submitRPCError(se *SubmitError) *connect.Error {
 		code = connect.CodeResourceExhausted
 	case se.Reason == ReasonStopped:
 		code = connect.CodeUnavailable
+	case se.Reason == ReasonBodyTimeout:
+		code = connect.CodeDeadlineExceeded
 	}
 	rej := &dagdv1.SubmitRejection{Reason: rejectReason(se.Reason), Accepted: uint32(max(se.Accepted, 0))}
 	if se.Index >= 0 {

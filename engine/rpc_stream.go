@@ -26,11 +26,20 @@ func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dag
 	stream := &deadlineStream{ss: ss, timeout: n.opts.RPC.StreamWriteTimeout}
 	stream.rc, _ = ctx.Value(responseControllerKey{}).(*http.ResponseController)
 	if !n.openCommitStream() {
-		cerr := connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("more than %d commit streams open", n.opts.RPC.MaxCommitStreams))
+		n.m.apiRefused.WithLabelValues("streams").Inc()
+		cerr := connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("more than %d commit streams open (RPC.MaxCommitStreams)", n.opts.RPC.MaxCommitStreams))
 		cerr.Meta().Set("Retry-After", fmt.Sprint(int(retryAfter.Seconds())))
 		return cerr
 	}
 	defer n.rpc.streams.Add(-1)
+	ip := clientIP(req.Peer().Addr)
+	if held, ok := n.limits.streams.acquire(ip, n.opts.API.MaxStreamsPerIP); !ok {
+		n.m.apiRefused.WithLabelValues("streams_per_ip").Inc()
+		cerr := connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%d commit streams open from %s, limit %d per address (API.MaxStreamsPerIP)", held, ip, n.opts.API.MaxStreamsPerIP))
+		cerr.Meta().Set("Retry-After", fmt.Sprint(int(retryAfter.Seconds())))
+		return cerr
+	}
+	defer n.limits.streams.release(ip)
 	withTxs := req.Msg.GetIncludeTransactions()
 	last := n.Status().LastCommittedSeq
 	next := req.Msg.GetFromSeq()

@@ -30,6 +30,9 @@ const (
 	ReasonNoTxs = "no_txs"
 	// ReasonBodyTooLarge: the request body exceeds its cap.
 	ReasonBodyTooLarge = "body_too_large"
+	// ReasonBodyTimeout: the request body did not arrive within
+	// APIOptions.RequestReadTimeout.
+	ReasonBodyTimeout = "body_timeout"
 	// ReasonBadRequest: the request does not parse.
 	ReasonBadRequest = "bad_request"
 	// ReasonStopped: the node is stopping.
@@ -77,8 +80,21 @@ func (e *SubmitError) HTTPStatus() int {
 		return http.StatusTooManyRequests
 	case ReasonTxTooLarge, ReasonBodyTooLarge, ReasonTooManyTxs:
 		return http.StatusRequestEntityTooLarge
+	case ReasonBodyTimeout:
+		return http.StatusRequestTimeout
 	}
 	return http.StatusBadRequest
+}
+
+// takeSubmitSlot takes one of the MaxInflightRequests slots of
+// submissions whose body is read, or says why not.
+func (n *Node) takeSubmitSlot() (func(), *SubmitError) {
+	if !n.inflight.TryAcquire(1) {
+		n.m.submitted.WithLabelValues("busy").Inc()
+		return nil, &SubmitError{Reason: ReasonTooManyRequests, Index: -1,
+			Detail: fmt.Sprintf("more than %d submissions in flight (MaxInflightRequests)", n.opts.MaxInflightRequests)}
+	}
+	return func() { n.inflight.Release(1) }, nil
 }
 
 type submitRequest struct {
@@ -98,7 +114,7 @@ func (n *Node) CheckTransactions(txs [][]byte) error {
 		return &SubmitError{Reason: ReasonNoTxs, Index: -1, Detail: "no transactions"}
 	}
 	if len(txs) > n.opts.MaxRequestTxs {
-		return &SubmitError{Reason: ReasonTooManyTxs, Index: -1, Detail: fmt.Sprintf("%d transactions, limit %d per request", len(txs), n.opts.MaxRequestTxs)}
+		return &SubmitError{Reason: ReasonTooManyTxs, Index: -1, Detail: fmt.Sprintf("at least %d transactions, limit %d per request (MaxRequestTxs)", len(txs), n.opts.MaxRequestTxs)}
 	}
 	for i, tx := range txs {
 		if len(tx) == 0 {

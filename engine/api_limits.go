@@ -1,0 +1,441 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
+)
+
+// APIOptions bounds what clients of the HTTP API may hold of the node:
+// connections, time and memory. Zero values mean defaults. Every refusal
+// they cause names the limit (HTTP status and message, or a Connect error
+// with a reason).
+type APIOptions struct {
+	// MaxConns bounds the API's open connections; beyond it a new
+	// connection gets a 503 naming the limit and is closed. Default 4096.
+	MaxConns int
+	// MaxConnsPerIP bounds the open connections of one client address;
+	// beyond it a new connection gets a 503 naming the limit and is
+	// closed. Default 128.
+	MaxConnsPerIP int
+	// ReadHeaderTimeout bounds the wait for a request's headers (also for
+	// the first request of a new connection). Default 10 s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection with no request for this
+	// long. Default 60 s.
+	IdleTimeout time.Duration
+	// RequestReadTimeout bounds the reading of the whole body of a
+	// submission or a read request (JSON endpoints and the Connect
+	// services); a body not received within it is refused (408, or
+	// DeadlineExceeded). Default 15 s.
+	RequestReadTimeout time.Duration
+	// BodyIdleTimeout bounds the wait for the next bytes of any request
+	// body, uploads included (which may last longer than
+	// RequestReadTimeout as long as they make progress). Default 30 s.
+	BodyIdleTimeout time.Duration
+	// WriteTimeout bounds the writing of a unary answer. Commit streams
+	// have their own per-message deadline (RPCOptions.StreamWriteTimeout)
+	// and content downloads their own. Default 30 s.
+	WriteTimeout time.Duration
+	// MaxSubmitBytes bounds the memory of all submissions in flight (JSON,
+	// binary and Connect): each is charged twice its body bytes as they
+	// arrive (the body and the decoded transactions), twice
+	// MaxRequestBytes up front when compressed (decompressed message and
+	// its decoding), and a fixed 24 bytes per allowed transaction. A
+	// submission that does not fit is refused as busy (429 or
+	// ResourceExhausted, too_many_requests). Default 256 MiB; at least
+	// 2*MaxRequestBytes plus the fixed part.
+	MaxSubmitBytes int64
+	// MaxResponseBytes bounds the transactions one read answer carries
+	// (GET /v1/commits, GET /v1/commits/{seq}): a range stops before the
+	// commit that would exceed it ("more": true), a single commit stops
+	// within its transactions ("next_tx_offset" continues it). Default
+	// 8 MiB.
+	MaxResponseBytes int
+	// MaxReadBytes bounds the memory of all read answers being built at
+	// once (three times their transaction bytes: copies, JSON encoding);
+	// beyond it a read is refused with 429. Default 256 MiB; at least
+	// 3*MaxResponseBytes.
+	MaxReadBytes int64
+	// MaxStreamsPerIP bounds the commit streams of one client address
+	// (RPCOptions.MaxCommitStreams bounds them all). Default 16.
+	MaxStreamsPerIP int
+	// MaxContentLookups bounds the content lookups that ask other
+	// validators for a manifest at once (they share per-peer request slots
+	// with repair); beyond it a lookup is refused as busy. Default 4.
+	MaxContentLookups int
+}
+
+func (o *APIOptions) ensureDefaults() {
+	set := func(p *int, v int) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	setD := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	set(&o.MaxConns, 4096)
+	set(&o.MaxConnsPerIP, 128)
+	setD(&o.ReadHeaderTimeout, 10*time.Second)
+	setD(&o.IdleTimeout, 60*time.Second)
+	setD(&o.RequestReadTimeout, 15*time.Second)
+	setD(&o.BodyIdleTimeout, 30*time.Second)
+	setD(&o.WriteTimeout, 30*time.Second)
+	if o.MaxSubmitBytes <= 0 {
+		o.MaxSubmitBytes = 256 << 20
+	}
+	set(&o.MaxResponseBytes, 8<<20)
+	if o.MaxReadBytes <= 0 {
+		o.MaxReadBytes = 256 << 20
+	}
+	set(&o.MaxStreamsPerIP, 16)
+	set(&o.MaxContentLookups, 4)
+}
+
+// submitFixedCost is what a submission is charged before its body: the
+// slice headers of its transactions.
+func submitFixedCost(maxTxs int) int64 { return 24 * int64(maxTxs) }
+
+func (o *APIOptions) validate(maxRequestBytes int64, maxTxs int) error {
+	var errs []error
+	if need := 2*maxRequestBytes + submitFixedCost(maxTxs); o.MaxSubmitBytes < need {
+		errs = append(errs, fmt.Errorf("API.MaxSubmitBytes %d below one compressed submission (%d)", o.MaxSubmitBytes, need))
+	}
+	if o.MaxReadBytes < 3*int64(o.MaxResponseBytes) {
+		errs = append(errs, fmt.Errorf("API.MaxReadBytes %d below one read answer (3*%d)", o.MaxReadBytes, o.MaxResponseBytes))
+	}
+	if o.MaxConnsPerIP > o.MaxConns {
+		errs = append(errs, fmt.Errorf("API.MaxConnsPerIP %d above API.MaxConns %d", o.MaxConnsPerIP, o.MaxConns))
+	}
+	return errors.Join(errs...)
+}
+
+// apiLimits is the state behind APIOptions; built by New.
+type apiLimits struct {
+	opts APIOptions
+	// submit and read budget memory by bytes.
+	submit, read *byteBudget
+	// lookups bounds remote content lookups.
+	lookups *semaphore.Weighted
+	// streams counts commit streams per client address.
+	streams perKeyCounter
+}
+
+func newAPILimits(o APIOptions) *apiLimits {
+	return &apiLimits{opts: o, submit: newByteBudget(o.MaxSubmitBytes), read: newByteBudget(o.MaxReadBytes),
+		lookups: semaphore.NewWeighted(int64(o.MaxContentLookups))}
+}
+
+// byteBudget is a semaphore of bytes that knows how much is in use (for
+// the messages of refusals).
+type byteBudget struct {
+	sem   *semaphore.Weighted
+	limit int64
+	used  atomic.Int64
+}
+
+func newByteBudget(limit int64) *byteBudget {
+	return &byteBudget{sem: semaphore.NewWeighted(limit), limit: limit}
+}
+
+// tryTake takes n bytes if free, without waiting.
+func (b *byteBudget) tryTake(n int64) bool {
+	if n <= 0 {
+		return true
+	}
+	if n > b.limit || !b.sem.TryAcquire(n) {
+		return false
+	}
+	b.used.Add(n)
+	return true
+}
+
+func (b *byteBudget) give(n int64) {
+	if n > 0 {
+		b.used.Add(-n)
+		b.sem.Release(n)
+	}
+}
+
+// charge is what one request holds of a budget; release gives it all back.
+type charge struct {
+	b    *byteBudget
+	held int64
+}
+
+func (c *charge) take(n int64) bool {
+	if !c.b.tryTake(n) {
+		return false
+	}
+	c.held += n
+	return true
+}
+
+func (c *charge) release() {
+	c.b.give(c.held)
+	c.held = 0
+}
+
+// errBudget is the error of a body read that found the submission memory
+// budget used up.
+type errBudget struct{ limit, used int64 }
+
+func (e *errBudget) Error() string {
+	return fmt.Sprintf("submission memory budget in use (%d of %d bytes, API.MaxSubmitBytes); retry", e.used, e.limit)
+}
+
+// errBodyTimeout is the error of a body that did not arrive in time.
+type errBodyTimeout struct {
+	d   time.Duration
+	err error
+}
+
+func (e *errBodyTimeout) Error() string {
+	return fmt.Sprintf("request body not received within %s (API.RequestReadTimeout): %v", e.d, e.err)
+}
+
+func (e *errBodyTimeout) Unwrap() error { return e.err }
+
+// chargedBody reads a request body, charging every byte read (times
+// factor) to a budget, and names a timeout for what it is.
+type chargedBody struct {
+	r       io.ReadCloser
+	c       *charge
+	factor  int64
+	timeout time.Duration
+	// wrap, when set, turns a refusal into the error Read returns (a
+	// Connect error for the Connect API).
+	wrap func(*SubmitError) error
+	err  error
+}
+
+func (b *chargedBody) Read(p []byte) (int, error) {
+	if b.err != nil {
+		return 0, b.err
+	}
+	n, err := b.r.Read(p)
+	if n > 0 && !b.c.take(int64(n)*b.factor) {
+		return 0, b.fail(&errBudget{limit: b.c.b.limit, used: b.c.b.used.Load()})
+	}
+	var ne net.Error
+	if err != nil && errors.As(err, &ne) && ne.Timeout() {
+		return n, b.fail(&errBodyTimeout{d: b.timeout, err: err})
+	}
+	return n, err
+}
+
+func (b *chargedBody) fail(err error) error {
+	b.err = err
+	if b.wrap != nil {
+		b.err = b.wrap(bodyRefusal(err))
+	}
+	return b.err
+}
+
+func (b *chargedBody) Close() error { return b.r.Close() }
+
+// progressBody sets a read deadline before every read of a body, so that
+// a body that stops arriving ends after BodyIdleTimeout however long it
+// has been flowing.
+type progressBody struct {
+	r    io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	// until, when set, is a deadline for the whole body that the idle
+	// deadline never extends.
+	until time.Time
+}
+
+func (b *progressBody) Read(p []byte) (int, error) {
+	d := time.Now().Add(b.idle)
+	if !b.until.IsZero() && b.until.Before(d) {
+		d = b.until
+	}
+	_ = b.rc.SetReadDeadline(d)
+	n, err := b.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		// The body is in: no deadline for the server's background read
+		// of the connection while the handler works.
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+	return n, err
+}
+
+func (b *progressBody) Close() error { return b.r.Close() }
+
+// withBodyProgress applies BodyIdleTimeout to every request body the API
+// reads (the outermost handler).
+func (n *Node) withBodyProgress(h http.Handler) http.Handler {
+	idle := n.opts.API.BodyIdleTimeout
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = &progressBody{r: r.Body, rc: http.NewResponseController(w), idle: idle}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// withRequestDeadlines bounds the whole body read (RequestReadTimeout) and
+// the answer's write (WriteTimeout) of a unary endpoint.
+func (n *Node) withRequestDeadlines(h http.Handler) http.Handler {
+	o := n.opts.API
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
+		rc := http.NewResponseController(w)
+		if pb, ok := r.Body.(*progressBody); ok {
+			pb.until = now.Add(o.RequestReadTimeout)
+		}
+		_ = rc.SetWriteDeadline(now.Add(o.RequestReadTimeout + o.WriteTimeout))
+		// A keep-alive connection's next request starts without it.
+		defer func() { _ = rc.SetWriteDeadline(time.Time{}) }()
+		h.ServeHTTP(w, r)
+	})
+}
+
+// clientIP is the address part of a remote address ("" when it has none).
+func clientIP(remote string) string {
+	host, _, err := net.SplitHostPort(remote)
+	if err != nil {
+		return remote
+	}
+	return host
+}
+
+// perKeyCounter counts holders per key (client address) under a limit.
+type perKeyCounter struct {
+	mu sync.Mutex
+	m  map[string]int
+}
+
+// acquire counts one more for key unless limit are held; it returns the
+// count held before.
+func (c *perKeyCounter) acquire(key string, limit int) (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]int)
+	}
+	held := c.m[key]
+	if held >= limit {
+		return held, false
+	}
+	c.m[key] = held + 1
+	return held, true
+}
+
+func (c *perKeyCounter) release(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[key] <= 1 {
+		delete(c.m, key)
+		return
+	}
+	c.m[key]--
+}
+
+// limitListener caps the open connections of the API, in all and per
+// client address. A connection beyond a cap gets a short HTTP/1.1 503
+// naming the limit and is closed.
+type limitListener struct {
+	net.Listener
+	max, perIP int
+	open       atomic.Int64
+	perKey     perKeyCounter
+	refused    func(reason string)
+}
+
+func newLimitListener(ln net.Listener, o APIOptions, refused func(string)) *limitListener {
+	return &limitListener{Listener: ln, max: o.MaxConns, perIP: o.MaxConnsPerIP, refused: refused}
+}
+
+// Accept returns the next connection within the caps.
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		ip := clientIP(c.RemoteAddr().String())
+		if l.open.Add(1) > int64(l.max) {
+			l.open.Add(-1)
+			l.refuse(c, "conns", fmt.Sprintf("more than %d API connections open (API.MaxConns)", l.max))
+			continue
+		}
+		if _, ok := l.perKey.acquire(ip, l.perIP); !ok {
+			l.open.Add(-1)
+			l.refuse(c, "conns_per_ip", fmt.Sprintf("more than %d API connections open from %s (API.MaxConnsPerIP)", l.perIP, ip))
+			continue
+		}
+		return &limitedConn{Conn: c, l: l, ip: ip}, nil
+	}
+}
+
+// refuse answers a connection beyond a cap and closes it. A new
+// connection's send buffer is empty: the short write does not block.
+func (l *limitListener) refuse(c net.Conn, reason, msg string) {
+	if l.refused != nil {
+		l.refused(reason)
+	}
+	body := fmt.Sprintf(`{"error":%q,"reason":%q}`+"\n", msg, reason)
+	_ = c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
+	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0) // do not keep refused connections in TIME_WAIT
+	}
+	_ = c.Close()
+}
+
+// limitedConn gives its place back when closed.
+type limitedConn struct {
+	net.Conn
+	l    *limitListener
+	ip   string
+	once sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.l.open.Add(-1)
+		c.l.perKey.release(c.ip)
+	})
+	return err
+}
+
+// apiServer builds the HTTP server of the API with the limits of o.
+func (n *Node) apiServer() *http.Server {
+	o := n.opts.API
+	return &http.Server{Handler: n.Handler(), ReadHeaderTimeout: o.ReadHeaderTimeout, IdleTimeout: o.IdleTimeout,
+		Protocols: apiProtocols(), ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
+}
+
+// readCharge is a charge to the read budget for one answer built in
+// memory; release it once the answer is written.
+func (n *Node) readCharge() *charge { return &charge{b: n.limits.read} }
+
+// readBudgetError is the refusal of a read the budget cannot take.
+func (n *Node) readBudgetError(w http.ResponseWriter) {
+	b := n.limits.read
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusTooManyRequests, "read_budget", fmt.Sprintf("read answers in memory use %d of %d bytes (API.MaxReadBytes); retry", b.used.Load(), b.limit))
+}
+
+// lookupSlot takes a slot for a content lookup that asks other
+// validators, or says why not.
+func (l *apiLimits) lookupSlot() (func(), error) {
+	if !l.lookups.TryAcquire(1) {
+		return nil, fmt.Errorf("%w: %d content lookups asking other validators (API.MaxContentLookups)", ErrContentBusy, l.opts.MaxContentLookups)
+	}
+	return func() { l.lookups.Release(1) }, nil
+}
