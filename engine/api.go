@@ -38,10 +38,14 @@ func (n *Node) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET /healthz", n.handleHealth)
 	mux.HandleFunc("GET /readyz", n.handleReady)
-	mux.HandleFunc("GET /v1/status", n.handleStatus)
-	mux.HandleFunc("GET /v1/commits/{seq}", n.handleCommit)
-	mux.HandleFunc("GET /v1/commits", n.handleCommits)
-	mux.HandleFunc("POST /v1/transactions", n.handleTransactions)
+	// The unary endpoints read their request within
+	// API.RequestReadTimeout and write their answer within
+	// API.WriteTimeout.
+	unary := func(pattern string, h http.HandlerFunc) { mux.Handle(pattern, n.withRequestDeadlines(h)) }
+	unary("GET /v1/status", n.handleStatus)
+	unary("GET /v1/commits/{seq}", n.handleCommit)
+	unary("GET /v1/commits", n.handleCommits)
+	unary("POST /v1/transactions", n.handleTransactions)
 	n.mountContent(mux)
 	n.mountRPC(mux)       // the Connect API, dagd.v1 (rpc.go)
 	n.mountExecution(mux) // receipts, accounts, state proofs (execute_api.go)

@@ -20,9 +20,9 @@ const maxStateKeyBytes = state.DefaultMaxKeySize
 // mountExecution adds the execution endpoints: receipts, accounts and
 // state with proofs.
 func (n *Node) mountExecution(mux *http.ServeMux) {
-	mux.HandleFunc("GET /v1/receipts/{tx}", n.handleReceipt)
-	mux.HandleFunc("GET /v1/accounts/{pubkey}", n.handleAccount)
-	mux.HandleFunc("GET /v1/state/{key}", n.handleState)
+	mux.Handle("GET /v1/receipts/{tx}", n.withRequestDeadlines(http.HandlerFunc(n.handleReceipt)))
+	mux.Handle("GET /v1/accounts/{pubkey}", n.withRequestDeadlines(http.HandlerFunc(n.handleAccount)))
+	mux.Handle("GET /v1/state/{key}", n.withRequestDeadlines(http.HandlerFunc(n.handleState)))
 }
 
 // CommitExecution is what the executor recorded of a commit, as the
