@@ -54,6 +54,11 @@ type APIOptions struct {
 	// ResourceExhausted, too_many_requests). Default 256 MiB; at least
 	// 2*MaxRequestBytes plus the fixed part.
 	MaxSubmitBytes int64
+	// MaxSubmitBytesPerIP bounds what the submissions of one client
+	// address hold of MaxSubmitBytes, so that one address cannot take it
+	// all. Default half of MaxSubmitBytes; at least one compressed
+	// submission (2*MaxRequestBytes plus the fixed part).
+	MaxSubmitBytesPerIP int64
 	// MaxResponseBytes bounds the transactions one read answer carries
 	// (GET /v1/commits, GET /v1/commits/{seq}): a range stops before the
 	// commit that would exceed it ("more": true), a single commit stops
@@ -95,6 +100,9 @@ func (o *APIOptions) ensureDefaults() {
 	if o.MaxSubmitBytes <= 0 {
 		o.MaxSubmitBytes = 256 << 20
 	}
+	if o.MaxSubmitBytesPerIP <= 0 {
+		o.MaxSubmitBytesPerIP = o.MaxSubmitBytes / 2
+	}
 	set(&o.MaxResponseBytes, 8<<20)
 	if o.MaxReadBytes <= 0 {
 		o.MaxReadBytes = 256 << 20
@@ -109,8 +117,12 @@ func submitFixedCost(maxTxs int) int64 { return 24 * int64(maxTxs) }
 
 func (o *APIOptions) validate(maxRequestBytes int64, maxTxs int) error {
 	var errs []error
-	if need := 2*maxRequestBytes + submitFixedCost(maxTxs); o.MaxSubmitBytes < need {
-		errs = append(errs, fmt.Errorf("API.MaxSubmitBytes %d below one compressed submission (%d)", o.MaxSubmitBytes, need))
+	need := 2*maxRequestBytes + submitFixedCost(maxTxs)
+	if o.MaxSubmitBytesPerIP < need {
+		errs = append(errs, fmt.Errorf("API.MaxSubmitBytesPerIP %d below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need))
+	}
+	if o.MaxSubmitBytes < o.MaxSubmitBytesPerIP {
+		errs = append(errs, fmt.Errorf("API.MaxSubmitBytes %d below API.MaxSubmitBytesPerIP %d", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP))
 	}
 	if o.MaxReadBytes < 3*int64(o.MaxResponseBytes) {
 		errs = append(errs, fmt.Errorf("API.MaxReadBytes %d below one read answer (3*%d)", o.MaxReadBytes, o.MaxResponseBytes))
@@ -130,6 +142,37 @@ type apiLimits struct {
 	lookups *semaphore.Weighted
 	// streams counts commit streams per client address.
 	streams perKeyCounter
+	// submitPerIP counts the submission bytes held per client address.
+	submitPerIP perKeyBytes
+}
+
+// perKeyBytes counts bytes held per key (client address) under a share.
+type perKeyBytes struct {
+	mu sync.Mutex
+	m  map[string]int64
+}
+
+func (p *perKeyBytes) add(key string, n, share int64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m[key]+n > share {
+		return false
+	}
+	if p.m == nil {
+		p.m = make(map[string]int64)
+	}
+	p.m[key] += n
+	return true
+}
+
+func (p *perKeyBytes) sub(key string, n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.m[key] <= n {
+		delete(p.m, key)
+		return
+	}
+	p.m[key] -= n
 }
 
 func newAPILimits(o APIOptions) *apiLimits {
@@ -168,14 +211,30 @@ func (b *byteBudget) give(n int64) {
 	}
 }
 
-// charge is what one request holds of a budget; release gives it all back.
+// charge is what one request holds of a budget, and when perIP is set of
+// its client address's share; release gives it all back.
 type charge struct {
 	b    *byteBudget
 	held int64
+	// perIP, when set, bounds what ip holds to share.
+	perIP *perKeyBytes
+	ip    string
+	share int64
+	// overShare: the last refusal was the address's share, not the
+	// budget.
+	overShare bool
 }
 
 func (c *charge) take(n int64) bool {
+	if c.perIP != nil && !c.perIP.add(c.ip, n, c.share) {
+		c.overShare = true
+		return false
+	}
 	if !c.b.tryTake(n) {
+		if c.perIP != nil {
+			c.perIP.sub(c.ip, n)
+		}
+		c.overShare = false
 		return false
 	}
 	c.held += n
@@ -184,14 +243,30 @@ func (c *charge) take(n int64) bool {
 
 func (c *charge) release() {
 	c.b.give(c.held)
+	if c.perIP != nil {
+		c.perIP.sub(c.ip, c.held)
+	}
 	c.held = 0
+}
+
+// refusal explains the last take that failed.
+func (c *charge) refusal() *errBudget {
+	return &errBudget{limit: c.b.limit, used: c.b.used.Load(), ip: c.ip, share: c.share, overShare: c.overShare}
 }
 
 // errBudget is the error of a body read that found the submission memory
 // budget used up.
-type errBudget struct{ limit, used int64 }
+type errBudget struct {
+	limit, used int64
+	ip          string
+	share       int64
+	overShare   bool
+}
 
 func (e *errBudget) Error() string {
+	if e.overShare {
+		return fmt.Sprintf("submissions from %s hold their share of the submission memory budget (%d bytes, API.MaxSubmitBytesPerIP); retry", e.ip, e.share)
+	}
 	return fmt.Sprintf("submission memory budget in use (%d of %d bytes, API.MaxSubmitBytes); retry", e.used, e.limit)
 }
 
@@ -226,7 +301,7 @@ func (b *chargedBody) Read(p []byte) (int, error) {
 	}
 	n, err := b.r.Read(p)
 	if n > 0 && !b.c.take(int64(n)*b.factor) {
-		return 0, b.fail(&errBudget{limit: b.c.b.limit, used: b.c.b.used.Load()})
+		return 0, b.fail(b.c.refusal())
 	}
 	var ne net.Error
 	if err != nil && errors.As(err, &ne) && ne.Timeout() {
@@ -280,7 +355,14 @@ func (n *Node) withBodyProgress(h http.Handler) http.Handler {
 	idle := n.opts.API.BodyIdleTimeout
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
-			r.Body = &progressBody{r: r.Body, rc: http.NewResponseController(w), idle: idle}
+			rc := http.NewResponseController(w)
+			// Also for a body the handler never reads: the server reads
+			// what is left of a small one before it answers.
+			_ = rc.SetReadDeadline(time.Now().Add(idle))
+			// A copy: the server must still see its own body type (it
+			// decides from it whether to read the rest before answering).
+			r = r.WithContext(r.Context())
+			r.Body = &progressBody{r: r.Body, rc: rc, idle: idle}
 		}
 		h.ServeHTTP(w, r)
 	})

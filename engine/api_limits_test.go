@@ -274,32 +274,66 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 }
 
 // TestSubmitBudgetRefusal: what bodies hold of the submission budget is
-// what they sent; a submission that does not fit is refused as busy with
-// the limit named, and goes through once the budget is free.
+// what they sent; a submission that does not fit the budget, or its
+// address's share of it, is refused as busy with the limit named, and
+// goes through once the budget is free or from another address.
 func TestSubmitBudgetRefusal(t *testing.T) {
-	n, url := limitServer(t, func(o *Options) {
-		o.MaxRequestBytes = 64 << 10
-		o.MaxRequestTxs = 100
-		o.DAG.MaxTxSize = 64 << 10
-		o.API.MaxSubmitBytes = 2*(64<<10) + submitFixedCost(100) + (16 << 10)
-	})
-	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	fmt.Fprintf(c, "POST /v1/transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", 60<<10)
-	c.Write(make([]byte, 50<<10))
-	waitUntil(t, "slow body charged", 5*time.Second, func() bool { return n.limits.submit.used.Load() >= 2*(50<<10) })
-	big := AppendBinaryTx(nil, bytes.Repeat([]byte("x"), 40<<10))
-	status, out := postEnc(t, url+"/v1/transactions", ContentTypeBinary, "", big)
-	if status != http.StatusTooManyRequests || !strings.Contains(out, ReasonTooManyRequests) || !strings.Contains(out, "MaxSubmitBytes") {
-		t.Fatalf("submission beyond the budget: %d %s", status, out)
-	}
-	c.Close()
-	waitUntil(t, "budget free", 5*time.Second, func() bool { return n.limits.submit.used.Load() == 0 })
-	if status, out = postEnc(t, url+"/v1/transactions", ContentTypeBinary, "", big); status != http.StatusAccepted {
-		t.Fatalf("submission with the budget free: %d %s", status, out)
+	const need = 2*(64<<10) + 24*100
+	for _, tc := range []struct {
+		name      string
+		total, ip int64
+		slowFrom  string
+		from      string
+		limit     string
+		otherFrom string
+		otherFits bool
+	}{
+		{"budget", need + (16 << 10), need + (16 << 10), "127.0.0.2", "127.0.0.3", "MaxSubmitBytes", "127.0.0.4", false},
+		{"share of an address", 4 * need, need + (16 << 10), "127.0.0.2", "127.0.0.2", "MaxSubmitBytesPerIP", "127.0.0.3", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, url := limitServer(t, func(o *Options) {
+				o.MaxRequestBytes = 64 << 10
+				o.MaxRequestTxs = 100
+				o.DAG.MaxTxSize = 64 << 10
+				o.API.MaxSubmitBytes, o.API.MaxSubmitBytesPerIP = tc.total, tc.ip
+			})
+			addr := strings.TrimPrefix(url, "http://")
+			from := func(ip string) *http.Client {
+				return &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}).DialContext}}
+			}
+			post := func(ip string, body []byte) (int, string) {
+				res, err := from(ip).Post(url+"/v1/transactions", ContentTypeBinary, bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer res.Body.Close()
+				b, _ := io.ReadAll(res.Body)
+				return res.StatusCode, string(b)
+			}
+			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(tc.slowFrom)}}
+			c, err := d.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST /v1/transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", 60<<10)
+			c.Write(make([]byte, 50<<10))
+			waitUntil(t, "slow body charged", 5*time.Second, func() bool { return n.limits.submit.used.Load() >= 2*(50<<10) })
+			big := AppendBinaryTx(nil, bytes.Repeat([]byte("x"), 40<<10))
+			status, out := post(tc.from, big)
+			if status != http.StatusTooManyRequests || !strings.Contains(out, ReasonTooManyRequests) || !strings.Contains(out, tc.limit+")") {
+				t.Fatalf("submission beyond the %s: %d %s", tc.limit, status, out)
+			}
+			if status, out = post(tc.otherFrom, big); (status == http.StatusAccepted) != tc.otherFits {
+				t.Fatalf("submission from another address: %d %s", status, out)
+			}
+			c.Close()
+			waitUntil(t, "budget free", 5*time.Second, func() bool { return n.limits.submit.used.Load() == 0 })
+			if status, out = post(tc.slowFrom, big); status != http.StatusAccepted {
+				t.Fatalf("submission with the budget free: %d %s", status, out)
+			}
+		})
 	}
 }
 
@@ -362,5 +396,29 @@ func TestRPCUnmarshalRefusalKeepsReason(t *testing.T) {
 	_ = errors.As(submitRPCError(&SubmitError{Reason: ReasonBodyTimeout, Index: -1}), &ce)
 	if ce.Code() != connect.CodeDeadlineExceeded {
 		t.Errorf("body timeout maps to %v", ce.Code())
+	}
+}
+
+// TestRefusalWithoutReadingBody: a handler that refuses a request
+// without reading its body (an upload declaring more than the node
+// stores) answers at once: the body wrapper must not hide the server's
+// own body from it, or the server reads the body before answering, as
+// slowly as the client sends it.
+func TestRefusalWithoutReadingBody(t *testing.T) {
+	_, url := limitServer(t, nil)
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /v1/content HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n\x00", int64(1)<<50)
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer to an oversized upload: %v", err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "reason") {
+		t.Fatalf("oversized upload: %d %s", res.StatusCode, b)
 	}
 }

@@ -247,13 +247,13 @@ func bodyRefusal(err error) *SubmitError {
 // caller releases the charge once the submission is answered. wrap turns
 // a refusal met while reading into the error the body reader returns.
 func (n *Node) admitSubmission(r *http.Request, compressed bool, wrap func(*SubmitError) error) (*charge, *SubmitError) {
-	c := &charge{b: n.limits.submit}
+	c := &charge{b: n.limits.submit, perIP: &n.limits.submitPerIP, ip: clientIP(r.RemoteAddr), share: n.opts.API.MaxSubmitBytesPerIP}
 	fixed := submitFixedCost(n.opts.MaxRequestTxs)
 	if compressed {
 		fixed += 2 * n.opts.MaxRequestBytes
 	}
 	if !c.take(fixed) {
-		return nil, bodyRefusal(&errBudget{limit: c.b.limit, used: c.b.used.Load()})
+		return nil, bodyRefusal(c.refusal())
 	}
 	r.Body = &chargedBody{r: r.Body, c: c, factor: 2, timeout: n.opts.API.RequestReadTimeout, wrap: wrap}
 	return c, nil
