@@ -472,9 +472,6 @@ func (l *limitListener) refuse(c net.Conn, reason, msg string) {
 	body := fmt.Sprintf(`{"error":%q,"reason":%q}`+"\n", msg, reason)
 	_ = c.SetWriteDeadline(time.Now().Add(50 * time.Millisecond))
 	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0) // do not keep refused connections in TIME_WAIT
-	}
 	_ = c.Close()
 }
 

@@ -85,6 +85,42 @@ type APIConfig struct {
 	Metrics bool `toml:"metrics"`
 	// Pprof serves net/http/pprof on /debug/pprof/.
 	Pprof bool `toml:"pprof"`
+	// MaxConns is engine.APIOptions.MaxConns.
+	MaxConns int `toml:"max_conns"`
+	// MaxConnsPerIP is engine.APIOptions.MaxConnsPerIP.
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// ReadHeaderTimeout is engine.APIOptions.ReadHeaderTimeout.
+	ReadHeaderTimeout time.Duration `toml:"read_header_timeout"`
+	// IdleTimeout is engine.APIOptions.IdleTimeout.
+	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// RequestReadTimeout is engine.APIOptions.RequestReadTimeout.
+	RequestReadTimeout time.Duration `toml:"request_read_timeout"`
+	// BodyIdleTimeout is engine.APIOptions.BodyIdleTimeout.
+	BodyIdleTimeout time.Duration `toml:"body_idle_timeout"`
+	// WriteTimeout is engine.APIOptions.WriteTimeout.
+	WriteTimeout time.Duration `toml:"write_timeout"`
+	// MaxSubmitBytes is engine.APIOptions.MaxSubmitBytes.
+	MaxSubmitBytes ByteSize `toml:"max_submit_bytes"`
+	// MaxSubmitBytesPerIP is engine.APIOptions.MaxSubmitBytesPerIP.
+	MaxSubmitBytesPerIP ByteSize `toml:"max_submit_bytes_per_ip"`
+	// MaxResponseBytes is engine.APIOptions.MaxResponseBytes.
+	MaxResponseBytes ByteSize `toml:"max_response_bytes"`
+	// MaxReadBytes is engine.APIOptions.MaxReadBytes.
+	MaxReadBytes ByteSize `toml:"max_read_bytes"`
+	// MaxStreamsPerIP is engine.APIOptions.MaxStreamsPerIP.
+	MaxStreamsPerIP int `toml:"max_streams_per_ip"`
+	// MaxContentLookups is engine.APIOptions.MaxContentLookups.
+	MaxContentLookups int `toml:"max_content_lookups"`
+}
+
+// APIOptions returns the engine's API limits of c.
+func (c *Config) APIOptions() engine.APIOptions {
+	a := &c.API
+	return engine.APIOptions{MaxConns: a.MaxConns, MaxConnsPerIP: a.MaxConnsPerIP, ReadHeaderTimeout: a.ReadHeaderTimeout,
+		IdleTimeout: a.IdleTimeout, RequestReadTimeout: a.RequestReadTimeout, BodyIdleTimeout: a.BodyIdleTimeout,
+		WriteTimeout: a.WriteTimeout, MaxSubmitBytes: int64(a.MaxSubmitBytes), MaxSubmitBytesPerIP: int64(a.MaxSubmitBytesPerIP),
+		MaxResponseBytes: int(a.MaxResponseBytes), MaxReadBytes: int64(a.MaxReadBytes), MaxStreamsPerIP: a.MaxStreamsPerIP,
+		MaxContentLookups: a.MaxContentLookups}
 }
 
 // LogConfig is the [log] section.
@@ -245,8 +281,12 @@ func Default() *Config {
 		ChainID:       DefaultChainID,
 		CommitteeFile: "committee.json",
 		Network:       NetworkConfig{QUICAddr: "127.0.0.1:7000"},
-		API:           APIConfig{Addr: "127.0.0.1:8080", Metrics: true},
-		Log:           LogConfig{Level: "info", Format: "text"},
+		API: APIConfig{Addr: "127.0.0.1:8080", Metrics: true, MaxConns: eo.API.MaxConns, MaxConnsPerIP: eo.API.MaxConnsPerIP,
+			ReadHeaderTimeout: eo.API.ReadHeaderTimeout, IdleTimeout: eo.API.IdleTimeout, RequestReadTimeout: eo.API.RequestReadTimeout,
+			BodyIdleTimeout: eo.API.BodyIdleTimeout, WriteTimeout: eo.API.WriteTimeout, MaxSubmitBytes: ByteSize(eo.API.MaxSubmitBytes),
+			MaxSubmitBytesPerIP: ByteSize(eo.API.MaxSubmitBytesPerIP), MaxResponseBytes: ByteSize(eo.API.MaxResponseBytes),
+			MaxReadBytes: ByteSize(eo.API.MaxReadBytes), MaxStreamsPerIP: eo.API.MaxStreamsPerIP, MaxContentLookups: eo.API.MaxContentLookups},
+		Log: LogConfig{Level: "info", Format: "text"},
 		Keys: KeysConfig{
 			BLSKeystore:     filepath.Join("keys", "bls.keystore.json"),
 			NetworkKeystore: filepath.Join("keys", "network.keystore.json"),
@@ -483,6 +523,33 @@ func (c *Config) validate() error {
 	}
 	positiveDur("content.fetch_timeout", ct.FetchTimeout, time.Millisecond)
 	positive("content.max_uploads_per_peer", int64(ct.MaxUploadsPerPeer))
+
+	a := &c.API
+	positive("api.max_conns", int64(a.MaxConns))
+	positive("api.max_conns_per_ip", int64(a.MaxConnsPerIP))
+	if a.MaxConnsPerIP > a.MaxConns {
+		bad("api.max_conns_per_ip", "%d exceeds api.max_conns (%d)", a.MaxConnsPerIP, a.MaxConns)
+	}
+	positiveDur("api.read_header_timeout", a.ReadHeaderTimeout, time.Millisecond)
+	positiveDur("api.idle_timeout", a.IdleTimeout, time.Millisecond)
+	positiveDur("api.request_read_timeout", a.RequestReadTimeout, time.Millisecond)
+	positiveDur("api.body_idle_timeout", a.BodyIdleTimeout, time.Millisecond)
+	positiveDur("api.write_timeout", a.WriteTimeout, time.Millisecond)
+	positive("api.max_submit_bytes", int64(a.MaxSubmitBytes))
+	positive("api.max_submit_bytes_per_ip", int64(a.MaxSubmitBytesPerIP))
+	if need := 2*int64(e.MaxRequestBytes) + 24*int64(e.MaxRequestTxs); a.MaxSubmitBytesPerIP > 0 && int64(a.MaxSubmitBytesPerIP) < need {
+		bad("api.max_submit_bytes_per_ip", "%s is below one compressed submission (2*engine.max_request_bytes + 24*engine.max_request_txs = %s)", a.MaxSubmitBytesPerIP, ByteSize(need))
+	}
+	if a.MaxSubmitBytes < a.MaxSubmitBytesPerIP {
+		bad("api.max_submit_bytes", "%s is below api.max_submit_bytes_per_ip (%s)", a.MaxSubmitBytes, a.MaxSubmitBytesPerIP)
+	}
+	positive("api.max_response_bytes", int64(a.MaxResponseBytes))
+	positive("api.max_read_bytes", int64(a.MaxReadBytes))
+	if a.MaxReadBytes < 3*a.MaxResponseBytes {
+		bad("api.max_read_bytes", "%s is below three answers of api.max_response_bytes (%s)", a.MaxReadBytes, 3*a.MaxResponseBytes)
+	}
+	positive("api.max_streams_per_ip", int64(a.MaxStreamsPerIP))
+	positive("api.max_content_lookups", int64(a.MaxContentLookups))
 
 	positive("rpc.max_commit_streams", int64(c.RPC.MaxCommitStreams))
 	positive("rpc.stream_chunk_bytes", int64(c.RPC.StreamChunkBytes))

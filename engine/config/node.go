@@ -91,6 +91,7 @@ func (c *Config) EngineOptions(com *Committee, keys *Keys, logger *slog.Logger) 
 		Content:          c.ContentOptions(),
 		AccountKey:       keys.Account,
 		RPC:              engine.RPCOptions{MaxCommitStreams: c.RPC.MaxCommitStreams, StreamChunkBytes: int(c.RPC.StreamChunkBytes)},
+		API:              c.APIOptions(),
 	}
 	check := o
 	check.EnsureDefaults()

@@ -55,8 +55,21 @@ var settingDocs = map[string]settingDoc{
 
 	"api.addr": {flag: "api-addr", doc: "TCP address of the HTTP API (port 0 picks a free port). \"\" serves no\n" +
 		"API, no health checks and no metrics. Expose it only to trusted clients or\nbehind a proxy."},
-	"api.metrics": {flag: "metrics", doc: "Serve Prometheus metrics on /metrics."},
-	"api.pprof":   {flag: "pprof", doc: "Serve Go's profiler on /debug/pprof/ (trusted networks only)."},
+	"api.metrics":                 {flag: "metrics", doc: "Serve Prometheus metrics on /metrics."},
+	"api.pprof":                   {flag: "pprof", doc: "Serve Go's profiler on /debug/pprof/ (trusted networks only)."},
+	"api.max_conns":               {flag: "api-max-conns", doc: "Open API connections; beyond it a new connection gets 503 and is closed."},
+	"api.max_conns_per_ip":        {flag: "api-max-conns-per-ip", doc: "Open API connections from one client address; beyond it a new one gets\n503 and is closed."},
+	"api.read_header_timeout":     {flag: "api-read-header-timeout", doc: "Wait for a request's headers at most this long (also on a new connection)."},
+	"api.idle_timeout":            {flag: "api-idle-timeout", doc: "Close a keep-alive connection idle this long."},
+	"api.request_read_timeout":    {flag: "api-request-read-timeout", doc: "A submission's or a read request's body must arrive within this (408)."},
+	"api.body_idle_timeout":       {flag: "api-body-idle-timeout", doc: "Any request body (uploads included) must make progress at least this\noften."},
+	"api.write_timeout":           {flag: "api-write-timeout", doc: "Write a unary answer within this (commit streams and downloads have their\nown deadlines)."},
+	"api.max_submit_bytes":        {flag: "api-max-submit-bytes", doc: "Memory of all submissions in flight (twice their body bytes, twice\nengine.max_request_bytes for a compressed one); beyond it 429."},
+	"api.max_submit_bytes_per_ip": {flag: "api-max-submit-bytes-per-ip", doc: "What the submissions of one client address may hold of\napi.max_submit_bytes; at least one compressed submission."},
+	"api.max_response_bytes":      {flag: "api-max-response-bytes", doc: "Transaction bytes of one commit answer; the rest continues from a cursor."},
+	"api.max_read_bytes":          {flag: "api-max-read-bytes", doc: "Memory of all read answers being built (three times their transaction\nbytes); beyond it 429."},
+	"api.max_streams_per_ip":      {flag: "api-max-streams-per-ip", doc: "Commit streams open from one client address."},
+	"api.max_content_lookups":     {flag: "api-max-content-lookups", doc: "Content lookups asking other validators for a manifest at once; beyond it\n429."},
 
 	"log.level":  {flag: "log-level", doc: "Least level logged: debug, info, warn, error, or off."},
 	"log.format": {flag: "log-format", doc: "Log format: text (logfmt-like key=value) or json (one object per line)."},
