@@ -24,7 +24,21 @@
 // served while their batches are still stored: the core deletes batches
 // once their certificates fall below the garbage-collection round, so a
 // follower must stay within a few seconds of the head (a request for pruned
-// transactions answers 410 Gone).
+// transactions answers 410 Gone). An answer carries at most
+// Options.API.MaxResponseBytes of transactions: a range stops before the
+// commit that would exceed it ("more" and "next_seq"), a single commit
+// within its transactions ("next_tx_offset", continued with tx_offset=).
+//
+// Clients get bounded shares of the node (Options.API, api_limits.go):
+// connections in all and per client address (beyond them a new connection
+// gets a 503 naming the limit and is closed), time to send headers and
+// bodies (a body must keep arriving, and a submission's or a read's must
+// arrive within RequestReadTimeout: 408), and memory by bytes: the bodies
+// of submissions are charged to a budget as they arrive, with a share per
+// address, and answers built in memory to another (429 beyond either).
+// Submissions are counted on the wire before they are decoded, and a
+// compressed one is cut at its decompressed limit. A submission takes one
+// of the MaxInflightRequests slots only once its body is read.
 //
 // The same listener serves the public API, protobuf package dagd.v1
 // (engine/api/dagd/v1: the .proto files and the generated code, which
@@ -37,9 +51,9 @@
 //	dagd.v1.CommitService/StreamCommits             commits from a cursor
 //
 // Submissions take the same path as POST /v1/transactions: Node.Submit
-// (CheckTransactions, then the bounded submit queue) and the same
+// (CheckTransactions, then the bounded submit queue), the same budget and
 // in-flight slots (Options.MaxInflightRequests), with messages up to
-// Options.MaxRequestBytes. Bad input answers InvalidArgument; a busy node
+// Options.MaxRequestBytes (decompressed). Bad input answers InvalidArgument; a busy node
 // answers ResourceExhausted with a SubmitRejection detail whose
 // retry_after is set (and a Retry-After header) and the count of
 // transactions taken; nothing is queued beyond the queue. StreamCommits
