@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"connectrpc.com/connect"
 
+	"github.com/dagd/dagd/dag"
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
 )
 
@@ -420,5 +422,123 @@ func TestRefusalWithoutReadingBody(t *testing.T) {
 	b, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(b), "reason") {
 		t.Fatalf("oversized upload: %d %s", res.StatusCode, b)
+	}
+}
+
+// TestTxWindow: an answer's transactions stop at its byte limit (the
+// first always fits, to make progress), after the skipped ones, and are
+// charged three times to the read budget; a budget that cannot take one
+// more stops the answer too.
+func TestTxWindow(t *testing.T) {
+	var txs [][]byte
+	for i := 0; i < 10; i++ {
+		txs = append(txs, bytes.Repeat([]byte{byte(i)}, 100))
+	}
+	enc := (&dag.Batch{Transactions: txs}).Encode()
+	b := newByteBudget(10_000)
+	c := &charge{b: b}
+	tw := newTxWindow(250, c)
+	tw.skip = 3
+	var out [][]byte
+	if err := tw.appendTxs(enc, 0, &out); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 2 || out[0][0] != 3 || out[1][0] != 4 || !tw.full || c.held != 600 {
+		t.Fatalf("window of 250 bytes after 3: %d transactions (first %d), full %v, charged %d", len(out), out[0][0], tw.full, c.held)
+	}
+	c.release()
+	big := newTxWindow(50, &charge{b: b}) // one transaction larger than the window still goes
+	out = nil
+	if err := big.appendTxs(enc, 0, &out); err != nil || len(out) != 1 || !big.full {
+		t.Fatalf("window smaller than a transaction: %d, %v", len(out), err)
+	}
+	tight := newTxWindow(1<<20, &charge{b: newByteBudget(700)}) // the budget takes two
+	out = nil
+	if err := tight.appendTxs(enc, 0, &out); err != nil || len(out) != 2 || !tight.full {
+		t.Fatalf("budget of 700 bytes: %d transactions, %v", len(out), err)
+	}
+	pre := newTxWindow(1<<20, &charge{b: newByteBudget(1 << 20)})
+	out = nil
+	if err := pre.appendTxs(enc, 24, &out); err != nil || len(out) != 10 || len(out[9]) != 24 || pre.full {
+		t.Fatalf("prefixes: %d transactions, %v", len(out), err)
+	}
+}
+
+// TestCommitAnswersBounded: with a tiny MaxResponseBytes, a range of
+// commits with their transactions stops at the limit with a cursor
+// (more, next_seq), a commit too large alone comes cut with
+// next_tx_offset, and a follower of the cursors reads every transaction.
+func TestCommitAnswersBounded(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const limit = 200
+	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), API: true, InMemoryNetwork: true, NoSync: true, Accounts: -1,
+		Execution: ExecutionOptions{Disabled: true},
+		Configure: func(i int, o *Options) { o.API.MaxResponseBytes = limit }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	base := "http://" + d.Node(0).APIAddr()
+	want := map[string]bool{}
+	var txs [][]byte
+	for i := 0; i < 40; i++ {
+		tx := fmt.Appendf(nil, "bounded-answer-%03d-%s", i, strings.Repeat("x", 24))
+		txs = append(txs, tx)
+		want[string(tx)] = true
+	}
+	if _, err := d.Submit(ctx, 0, txs); err != nil {
+		t.Fatal(err)
+	}
+	getJSON := func(path string, v any) {
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", path, res.StatusCode, b)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next, more, cut := uint64(1), 0, 0
+	waitFor(t, "every transaction read through the cursors", func() bool {
+		var cr CommitRange
+		getJSON(fmt.Sprintf("/v1/commits?from=%d&limit=1000&txs=own", next), &cr)
+		size := 0
+		for _, c := range cr.Commits {
+			for _, tx := range c.Transactions {
+				size += len(tx)
+				delete(want, string(tx))
+			}
+			for off := c.NextTxOffset; off != nil; {
+				cut++
+				var ci CommitInfo
+				getJSON(fmt.Sprintf("/v1/commits/%d?txs=own&tx_offset=%d", c.Seq, *off), &ci)
+				if ci.TxOffset != *off || len(ci.Transactions) == 0 {
+					t.Fatalf("commit %d from %d: offset %d, %d transactions", c.Seq, *off, ci.TxOffset, len(ci.Transactions))
+				}
+				for _, tx := range ci.Transactions {
+					delete(want, string(tx))
+				}
+				off = ci.NextTxOffset
+			}
+			next = c.Seq + 1
+		}
+		if size > limit && len(cr.Commits) > 1 {
+			t.Fatalf("range of %d commits with %d bytes of transactions, limit %d", len(cr.Commits), size, limit)
+		}
+		if cr.More {
+			more++
+			next = cr.NextSeq
+		}
+		return len(want) == 0
+	})
+	t.Logf("read 40 transactions of %d bytes through %d cut ranges and %d cut commits", len(txs[0]), more, cut)
+	if more+cut == 0 {
+		t.Errorf("no answer was cut at %d bytes", limit)
 	}
 }
