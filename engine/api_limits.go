@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -202,6 +203,20 @@ func (b *byteBudget) tryTake(n int64) bool {
 	}
 	b.used.Add(n)
 	return true
+}
+
+// take waits for n bytes (at most the whole budget) until ctx ends, and
+// returns what it took.
+func (b *byteBudget) take(ctx context.Context, n int64) (int64, error) {
+	n = min(n, b.limit)
+	if n <= 0 {
+		return 0, nil
+	}
+	if err := b.sem.Acquire(ctx, n); err != nil {
+		return 0, err
+	}
+	b.used.Add(n)
+	return n, nil
 }
 
 func (b *byteBudget) give(n int64) {

@@ -352,6 +352,15 @@ func (l *batchLog) get(d crypto.Digest, fn func(v []byte) error) error {
 	return fn(v)
 }
 
+// size returns the size of batch d's encoding, false when it is not
+// stored.
+func (l *batchLog) size(d crypto.Digest) (int64, bool) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	loc, ok := l.index[d]
+	return int64(loc.size), ok
+}
+
 // has reports whether batch d is stored.
 func (l *batchLog) has(d crypto.Digest) bool {
 	l.mu.RLock()

@@ -23,7 +23,7 @@ var errPruned = errors.New("engine: transactions pruned")
 // has not sent yet.
 func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dagdv1.StreamCommitsRequest], ss *connect.ServerStream[dagdv1.StreamCommitsResponse]) error {
 	n := s.n
-	stream := &deadlineStream{ss: ss, timeout: n.opts.RPC.StreamWriteTimeout}
+	stream := &deadlineStream{ctx: ctx, ss: ss, timeout: n.opts.RPC.StreamWriteTimeout}
 	stream.rc, _ = ctx.Value(responseControllerKey{}).(*http.ResponseController)
 	if !n.openCommitStream() {
 		n.m.apiRefused.WithLabelValues("streams").Inc()
@@ -117,13 +117,26 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 		}
 	}
 	var offset uint64
-	size, chunk := 0, n.opts.RPC.StreamChunkBytes
+	msgSize, chunk := 0, n.opts.RPC.StreamChunkBytes
 	for _, b := range idx.Batches {
 		if b.Txs == 0 {
 			continue
 		}
+		// The batch is read whole and its transactions copied: twice its
+		// size, held from the read budget (API.MaxReadBytes) while the
+		// stream works on it, so that many streams wait rather than hold
+		// every batch at once. (The message being filled, at most
+		// StreamChunkBytes, is the stream's own.)
+		size, _ := n.store.blog.size(b.Digest)
+		held, err := n.limits.read.take(stream.ctx, 2*size)
+		if err != nil {
+			return true, contextRPCError(err, "stream commits: wait for the read budget")
+		}
 		var txs [][]byte
-		err := n.store.getBatch(b.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) })
+		err = n.store.getBatch(b.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) })
+		if err != nil {
+			n.limits.read.give(held)
+		}
 		if errors.Is(err, errNotFound) {
 			// Pruned after the check above; part of the commit may be out.
 			return true, errPruned
@@ -132,19 +145,22 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 			return true, connect.NewError(connect.CodeInternal, fmt.Errorf("commit %d, batch %s: %w", seq, b.Digest.Short(), err))
 		}
 		if len(txs) != b.Txs {
+			n.limits.read.give(held)
 			return true, connect.NewError(connect.CodeDataLoss, fmt.Errorf("commit %d, batch %s: %d transactions stored, %d indexed", seq, b.Digest.Short(), len(txs), b.Txs))
 		}
 		for _, tx := range txs {
-			if size > 0 && size+len(tx) > chunk {
+			if msgSize > 0 && msgSize+len(tx) > chunk {
 				if err := stream.Send(msg); err != nil {
+					n.limits.read.give(held)
 					return true, err
 				}
 				offset += uint64(len(msg.Transactions))
-				msg, size = &dagdv1.StreamCommitsResponse{TxOffset: offset, HeadSeq: head}, 0
+				msg, msgSize = &dagdv1.StreamCommitsResponse{TxOffset: offset, HeadSeq: head}, 0
 			}
 			msg.Transactions = append(msg.Transactions, tx)
-			size += len(tx)
+			msgSize += len(tx)
 		}
+		n.limits.read.give(held)
 	}
 	return true, stream.Send(msg)
 }
@@ -152,6 +168,8 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 // deadlineStream sends with a write deadline, so that a reader that
 // stopped reading does not hold a stream forever.
 type deadlineStream struct {
+	// ctx is the stream's context.
+	ctx     context.Context
 	ss      *connect.ServerStream[dagdv1.StreamCommitsResponse]
 	rc      *http.ResponseController // nil: no deadline
 	timeout time.Duration
