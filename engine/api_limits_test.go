@@ -22,6 +22,7 @@ import (
 
 	"github.com/dagd/dagd/dag"
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
+	"github.com/dagd/dagd/erasure"
 )
 
 // limitServer runs a node (alone: it accepts submissions, never commits)
@@ -540,5 +541,25 @@ func TestCommitAnswersBounded(t *testing.T) {
 	t.Logf("read 40 transactions of %d bytes through %d cut ranges and %d cut commits", len(txs[0]), more, cut)
 	if more+cut == 0 {
 		t.Errorf("no answer was cut at %d bytes", limit)
+	}
+}
+
+// TestContentLookupSlots: a lookup that would ask other validators for a
+// manifest takes a slot first; with API.MaxContentLookups taken it is
+// refused at once as busy, naming the limit, without asking anyone.
+func TestContentLookupSlots(t *testing.T) {
+	n, url := limitServer(t, func(o *Options) { o.API.MaxContentLookups = 2 })
+	if !n.limits.lookups.TryAcquire(2) {
+		t.Fatal("lookup slots taken")
+	}
+	defer n.limits.lookups.Release(2)
+	res, err := http.Get(url + "/v1/content/" + erasure.RawCID([]byte("nobody has this")).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(b), "MaxContentLookups") {
+		t.Fatalf("lookup with every slot taken: %d %s", res.StatusCode, b)
 	}
 }
