@@ -285,15 +285,24 @@ func (e *errBudget) Error() string {
 	return fmt.Sprintf("submission memory budget in use (%d of %d bytes, API.MaxSubmitBytes); retry", e.used, e.limit)
 }
 
+// ErrBodyTimeout is what a request body read returns, wrapped with the
+// limit it hit (APIOptions.RequestReadTimeout or BodyIdleTimeout), when
+// the client does not send it in time.
+var ErrBodyTimeout = errors.New("engine: request body not received in time")
+
 // errBodyTimeout is the error of a body that did not arrive in time.
 type errBodyTimeout struct {
-	d   time.Duration
-	err error
+	d     time.Duration
+	limit string // the option's name
+	err   error
 }
 
 func (e *errBodyTimeout) Error() string {
-	return fmt.Sprintf("request body not received within %s (API.RequestReadTimeout): %v", e.d, e.err)
+	return fmt.Sprintf("request body not received within %s (API.%s): %v", e.d, e.limit, e.err)
 }
+
+// Is makes errors.Is(err, ErrBodyTimeout) hold.
+func (e *errBodyTimeout) Is(target error) bool { return target == ErrBodyTimeout }
 
 func (e *errBodyTimeout) Unwrap() error { return e.err }
 
@@ -318,9 +327,14 @@ func (b *chargedBody) Read(p []byte) (int, error) {
 	if n > 0 && !b.c.take(int64(n)*b.factor) {
 		return 0, b.fail(b.c.refusal())
 	}
+	var te *errBodyTimeout
 	var ne net.Error
-	if err != nil && errors.As(err, &ne) && ne.Timeout() {
-		return n, b.fail(&errBodyTimeout{d: b.timeout, err: err})
+	switch {
+	case err == nil:
+	case errors.As(err, &te):
+		return n, b.fail(te)
+	case errors.As(err, &ne) && ne.Timeout():
+		return n, b.fail(&errBodyTimeout{d: b.timeout, limit: "RequestReadTimeout", err: err})
 	}
 	return n, err
 }
@@ -343,21 +357,27 @@ type progressBody struct {
 	rc   *http.ResponseController
 	idle time.Duration
 	// until, when set, is a deadline for the whole body that the idle
-	// deadline never extends.
+	// deadline never extends, total after the request started.
 	until time.Time
+	total time.Duration
 }
 
 func (b *progressBody) Read(p []byte) (int, error) {
-	d := time.Now().Add(b.idle)
+	now := time.Now()
+	d, limit, within := now.Add(b.idle), "BodyIdleTimeout", b.idle
 	if !b.until.IsZero() && b.until.Before(d) {
-		d = b.until
+		d, limit, within = b.until, "RequestReadTimeout", b.total
 	}
 	_ = b.rc.SetReadDeadline(d)
 	n, err := b.r.Read(p)
-	if errors.Is(err, io.EOF) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF):
 		// The body is in: no deadline for the server's background read
 		// of the connection while the handler works.
 		_ = b.rc.SetReadDeadline(time.Time{})
+	case errors.As(err, &ne) && ne.Timeout():
+		err = &errBodyTimeout{d: within, limit: limit, err: err}
 	}
 	return n, err
 }
@@ -391,7 +411,7 @@ func (n *Node) withRequestDeadlines(h http.Handler) http.Handler {
 		now := time.Now()
 		rc := http.NewResponseController(w)
 		if pb, ok := r.Body.(*progressBody); ok {
-			pb.until = now.Add(o.RequestReadTimeout)
+			pb.until, pb.total = now.Add(o.RequestReadTimeout), o.RequestReadTimeout
 		}
 		_ = rc.SetWriteDeadline(now.Add(o.RequestReadTimeout + o.WriteTimeout))
 		// A keep-alive connection's next request starts without it.
