@@ -10,6 +10,10 @@ import (
 
 func (o *RegisterContent) exec(x *execCtx) {
 	key := ContentKey(o.CID)
+	if o.Epoch != x.m.p.CommitteeEpoch {
+		x.reject(CodeBadCertificate, "bad certificate: signed for epoch %d, the ledger's committee is of epoch %d", o.Epoch, x.m.p.CommitteeEpoch)
+		return
+	}
 	if x.get(key) != nil {
 		x.reject(CodeExists, "content %x already registered", o.CID)
 		return
@@ -27,12 +31,16 @@ func (o *RegisterContent) exec(x *execCtx) {
 		x.corrupt(CommitteeKey(), err)
 		return
 	}
+	if limit := MaxShardsPerValidator * c.Size(); int(o.N) > limit {
+		x.reject(CodeInvalid, "shards n=%d: more than %d per validator of a committee of %d (limit %d)", o.N, MaxShardsPerValidator, c.Size(), limit)
+		return
+	}
 	signers, err := crypto.ParseBitmap(o.Signers, c.Size())
 	if err != nil {
 		x.reject(CodeBadCertificate, "bad certificate: signers: %v", err)
 		return
 	}
-	stmt := AvailabilityStatement(o.CID, o.Size, o.K, o.N, o.ManifestDigest)
+	stmt := AvailabilityStatement(x.env.ChainID, o.Epoch, o.CID, o.Size, o.K, o.N, o.ManifestDigest)
 	stake, err := c.VerifyAggregate(stmt, signers, o.Signature[:])
 	if err != nil {
 		x.reject(CodeBadCertificate, "bad certificate: %v", err)

@@ -76,13 +76,13 @@ func NewModule(p Params) *Module {
 func (m *Module) Params() Params { return m.p }
 
 // MinFee returns the smallest fee tx may carry: Params.MinFee (or
-// Params.ContentFee for RegisterContent, when larger) plus
+// ContentMinFee for RegisterContent, when larger) plus
 // Params.FeePerByte for each byte of its encoding, saturating at the
 // largest uint64.
 func (m *Module) MinFee(tx *Tx) uint64 {
 	fee := m.p.MinFee
-	if _, ok := tx.Op.(*RegisterContent); ok {
-		fee = max(fee, m.p.ContentFee)
+	if op, ok := tx.Op.(*RegisterContent); ok {
+		fee = max(fee, ContentMinFee(&m.p, op))
 	}
 	if m.p.FeePerByte > 0 {
 		hi, lo := bits.Mul64(m.p.FeePerByte, uint64(len(tx.Encode())))

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 
@@ -172,6 +174,19 @@ const (
 	MaxValidators = 1024
 	// MaxShards bounds a content registration's N (GF(2^8) Reed-Solomon).
 	MaxShards = 256
+	// MaxContentExpansion bounds a content registration's N/K, the bytes
+	// stored per content byte: N <= MaxContentExpansion*K.
+	MaxContentExpansion = 8
+	// MaxShardsPerValidator bounds a content registration's N by the
+	// committee: N <= MaxShardsPerValidator*committee size, so that no
+	// validator holds more than that many shards of a chunk.
+	MaxShardsPerValidator = 4
+	// ContentManifestCodec is the multicodec of a registered CID:
+	// erasure.ManifestCodec (0x30dad0, private use). The CID's BLAKE3
+	// digest is the manifest digest, so it commits to K, N and every
+	// shard hash, and nobody can register known content under garbage
+	// shards first.
+	ContentManifestCodec = 0x30dad0
 )
 
 // Op is a transaction's operation. The set of operations is closed: the
@@ -293,6 +308,7 @@ func decodeOp(r *reader, t OpType) Op {
 			Signers:        r.bytes8("signers", 0, MaxValidators/8),
 		}
 		copy(op.Signature[:], r.take(crypto.BLSSignatureSize, "signature"))
+		op.Epoch = r.u64("epoch")
 		return op
 	}
 	r.fail("unknown operation type %d", uint16(t))
@@ -1178,13 +1194,17 @@ func (o *VestingClaim) declare(_ *Tx, _ *Params, ks *keySet) { ks.add(VestingKey
 // into N shards any K of which rebuild it, described by the manifest of
 // digest ManifestDigest) is stored: Signers (a canonical crypto.Bitmap of
 // the genesis committee) and Signature (their 48-byte aggregate BLS
-// signature of AvailabilityStatement) must carry a quorum of the committee's
-// stake. Content is registered once. Fields: bytes8 CID, u64 Size, u16 K,
-// u16 N, digest ManifestDigest, bytes8 Signers, [48] Signature. Keys: the
-// committee, the content (ContentKey(CID)).
+// signature of AvailabilityStatement for the chain and Epoch) must carry a
+// quorum of the committee's stake. The CID has ContentManifestCodec and
+// digest ManifestDigest; 1 <= K <= N, N <= MaxContentExpansion*K and N <=
+// MaxShardsPerValidator times the committee size. The fee covers the
+// stored bytes (ContentMinFee). Content is registered once. Fields: bytes8
+// CID, u64 Size, u16 K, u16 N, digest ManifestDigest, bytes8 Signers, [48]
+// Signature, u64 Epoch. Keys: the committee, the content
+// (ContentKey(CID)).
 type RegisterContent struct {
-	// CID is the binary form of a version-1 CID with a BLAKE3-256
-	// multihash (CheckContentCID).
+	// CID is the binary form of a version-1 CID with ContentManifestCodec
+	// and a BLAKE3-256 multihash of ManifestDigest.
 	CID []byte
 	// Size is the content's length in bytes.
 	Size uint64
@@ -1198,11 +1218,14 @@ type RegisterContent struct {
 	Signers []byte
 	// Signature is the aggregate BLS signature of AvailabilityStatement.
 	Signature [crypto.BLSSignatureSize]byte
+	// Epoch is the committee epoch the signers signed for; it must be
+	// Params.CommitteeEpoch, the epoch of the ledger's committee.
+	Epoch uint64
 }
 
-// NewRegisterContent returns a RegisterContent; signature must be 48
-// bytes (a longer one is cut, a shorter one padded with zeros, and then it
-// does not verify).
+// NewRegisterContent returns a RegisterContent of epoch 0 (set Epoch for
+// another); signature must be 48 bytes (a longer one is cut, a shorter one
+// padded with zeros, and then it does not verify).
 func NewRegisterContent(cid []byte, size uint64, k, n uint16, manifest crypto.Digest, signers crypto.Bitmap, signature []byte) *RegisterContent {
 	op := &RegisterContent{CID: cid, Size: size, K: k, N: n, ManifestDigest: manifest, Signers: signers}
 	copy(op.Signature[:], signature)
@@ -1217,7 +1240,8 @@ func (o *RegisterContent) appendBody(b []byte) []byte {
 	b = appendU16(appendU16(b, o.K), o.N)
 	b = append(b, o.ManifestDigest[:]...)
 	b = appendBytes8(b, o.Signers)
-	return append(b, o.Signature[:]...)
+	b = append(b, o.Signature[:]...)
+	return appendU64(b, o.Epoch)
 }
 func (o *RegisterContent) check(*Params) error {
 	if err := CheckContentCID(o.CID); err != nil {
@@ -1225,6 +1249,18 @@ func (o *RegisterContent) check(*Params) error {
 	}
 	if o.K == 0 || o.K > o.N || o.N > MaxShards {
 		return invalid("shards k=%d n=%d: need 1 <= k <= n <= %d", o.K, o.N, MaxShards)
+	}
+	if uint64(o.N) > MaxContentExpansion*uint64(o.K) {
+		return invalid("shards k=%d n=%d: n/k above the limit of %d stored bytes per content byte", o.K, o.N, MaxContentExpansion)
+	}
+	// The CID must name the manifest: a raw CID names the bytes only, and
+	// would let whoever knows them register garbage shards first.
+	c, _ := parseCID(o.CID)
+	if c.Type() != ContentManifestCodec {
+		return invalid("content CID codec %#x: want the manifest codec %#x (the CID must commit to the shards)", c.Type(), ContentManifestCodec)
+	}
+	if dm, err := multihash.Decode(c.Hash()); err != nil || !bytes.Equal(dm.Digest, o.ManifestDigest[:]) {
+		return invalid("content CID does not name manifest %x", o.ManifestDigest[:])
 	}
 	if len(o.Signers) == 0 {
 		return invalid("no signers")
@@ -1236,16 +1272,51 @@ func (o *RegisterContent) declare(_ *Tx, _ *Params, ks *keySet) {
 	ks.add(ContentKey(o.CID))
 }
 
+// StoredBytes returns the bytes the network stores for the content,
+// Size*N/K rounded up, saturating at the largest uint64.
+func (o *RegisterContent) StoredBytes() uint64 {
+	if o.K == 0 {
+		return 0 // invalid: check refuses it
+	}
+	hi, lo := bits.Mul64(o.Size, uint64(o.N))
+	if hi >= uint64(o.K) {
+		return math.MaxUint64
+	}
+	q, r := bits.Div64(hi, lo, uint64(o.K))
+	if r != 0 {
+		q++ // q < 2^64-1 here: Size*N/K < 2^64 and r > 0
+	}
+	return q
+}
+
+// ContentMinFee returns the smallest fee of a registration of o under p:
+// Params.ContentFee plus Params.ContentBytePrice for each stored byte
+// (StoredBytes), saturating at the largest uint64.
+func ContentMinFee(p *Params, o *RegisterContent) uint64 {
+	hi, lo := bits.Mul64(p.ContentBytePrice, o.StoredBytes())
+	sum, carry := bits.Add64(p.ContentFee, lo, 0)
+	if hi != 0 || carry != 0 {
+		return math.MaxUint64
+	}
+	return sum
+}
+
+// AvailabilityDomain prefixes every availability statement, so that no
+// other message a validator signs can be replayed as one.
+const AvailabilityDomain = "dagd/contracts/v2/availability"
+
 // AvailabilityStatement returns the canonical bytes validators sign (BLS,
 // crypto.BLSSignatureDST) to attest that they store their shards of the
-// content: the domain "dagd/contracts/v1/availability", then bytes8 cid,
-// u64 size, u16 k, u16 n and the 32-byte manifest digest.
-func AvailabilityStatement(cid []byte, size uint64, k, n uint16, manifestDigest crypto.Digest) []byte {
-	b := append(make([]byte, 0, 128), domainAvailability...)
+// content on chain chainID in committee epoch epoch: AvailabilityDomain,
+// then bytes8 chain id, u64 epoch, bytes8 cid, u64 size, u16 k, u16 n and
+// the 32-byte manifest digest. The chain id and epoch make a signature of
+// one chain or epoch worthless on another.
+func AvailabilityStatement(chainID string, epoch uint64, cid []byte, size uint64, k, n uint16, manifestDigest crypto.Digest) []byte {
+	b := append(make([]byte, 0, 160), AvailabilityDomain...)
+	b = appendBytes8(b, []byte(chainID))
+	b = appendU64(b, epoch)
 	b = appendBytes8(b, cid)
 	b = appendU64(b, size)
 	b = appendU16(appendU16(b, k), n)
 	return append(b, manifestDigest[:]...)
 }
-
-const domainAvailability = "dagd/contracts/v1/availability"

@@ -13,6 +13,10 @@ const (
 	// registration costs a BLS aggregate verification, about a hundred
 	// times an account signature.
 	DefaultContentFee = 100_000
+	// DefaultContentBytePrice is the default Params.ContentBytePrice: one
+	// unit per stored byte, so storing 1 GiB at n/k = 2 costs 2^31 units,
+	// 21,475 times a content registration's base fee.
+	DefaultContentBytePrice = 1
 	// DefaultUnbondingPeriod is the default Params.UnbondingPeriod: 7 days
 	// in milliseconds.
 	DefaultUnbondingPeriod = 7 * 24 * 3600 * 1000
@@ -44,6 +48,18 @@ type Params struct {
 	// verification. Default DefaultContentFee.
 	ContentFee uint64
 
+	// ContentBytePrice is the price of one stored byte of registered
+	// content: a RegisterContent's fee must be at least ContentFee plus
+	// ContentBytePrice times its stored bytes, Size*N/K (ContentMinFee).
+	// Default DefaultContentBytePrice.
+	ContentBytePrice uint64
+
+	// CommitteeEpoch is the epoch of the ledger's committee (the genesis
+	// committee): availability certificates signed for another epoch are
+	// refused. Every validator must use the node's committee epoch.
+	// Default 0.
+	CommitteeEpoch uint64
+
 	// UnbondingPeriod is how long, in consensus milliseconds, unbonded
 	// stake stays locked before Withdraw may release it. Default
 	// DefaultUnbondingPeriod (7 days).
@@ -72,6 +88,9 @@ func (p *Params) EnsureDefaults() {
 	}
 	if p.ContentFee == 0 {
 		p.ContentFee = DefaultContentFee
+	}
+	if p.ContentBytePrice == 0 {
+		p.ContentBytePrice = DefaultContentBytePrice
 	}
 	if p.UnbondingPeriod == 0 {
 		p.UnbondingPeriod = DefaultUnbondingPeriod

@@ -216,14 +216,15 @@ func (w *world) op(i int) Op {
 	case OpVestingClaim:
 		return NewVestingClaim(pick(w, w.vestings, w.digest))
 	case OpRegisterContent:
-		c := testCID(fmt.Sprint("content", w.n(3)))
+		m := digestOf(fmt.Sprint("content", w.n(3)))
+		c := manifestCID(m)
 		signers := []int{0, 1, 2}
 		if w.n(3) == 0 {
 			signers = []int{1, 3}
 		}
 		size := uint64(w.n(3))
-		bm, sig := certify(w.f.t, w.f.bls, signers, c, size, 2, 4, digestOf("m"))
-		return NewRegisterContent(c, size, 2, 4, digestOf("m"), bm, sig)
+		bm, sig := certify(w.f.t, w.f.bls, signers, c, size, 2, 4, m)
+		return NewRegisterContent(c, size, 2, 4, m, bm, sig)
 	default:
 		panic(fmt.Sprintf("no generator for %s", t))
 	}

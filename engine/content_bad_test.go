@@ -321,7 +321,7 @@ func TestContentHolderRefusesUnverified(t *testing.T) {
 		t.Fatalf("good upload refused: %s", res.Reason)
 	}
 	c, _ := erasure.CIDFromBytes(id)
-	stmt := AvailabilityStatement(c, man.ContentSize(), 2, 4, man.Digest())
+	stmt := AvailabilityStatement(d.Node(1).opts.ChainID, d.Node(1).opts.Epoch, c, man.ContentSize(), 2, 4, man.Digest())
 	if err := d.Node(1).bls.Verify(1, stmt, res.Signature); err != nil {
 		t.Fatalf("holder's signature: %v", err)
 	}
@@ -337,13 +337,14 @@ func TestContentBadCertificate(t *testing.T) {
 	res := putBytes(t, d, 0, randomContent(71, 100<<10), PutOptions{})
 	good := res.Certificate
 	committee := d.Node(1).bls
-	if err := good.Verify(committee, 0); err != nil {
+	chain := d.Node(1).opts.ChainID
+	if err := good.Verify(committee, chain, 0); err != nil {
 		t.Fatalf("good certificate: %v", err)
 	}
 	// The ledger operation carries the same statement and signature.
 	op := good.RegisterOp()
-	stmt := contracts.AvailabilityStatement(op.CID, op.Size, op.K, op.N, op.ManifestDigest)
-	if !bytes.Equal(stmt, good.Statement()) || !bytes.Equal(op.Signature[:], good.Signature) || !bytes.Equal(op.Signers, good.Signers) {
+	stmt := contracts.AvailabilityStatement(chain, op.Epoch, op.CID, op.Size, op.K, op.N, op.ManifestDigest)
+	if !bytes.Equal(stmt, good.Statement(chain, good.Epoch)) || !bytes.Equal(op.Signature[:], good.Signature) || !bytes.Equal(op.Signers, good.Signers) {
 		t.Fatal("RegisterOp does not carry the certificate")
 	}
 	if _, err := committee.VerifyAggregate(stmt, crypto.Bitmap(op.Signers), op.Signature[:]); err != nil {
@@ -364,30 +365,39 @@ func TestContentBadCertificate(t *testing.T) {
 	for i := range keys {
 		keys[i], _, _ = DevnetKeys("dagd-devnet", i)
 	}
-	sign := func(c *ContentCertificate, who ...int) {
+	signFor := func(c *ContentCertificate, chain string, epoch uint64, who ...int) {
 		var sigs [][]byte
 		c.Signers = crypto.NewBitmap(4)
 		for _, i := range who {
-			sigs = append(sigs, keys[i].Sign(c.Statement()))
+			sigs = append(sigs, keys[i].Sign(c.Statement(chain, epoch)))
 			c.Signers.Set(i)
 		}
 		c.Signature, _ = crypto.AggregateBLSSignatures(sigs)
 	}
+	sign := func(c *ContentCertificate, who ...int) { signFor(c, chain, c.Epoch, who...) }
+	if c := mut(func(c *ContentCertificate) { sign(c, 0, 1, 2) }); c.Verify(committee, chain, 0) != nil {
+		t.Fatal("re-signed certificate does not verify: the cases below would prove nothing")
+	}
 	cases := map[string]*ContentCertificate{
-		"wrong epoch":        mut(func(c *ContentCertificate) { c.Epoch = 7 }),
-		"other size":         mut(func(c *ContentCertificate) { c.Size++ }),
-		"other manifest":     mut(func(c *ContentCertificate) { c.ManifestDigest[0] ^= 1 }),
-		"signer bit removed": mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x07} }),
-		"two signers":        mut(func(c *ContentCertificate) { sign(c, 0, 1) }),
-		"signer not holding": mut(func(c *ContentCertificate) { c.N = 3; sign(c, 0, 1, 3) }),
-		"bitmap beyond":      mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x1f} }),
+		"wrong epoch": mut(func(c *ContentCertificate) { c.Epoch = 7 }),
+		// Issue 13, finding 4: a quorum's signatures for another chain
+		// id or epoch are refused.
+		"quorum of another epoch":  mut(func(c *ContentCertificate) { c.Epoch = 7; sign(c, 0, 1, 2) }),
+		"signed for another epoch": mut(func(c *ContentCertificate) { signFor(c, chain, 7, 0, 1, 2) }),
+		"signed for another chain": mut(func(c *ContentCertificate) { signFor(c, "other-chain", 0, 0, 1, 2) }),
+		"other size":               mut(func(c *ContentCertificate) { c.Size++ }),
+		"other manifest":           mut(func(c *ContentCertificate) { c.ManifestDigest[0] ^= 1 }),
+		"signer bit removed":       mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x07} }),
+		"two signers":              mut(func(c *ContentCertificate) { sign(c, 0, 1) }),
+		"signer not holding":       mut(func(c *ContentCertificate) { c.N = 3; sign(c, 0, 1, 3) }),
+		"bitmap beyond":            mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x1f} }),
 	}
 	for name, c := range cases {
-		err := c.Verify(committee, 0)
+		err := c.Verify(committee, chain, 0)
 		if !errors.Is(err, ErrInvalidCertificate) {
 			t.Errorf("%s: %v, want ErrInvalidCertificate", name, err)
 		}
-		if name == "wrong epoch" {
+		if name == "wrong epoch" || name == "quorum of another epoch" {
 			continue
 		}
 		other := mut(func(x *ContentCertificate) { *x = *c; x.CID = erasure.RawCID([]byte(name)) })
@@ -440,7 +450,7 @@ func TestContentAPIRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := DecodeContentCertificate(cert)
-	if err != nil || c.Verify(d.Node(0).bls, 0) != nil || c.CID.String() != pr.CID {
+	if err != nil || c.Verify(d.Node(0).bls, d.Node(0).opts.ChainID, 0) != nil || c.CID.String() != pr.CID {
 		t.Fatalf("certificate in the answer: %v", err)
 	}
 }

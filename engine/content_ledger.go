@@ -531,7 +531,16 @@ func (l *ledgerView) round(ctx context.Context) error {
 			return fmt.Errorf("engine: account %s: %w", key.Public(), err)
 		}
 	}
-	fee := s.n.opts.Execution.Params.ContentFee
+	// The fee covers each object's stored bytes (contracts.ContentMinFee);
+	// the account must pay for the first, the others wait for later rounds.
+	params := s.n.opts.Execution.Params
+	params.EnsureDefaults()
+	fee := params.ContentFee
+	if len(submit) > 0 {
+		if cert, err := s.store.certificate(submit[0].id); err == nil {
+			fee = contracts.ContentMinFee(&params, cert.RegisterOp())
+		}
+	}
 	if acct == nil || acct.Balance < fee {
 		why := fmt.Sprintf("account %s is not funded in the ledger", key.Public())
 		if acct != nil {
@@ -553,7 +562,8 @@ func (l *ledgerView) round(ctx context.Context) error {
 			l.fail(p, fmt.Sprintf("certificate not in the local registry: %v", err))
 			return nil // nonces would skip one: submit the rest next round
 		}
-		tx := contracts.NewSignedTx(key, s.n.opts.ChainID, acct.Nonce+uint64(i), fee, expiry, cert.RegisterOp())
+		op := cert.RegisterOp()
+		tx := contracts.NewSignedTx(key, s.n.opts.ChainID, acct.Nonce+uint64(i), contracts.ContentMinFee(&params, op), expiry, op)
 		txs = append(txs, tx.Encode())
 		recs = append(recs, &regRec{State: regPending, Nonce: tx.Nonce, Expiry: expiry, Tx: tx.Digest(), Attempts: p.rec.Attempts + 1})
 	}

@@ -431,7 +431,7 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 		}
 		waiting[pr.v] = true
 	}
-	stmt := AvailabilityStatement(id, m.ContentSize(), p.DataShards, p.TotalShards(), m.Digest())
+	stmt := AvailabilityStatement(s.n.opts.ChainID, s.n.opts.Epoch, id, m.ContentSize(), p.DataShards, p.TotalShards(), m.Digest())
 	sigs := map[int][]byte{}
 	var stake uint64
 	if u.local != nil {
@@ -518,7 +518,7 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 	}
 	cert := &ContentCertificate{ContentClaim: ContentClaim{CID: id, Size: m.ContentSize(), K: p.DataShards, N: p.TotalShards(), ManifestDigest: m.Digest()},
 		Epoch: s.n.opts.Epoch, Signers: signers, Signature: agg}
-	if err := cert.Verify(s.n.bls, s.n.opts.Epoch); err != nil {
+	if err := cert.Verify(s.n.bls, s.n.opts.ChainID, s.n.opts.Epoch); err != nil {
 		return nil, fmt.Errorf("engine: put: own certificate: %w", err)
 	}
 	reg, fresh, err := s.store.putCertificate(cert)

@@ -338,7 +338,7 @@ func (s *contentService) storeSession(ss *recvSession, id cid.Cid, m *erasure.Ma
 	if err := s.store.finalize(id, m, ss.dir, ss.shards); err != nil {
 		return nil, err
 	}
-	stmt := AvailabilityStatement(id, m.ContentSize(), m.Params().DataShards, m.Params().TotalShards(), m.Digest())
+	stmt := AvailabilityStatement(s.n.opts.ChainID, s.n.opts.Epoch, id, m.ContentSize(), m.Params().DataShards, m.Params().TotalShards(), m.Digest())
 	s.log.Debug("stored", "cid", id.String(), "from", ss.key.from, "shards", ss.shards, "size", m.ContentSize())
 	return s.n.opts.BLSKey.Sign(stmt), nil
 }
