@@ -523,3 +523,48 @@ func TestContentStalledHolder(t *testing.T) {
 	// The window is free again: another put goes through.
 	putBytes(t, d, 0, data[:100<<10], PutOptions{})
 }
+
+// TestContentPutAmplification pins issue 13, finding 9's bounds: a client
+// may not choose k=1, n=256 (in a committee of four, about 64 copies of
+// every byte on each validator). Puts over the HTTP API, uploads a peer
+// opens and certificates are all refused past n/k <=
+// contracts.MaxContentExpansion and n <= contracts.MaxShardsPerValidator
+// per validator.
+func TestContentPutAmplification(t *testing.T) {
+	d := contentDevnet(t, true, nil)
+	base := "http://" + d.Node(0).APIAddr()
+	for q, want := range map[string]string{
+		"k=1&n=256": "n/k at most 8",
+		"k=1&n=9":   "n/k at most 8",
+		"k=4&n=17":  "limit 16",
+	} {
+		resp, err := http.Post(base+"/v1/content?"+q, "application/octet-stream", strings.NewReader("abc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), ReasonBadParams) || !strings.Contains(string(body), want) {
+			t.Errorf("put ?%s: %d %s, want 400 %s naming %q", q, resp.StatusCode, body, ReasonBadParams, want)
+		}
+	}
+	s := d.Node(1).content
+	p := erasure.Params{ChunkSize: s.opts.ChunkSize, DataShards: 1, ParityShards: 255}
+	if _, err := s.openSession(0, 77, p, 1, false); !errors.Is(err, ErrContentParams) {
+		t.Fatalf("a peer's k=1 n=256 upload: %v, want ErrContentParams", err)
+	}
+	// The largest coding allowed still works end to end.
+	data := randomContent(111, 100<<10)
+	res := putBytes(t, d, 0, data, PutOptions{K: 2, N: 16})
+	if got, _ := getBytes(t, d, 2, res.CID); !bytes.Equal(got, data) {
+		t.Fatal("k=2 n=16 content differs")
+	}
+	c, err := DecodeContentCertificate(res.Certificate.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.K = 1 // n/k = 16: refused before any pairing
+	if err := c.Verify(d.Node(0).bls, d.Node(0).opts.ChainID, 0); !errors.Is(err, ErrInvalidCertificate) || !strings.Contains(err.Error(), "n/k") {
+		t.Fatalf("certificate of n/k 16: %v", err)
+	}
+}

@@ -165,6 +165,9 @@ func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, chainID stri
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
 	v := committee.Size()
+	if err := checkShardBounds(c.K, c.N, v); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
+	}
 	signers, err := crypto.ParseBitmap(c.Signers, v)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)

@@ -143,6 +143,9 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: k=%d n=%d: %w", ErrContentParams, k, n, err)
 	}
+	if err := s.checkShardBounds(p); err != nil {
+		return nil, err
+	}
 	if st, q := s.holderStake(n), s.n.bls.QuorumStake(); st < q {
 		return nil, fmt.Errorf("%w: n=%d shards reach validators of stake %d, a certificate needs %d", ErrContentParams, n, st, q)
 	}

@@ -60,6 +60,9 @@ func (s *contentService) openSession(from int, id uint64, p erasure.Params, maxC
 	if p.ChunkSize != s.opts.ChunkSize {
 		return nil, fmt.Errorf("%w: chunk size %d, this network codes %d", ErrContentParams, p.ChunkSize, s.opts.ChunkSize)
 	}
+	if err := s.checkShardBounds(p); err != nil {
+		return nil, err
+	}
 	if limit := s.maxChunksFor(p); maxChunks < 0 || maxChunks > limit {
 		return nil, fmt.Errorf("%w: %d chunks, limit %d", ErrContentParams, maxChunks, limit)
 	}
