@@ -127,14 +127,15 @@ func TestRegisterContentWithoutGenesis(t *testing.T) {
 	acct := &Account{Balance: 1 << 30}
 	_ = st.Set(AccountKey(k.Public()), acct.Encode())
 	c := manifestCID(crypto.Digest{})
-	tx := NewSignedTx(k, testChain, 0, DefaultContentFee+DefaultContentBytePrice, 10, NewRegisterContent(c, 1, 1, 1, crypto.Digest{}, crypto.Bitmap{1}, nil))
+	fee := m.MinFee(NewTx(testChain, 0, 0, 10, NewRegisterContent(c, 1, 1, 1, crypto.Digest{}, crypto.Bitmap{1}, nil)))
+	tx := NewSignedTx(k, testChain, 0, fee, 10, NewRegisterContent(c, 1, 1, 1, crypto.Digest{}, crypto.Bitmap{1}, nil))
 	rc, err := m.Apply(Env{ChainID: testChain}, newCheckStore(t, st, m.Keys(tx), "content"), tx)
 	if err != nil || rc.Code != CodeNotFound {
 		t.Fatalf("%+v %v", rc, err)
 	}
 	// A corrupt committee is a store fault, not a receipt.
 	_ = st.Set(CommitteeKey(), []byte{0, 1})
-	tx = NewSignedTx(k, testChain, 1, DefaultContentFee+DefaultContentBytePrice, 10, NewRegisterContent(c, 1, 1, 1, crypto.Digest{}, crypto.Bitmap{1}, nil))
+	tx = NewSignedTx(k, testChain, 1, fee, 10, NewRegisterContent(c, 1, 1, 1, crypto.Digest{}, crypto.Bitmap{1}, nil))
 	if _, err := m.Apply(Env{ChainID: testChain}, st, tx); err == nil {
 		t.Fatal("corrupt committee accepted")
 	}
@@ -145,29 +146,124 @@ func TestRegisterContentWithoutGenesis(t *testing.T) {
 func TestContentFeeByStoredBytes(t *testing.T) {
 	mod := NewModule(Params{})
 	m := digestOf("priced")
+	day := uint64(DefaultContentRetentionUnit)
 	for _, c := range []struct {
-		size   uint64
-		k, n   uint16
-		stored uint64
+		size      uint64
+		k, n      uint16
+		retention uint64
+		stored    uint64
+		units     uint64
 	}{
-		{0, 1, 2, 0},
-		{1, 2, 4, 2},
-		{3, 2, 3, 5}, // 4.5 rounded up
-		{1 << 30, 2, 4, 1 << 31},
-		{1 << 30, 1, 8, 1 << 33},
-		{math.MaxUint64, 1, 2, math.MaxUint64}, // saturates
+		{0, 1, 2, day, 0, 1},
+		{1, 2, 4, 1, 2, 1},
+		{3, 2, 3, day + 1, 5, 2}, // 4.5 rounded up; a unit begun is paid
+		{1 << 30, 2, 4, 30 * day, 1 << 31, 30},
+		{1 << 30, 1, 8, 366 * day, 1 << 33, 366},
+		{math.MaxUint64, 1, 2, day, math.MaxUint64, 1}, // saturates
 	} {
 		op := NewRegisterContent(manifestCID(m), c.size, c.k, c.n, m, crypto.Bitmap{1}, nil)
+		op.Retention = c.retention
 		if got := op.StoredBytes(); got != c.stored {
 			t.Fatalf("size %d k=%d n=%d: stored %d, want %d", c.size, c.k, c.n, got, c.stored)
 		}
-		want := DefaultContentFee + c.stored*DefaultContentBytePrice
+		want := DefaultContentFee + c.stored*c.units*DefaultContentBytePrice
 		if c.stored == math.MaxUint64 {
 			want = math.MaxUint64
+		}
+		renew := NewTx(testChain, 0, 0, 10, NewRenewContent(manifestCID(m), c.size, c.k, c.n, c.retention))
+		if got := mod.MinFee(renew); got != want {
+			t.Fatalf("renewal of size %d k=%d n=%d: fee %d, want %d", c.size, c.k, c.n, got, want)
 		}
 		tx := NewSignedTx(accountKey(0), testChain, 0, 0, 10, op)
 		if got := mod.MinFee(tx); got != want {
 			t.Fatalf("size %d k=%d n=%d: fee %d, want %d", c.size, c.k, c.n, got, want)
 		}
+	}
+}
+
+// TestRegisterContentWitness: the payer signs the registration before the
+// certificate exists; the certificate attached after signing is a witness
+// the signature does not cover, and every other field is covered.
+func TestRegisterContentWitness(t *testing.T) {
+	f := newFixture(t, Params{})
+	m := digestOf("paid")
+	c := manifestCID(m)
+	op := NewRegisterContent(c, 1000, 2, 4, m, nil, nil)
+	tx := f.tx(1, op) // signed with no certificate
+	bm, sig := certify(t, f.bls, []int{0, 1, 2}, c, 1000, 2, 4, m)
+	op.Signers = bm
+	copy(op.Signature[:], sig)
+	if !tx.VerifySignature() {
+		t.Fatal("attaching the certificate broke the payer's signature")
+	}
+	back, err := DecodeTx(tx.Encode())
+	if err != nil || !back.VerifySignature() {
+		t.Fatalf("decoded: %v", err)
+	}
+	for name, mut := range map[string]func(o *RegisterContent){
+		"size":      func(o *RegisterContent) { o.Size++ },
+		"k":         func(o *RegisterContent) { o.K++ },
+		"n":         func(o *RegisterContent) { o.N++ },
+		"manifest":  func(o *RegisterContent) { o.ManifestDigest[0] ^= 1 },
+		"epoch":     func(o *RegisterContent) { o.Epoch++ },
+		"retention": func(o *RegisterContent) { o.Retention++ },
+		"cid":       func(o *RegisterContent) { o.CID = testCID("other") },
+	} {
+		o := *op
+		mut(&o)
+		cp := *tx
+		cp.Op = &o
+		if cp.VerifySignature() {
+			t.Errorf("%s changed and the signature still verifies", name)
+		}
+	}
+	before := f.account(f.pk(1)).Balance
+	rc := f.apply(tx)
+	if !rc.OK() {
+		t.Fatalf("%s: %s", rc.Code, rc.Reason)
+	}
+	if paid := before - f.account(f.pk(1)).Balance; paid != tx.Fee || tx.Fee < DefaultContentFee+2000*30 {
+		t.Fatalf("payer paid %d (fee %d)", paid, tx.Fee)
+	}
+}
+
+// TestContentRetention: a registration is paid until its commit time plus
+// Retention; renewal extends it; once expired, renewal is refused and a
+// new registration replaces the record.
+func TestContentRetention(t *testing.T) {
+	f := newFixture(t, Params{})
+	m := digestOf("kept")
+	c := manifestCID(m)
+	bm, sig := certify(t, f.bls, []int{0, 1, 2}, c, 10, 2, 4, m)
+	op := NewRegisterContent(c, 10, 2, 4, m, bm, sig)
+	op.Retention = 1000
+	f.mustOK(1, op)
+	rec := func() *Content {
+		v, _ := f.st.Get(ContentKey(c))
+		r, err := DecodeContent(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	start := f.env.Time
+	if r := rec(); r.Expiry != start+1000 || r.Expired(start+1000) || !r.Expired(start+1001) {
+		t.Fatalf("expiry %d, registered at %d", r.Expiry, start)
+	}
+	f.mustReject(2, op, CodeExists, "already registered")
+	f.mustReject(2, NewRenewContent(c, 11, 2, 4, 500), CodeInvalid, "size 10")
+	f.mustReject(2, NewRenewContent(c, 10, 2, 4, DefaultMaxContentRetention), CodeInvalid, "MaxContentRetention")
+	f.mustReject(2, NewRenewContent(c, 10, 2, 4, 0), CodeInvalid, "retention")
+	f.mustReject(2, NewRenewContent(manifestCID(digestOf("none")), 10, 2, 4, 500), CodeNotFound, "not registered")
+	f.mustOK(2, NewRenewContent(c, 10, 2, 4, 500)) // anyone may pay
+	if r := rec(); r.Expiry != start+1500 || r.Registrant != f.pk(1) {
+		t.Fatalf("renewed expiry %d registrant %s", r.Expiry, r.Registrant)
+	}
+	f.env.Time = start + 1501
+	f.mustReject(2, NewRenewContent(c, 10, 2, 4, 500), CodeNotFound, "expired")
+	op.Retention = 2000
+	f.mustOK(2, op)
+	if r := rec(); r.Expiry != start+1501+2000 || r.Registrant != f.pk(2) {
+		t.Fatalf("re-registered: expiry %d registrant %s", r.Expiry, r.Registrant)
 	}
 }

@@ -81,9 +81,7 @@ func (m *Module) Params() Params { return m.p }
 // largest uint64.
 func (m *Module) MinFee(tx *Tx) uint64 {
 	fee := m.p.MinFee
-	if op, ok := tx.Op.(*RegisterContent); ok {
-		fee = max(fee, ContentMinFee(&m.p, op))
-	}
+	fee = max(fee, ContentMinFee(&m.p, tx.Op)) // 0 but for content ops
 	if m.p.FeePerByte > 0 {
 		hi, lo := bits.Mul64(m.p.FeePerByte, uint64(len(tx.Encode())))
 		if sum, carry := bits.Add64(fee, lo, 0); hi != 0 || carry != 0 {

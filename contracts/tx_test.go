@@ -65,6 +65,7 @@ func sampleOps() []Op {
 		NewVestingTransfer(b, 21, 100, 1000, 10),
 		NewVestingClaim(digestOf("sched")),
 		NewRegisterContent(manifestCID(digestOf("manifest")), 4096, 2, 4, digestOf("manifest"), crypto.Bitmap{0x07}, bytes.Repeat([]byte{0xaa}, 48)),
+		NewRenewContent(manifestCID(digestOf("manifest")), 4096, 2, 4, 3600_000),
 	}
 }
 
