@@ -1267,6 +1267,19 @@ func (o *RegisterContent) appendBody(b []byte) []byte {
 	return append(b, o.Signature[:]...)
 }
 func (o *RegisterContent) check(p *Params) error {
+	if err := o.CheckClaim(p); err != nil {
+		return err
+	}
+	if len(o.Signers) == 0 {
+		return invalid("no signers")
+	}
+	return nil
+}
+
+// CheckClaim checks o's stateless rules under p but the witness: what a
+// node checks of a payer's registration before the certificate exists.
+// The error names the rule broken.
+func (o *RegisterContent) CheckClaim(p *Params) error {
 	if err := checkContentCoding(o.CID, o.K, o.N, o.Retention, p); err != nil {
 		return err
 	}
@@ -1278,9 +1291,6 @@ func (o *RegisterContent) check(p *Params) error {
 	}
 	if dm, err := multihash.Decode(c.Hash()); err != nil || !bytes.Equal(dm.Digest, o.ManifestDigest[:]) {
 		return invalid("content CID does not name manifest %x", o.ManifestDigest[:])
-	}
-	if len(o.Signers) == 0 {
-		return invalid("no signers")
 	}
 	return nil
 }

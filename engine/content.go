@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
@@ -87,6 +88,12 @@ type contentService struct {
 	scores  *heal.Scores
 
 	putSem, getSem *semaphore.Weighted
+
+	// quota: stored bytes of the paid puts running, per payer
+	// (ContentOptions.MaxAccountUploadBytes); an entry per running put at
+	// most.
+	quotaMu sync.Mutex
+	quota   map[crypto.AccountPublicKey]int64
 
 	// life guards the start and the end of the service.
 	life    sync.Mutex
@@ -176,6 +183,7 @@ func newContentService(n *Node, db *store) (*contentService, error) {
 		m: newContentMetrics(n.m.reg), dec: dec,
 		waiters: make(map[uint64]*waiter), uploads: make(map[uint64]*upload), sessions: make(map[sessionKey]*recvSession),
 		scores: heal.NewScores(v),
+		quota:  map[crypto.AccountPublicKey]int64{},
 		putSem: semaphore.NewWeighted(int64(o.MaxConcurrentPuts)), getSem: semaphore.NewWeighted(int64(o.MaxConcurrentGets)),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -105,6 +105,9 @@ const (
 	regDone = 2
 	// regFailed: given up; the certificate stays in the local registry.
 	regFailed = 3
+	// regPayer: the payer's own transaction was submitted (a paid put);
+	// the registrar leaves it alone: this node pays nothing.
+	regPayer = 4
 )
 
 // regRec is the registrar's record of one content this node put:
@@ -153,7 +156,7 @@ func decodeRegRec(p []byte) (*regRec, error) {
 	if err := r.end("registration record"); err != nil {
 		return nil, err
 	}
-	if rec.State < regPending || rec.State > regFailed {
+	if rec.State < regPending || rec.State > regPayer {
 		return nil, fmt.Errorf("engine: registration record: state %d", rec.State)
 	}
 	return rec, nil
@@ -324,6 +327,15 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 			}
 		case regFailed:
 			r.Reason = "this node's registration failed: " + own.Reason
+		case regPayer:
+			r.Pending, r.Tx = true, own.Tx.String()
+			r.Reason = fmt.Sprintf("pending: the payer's tx %s submitted, not executed yet", own.Tx)
+			if rr, found, err := s.readReceipt(own.Tx); err == nil && found {
+				if rc, err := contracts.DecodeReceipt(rr.Receipt); err == nil && !rc.OK() {
+					r.Pending = false
+					r.Reason = fmt.Sprintf("the payer's tx %s was rejected at commit %d: %s: %s", own.Tx, rr.Seq, rc.Code, rc.Reason)
+				}
+			}
 		default:
 			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.n.exec.executed.Load())
 		}
@@ -533,12 +545,14 @@ func (l *ledgerView) round(ctx context.Context) error {
 	}
 	// The fee covers each object's stored bytes (contracts.ContentMinFee);
 	// the account must pay for the first, the others wait for later rounds.
-	params := s.n.opts.Execution.Params
-	params.EnsureDefaults()
+	mod := contracts.NewModule(s.n.opts.Execution.Params)
+	params := mod.Params()
 	fee := params.ContentFee
 	if len(submit) > 0 {
 		if cert, err := s.store.certificate(submit[0].id); err == nil {
-			fee = contracts.ContentMinFee(&params, cert.RegisterOp())
+			op := cert.RegisterOp()
+			op.Retention = uint64(s.opts.Retention.Milliseconds())
+			fee = max(fee, contracts.ContentMinFee(&params, op))
 		}
 	}
 	if acct == nil || acct.Balance < fee {
@@ -563,7 +577,11 @@ func (l *ledgerView) round(ctx context.Context) error {
 			return nil // nonces would skip one: submit the rest next round
 		}
 		op := cert.RegisterOp()
-		tx := contracts.NewSignedTx(key, s.n.opts.ChainID, acct.Nonce+uint64(i), contracts.ContentMinFee(&params, op), expiry, op)
+		op.Retention = uint64(s.opts.Retention.Milliseconds())
+		tx := contracts.NewTx(s.n.opts.ChainID, acct.Nonce+uint64(i), 0, expiry, op)
+		tx.Sender = key.Public()
+		tx.Fee = mod.MinFee(tx)
+		tx.Sign(key)
 		txs = append(txs, tx.Encode())
 		recs = append(recs, &regRec{State: regPending, Nonce: tx.Nonce, Expiry: expiry, Tx: tx.Digest(), Attempts: p.rec.Attempts + 1})
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
@@ -28,6 +29,14 @@ type PutOptions struct {
 	// N is the number of shards of each chunk; shard j goes to validator
 	// j mod committee size.
 	N int
+	// Payment, when set, is the payer's signed transaction of a
+	// contracts.RegisterContent for this content (see content_pay.go): its
+	// k and n replace K and N, and the node checks it before reading r,
+	// stores only the content it names, attaches the certificate and
+	// submits it. Without it, this node's account registers and pays for
+	// the content (for ContentOptions.Retention). The transaction's
+	// witness fields are overwritten.
+	Payment *contracts.Tx
 }
 
 // PutResult says what a put stored and who vouches for it.
@@ -80,6 +89,7 @@ type upload struct {
 	id        uint64
 	params    erasure.Params
 	maxChunks int
+	pay       *payment // nil: this node pays
 	local     *recvSession
 	peers     map[int]*upPeer
 
@@ -124,6 +134,16 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 		return nil, ErrStopped
 	}
 	defer done()
+	var pay *payment
+	if o.Payment != nil {
+		// Authorization first: an unpaid or unpayable put takes no slot.
+		var err error
+		if pay, err = s.authorize(o.Payment, size); err != nil {
+			return nil, err
+		}
+		defer pay.release()
+		o.K, o.N = int(pay.op.K), int(pay.op.N)
+	}
 	if !s.putSem.TryAcquire(1) {
 		return nil, fmt.Errorf("%w: %d puts running", ErrContentBusy, s.opts.MaxConcurrentPuts)
 	}
@@ -165,7 +185,7 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	if _, err := cryptorand.Read(idb[:]); err != nil {
 		return nil, fmt.Errorf("engine: upload id: %w", err)
 	}
-	u := &upload{s: s, id: binary.BigEndian.Uint64(idb[:]), params: p, maxChunks: maxChunks, peers: make(map[int]*upPeer),
+	u := &upload{s: s, id: binary.BigEndian.Uint64(idb[:]), params: p, maxChunks: maxChunks, pay: pay, peers: make(map[int]*upPeer),
 		results: make(map[int]*uploadResult), resultCh: make(chan struct{}, 1)}
 	s.upMu.Lock()
 	s.uploads[u.id] = u
@@ -216,6 +236,12 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	if err != nil {
 		u.abortAll()
 		return nil, fmt.Errorf("engine: put: %w", err)
+	}
+	if pay != nil {
+		if err := pay.matches(id.Bytes(), man.ContentSize(), p.DataShards, p.TotalShards(), crypto.Digest(man.Digest())); err != nil {
+			u.abortAll()
+			return nil, err
+		}
 	}
 	res, err := u.commit(ctx, id, man)
 	if err != nil {
@@ -537,7 +563,11 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 		s.announce(reg) // peers that missed it learn it now
 	}
 	res.Certificate = reg
-	res.Registration = s.ledger.enqueue(reg)
+	if u.pay != nil {
+		res.Registration = s.submitPaid(u.pay, reg)
+	} else {
+		res.Registration = s.ledger.enqueue(reg)
+	}
 	s.log.Debug("put: committed", "took", time.Since(commitStart))
 	s.log.Info("put", "cid", id.String(), "size", m.ContentSize(), "chunks", m.NumChunks(), "k", p.DataShards, "n", p.TotalShards(),
 		"signers", idx, "unconfirmed", res.Unconfirmed)
