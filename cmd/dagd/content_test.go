@@ -111,3 +111,56 @@ func TestContentCommands(t *testing.T) {
 		t.Error("put of a missing file succeeded")
 	}
 }
+
+// TestPutPaidByAccount: dagd put --from KEY computes the CID locally and
+// pays from KEY's account; the node registers the content with that
+// account as registrant. (A node's refusal of unpaid puts is pinned by
+// engine's TestContentPaidPut.)
+func TestPutPaidByAccount(t *testing.T) {
+	f := newTxFixture(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.bin")
+	data := bytes.Repeat([]byte("paid content "), 200_000) // 2.6 MB: three chunks
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runDagd(t, "put", "--node", f.node, "--from", "alice", "--keyring", f.kr, "--password-file", f.pw, "--retention", "48h", in, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr engine.ContentPutResponse
+	if err := json.Unmarshal([]byte(out), &pr); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := runDagd(t, "keys", "show", "alice", "--keyring", f.kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Registration == nil || pr.Registration.Registrant == "" || !strings.Contains(shown, "public key:  "+pr.Registration.Registrant) {
+		t.Fatalf("put --from: registration %+v, alice %q", pr.Registration, shown)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		st, err := runDagd(t, "stat", "--node", f.node, pr.CID, "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s engine.ContentStat
+		if err := json.Unmarshal([]byte(st), &s); err != nil {
+			t.Fatal(err)
+		}
+		if s.Ledger != nil && s.Ledger.Registered {
+			if s.Ledger.Registrant != pr.Registration.Registrant {
+				t.Fatalf("registered by %s, paid by %s", s.Ledger.Registrant, pr.Registration.Registrant)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("never registered: %+v", s.Ledger)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := runDagd(t, "put", "--node", f.node, "--from", "alice", "--keyring", f.kr, "--password-file", f.pw, "-"); err == nil || !strings.Contains(err.Error(), "FILE") {
+		t.Fatalf("put --from of standard input: %v", err)
+	}
+}
