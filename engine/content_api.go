@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -181,6 +182,10 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 	o.Payment = pay
 	body := &slowBody{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: n.opts.Content.UploadBodyGrace, rate: max(n.opts.Content.MinUploadRate, 1)}
 	res, err := n.PutContent(r.Context(), body, size, o)
+	if err != nil && body.expired() {
+		err = fmt.Errorf("%w: the body came slower than %d bytes/s after a grace of %v (%d bytes read)", os.ErrDeadlineExceeded,
+			n.opts.Content.MinUploadRate, n.opts.Content.UploadBodyGrace, body.read)
+	}
 	if err != nil {
 		status, reason := contentErrorStatus(err)
 		if status == http.StatusTooManyRequests {
@@ -274,12 +279,28 @@ type slowBody struct {
 	grace time.Duration
 	rate  int64
 	read  int64
+
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+// expired reports whether the body's read deadline has passed (the
+// server then cancels the request, so the put fails with
+// context.Canceled rather than with the timeout).
+func (b *slowBody) expired() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.deadline.IsZero() && time.Now().After(b.deadline)
 }
 
 func (b *slowBody) Read(p []byte) (int, error) {
 	allow := b.read + int64(len(p))
 	d := b.start.Add(b.grace + time.Duration(float64(allow)/float64(b.rate)*float64(time.Second)))
-	_ = b.rc.SetReadDeadline(d) // not every transport supports it; HTTP/1 and h2c do
+	if b.rc.SetReadDeadline(d) == nil { // not every transport supports it; HTTP/1 does
+		b.mu.Lock()
+		b.deadline = d
+		b.mu.Unlock()
+	}
 	n, err := b.r.Read(p)
 	b.read += int64(n)
 	return n, err

@@ -1,10 +1,14 @@
 package engine
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,7 +97,7 @@ func TestContentPaidPut(t *testing.T) {
 	}
 	payer := devnetOperatorKey(d.opts.Seed, 3) // funded by the genesis
 	node := devnetOperatorKey(d.opts.Seed, 1).Public()
-	for deadline := time.Now().Add(testTimeout); accountOf(t, d, 1, payer.Public()).Balance == 0; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(testTimeout); accountOf(t, d, 1, payer.Public()).Balance == 0 || accountOf(t, d, 2, payer.Public()).Balance == 0; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the genesis did not execute")
 		}
@@ -128,7 +132,7 @@ func TestContentPaidPut(t *testing.T) {
 		t.Fatalf("tampered payment: %d %s", st, body)
 	}
 
-	nodeBefore, payerBefore := accountOf(t, d, 1, node), accountOf(t, d, 1, payer.Public())
+	nodeBefore, payerBefore := accountOf(t, d, 2, node), accountOf(t, d, 2, payer.Public())
 	tx := paidTx(t, d, params, payer, data, 0)
 	res, err := c.Put(context.Background(), bytes.NewReader(data), int64(len(data)), PutOptions{Payment: tx})
 	if err != nil {
@@ -146,10 +150,10 @@ func TestContentPaidPut(t *testing.T) {
 	if err != nil || rec.Registrant != payer.Public() || rec.Expiry != rec.Time+3_600_000 {
 		t.Fatalf("record %+v %v (registration %+v)", rec, err, reg)
 	}
-	if got := accountOf(t, d, 1, node); got.Balance != nodeBefore.Balance || got.Nonce != nodeBefore.Nonce {
+	if got := accountOf(t, d, 2, node); got.Balance != nodeBefore.Balance || got.Nonce != nodeBefore.Nonce {
 		t.Fatalf("the node's account changed: %+v, was %+v", got, nodeBefore)
 	}
-	if got := accountOf(t, d, 1, payer.Public()); payerBefore.Balance-got.Balance != tx.Fee {
+	if got := accountOf(t, d, 2, payer.Public()); payerBefore.Balance-got.Balance != tx.Fee {
 		t.Fatalf("payer paid %d, fee %d", payerBefore.Balance-got.Balance, tx.Fee)
 	}
 	if got, _ := getBytes(t, d, 0, id); !bytes.Equal(got, data) {
@@ -158,5 +162,39 @@ func TestContentPaidPut(t *testing.T) {
 	// The Go API checks the same payment.
 	if _, err := d.Node(1).PutContent(context.Background(), bytes.NewReader(data), -1, PutOptions{Payment: paidTx(t, d, params, payer, data, 0)}); !errors.Is(err, ErrContentPayment) {
 		t.Fatalf("paid put of undeclared size: %v", err)
+	}
+}
+
+// TestContentSlowBody pins issue 13's slow-body finding for puts: a client
+// that sends a few bytes of its body and stalls is cut off at its read
+// deadline (UploadBodyGrace plus size/MinUploadRate) with 408, and its
+// upload slot is free for the next put.
+func TestContentSlowBody(t *testing.T) {
+	d := contentDevnet(t, true, func(_ int, o *Options) {
+		o.Content.UploadBodyGrace = 300 * time.Millisecond
+		o.Content.MinUploadRate = 1 << 30
+		o.Content.MaxConcurrentPuts = 1
+	})
+	conn, err := net.Dial("tcp", d.Node(1).APIAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(testTimeout)) // fail, not hang, when the node waits forever
+	if _, err := fmt.Fprintf(conn, "POST /v1/content HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), ReasonBodyTooSlow) {
+		t.Fatalf("stalled body: %d %s", resp.StatusCode, body)
+	}
+	data := randomContent(141, 50<<10)
+	if st, body := postPut(t, d, 1, data, nil); st != http.StatusCreated {
+		t.Fatalf("put after the stalled one: %d %s", st, body)
 	}
 }
