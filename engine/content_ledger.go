@@ -204,6 +204,11 @@ type ledgerView struct {
 	// holds a committee it keeps one.
 	hasCommittee atomic.Bool
 
+	// now is the consensus time (ms) of the last commit this node
+	// executed: content whose paid retention ended before it is expired
+	// (0 until a commit executes after a start: nothing expires early).
+	now atomic.Uint64
+
 	wake chan struct{}
 	mu   sync.Mutex
 	// warned remembers the reasons of local-only registrations already
@@ -239,8 +244,13 @@ func (l *ledgerView) usable() (bool, string) {
 	return false, "the ledger has no committee (the chain started without a genesis): local registry only"
 }
 
+// errExpired: the ledger records the content, but its paid retention is
+// over (in consensus time): its holders collect it. It wraps errNotFound.
+var errExpired = fmt.Errorf("%w: paid retention over", errNotFound)
+
 // record returns the ledger's record of a content, errNotFound when it has
-// none or this node does not execute.
+// none or this node does not execute, errExpired (with the record) when its
+// retention is over as of the last commit this node executed.
 func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 	e := l.s.n.exec
 	if e == nil {
@@ -259,6 +269,9 @@ func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 	}
 	if !bytes.Equal(rec.CID, id.Bytes()) {
 		return nil, fmt.Errorf("engine: ledger record of %s names another CID", id)
+	}
+	if now := l.now.Load(); rec.Expired(now) {
+		return rec, fmt.Errorf("%w: %s was paid until %d, consensus time is %d", errExpired, id, rec.Expiry, now)
 	}
 	return rec, nil
 }
@@ -279,6 +292,8 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 			return c, true, nil
 		}
 		s.log.Error("ledger record of content out of range; ignored", "cid", id.String(), "k", rec.K, "n", rec.N)
+	} else if errors.Is(err, errExpired) {
+		return nil, false, err // the local registry's certificate is over too
 	} else if !errors.Is(err, errNotFound) {
 		s.log.Warn("ledger record unreadable; using the local registry", "cid", id.String(), "err", err)
 	}
@@ -308,7 +323,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 		}
 		return r
 	}
-	if !errors.Is(err, errNotFound) {
+	if !errors.Is(err, errNotFound) || errors.Is(err, errExpired) {
 		r.Reason = err.Error()
 		return r
 	}
@@ -618,6 +633,7 @@ func (l *ledgerView) fail(p pendingReg, why string) {
 // in the index, with the cursor, and schedules their audits. It runs on
 // the executor's goroutine after the commit's state is written.
 func (s *contentService) indexExecuted(res *shard.Result) {
+	s.ledger.now.Store(res.Time)
 	b := s.store.db.NewBatch()
 	defer b.Close()
 	var fresh []cid.Cid

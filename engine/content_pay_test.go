@@ -198,3 +198,52 @@ func TestContentSlowBody(t *testing.T) {
 		t.Fatalf("put after the stalled one: %d %s", st, body)
 	}
 }
+
+// TestContentExpiryCollected pins issue 13, finding 9's retention: content
+// is registered with an expiry in consensus time; once the commits pass it,
+// every holder deletes its shards, certificate and index entry, a get
+// finds nothing, stat says why, and a peer's announcement of the old
+// certificate does not bring it back.
+func TestContentExpiryCollected(t *testing.T) {
+	d := contentDevnet(t, true, func(_ int, o *Options) {
+		o.Content.Retention = 1500 * time.Millisecond
+		o.Content.AuditInterval = 50 * time.Millisecond
+	})
+	data := randomContent(151, 200<<10)
+	res := putBytes(t, d, 1, data, PutOptions{})
+	for i := 0; i < d.Size(); i++ {
+		waitRegistered(t, d, i, res.CID)
+	}
+	rec, err := d.Node(0).content.ledger.record(res.CID)
+	if err != nil || rec.Expiry != rec.Time+1500 {
+		t.Fatalf("record %+v %v", rec, err)
+	}
+	held := func(i int) bool {
+		_, err := d.Node(i).content.store.holding(res.CID)
+		return err == nil
+	}
+	deadline := time.Now().Add(testTimeout)
+	for i := 0; i < d.Size(); i++ {
+		for held(i) {
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d still holds %s after its expiry (consensus time %d, expiry %d)", i, res.CID, d.Node(i).content.ledger.now.Load(), rec.Expiry)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for i := 0; i < d.Size(); i++ {
+		s := d.Node(i).content
+		if _, err := s.store.certificate(res.CID); !errors.Is(err, errNotFound) {
+			t.Errorf("node %d keeps the certificate: %v", i, err)
+		}
+		if r := s.registration(res.CID); r.Registered || !strings.Contains(r.Reason, "paid retention over") {
+			t.Errorf("node %d: registration %+v", i, r)
+		}
+	}
+	if _, err := d.Node(2).GetContent(context.Background(), res.CID, io.Discard); !errors.Is(err, ErrContentNotFound) {
+		t.Fatalf("get of collected content: %v", err)
+	}
+	if _, err := d.Node(2).content.register(res.Certificate.Encode()); !errors.Is(err, errExpired) {
+		t.Fatalf("the old certificate announced again: %v", err)
+	}
+}
