@@ -174,6 +174,9 @@ type ContentRegistration struct {
 	Tx string `json:"tx,omitempty"`
 	// Registrant is the hex account key that sent it.
 	Registrant string `json:"registrant,omitempty"`
+	// Expiry is the consensus time (unix ms) until which the content is
+	// paid for (RenewContent extends it); then its holders delete it.
+	Expiry uint64 `json:"expiry,omitempty"`
 	// Pending says this node submitted a registration that has not
 	// executed yet.
 	Pending bool `json:"pending,omitempty"`
@@ -188,9 +191,9 @@ func (r *ContentRegistration) String() string {
 	case r == nil:
 		return "unknown"
 	case r.Registered && r.Tx != "":
-		return fmt.Sprintf("yes, commit %d, tx %s", r.Seq, r.Tx)
+		return fmt.Sprintf("yes, commit %d, tx %s, paid until %s", r.Seq, r.Tx, time.UnixMilli(int64(r.Expiry)).UTC().Format(time.RFC3339))
 	case r.Registered:
-		return fmt.Sprintf("yes, commit %d", r.Seq)
+		return fmt.Sprintf("yes, commit %d, paid until %s", r.Seq, time.UnixMilli(int64(r.Expiry)).UTC().Format(time.RFC3339))
 	default:
 		return fmt.Sprintf("no (%s)", r.Reason)
 	}
@@ -310,7 +313,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 	r := &ContentRegistration{}
 	rec, err := s.ledger.record(id)
 	if err == nil {
-		r.Registered, r.Seq, r.Registrant = true, rec.Seq, rec.Registrant.String()
+		r.Registered, r.Seq, r.Registrant, r.Expiry = true, rec.Seq, rec.Registrant.String(), rec.Expiry
 		if v, err := s.store.getRecord(contentKey(ledgerPrefix, id.Bytes())); err == nil {
 			if lr, err := decodeLedgerRec(v); err == nil && lr.Seq == rec.Seq {
 				r.Tx = lr.Tx.String()

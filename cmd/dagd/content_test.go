@@ -139,8 +139,7 @@ func TestPutPaidByAccount(t *testing.T) {
 	if pr.Registration == nil || pr.Registration.Registrant == "" || !strings.Contains(shown, "public key:  "+pr.Registration.Registrant) {
 		t.Fatalf("put --from: registration %+v, alice %q", pr.Registration, shown)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
+	stat := func() *engine.ContentRegistration {
 		st, err := runDagd(t, "stat", "--node", f.node, pr.CID, "--json")
 		if err != nil {
 			t.Fatal(err)
@@ -149,16 +148,23 @@ func TestPutPaidByAccount(t *testing.T) {
 		if err := json.Unmarshal([]byte(st), &s); err != nil {
 			t.Fatal(err)
 		}
-		if s.Ledger != nil && s.Ledger.Registered {
-			if s.Ledger.Registrant != pr.Registration.Registrant {
-				t.Fatalf("registered by %s, paid by %s", s.Ledger.Registrant, pr.Registration.Registrant)
-			}
-			break
-		}
+		return s.Ledger
+	}
+	deadline := time.Now().Add(time.Minute)
+	var reg *engine.ContentRegistration
+	for reg = stat(); reg == nil || !reg.Registered; reg = stat() {
 		if time.Now().After(deadline) {
-			t.Fatalf("never registered: %+v", s.Ledger)
+			t.Fatalf("never registered: %+v", reg)
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if reg.Registrant != pr.Registration.Registrant {
+		t.Fatalf("registered by %s, paid by %s", reg.Registrant, pr.Registration.Registrant)
+	}
+	// A signed renewal pays for a day more.
+	f.mustTx("tx", "renew-content", pr.CID, "24h", "--from", "alice")
+	if got := stat(); got.Expiry != reg.Expiry+24*3600*1000 {
+		t.Fatalf("renewed expiry %d, was %d", got.Expiry, reg.Expiry)
 	}
 	if _, err := runDagd(t, "put", "--node", f.node, "--from", "alice", "--keyring", f.kr, "--password-file", f.pw, "-"); err == nil || !strings.Contains(err.Error(), "FILE") {
 		t.Fatalf("put --from of standard input: %v", err)
