@@ -51,9 +51,7 @@ type PutResult struct {
 	ChunkSize, K, N int
 	// ManifestDigest is the BLAKE3 hash of the manifest.
 	ManifestDigest erasure.Hash
-	// Certificate is the availability certificate of the local registry
-	// (nil only when the content was registered before, in the ledger,
-	// with another coding, and this node has no certificate of it).
+	// Certificate is the availability certificate of the local registry.
 	Certificate *ContentCertificate
 	// Registration says how the ledger records the content: registered
 	// already, pending (this node submitted or will submit its
@@ -64,8 +62,8 @@ type PutResult struct {
 	// slow, or refusing); their shards are rebuilt by their own audits.
 	Unconfirmed []int
 	// AlreadyRegistered says the CID was registered before this put; the
-	// certificate is the earlier one. For content of one chunk stored
-	// earlier with other k and n, the earlier coding stays.
+	// certificate is the earlier one. (A CID names the manifest, so the
+	// same content with other k and n is another object.)
 	AlreadyRegistered bool
 }
 
@@ -431,17 +429,6 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 	p := m.Params()
 	res := &PutResult{CID: id, Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
 		N: p.TotalShards(), ManifestDigest: m.Digest()}
-	if old, _, err := s.claim(id); err == nil && old.ManifestDigest != m.Digest() {
-		// Content of one chunk has one CID whatever k and n: it is
-		// already stored, with its first coding.
-		u.abortAll()
-		res.K, res.N, res.ManifestDigest, res.AlreadyRegistered = old.K, old.N, old.ManifestDigest, true
-		if c, err := s.store.certificate(id); err == nil && c.ManifestDigest == old.ManifestDigest {
-			res.Certificate = c
-		}
-		res.Registration = s.registration(id)
-		return res, nil
-	}
 	commitStart := time.Now()
 	mb := m.Encode()
 	deadline := time.Now().Add(s.opts.CommitTimeout)
