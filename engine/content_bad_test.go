@@ -281,6 +281,21 @@ func TestContentHolderRefusesUnverified(t *testing.T) {
 		}
 	}
 	n := uint32(man.NumChunks())
+	// Issue 13, finding 10: a Byzantine validator that knows small content
+	// names it by its raw CID with a manifest whose chunk hash is right and
+	// whose shard hashes are those of its garbage. Under raw CIDs a holder
+	// verified the garbage against that manifest and signed: the first
+	// registration then blocked the content forever.
+	small := randomContent(63, 1000)
+	_, smallMan, _ := uploadOf(t, small)
+	garbage := bytes.Repeat([]byte{0x5a}, smallMan.ShardSize(0))
+	forged := smallMan.Encode()
+	perChunk := (smallMan.Params().TotalShards() + 1) * erasure.HashSize
+	gh := erasure.Sum(garbage)
+	copy(forged[len(forged)-perChunk+2*erasure.HashSize:], gh[:]) // the hash of shard 1
+	squat := func(up uint64) {
+		s.handleUploadFrame(0, (&shardPush{ID: up, Chunk: 0, Shard: 1, Data: garbage}).encode())
+	}
 	cases := []struct {
 		name     string
 		push     func(uint64)
@@ -290,6 +305,7 @@ func TestContentHolderRefusesUnverified(t *testing.T) {
 		want     error
 	}{
 		{"tampered shard", pushAll(2), id, man.Encode(), n, erasure.ErrShardMismatch},
+		{"raw CID of known content, garbage shards", squat, erasure.RawCID(small).Bytes(), forged, 1, erasure.ErrManifestMismatch},
 		{"manifest of other content", pushAll(-1), otherID, otherMan.Encode(), n, erasure.ErrShardMismatch},
 		{"manifest not named by the CID", pushAll(-1), id, otherMan.Encode(), n, erasure.ErrManifestMismatch},
 		{"garbage manifest", pushAll(-1), id, []byte{1, 2, 3}, n, erasure.ErrMalformedManifest},
