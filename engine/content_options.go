@@ -30,8 +30,8 @@ type ContentOptions struct {
 	// pebble (DataDir), so Dir must stay with its DataDir.
 	Dir string
 	// ChunkSize is the number of content bytes coded together. It is part
-	// of the network's format: content of more than one chunk coded with
-	// another chunk size gets another CID. Default erasure.DefaultChunkSize
+	// of the network's format: content coded with another chunk size gets
+	// another CID. Default erasure.DefaultChunkSize
 	// (1 MiB); range [erasure.MinChunkSize, 16 MiB].
 	ChunkSize int
 	// DataShards is k for puts that do not choose: any k of n shards

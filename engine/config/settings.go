@@ -110,7 +110,7 @@ var settingDocs = map[string]settingDoc{
 	"content.dir":                  {flag: "content-dir", doc: "Directory of the shard files (one directory per object; pebble keeps what\nis held). \"\": storage.data_dir/content."},
 	"content.data_shards":          {flag: "content-data-shards", doc: "k: any k of n shards rebuild a chunk. 0: f+1, where f is the largest number\nof validators holding less than a third of the stake (1 for a committee of\nup to 3 equal validators)."},
 	"content.total_shards":         {flag: "content-total-shards", doc: "n: shards per chunk. 0: the committee size, one shard per validator (2 for\na single validator, which then holds both)."},
-	"content.chunk_size":           {flag: "content-chunk-size", doc: "Content bytes coded together. Part of the network's format: content of\nmore than one chunk coded with another chunk size gets another CID."},
+	"content.chunk_size":           {flag: "content-chunk-size", doc: "Content bytes coded together. Part of the network's format: content coded with\nanother chunk size gets another CID."},
 	"content.max_content_size":     {doc: "Largest object, so the largest upload a put accepts (the API answers 413\nbeyond it)."},
 	"content.concurrency":          {flag: "content-concurrency", doc: "Chunks coded at once by a put or a get. 0: the number of CPUs."},
 	"content.max_concurrent_puts":  {doc: "Content puts the HTTP API serves at once; beyond it it answers 429."},
