@@ -100,7 +100,7 @@ func TestFeeRules(t *testing.T) {
 	if got := before - f.account(f.pk(0)).Balance; got != tx.Fee+1 {
 		t.Fatalf("charged %d, want %d", got, tx.Fee+1)
 	}
-	content := f.tx(0, NewRegisterContent(testCID("x"), 1, 1, 1, crypto.Digest{}, crypto.Bitmap{1}, nil))
+	content := f.tx(0, NewRegisterContent(manifestCID(crypto.Digest{}), 1, 1, 1, crypto.Digest{}, crypto.Bitmap{1}, nil))
 	if f.m.MinFee(content) < 500 {
 		t.Fatalf("content fee %d", f.m.MinFee(content))
 	}

@@ -93,7 +93,7 @@
 //	vesting-transfer     VestingTransfer{To, Amount, Start, Duration, Cliff}
 //	                                                             w|VestingID(sender, nonce)
 //	vesting-claim        VestingClaim{Schedule}                  w|Schedule
-//	register-content     RegisterContent{CID, Size, K, N, ManifestDigest, Signers, Signature}
+//	register-content     RegisterContent{CID, Size, K, N, ManifestDigest, Signers, Signature, Epoch}
 //	                                                             k, ContentKey(CID) (r|...)
 //
 // Slash (from consensus evidence, not a transaction) touches
@@ -136,7 +136,11 @@
 // RegisterContent records a CID with the erasure-coding parameters and a
 // quorum certificate of the genesis committee over AvailabilityStatement,
 // verified with crypto's committee aggregate verification (quorum by
-// stake).
+// stake). The statement binds the chain id and the committee epoch
+// (Params.CommitteeEpoch); the CID must name the manifest, so it commits
+// to every shard hash; N/K and N are bounded (MaxContentExpansion,
+// MaxShardsPerValidator); the fee covers the stored bytes, Size*N/K, at
+// Params.ContentBytePrice (ContentMinFee).
 //
 // # Room to grow
 //

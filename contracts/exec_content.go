@@ -10,9 +10,21 @@ import (
 
 func (o *RegisterContent) exec(x *execCtx) {
 	key := ContentKey(o.CID)
-	if x.get(key) != nil {
-		x.reject(CodeExists, "content %x already registered", o.CID)
+	if o.Epoch != x.m.p.CommitteeEpoch {
+		x.reject(CodeBadCertificate, "bad certificate: signed for epoch %d, the ledger's committee is of epoch %d", o.Epoch, x.m.p.CommitteeEpoch)
 		return
+	}
+	if old := x.get(key); old != nil {
+		rec, err := DecodeContent(old)
+		if err != nil {
+			x.corrupt(key, err)
+			return
+		}
+		if !rec.Expired(x.env.Time) {
+			x.reject(CodeExists, "content %x already registered (paid until %d)", o.CID, rec.Expiry)
+			return
+		}
+		// Expired: its holders collect it; a new registration replaces it.
 	}
 	raw := x.get(CommitteeKey())
 	if x.failed() {
@@ -27,12 +39,16 @@ func (o *RegisterContent) exec(x *execCtx) {
 		x.corrupt(CommitteeKey(), err)
 		return
 	}
+	if limit := MaxShardsPerValidator * c.Size(); int(o.N) > limit {
+		x.reject(CodeInvalid, "shards n=%d: more than %d per validator of a committee of %d (limit %d)", o.N, MaxShardsPerValidator, c.Size(), limit)
+		return
+	}
 	signers, err := crypto.ParseBitmap(o.Signers, c.Size())
 	if err != nil {
 		x.reject(CodeBadCertificate, "bad certificate: signers: %v", err)
 		return
 	}
-	stmt := AvailabilityStatement(o.CID, o.Size, o.K, o.N, o.ManifestDigest)
+	stmt := AvailabilityStatement(x.env.ChainID, o.Epoch, o.CID, o.Size, o.K, o.N, o.ManifestDigest)
 	stake, err := c.VerifyAggregate(stmt, signers, o.Signature[:])
 	if err != nil {
 		x.reject(CodeBadCertificate, "bad certificate: %v", err)
@@ -43,11 +59,44 @@ func (o *RegisterContent) exec(x *execCtx) {
 		return
 	}
 	rec := &Content{Registrant: x.tx.Sender, CID: o.CID, Size: o.Size, K: o.K, N: o.N, Manifest: o.ManifestDigest,
-		Seq: x.env.Seq, Time: x.env.Time}
+		Seq: x.env.Seq, Time: x.env.Time, Expiry: satAdd(x.env.Time, o.Retention)}
 	x.put(key, rec.Encode())
 	x.event("content_register", "cid", fmt.Sprintf("%x", o.CID), "size", dec(o.Size), "k", dec(uint64(o.K)),
 		"n", dec(uint64(o.N)), "manifest", hexDigest(o.ManifestDigest), "signers", dec(uint64(signers.Count())),
-		"stake", dec(stake))
+		"stake", dec(stake), "expiry", dec(rec.Expiry))
+}
+
+func (o *RenewContent) exec(x *execCtx) {
+	key := ContentKey(o.CID)
+	raw := x.get(key)
+	if x.failed() {
+		return
+	}
+	if raw == nil {
+		x.reject(CodeNotFound, "content %x is not registered", o.CID)
+		return
+	}
+	rec, err := DecodeContent(raw)
+	if err != nil {
+		x.corrupt(key, err)
+		return
+	}
+	if rec.Size != o.Size || rec.K != o.K || rec.N != o.N {
+		x.reject(CodeInvalid, "content %x is size %d k=%d n=%d, the renewal says size %d k=%d n=%d", o.CID, rec.Size, rec.K, rec.N, o.Size, o.K, o.N)
+		return
+	}
+	if rec.Expired(x.env.Time) {
+		x.reject(CodeNotFound, "content %x expired at %d: register it again", o.CID, rec.Expiry)
+		return
+	}
+	expiry := satAdd(rec.Expiry, o.Retention)
+	if limit := satAdd(x.env.Time, x.m.p.MaxContentRetention); expiry > limit {
+		x.reject(CodeInvalid, "renewal to %d: more than Params.MaxContentRetention (%d ms) ahead of now (%d)", expiry, x.m.p.MaxContentRetention, x.env.Time)
+		return
+	}
+	rec.Expiry = expiry
+	x.put(key, rec.Encode())
+	x.event("content_renew", "cid", fmt.Sprintf("%x", o.CID), "expiry", dec(expiry))
 }
 
 // blsCommittee returns the committee of the encoded Committee raw, built

@@ -67,7 +67,8 @@ func TestCorruptStateIsAnError(t *testing.T) {
 // its own store, as the shard executor does; run it with -race.
 func TestConcurrentApply(t *testing.T) {
 	f := newFixture(t, Params{})
-	c, m := testCID("concurrent"), digestOf("m")
+	m := digestOf("concurrent")
+	c := manifestCID(m)
 	bm, sig := certify(t, f.bls, []int{0, 1, 2}, c, 1, 1, 2, m)
 	op := NewRegisterContent(c, 1, 1, 2, m, bm, sig)
 	tx := f.tx(0, op)

@@ -76,14 +76,12 @@ func NewModule(p Params) *Module {
 func (m *Module) Params() Params { return m.p }
 
 // MinFee returns the smallest fee tx may carry: Params.MinFee (or
-// Params.ContentFee for RegisterContent, when larger) plus
+// ContentMinFee for RegisterContent, when larger) plus
 // Params.FeePerByte for each byte of its encoding, saturating at the
 // largest uint64.
 func (m *Module) MinFee(tx *Tx) uint64 {
 	fee := m.p.MinFee
-	if _, ok := tx.Op.(*RegisterContent); ok {
-		fee = max(fee, m.p.ContentFee)
-	}
+	fee = max(fee, ContentMinFee(&m.p, tx.Op)) // 0 but for content ops
 	if m.p.FeePerByte > 0 {
 		hi, lo := bits.Mul64(m.p.FeePerByte, uint64(len(tx.Encode())))
 		if sum, carry := bits.Add64(fee, lo, 0); hi != 0 || carry != 0 {

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
+	"math/bits"
 	"unicode"
 	"unicode/utf8"
 
@@ -77,6 +79,9 @@ const (
 
 	// OpRegisterContent records stored content: RegisterContent.
 	OpRegisterContent OpType = 96
+	// OpRenewContent extends registered content's paid retention:
+	// RenewContent.
+	OpRenewContent OpType = 97
 
 	// Codes from 112 on are reserved: rewards (112–127), governance
 	// (128–159), user contracts (160–255).
@@ -117,6 +122,7 @@ func opNames() []opName {
 		{OpVestingTransfer, "vesting-transfer"},
 		{OpVestingClaim, "vesting-claim"},
 		{OpRegisterContent, "register-content"},
+		{OpRenewContent, "renew-content"},
 	}
 }
 
@@ -172,6 +178,19 @@ const (
 	MaxValidators = 1024
 	// MaxShards bounds a content registration's N (GF(2^8) Reed-Solomon).
 	MaxShards = 256
+	// MaxContentExpansion bounds a content registration's N/K, the bytes
+	// stored per content byte: N <= MaxContentExpansion*K.
+	MaxContentExpansion = 8
+	// MaxShardsPerValidator bounds a content registration's N by the
+	// committee: N <= MaxShardsPerValidator*committee size, so that no
+	// validator holds more than that many shards of a chunk.
+	MaxShardsPerValidator = 4
+	// ContentManifestCodec is the multicodec of a registered CID:
+	// erasure.ManifestCodec (0x30dad0, private use). The CID's BLAKE3
+	// digest is the manifest digest, so it commits to K, N and every
+	// shard hash, and nobody can register known content under garbage
+	// shards first.
+	ContentManifestCodec = 0x30dad0
 )
 
 // Op is a transaction's operation. The set of operations is closed: the
@@ -290,10 +309,15 @@ func decodeOp(r *reader, t OpType) Op {
 			K:              r.u16("k"),
 			N:              r.u16("n"),
 			ManifestDigest: r.digest("manifest digest"),
+			Epoch:          r.u64("epoch"),
+			Retention:      r.u64("retention"),
 			Signers:        r.bytes8("signers", 0, MaxValidators/8),
 		}
 		copy(op.Signature[:], r.take(crypto.BLSSignatureSize, "signature"))
 		return op
+	case OpRenewContent:
+		return &RenewContent{CID: r.bytes8("cid", 0, MaxCIDSize), Size: r.u64("size"), K: r.u16("k"), N: r.u16("n"),
+			Retention: r.u64("retention")}
 	}
 	r.fail("unknown operation type %d", uint16(t))
 	return nil
@@ -1176,15 +1200,24 @@ func (o *VestingClaim) declare(_ *Tx, _ *Params, ks *keySet) { ks.add(VestingKey
 
 // RegisterContent records that content CID (Size bytes, erasure-coded
 // into N shards any K of which rebuild it, described by the manifest of
-// digest ManifestDigest) is stored: Signers (a canonical crypto.Bitmap of
-// the genesis committee) and Signature (their 48-byte aggregate BLS
-// signature of AvailabilityStatement) must carry a quorum of the committee's
-// stake. Content is registered once. Fields: bytes8 CID, u64 Size, u16 K,
-// u16 N, digest ManifestDigest, bytes8 Signers, [48] Signature. Keys: the
-// committee, the content (ContentKey(CID)).
+// digest ManifestDigest) is stored, and paid for Retention consensus
+// milliseconds from its commit. Signers (a canonical crypto.Bitmap of the
+// genesis committee) and Signature (their 48-byte aggregate BLS signature
+// of AvailabilityStatement for the chain and Epoch) must carry a quorum of
+// the committee's stake; they are a witness the sender's signature does
+// not cover (the certificate proves itself), so a client signs the
+// registration before the node that stores the content has the
+// certificate. The CID has ContentManifestCodec and digest ManifestDigest;
+// 1 <= K <= N, N <= MaxContentExpansion*K and N <= MaxShardsPerValidator
+// times the committee size; Retention is 1 ms to Params.MaxContentRetention.
+// The fee covers the stored bytes for the retention (ContentMinFee).
+// Content is registered once, until it expires. Fields: bytes8 CID, u64
+// Size, u16 K, u16 N, digest ManifestDigest, u64 Epoch, u64 Retention, then
+// the witness: bytes8 Signers, [48] Signature. Keys: the committee, the
+// content (ContentKey(CID)).
 type RegisterContent struct {
-	// CID is the binary form of a version-1 CID with a BLAKE3-256
-	// multihash (CheckContentCID).
+	// CID is the binary form of a version-1 CID with ContentManifestCodec
+	// and a BLAKE3-256 multihash of ManifestDigest.
 	CID []byte
 	// Size is the content's length in bytes.
 	Size uint64
@@ -1194,40 +1227,70 @@ type RegisterContent struct {
 	N uint16
 	// ManifestDigest is the digest of the content's manifest.
 	ManifestDigest crypto.Digest
-	// Signers marks the validators whose signatures were aggregated.
+	// Epoch is the committee epoch the signers signed for; it must be
+	// Params.CommitteeEpoch, the epoch of the ledger's committee.
+	Epoch uint64
+	// Retention is how long, in consensus milliseconds from the commit
+	// that registers it, the content is paid for; after that it expires
+	// and holders delete it (RenewContent extends it).
+	Retention uint64
+	// Signers marks the validators whose signatures were aggregated
+	// (witness: not signed by the sender).
 	Signers []byte
-	// Signature is the aggregate BLS signature of AvailabilityStatement.
+	// Signature is the aggregate BLS signature of AvailabilityStatement
+	// (witness: not signed by the sender).
 	Signature [crypto.BLSSignatureSize]byte
 }
 
-// NewRegisterContent returns a RegisterContent; signature must be 48
-// bytes (a longer one is cut, a shorter one padded with zeros, and then it
-// does not verify).
+// NewRegisterContent returns a RegisterContent of epoch 0 and retention
+// DefaultContentRetention (set Epoch and Retention for others); signature
+// must be 48 bytes (a longer one is cut, a shorter one padded with zeros,
+// and then it does not verify).
 func NewRegisterContent(cid []byte, size uint64, k, n uint16, manifest crypto.Digest, signers crypto.Bitmap, signature []byte) *RegisterContent {
-	op := &RegisterContent{CID: cid, Size: size, K: k, N: n, ManifestDigest: manifest, Signers: signers}
+	op := &RegisterContent{CID: cid, Size: size, K: k, N: n, ManifestDigest: manifest, Retention: DefaultContentRetention, Signers: signers}
 	copy(op.Signature[:], signature)
 	return op
 }
 
 // Type implements Op.
 func (*RegisterContent) Type() OpType { return OpRegisterContent }
-func (o *RegisterContent) appendBody(b []byte) []byte {
+func (o *RegisterContent) appendSignedBody(b []byte) []byte {
 	b = appendBytes8(b, o.CID)
 	b = appendU64(b, o.Size)
 	b = appendU16(appendU16(b, o.K), o.N)
 	b = append(b, o.ManifestDigest[:]...)
+	return appendU64(appendU64(b, o.Epoch), o.Retention)
+}
+func (o *RegisterContent) appendBody(b []byte) []byte {
+	b = o.appendSignedBody(b)
 	b = appendBytes8(b, o.Signers)
 	return append(b, o.Signature[:]...)
 }
-func (o *RegisterContent) check(*Params) error {
-	if err := CheckContentCID(o.CID); err != nil {
+func (o *RegisterContent) check(p *Params) error {
+	if err := o.CheckClaim(p); err != nil {
 		return err
-	}
-	if o.K == 0 || o.K > o.N || o.N > MaxShards {
-		return invalid("shards k=%d n=%d: need 1 <= k <= n <= %d", o.K, o.N, MaxShards)
 	}
 	if len(o.Signers) == 0 {
 		return invalid("no signers")
+	}
+	return nil
+}
+
+// CheckClaim checks o's stateless rules under p but the witness: what a
+// node checks of a payer's registration before the certificate exists.
+// The error names the rule broken.
+func (o *RegisterContent) CheckClaim(p *Params) error {
+	if err := checkContentCoding(o.CID, o.K, o.N, o.Retention, p); err != nil {
+		return err
+	}
+	// The CID must name the manifest: a raw CID names the bytes only, and
+	// would let whoever knows them register garbage shards first.
+	c, _ := parseCID(o.CID)
+	if c.Type() != ContentManifestCodec {
+		return invalid("content CID codec %#x: want the manifest codec %#x (the CID must commit to the shards)", c.Type(), ContentManifestCodec)
+	}
+	if dm, err := multihash.Decode(c.Hash()); err != nil || !bytes.Equal(dm.Digest, o.ManifestDigest[:]) {
+		return invalid("content CID does not name manifest %x", o.ManifestDigest[:])
 	}
 	return nil
 }
@@ -1236,16 +1299,124 @@ func (o *RegisterContent) declare(_ *Tx, _ *Params, ks *keySet) {
 	ks.add(ContentKey(o.CID))
 }
 
+// checkContentCoding checks what RegisterContent and RenewContent share:
+// the CID's form, the shard counts and the retention.
+func checkContentCoding(cid []byte, k, n uint16, retention uint64, p *Params) error {
+	if err := CheckContentCID(cid); err != nil {
+		return err
+	}
+	if k == 0 || k > n || n > MaxShards {
+		return invalid("shards k=%d n=%d: need 1 <= k <= n <= %d", k, n, MaxShards)
+	}
+	if uint64(n) > MaxContentExpansion*uint64(k) {
+		return invalid("shards k=%d n=%d: n/k above the limit of %d stored bytes per content byte", k, n, MaxContentExpansion)
+	}
+	if retention == 0 || retention > p.MaxContentRetention {
+		return invalid("retention %d ms: need 1 to %d (Params.MaxContentRetention)", retention, p.MaxContentRetention)
+	}
+	return nil
+}
+
+// RenewContent extends the paid retention of registered content by
+// Retention consensus milliseconds (from its expiry, or from the commit if
+// it expired already; at most Params.MaxContentRetention ahead of the
+// commit). Anyone may pay. Size, K and N must be the record's: they price
+// the renewal (ContentMinFee) without reading the state. Fields: bytes8
+// CID, u64 Size, u16 K, u16 N, u64 Retention. Keys: the content.
+type RenewContent struct {
+	// CID names registered content.
+	CID []byte
+	// Size, K and N are the record's.
+	Size uint64
+	K, N uint16
+	// Retention is the extension, in consensus milliseconds.
+	Retention uint64
+}
+
+// NewRenewContent returns a RenewContent.
+func NewRenewContent(cid []byte, size uint64, k, n uint16, retention uint64) *RenewContent {
+	return &RenewContent{CID: cid, Size: size, K: k, N: n, Retention: retention}
+}
+
+// Type implements Op.
+func (*RenewContent) Type() OpType { return OpRenewContent }
+func (o *RenewContent) appendBody(b []byte) []byte {
+	b = appendBytes8(b, o.CID)
+	b = appendU64(b, o.Size)
+	b = appendU16(appendU16(b, o.K), o.N)
+	return appendU64(b, o.Retention)
+}
+func (o *RenewContent) check(p *Params) error {
+	return checkContentCoding(o.CID, o.K, o.N, o.Retention, p)
+}
+func (o *RenewContent) declare(_ *Tx, _ *Params, ks *keySet) { ks.add(ContentKey(o.CID)) }
+
+// storedBytes returns Size*N/K rounded up, saturating at the largest
+// uint64 (0 for K = 0, which check refuses).
+func storedBytes(size uint64, k, n uint16) uint64 {
+	if k == 0 {
+		return 0
+	}
+	hi, lo := bits.Mul64(size, uint64(n))
+	if hi >= uint64(k) {
+		return math.MaxUint64
+	}
+	q, r := bits.Div64(hi, lo, uint64(k))
+	if r != 0 {
+		q++ // q < 2^64-1 here: Size*N/K < 2^64 and r > 0
+	}
+	return q
+}
+
+// StoredBytes returns the bytes the network stores for the content,
+// Size*N/K rounded up, saturating at the largest uint64.
+func (o *RegisterContent) StoredBytes() uint64 { return storedBytes(o.Size, o.K, o.N) }
+
+// ContentMinFee returns the smallest fee of a RegisterContent or
+// RenewContent op under p: Params.ContentFee plus Params.ContentBytePrice
+// for each stored byte (Size*N/K) and each retention unit begun
+// (Params.ContentRetentionUnit), saturating at the largest uint64. Other
+// ops: 0.
+func ContentMinFee(p *Params, op Op) uint64 {
+	var stored, retention uint64
+	switch o := op.(type) {
+	case *RegisterContent:
+		stored, retention = o.StoredBytes(), o.Retention
+	case *RenewContent:
+		stored, retention = storedBytes(o.Size, o.K, o.N), o.Retention
+	default:
+		return 0
+	}
+	unit := max(p.ContentRetentionUnit, 1)
+	units := retention / unit
+	if retention%unit != 0 {
+		units++
+	}
+	hi, price := bits.Mul64(p.ContentBytePrice, stored)
+	hi2, lo := bits.Mul64(price, units)
+	sum, carry := bits.Add64(p.ContentFee, lo, 0)
+	if hi != 0 || hi2 != 0 || carry != 0 {
+		return math.MaxUint64
+	}
+	return sum
+}
+
+// AvailabilityDomain prefixes every availability statement, so that no
+// other message a validator signs can be replayed as one.
+const AvailabilityDomain = "dagd/contracts/v2/availability"
+
 // AvailabilityStatement returns the canonical bytes validators sign (BLS,
 // crypto.BLSSignatureDST) to attest that they store their shards of the
-// content: the domain "dagd/contracts/v1/availability", then bytes8 cid,
-// u64 size, u16 k, u16 n and the 32-byte manifest digest.
-func AvailabilityStatement(cid []byte, size uint64, k, n uint16, manifestDigest crypto.Digest) []byte {
-	b := append(make([]byte, 0, 128), domainAvailability...)
+// content on chain chainID in committee epoch epoch: AvailabilityDomain,
+// then bytes8 chain id, u64 epoch, bytes8 cid, u64 size, u16 k, u16 n and
+// the 32-byte manifest digest. The chain id and epoch make a signature of
+// one chain or epoch worthless on another.
+func AvailabilityStatement(chainID string, epoch uint64, cid []byte, size uint64, k, n uint16, manifestDigest crypto.Digest) []byte {
+	b := append(make([]byte, 0, 160), AvailabilityDomain...)
+	b = appendBytes8(b, []byte(chainID))
+	b = appendU64(b, epoch)
 	b = appendBytes8(b, cid)
 	b = appendU64(b, size)
 	b = appendU16(appendU16(b, k), n)
 	return append(b, manifestDigest[:]...)
 }
-
-const domainAvailability = "dagd/contracts/v1/availability"

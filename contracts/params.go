@@ -13,6 +13,19 @@ const (
 	// registration costs a BLS aggregate verification, about a hundred
 	// times an account signature.
 	DefaultContentFee = 100_000
+	// DefaultContentBytePrice is the default Params.ContentBytePrice: one
+	// unit per stored byte and retention unit (day), so storing 1 GiB at
+	// n/k = 2 for 30 days costs 30 x 2^31 units.
+	DefaultContentBytePrice = 1
+	// DefaultContentRetentionUnit is the default
+	// Params.ContentRetentionUnit: one day in milliseconds.
+	DefaultContentRetentionUnit = 24 * 3600 * 1000
+	// DefaultMaxContentRetention is the default Params.MaxContentRetention:
+	// 366 days in milliseconds.
+	DefaultMaxContentRetention = 366 * DefaultContentRetentionUnit
+	// DefaultContentRetention is the retention NewRegisterContent sets: 30
+	// days in milliseconds.
+	DefaultContentRetention = 30 * DefaultContentRetentionUnit
 	// DefaultUnbondingPeriod is the default Params.UnbondingPeriod: 7 days
 	// in milliseconds.
 	DefaultUnbondingPeriod = 7 * 24 * 3600 * 1000
@@ -44,6 +57,29 @@ type Params struct {
 	// verification. Default DefaultContentFee.
 	ContentFee uint64
 
+	// ContentBytePrice is the price of one stored byte of registered
+	// content for one ContentRetentionUnit: a RegisterContent's or
+	// RenewContent's fee must be at least ContentFee plus ContentBytePrice
+	// times its stored bytes, Size*N/K, times the retention units begun
+	// (ContentMinFee). Default DefaultContentBytePrice.
+	ContentBytePrice uint64
+
+	// ContentRetentionUnit is the retention, in consensus milliseconds,
+	// that ContentBytePrice pays for. Default DefaultContentRetentionUnit
+	// (a day).
+	ContentRetentionUnit uint64
+
+	// MaxContentRetention bounds how far ahead of its commit content may
+	// be paid for, in consensus milliseconds. Default
+	// DefaultMaxContentRetention (366 days).
+	MaxContentRetention uint64
+
+	// CommitteeEpoch is the epoch of the ledger's committee (the genesis
+	// committee): availability certificates signed for another epoch are
+	// refused. Every validator must use the node's committee epoch.
+	// Default 0.
+	CommitteeEpoch uint64
+
 	// UnbondingPeriod is how long, in consensus milliseconds, unbonded
 	// stake stays locked before Withdraw may release it. Default
 	// DefaultUnbondingPeriod (7 days).
@@ -72,6 +108,15 @@ func (p *Params) EnsureDefaults() {
 	}
 	if p.ContentFee == 0 {
 		p.ContentFee = DefaultContentFee
+	}
+	if p.ContentBytePrice == 0 {
+		p.ContentBytePrice = DefaultContentBytePrice
+	}
+	if p.ContentRetentionUnit == 0 {
+		p.ContentRetentionUnit = DefaultContentRetentionUnit
+	}
+	if p.MaxContentRetention == 0 {
+		p.MaxContentRetention = DefaultMaxContentRetention
 	}
 	if p.UnbondingPeriod == 0 {
 		p.UnbondingPeriod = DefaultUnbondingPeriod

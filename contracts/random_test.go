@@ -216,14 +216,18 @@ func (w *world) op(i int) Op {
 	case OpVestingClaim:
 		return NewVestingClaim(pick(w, w.vestings, w.digest))
 	case OpRegisterContent:
-		c := testCID(fmt.Sprint("content", w.n(3)))
+		m := digestOf(fmt.Sprint("content", w.n(3)))
+		c := manifestCID(m)
 		signers := []int{0, 1, 2}
 		if w.n(3) == 0 {
 			signers = []int{1, 3}
 		}
 		size := uint64(w.n(3))
-		bm, sig := certify(w.f.t, w.f.bls, signers, c, size, 2, 4, digestOf("m"))
-		return NewRegisterContent(c, size, 2, 4, digestOf("m"), bm, sig)
+		bm, sig := certify(w.f.t, w.f.bls, signers, c, size, 2, 4, m)
+		return NewRegisterContent(c, size, 2, 4, m, bm, sig)
+	case OpRenewContent:
+		c := manifestCID(digestOf(fmt.Sprint("content", w.n(3))))
+		return NewRenewContent(c, uint64(w.n(3)), 2, 4, 1+uint64(w.n(1000)))
 	default:
 		panic(fmt.Sprintf("no generator for %s", t))
 	}
@@ -485,7 +489,7 @@ func (w *world) checkInvariants() {
 func TestRandomTransactions(t *testing.T) {
 	const steps = 800
 	executed := map[OpType]int{}
-	for seed := range uint64(8) {
+	for seed := range uint64(12) {
 		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
 			w := newWorld(t, seed)
 			for s := range steps {

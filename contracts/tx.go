@@ -71,8 +71,26 @@ func NewSignedTx(key *crypto.AccountPrivateKey, chainID string, nonce, fee, expi
 	return tx
 }
 
+// witnessed is an Op with fields the sender's signature does not cover: a
+// witness that proves itself, attached after signing by whoever collected
+// it (RegisterContent's availability certificate, which the node that
+// stored the content aggregates after the payer signed).
+type witnessed interface {
+	// appendSignedBody appends the fields the signature covers, in order.
+	appendSignedBody(b []byte) []byte
+}
+
 // appendUnsigned appends the encoding of tx without its signature.
 func (tx *Tx) appendUnsigned(b []byte) []byte {
+	b = tx.appendHeader(b)
+	if tx.Op == nil {
+		return b
+	}
+	return tx.Op.appendBody(b)
+}
+
+// appendHeader appends the encoding of tx up to its operation's body.
+func (tx *Tx) appendHeader(b []byte) []byte {
 	b = append(b, TxVersion)
 	b = appendString8(b, tx.ChainID)
 	b = append(b, tx.Sender[:]...)
@@ -82,8 +100,7 @@ func (tx *Tx) appendUnsigned(b []byte) []byte {
 	if tx.Op == nil {
 		return appendU16(b, 0) // no operation: DecodeTx refuses type 0
 	}
-	b = appendU16(b, uint16(tx.Op.Type()))
-	return tx.Op.appendBody(b)
+	return appendU16(b, uint16(tx.Op.Type()))
 }
 
 // Encode returns the canonical encoding of tx. A transaction DecodeTx
@@ -94,9 +111,14 @@ func (tx *Tx) Encode() []byte {
 }
 
 // SigningBytes returns what the signature covers: SigningDomain followed by
-// the encoding of tx without its signature.
+// the encoding of tx without its signature, and without the witness fields
+// of an operation that has some (RegisterContent's certificate).
 func (tx *Tx) SigningBytes() []byte {
-	return tx.appendUnsigned(append(make([]byte, 0, 192), SigningDomain...))
+	b := append(make([]byte, 0, 192), SigningDomain...)
+	if w, ok := tx.Op.(witnessed); ok {
+		return w.appendSignedBody(tx.appendHeader(b))
+	}
+	return tx.appendUnsigned(b)
 }
 
 // Digest names the transaction: BLAKE3-256 of its whole encoding

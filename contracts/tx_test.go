@@ -21,6 +21,16 @@ func testCID(data string) []byte {
 	return cid.NewCidV1(cid.Raw, mh).Bytes()
 }
 
+// manifestCID returns the CIDv1 (ContentManifestCodec, BLAKE3 multihash)
+// of a manifest digest: the CID a RegisterContent for it must carry.
+func manifestCID(m crypto.Digest) []byte {
+	mh, err := multihash.Encode(m[:], multihash.BLAKE3)
+	if err != nil {
+		panic(err)
+	}
+	return cid.NewCidV1(ContentManifestCodec, mh).Bytes()
+}
+
 func digestOf(s string) crypto.Digest { return crypto.Hash([]byte(s)) }
 
 // sampleOps returns one operation of every type, with every field set.
@@ -54,7 +64,8 @@ func sampleOps() []Op {
 		NewWithdraw(20),
 		NewVestingTransfer(b, 21, 100, 1000, 10),
 		NewVestingClaim(digestOf("sched")),
-		NewRegisterContent(testCID("content"), 4096, 2, 4, digestOf("manifest"), crypto.Bitmap{0x07}, bytes.Repeat([]byte{0xaa}, 48)),
+		NewRegisterContent(manifestCID(digestOf("manifest")), 4096, 2, 4, digestOf("manifest"), crypto.Bitmap{0x07}, bytes.Repeat([]byte{0xaa}, 48)),
+		NewRenewContent(manifestCID(digestOf("manifest")), 4096, 2, 4, 3600_000),
 	}
 }
 

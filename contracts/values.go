@@ -341,7 +341,7 @@ func (v *Vesting) Vested(t uint64) uint64 {
 
 // Content is the value under ContentKey: registered content. Encoded as
 // key Registrant, bytes8 CID, u64 Size, u16 K, u16 N, digest Manifest, u64
-// Seq, u64 Time.
+// Seq, u64 Time, u64 Expiry.
 type Content struct {
 	// Registrant sent the RegisterContent transaction.
 	Registrant crypto.AccountPublicKey
@@ -355,20 +355,28 @@ type Content struct {
 	Manifest crypto.Digest
 	// Seq and Time are the commit's sequence number and consensus time.
 	Seq, Time uint64
+	// Expiry is the consensus time (milliseconds) until which the content
+	// is paid for: after it, holders delete their shards and the CID may
+	// be registered again (Expired).
+	Expiry uint64
 }
+
+// Expired reports whether the content's paid retention is over at
+// consensus time now.
+func (c *Content) Expired(now uint64) bool { return now > c.Expiry }
 
 // Encode returns the canonical encoding of c.
 func (c *Content) Encode() []byte {
 	b := appendBytes8(append(make([]byte, 0, 128), c.Registrant[:]...), c.CID)
 	b = appendU16(appendU16(appendU64(b, c.Size), c.K), c.N)
-	return appendU64(appendU64(append(b, c.Manifest[:]...), c.Seq), c.Time)
+	return appendU64(appendU64(appendU64(append(b, c.Manifest[:]...), c.Seq), c.Time), c.Expiry)
 }
 
 // DecodeContent decodes a Content.
 func DecodeContent(b []byte) (*Content, error) {
 	r := &reader{b: b}
 	c := &Content{Registrant: r.key("registrant"), CID: r.bytes8("cid", 1, MaxCIDSize), Size: r.u64("size"),
-		K: r.u16("k"), N: r.u16("n"), Manifest: r.digest("manifest"), Seq: r.u64("seq"), Time: r.u64("time")}
+		K: r.u16("k"), N: r.u16("n"), Manifest: r.digest("manifest"), Seq: r.u64("seq"), Time: r.u64("time"), Expiry: r.u64("expiry")}
 	if r.err == nil && (c.K == 0 || c.K > c.N || c.N > MaxShards) {
 		r.fail("content shards k=%d n=%d out of range", c.K, c.N)
 	}

@@ -14,6 +14,8 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
+	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
@@ -86,6 +88,12 @@ type contentService struct {
 	scores  *heal.Scores
 
 	putSem, getSem *semaphore.Weighted
+
+	// quota: stored bytes of the paid puts running, per payer
+	// (ContentOptions.MaxAccountUploadBytes); an entry per running put at
+	// most.
+	quotaMu sync.Mutex
+	quota   map[crypto.AccountPublicKey]int64
 
 	// life guards the start and the end of the service.
 	life    sync.Mutex
@@ -175,6 +183,7 @@ func newContentService(n *Node, db *store) (*contentService, error) {
 		m: newContentMetrics(n.m.reg), dec: dec,
 		waiters: make(map[uint64]*waiter), uploads: make(map[uint64]*upload), sessions: make(map[sessionKey]*recvSession),
 		scores: heal.NewScores(v),
+		quota:  map[crypto.AccountPublicKey]int64{},
 		putSem: semaphore.NewWeighted(int64(o.MaxConcurrentPuts)), getSem: semaphore.NewWeighted(int64(o.MaxConcurrentGets)),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -514,6 +523,24 @@ func (s *contentService) holderStake(n int) uint64 {
 
 // maxChunksFor bounds the chunks of an object with n shards: the
 // manifest must fit in one frame, and the options bound the size.
+// checkShardBounds refuses a coding that would store too much per content
+// byte: n/k above contracts.MaxContentExpansion, or n above
+// contracts.MaxShardsPerValidator shards per validator of the committee
+// (the bounds the ledger registers under). Errors wrap ErrContentParams.
+func (s *contentService) checkShardBounds(p erasure.Params) error {
+	return checkShardBounds(p.DataShards, p.TotalShards(), s.v)
+}
+
+func checkShardBounds(k, n, v int) error {
+	if n > contracts.MaxContentExpansion*k {
+		return fmt.Errorf("%w: k=%d n=%d stores %.2f bytes per content byte, limit: n/k at most %d", ErrContentParams, k, n, float64(n)/float64(k), contracts.MaxContentExpansion)
+	}
+	if limit := contracts.MaxShardsPerValidator * v; n > limit {
+		return fmt.Errorf("%w: n=%d shards for %d validators, limit %d (%d per validator)", ErrContentParams, n, v, limit, contracts.MaxShardsPerValidator)
+	}
+	return nil
+}
+
 func (s *contentService) maxChunksFor(p erasure.Params) int {
 	perChunk := erasure.HashSize * (p.TotalShards() + 1)
 	byFrame := (maxFrameSize - 1024) / perChunk

@@ -5,11 +5,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"os"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 )
@@ -33,6 +38,15 @@ const (
 	ReasonBusy = "busy"
 	// ReasonRetrieval: the content could not be rebuilt.
 	ReasonRetrieval = "retrieval_failed"
+	// ReasonPaymentRequired: a put without a payment (the
+	// ContentPaymentHeader) on a node that does not pay for its clients.
+	ReasonPaymentRequired = "payment_required"
+	// ReasonPaymentRefused: the put's payment does not pay for it (see the
+	// error: chain, size, fee, balance, signature, content).
+	ReasonPaymentRefused = "payment_refused"
+	// ReasonBodyTooSlow: the put's body came slower than
+	// ContentOptions.MinUploadRate allows.
+	ReasonBodyTooSlow = "body_too_slow"
 )
 
 // Response headers of GET /v1/content/{cid}.
@@ -46,13 +60,19 @@ const (
 // mountContent adds the content endpoints:
 //
 //	POST /v1/content?k=K&n=N      put the body; answers ContentPutResponse
+//	                              (header ContentPaymentHeader: the payer's
+//	                              signed registration; see content_pay.go)
 //	PUT  /v1/content?k=K&n=N      the same
+//	GET  /v1/content/params       ContentParams: what a paid put signs
 //	GET  /v1/content/{cid}        the content, verified, streamed
 //	GET  /v1/content/{cid}/manifest  the canonical manifest
 //	GET  /v1/content/{cid}/stat   ContentStat
 func (n *Node) mountContent(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/content", n.handleContentPut)
 	mux.HandleFunc("PUT /v1/content", n.handleContentPut)
+	mux.HandleFunc("GET /v1/content/params", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, n.content.contentParams())
+	})
 	mux.HandleFunc("GET /v1/content/{cid}", n.handleContentGet)
 	mux.HandleFunc("GET /v1/content/{cid}/manifest", n.handleContentManifest)
 	mux.HandleFunc("GET /v1/content/{cid}/stat", n.handleContentStat)
@@ -150,7 +170,22 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, ReasonTooLarge, fmt.Sprintf("%d bytes, limit %d", size, n.opts.Content.MaxContentSize))
 		return
 	}
-	res, err := n.PutContent(r.Context(), r.Body, size, o)
+	pay, err := paymentOf(r)
+	if err == nil && pay == nil && !n.opts.Content.OperatorPaysPuts {
+		err = fmt.Errorf("%w: this node does not pay for clients' content: send a signed content registration in the %s header (dagd put --from KEY)", ErrContentUnpaid, ContentPaymentHeader)
+	}
+	if err != nil {
+		status, reason := contentErrorStatus(err)
+		writeError(w, status, reason, err.Error())
+		return
+	}
+	o.Payment = pay
+	body := &slowBody{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: n.opts.Content.UploadBodyGrace, rate: max(n.opts.Content.MinUploadRate, 1)}
+	res, err := n.PutContent(r.Context(), body, size, o)
+	if err != nil && body.expired() {
+		err = fmt.Errorf("%w: the body came slower than %d bytes/s after a grace of %v (%d bytes read)", os.ErrDeadlineExceeded,
+			n.opts.Content.MinUploadRate, n.opts.Content.UploadBodyGrace, body.read)
+	}
 	if err != nil {
 		status, reason := contentErrorStatus(err)
 		if status == http.StatusTooManyRequests {
@@ -199,7 +234,76 @@ func contentErrorStatus(err error) (int, string) {
 	if errors.As(err, &mbe) {
 		return http.StatusRequestEntityTooLarge, ReasonTooLarge
 	}
+	switch {
+	case errors.Is(err, ErrContentUnpaid):
+		return http.StatusUnauthorized, ReasonPaymentRequired
+	case errors.Is(err, ErrContentPayment):
+		return http.StatusPaymentRequired, ReasonPaymentRefused
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return http.StatusRequestTimeout, ReasonBodyTooSlow
+	}
 	return http.StatusInternalServerError, "internal"
+}
+
+// maxPaymentHeader bounds the ContentPaymentHeader: the hex of a
+// transaction.
+const maxPaymentHeader = 2 * contracts.MaxTxSize
+
+// paymentOf decodes a put's ContentPaymentHeader; nil when absent.
+func paymentOf(r *http.Request) (*contracts.Tx, error) {
+	h := r.Header.Get(ContentPaymentHeader)
+	if h == "" {
+		return nil, nil
+	}
+	if len(h) > maxPaymentHeader {
+		return nil, fmt.Errorf("%w: %s header of %d characters, limit %d", ErrContentPayment, ContentPaymentHeader, len(h), maxPaymentHeader)
+	}
+	b, err := hex.DecodeString(h)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, ContentPaymentHeader, err)
+	}
+	tx, err := contracts.DecodeTx(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, ContentPaymentHeader, err)
+	}
+	return tx, nil
+}
+
+// slowBody is a put's body with a read deadline that moves with what was
+// read: byte n must arrive within grace + n/rate of the start, so a client
+// trickling its body cannot hold an upload slot.
+type slowBody struct {
+	r     io.Reader
+	rc    *http.ResponseController
+	start time.Time
+	grace time.Duration
+	rate  int64
+	read  int64
+
+	mu       sync.Mutex
+	deadline time.Time
+}
+
+// expired reports whether the body's read deadline has passed (the
+// server then cancels the request, so the put fails with
+// context.Canceled rather than with the timeout).
+func (b *slowBody) expired() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return !b.deadline.IsZero() && time.Now().After(b.deadline)
+}
+
+func (b *slowBody) Read(p []byte) (int, error) {
+	allow := b.read + int64(len(p))
+	d := b.start.Add(b.grace + time.Duration(float64(allow)/float64(b.rate)*float64(time.Second)))
+	if b.rc.SetReadDeadline(d) == nil { // not every transport supports it; HTTP/1 does
+		b.mu.Lock()
+		b.deadline = d
+		b.mu.Unlock()
+	}
+	n, err := b.r.Read(p)
+	b.read += int64(n)
+	return n, err
 }
 
 // pathCID parses the {cid} of a request, answering 400 when malformed.

@@ -281,6 +281,21 @@ func TestContentHolderRefusesUnverified(t *testing.T) {
 		}
 	}
 	n := uint32(man.NumChunks())
+	// Issue 13, finding 10: a Byzantine validator that knows small content
+	// names it by its raw CID with a manifest whose chunk hash is right and
+	// whose shard hashes are those of its garbage. Under raw CIDs a holder
+	// verified the garbage against that manifest and signed: the first
+	// registration then blocked the content forever.
+	small := randomContent(63, 1000)
+	_, smallMan, _ := uploadOf(t, small)
+	garbage := bytes.Repeat([]byte{0x5a}, smallMan.ShardSize(0))
+	forged := smallMan.Encode()
+	perChunk := (smallMan.Params().TotalShards() + 1) * erasure.HashSize
+	gh := erasure.Sum(garbage)
+	copy(forged[len(forged)-perChunk+2*erasure.HashSize:], gh[:]) // the hash of shard 1
+	squat := func(up uint64) {
+		s.handleUploadFrame(0, (&shardPush{ID: up, Chunk: 0, Shard: 1, Data: garbage}).encode())
+	}
 	cases := []struct {
 		name     string
 		push     func(uint64)
@@ -290,6 +305,7 @@ func TestContentHolderRefusesUnverified(t *testing.T) {
 		want     error
 	}{
 		{"tampered shard", pushAll(2), id, man.Encode(), n, erasure.ErrShardMismatch},
+		{"raw CID of known content, garbage shards", squat, erasure.RawCID(small).Bytes(), forged, 1, erasure.ErrManifestMismatch},
 		{"manifest of other content", pushAll(-1), otherID, otherMan.Encode(), n, erasure.ErrShardMismatch},
 		{"manifest not named by the CID", pushAll(-1), id, otherMan.Encode(), n, erasure.ErrManifestMismatch},
 		{"garbage manifest", pushAll(-1), id, []byte{1, 2, 3}, n, erasure.ErrMalformedManifest},
@@ -321,7 +337,7 @@ func TestContentHolderRefusesUnverified(t *testing.T) {
 		t.Fatalf("good upload refused: %s", res.Reason)
 	}
 	c, _ := erasure.CIDFromBytes(id)
-	stmt := AvailabilityStatement(c, man.ContentSize(), 2, 4, man.Digest())
+	stmt := AvailabilityStatement(d.Node(1).opts.ChainID, d.Node(1).opts.Epoch, c, man.ContentSize(), 2, 4, man.Digest())
 	if err := d.Node(1).bls.Verify(1, stmt, res.Signature); err != nil {
 		t.Fatalf("holder's signature: %v", err)
 	}
@@ -337,13 +353,14 @@ func TestContentBadCertificate(t *testing.T) {
 	res := putBytes(t, d, 0, randomContent(71, 100<<10), PutOptions{})
 	good := res.Certificate
 	committee := d.Node(1).bls
-	if err := good.Verify(committee, 0); err != nil {
+	chain := d.Node(1).opts.ChainID
+	if err := good.Verify(committee, chain, 0); err != nil {
 		t.Fatalf("good certificate: %v", err)
 	}
 	// The ledger operation carries the same statement and signature.
 	op := good.RegisterOp()
-	stmt := contracts.AvailabilityStatement(op.CID, op.Size, op.K, op.N, op.ManifestDigest)
-	if !bytes.Equal(stmt, good.Statement()) || !bytes.Equal(op.Signature[:], good.Signature) || !bytes.Equal(op.Signers, good.Signers) {
+	stmt := contracts.AvailabilityStatement(chain, op.Epoch, op.CID, op.Size, op.K, op.N, op.ManifestDigest)
+	if !bytes.Equal(stmt, good.Statement(chain, good.Epoch)) || !bytes.Equal(op.Signature[:], good.Signature) || !bytes.Equal(op.Signers, good.Signers) {
 		t.Fatal("RegisterOp does not carry the certificate")
 	}
 	if _, err := committee.VerifyAggregate(stmt, crypto.Bitmap(op.Signers), op.Signature[:]); err != nil {
@@ -364,30 +381,39 @@ func TestContentBadCertificate(t *testing.T) {
 	for i := range keys {
 		keys[i], _, _ = DevnetKeys("dagd-devnet", i)
 	}
-	sign := func(c *ContentCertificate, who ...int) {
+	signFor := func(c *ContentCertificate, chain string, epoch uint64, who ...int) {
 		var sigs [][]byte
 		c.Signers = crypto.NewBitmap(4)
 		for _, i := range who {
-			sigs = append(sigs, keys[i].Sign(c.Statement()))
+			sigs = append(sigs, keys[i].Sign(c.Statement(chain, epoch)))
 			c.Signers.Set(i)
 		}
 		c.Signature, _ = crypto.AggregateBLSSignatures(sigs)
 	}
+	sign := func(c *ContentCertificate, who ...int) { signFor(c, chain, c.Epoch, who...) }
+	if c := mut(func(c *ContentCertificate) { sign(c, 0, 1, 2) }); c.Verify(committee, chain, 0) != nil {
+		t.Fatal("re-signed certificate does not verify: the cases below would prove nothing")
+	}
 	cases := map[string]*ContentCertificate{
-		"wrong epoch":        mut(func(c *ContentCertificate) { c.Epoch = 7 }),
-		"other size":         mut(func(c *ContentCertificate) { c.Size++ }),
-		"other manifest":     mut(func(c *ContentCertificate) { c.ManifestDigest[0] ^= 1 }),
-		"signer bit removed": mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x07} }),
-		"two signers":        mut(func(c *ContentCertificate) { sign(c, 0, 1) }),
-		"signer not holding": mut(func(c *ContentCertificate) { c.N = 3; sign(c, 0, 1, 3) }),
-		"bitmap beyond":      mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x1f} }),
+		"wrong epoch": mut(func(c *ContentCertificate) { c.Epoch = 7 }),
+		// Issue 13, finding 4: a quorum's signatures for another chain
+		// id or epoch are refused.
+		"quorum of another epoch":  mut(func(c *ContentCertificate) { c.Epoch = 7; sign(c, 0, 1, 2) }),
+		"signed for another epoch": mut(func(c *ContentCertificate) { signFor(c, chain, 7, 0, 1, 2) }),
+		"signed for another chain": mut(func(c *ContentCertificate) { signFor(c, "other-chain", 0, 0, 1, 2) }),
+		"other size":               mut(func(c *ContentCertificate) { c.Size++ }),
+		"other manifest":           mut(func(c *ContentCertificate) { c.ManifestDigest[0] ^= 1 }),
+		"signer bit removed":       mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x07} }),
+		"two signers":              mut(func(c *ContentCertificate) { sign(c, 0, 1) }),
+		"signer not holding":       mut(func(c *ContentCertificate) { c.N = 3; sign(c, 0, 1, 3) }),
+		"bitmap beyond":            mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x1f} }),
 	}
 	for name, c := range cases {
-		err := c.Verify(committee, 0)
+		err := c.Verify(committee, chain, 0)
 		if !errors.Is(err, ErrInvalidCertificate) {
 			t.Errorf("%s: %v, want ErrInvalidCertificate", name, err)
 		}
-		if name == "wrong epoch" {
+		if name == "wrong epoch" || name == "quorum of another epoch" {
 			continue
 		}
 		other := mut(func(x *ContentCertificate) { *x = *c; x.CID = erasure.RawCID([]byte(name)) })
@@ -440,7 +466,7 @@ func TestContentAPIRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, err := DecodeContentCertificate(cert)
-	if err != nil || c.Verify(d.Node(0).bls, 0) != nil || c.CID.String() != pr.CID {
+	if err != nil || c.Verify(d.Node(0).bls, d.Node(0).opts.ChainID, 0) != nil || c.CID.String() != pr.CID {
 		t.Fatalf("certificate in the answer: %v", err)
 	}
 }
@@ -512,4 +538,49 @@ func TestContentStalledHolder(t *testing.T) {
 	}
 	// The window is free again: another put goes through.
 	putBytes(t, d, 0, data[:100<<10], PutOptions{})
+}
+
+// TestContentPutAmplification pins issue 13, finding 9's bounds: a client
+// may not choose k=1, n=256 (in a committee of four, about 64 copies of
+// every byte on each validator). Puts over the HTTP API, uploads a peer
+// opens and certificates are all refused past n/k <=
+// contracts.MaxContentExpansion and n <= contracts.MaxShardsPerValidator
+// per validator.
+func TestContentPutAmplification(t *testing.T) {
+	d := contentDevnet(t, true, nil)
+	base := "http://" + d.Node(0).APIAddr()
+	for q, want := range map[string]string{
+		"k=1&n=256": "n/k at most 8",
+		"k=1&n=9":   "n/k at most 8",
+		"k=4&n=17":  "limit 16",
+	} {
+		resp, err := http.Post(base+"/v1/content?"+q, "application/octet-stream", strings.NewReader("abc"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), ReasonBadParams) || !strings.Contains(string(body), want) {
+			t.Errorf("put ?%s: %d %s, want 400 %s naming %q", q, resp.StatusCode, body, ReasonBadParams, want)
+		}
+	}
+	s := d.Node(1).content
+	p := erasure.Params{ChunkSize: s.opts.ChunkSize, DataShards: 1, ParityShards: 255}
+	if _, err := s.openSession(0, 77, p, 1, false); !errors.Is(err, ErrContentParams) {
+		t.Fatalf("a peer's k=1 n=256 upload: %v, want ErrContentParams", err)
+	}
+	// The largest coding allowed still works end to end.
+	data := randomContent(111, 100<<10)
+	res := putBytes(t, d, 0, data, PutOptions{K: 2, N: 16})
+	if got, _ := getBytes(t, d, 2, res.CID); !bytes.Equal(got, data) {
+		t.Fatal("k=2 n=16 content differs")
+	}
+	c, err := DecodeContentCertificate(res.Certificate.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.K = 1 // n/k = 16: refused before any pairing
+	if err := c.Verify(d.Node(0).bls, d.Node(0).opts.ChainID, 0); !errors.Is(err, ErrInvalidCertificate) || !strings.Contains(err.Error(), "n/k") {
+		t.Fatalf("certificate of n/k 16: %v", err)
+	}
 }

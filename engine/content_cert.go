@@ -15,12 +15,6 @@ import (
 	"github.com/dagd/dagd/heal"
 )
 
-// AvailabilityDomain prefixes every availability statement, so that no
-// other message a validator signs can be replayed as one. It is package
-// contracts' domain: the statement is the one its RegisterContent
-// operation verifies.
-const AvailabilityDomain = "dagd/contracts/v1/availability"
-
 // ErrMalformedCertificate is wrapped by every error about certificate or
 // statement bytes that do not decode.
 var ErrMalformedCertificate = errors.New("engine: malformed content certificate")
@@ -31,15 +25,14 @@ var ErrMalformedCertificate = errors.New("engine: malformed content certificate"
 var ErrInvalidCertificate = errors.New("engine: invalid content certificate")
 
 // AvailabilityStatement returns the canonical bytes a validator signs with
-// its BLS key to say that it stores its shards of the object named by id:
-// size content bytes coded with k of n shards, as the manifest of the given
-// digest describes them. It is contracts.AvailabilityStatement, the
-// statement a RegisterContent transaction carries a quorum certificate of
-// (with big-endian integers):
-//
-//	AvailabilityDomain | cid length u8 | cid bytes | size u64 | k u16 | n u16 | manifest digest [32]
-func AvailabilityStatement(id cid.Cid, size uint64, k, n int, manifestDigest erasure.Hash) []byte {
-	return contracts.AvailabilityStatement(id.Bytes(), size, uint16(k), uint16(n), crypto.Digest(manifestDigest))
+// its BLS key to say that it stores its shards of the object named by id on
+// chain chainID in committee epoch epoch: size content bytes coded with k
+// of n shards, as the manifest of the given digest describes them. It is
+// contracts.AvailabilityStatement, defined there once: the statement a
+// RegisterContent transaction carries a quorum certificate of, bound to the
+// chain id and epoch so that no signature serves another chain or epoch.
+func AvailabilityStatement(chainID string, epoch uint64, id cid.Cid, size uint64, k, n int, manifestDigest erasure.Hash) []byte {
+	return contracts.AvailabilityStatement(chainID, epoch, id.Bytes(), size, uint16(k), uint16(n), crypto.Digest(manifestDigest))
 }
 
 // ContentClaim is what an availability statement says.
@@ -54,9 +47,10 @@ type ContentClaim struct {
 	ManifestDigest erasure.Hash
 }
 
-// Statement returns the claim's AvailabilityStatement.
-func (c *ContentClaim) Statement() []byte {
-	return AvailabilityStatement(c.CID, c.Size, c.K, c.N, c.ManifestDigest)
+// Statement returns the claim's AvailabilityStatement on chain chainID in
+// committee epoch epoch.
+func (c *ContentClaim) Statement(chainID string, epoch uint64) []byte {
+	return AvailabilityStatement(chainID, epoch, c.CID, c.Size, c.K, c.N, c.ManifestDigest)
 }
 
 // check reports a claim whose fields are out of range.
@@ -68,25 +62,6 @@ func (c *ContentClaim) check() error {
 		return fmt.Errorf("k=%d n=%d: want 1 <= k < n <= %d", c.K, c.N, erasure.MaxShards)
 	}
 	return nil
-}
-
-// ParseAvailabilityStatement decodes statement bytes strictly: the domain,
-// a canonical dagd CID, k and n in range, nothing after. Errors wrap
-// ErrMalformedCertificate.
-func ParseAvailabilityStatement(b []byte) (*ContentClaim, error) {
-	rest, ok := bytes.CutPrefix(b, []byte(AvailabilityDomain))
-	if !ok {
-		return nil, fmt.Errorf("%w: statement without the availability domain", ErrMalformedCertificate)
-	}
-	r := &frameReader{p: rest}
-	c, err := readClaim(r)
-	if err == nil {
-		err = r.end("statement")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrMalformedCertificate, err)
-	}
-	return c, nil
 }
 
 func readClaim(r *frameReader) (*ContentClaim, error) {
@@ -109,7 +84,7 @@ func readClaim(r *frameReader) (*ContentClaim, error) {
 
 // ContentCertificate proves that validators holding a quorum of stake store
 // their shards of an object: their aggregate BLS signature on the claim's
-// AvailabilityStatement. Its canonical encoding (Encode,
+// AvailabilityStatement for the chain and Epoch. Its canonical encoding (Encode,
 // DecodeContentCertificate), with big-endian integers:
 //
 //	version u8 (1) | epoch u64 | cid length u8 | cid | size u64 | k u16 | n u16 |
@@ -175,12 +150,14 @@ func DecodeContentCertificate(b []byte) (*ContentCertificate, error) {
 	return &ContentCertificate{ContentClaim: *claim, Epoch: epoch, Signers: signers, Signature: sig}, nil
 }
 
-// Verify checks c against the committee of its epoch: the bitmap is
+// Verify checks c against the committee of epoch on chain chainID: the
+// certificate is of that epoch, the signature is of the statement for that
+// chain and epoch, the bitmap is
 // canonical for the committee, every signer holds shards of the object
 // (heal.Holders), the aggregate signature verifies, and the signers hold
 // at least a quorum of stake. Errors wrap ErrInvalidCertificate (and the
 // crypto error that caused them).
-func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, epoch uint64) error {
+func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, chainID string, epoch uint64) error {
 	if c.Epoch != epoch {
 		return fmt.Errorf("%w: epoch %d, committee of epoch %d", ErrInvalidCertificate, c.Epoch, epoch)
 	}
@@ -188,6 +165,9 @@ func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, epoch uint64
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
 	v := committee.Size()
+	if err := checkShardBounds(c.K, c.N, v); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
+	}
 	signers, err := crypto.ParseBitmap(c.Signers, v)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
@@ -197,7 +177,7 @@ func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, epoch uint64
 			return fmt.Errorf("%w: signer %d holds no shard of n=%d in a committee of %d", ErrInvalidCertificate, i, c.N, v)
 		}
 	}
-	stake, err := committee.VerifyAggregate(c.Statement(), signers, c.Signature)
+	stake, err := committee.VerifyAggregate(c.Statement(chainID, c.Epoch), signers, c.Signature)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
@@ -208,9 +188,11 @@ func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, epoch uint64
 }
 
 // RegisterOp returns the ledger operation that registers c: a
-// contracts.RegisterContent carrying the same claim, signers and aggregate
-// signature, which the executor verifies against the committee. A client
+// contracts.RegisterContent carrying the same claim, epoch, signers and
+// aggregate signature, which the executor verifies against the committee. A client
 // with an account submits it in a transaction (contracts.NewSignedTx).
 func (c *ContentCertificate) RegisterOp() *contracts.RegisterContent {
-	return contracts.NewRegisterContent(c.CID.Bytes(), c.Size, uint16(c.K), uint16(c.N), crypto.Digest(c.ManifestDigest), c.Signers, c.Signature)
+	op := contracts.NewRegisterContent(c.CID.Bytes(), c.Size, uint16(c.K), uint16(c.N), crypto.Digest(c.ManifestDigest), c.Signers, c.Signature)
+	op.Epoch = c.Epoch
+	return op
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -111,6 +112,9 @@ func (c *ContentClient) Put(ctx context.Context, r io.Reader, size int64, o PutO
 		req.ContentLength = -1
 	}
 	req.Header.Set("Content-Type", "application/octet-stream")
+	if o.Payment != nil {
+		req.Header.Set(ContentPaymentHeader, hex.EncodeToString(o.Payment.Encode()))
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("engine: put: %w", err)
@@ -124,6 +128,20 @@ func (c *ContentClient) Put(ctx context.Context, r io.Reader, size int64, o PutO
 		return nil, fmt.Errorf("engine: put: answer: %w", err)
 	}
 	return &out, nil
+}
+
+// Params returns the node's ContentParams, what a paid put signs for.
+func (c *ContentClient) Params(ctx context.Context) (*ContentParams, error) {
+	resp, err := c.get(ctx, "/v1/content/params")
+	if err != nil {
+		return nil, fmt.Errorf("engine: content params: %w", err)
+	}
+	defer resp.Body.Close()
+	var p ContentParams
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&p); err != nil {
+		return nil, fmt.Errorf("engine: content params: %w", err)
+	}
+	return &p, nil
 }
 
 // Stat returns the node's description of an object.

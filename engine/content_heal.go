@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cockroachdb/pebble/v2"
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/erasure"
@@ -195,15 +197,26 @@ func (s *contentService) auditPass(ctx context.Context) {
 		}
 	}
 	// The ledger's registrations first: they are the source of truth.
+	// Content whose paid retention is over is collected, not audited.
+	var expired []cid.Cid
 	err := s.store.scan(ledgerPrefix, nil, 0, func(idb, v []byte) bool {
 		rec, err := decodeLedgerRec(v)
 		if err != nil {
 			s.log.Error("content index entry unreadable", "err", err)
 			return true
 		}
+		if id, err := cid.Cast(bytes.Clone(idb)); err == nil {
+			if _, err := s.ledger.record(id); errors.Is(err, errExpired) {
+				expired = append(expired, id)
+				return true
+			}
+		}
 		schedule(idb, rec.N)
 		return true
 	})
+	for _, id := range expired {
+		s.collect(id)
+	}
 	if err != nil {
 		s.log.Error("audit pass", "err", err)
 	}
@@ -245,6 +258,25 @@ func (s *contentService) auditPass(ctx context.Context) {
 		}
 		h.forget(id.KeyString())
 	}
+}
+
+// collect deletes everything this node keeps of content whose paid
+// retention is over: its shards, its local certificate, its index entry
+// and this node's registration record. A new registration of the CID
+// (RegisterContent after expiry) is indexed again when it executes.
+func (s *contentService) collect(id cid.Cid) {
+	s.log.Info("collecting content whose paid retention is over", "cid", id.String())
+	if err := s.store.remove(id); err != nil {
+		s.log.Error("collect expired content", "cid", id.String(), "err", err)
+		return
+	}
+	for _, prefix := range []string{certPrefix, ledgerPrefix, regPrefix} {
+		if err := s.store.db.Delete(contentKey(prefix, id.Bytes()), pebble.NoSync); err != nil {
+			s.log.Error("collect expired content", "cid", id.String(), "err", err)
+		}
+	}
+	s.m.collected.Inc()
+	s.hs.forget(id.KeyString())
 }
 
 func (h *healState) forget(key string) {

@@ -105,6 +105,9 @@ const (
 	regDone = 2
 	// regFailed: given up; the certificate stays in the local registry.
 	regFailed = 3
+	// regPayer: the payer's own transaction was submitted (a paid put);
+	// the registrar leaves it alone: this node pays nothing.
+	regPayer = 4
 )
 
 // regRec is the registrar's record of one content this node put:
@@ -153,7 +156,7 @@ func decodeRegRec(p []byte) (*regRec, error) {
 	if err := r.end("registration record"); err != nil {
 		return nil, err
 	}
-	if rec.State < regPending || rec.State > regFailed {
+	if rec.State < regPending || rec.State > regPayer {
 		return nil, fmt.Errorf("engine: registration record: state %d", rec.State)
 	}
 	return rec, nil
@@ -171,6 +174,9 @@ type ContentRegistration struct {
 	Tx string `json:"tx,omitempty"`
 	// Registrant is the hex account key that sent it.
 	Registrant string `json:"registrant,omitempty"`
+	// Expiry is the consensus time (unix ms) until which the content is
+	// paid for (RenewContent extends it); then its holders delete it.
+	Expiry uint64 `json:"expiry,omitempty"`
 	// Pending says this node submitted a registration that has not
 	// executed yet.
 	Pending bool `json:"pending,omitempty"`
@@ -185,9 +191,9 @@ func (r *ContentRegistration) String() string {
 	case r == nil:
 		return "unknown"
 	case r.Registered && r.Tx != "":
-		return fmt.Sprintf("yes, commit %d, tx %s", r.Seq, r.Tx)
+		return fmt.Sprintf("yes, commit %d, tx %s, paid until %s", r.Seq, r.Tx, time.UnixMilli(int64(r.Expiry)).UTC().Format(time.RFC3339))
 	case r.Registered:
-		return fmt.Sprintf("yes, commit %d", r.Seq)
+		return fmt.Sprintf("yes, commit %d, paid until %s", r.Seq, time.UnixMilli(int64(r.Expiry)).UTC().Format(time.RFC3339))
 	default:
 		return fmt.Sprintf("no (%s)", r.Reason)
 	}
@@ -200,6 +206,11 @@ type ledgerView struct {
 	// hasCommittee caches a positive answer of usable: once the state
 	// holds a committee it keeps one.
 	hasCommittee atomic.Bool
+
+	// now is the consensus time (ms) of the last commit this node
+	// executed: content whose paid retention ended before it is expired
+	// (0 until a commit executes after a start: nothing expires early).
+	now atomic.Uint64
 
 	wake chan struct{}
 	mu   sync.Mutex
@@ -236,8 +247,13 @@ func (l *ledgerView) usable() (bool, string) {
 	return false, "the ledger has no committee (the chain started without a genesis): local registry only"
 }
 
+// errExpired: the ledger records the content, but its paid retention is
+// over (in consensus time): its holders collect it. It wraps errNotFound.
+var errExpired = fmt.Errorf("%w: paid retention over", errNotFound)
+
 // record returns the ledger's record of a content, errNotFound when it has
-// none or this node does not execute.
+// none or this node does not execute, errExpired (with the record) when its
+// retention is over as of the last commit this node executed.
 func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 	e := l.s.n.exec
 	if e == nil {
@@ -256,6 +272,9 @@ func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 	}
 	if !bytes.Equal(rec.CID, id.Bytes()) {
 		return nil, fmt.Errorf("engine: ledger record of %s names another CID", id)
+	}
+	if now := l.now.Load(); rec.Expired(now) {
+		return rec, fmt.Errorf("%w: %s was paid until %d, consensus time is %d", errExpired, id, rec.Expiry, now)
 	}
 	return rec, nil
 }
@@ -276,6 +295,8 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 			return c, true, nil
 		}
 		s.log.Error("ledger record of content out of range; ignored", "cid", id.String(), "k", rec.K, "n", rec.N)
+	} else if errors.Is(err, errExpired) {
+		return nil, false, err // the local registry's certificate is over too
 	} else if !errors.Is(err, errNotFound) {
 		s.log.Warn("ledger record unreadable; using the local registry", "cid", id.String(), "err", err)
 	}
@@ -292,7 +313,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 	r := &ContentRegistration{}
 	rec, err := s.ledger.record(id)
 	if err == nil {
-		r.Registered, r.Seq, r.Registrant = true, rec.Seq, rec.Registrant.String()
+		r.Registered, r.Seq, r.Registrant, r.Expiry = true, rec.Seq, rec.Registrant.String(), rec.Expiry
 		if v, err := s.store.getRecord(contentKey(ledgerPrefix, id.Bytes())); err == nil {
 			if lr, err := decodeLedgerRec(v); err == nil && lr.Seq == rec.Seq {
 				r.Tx = lr.Tx.String()
@@ -305,7 +326,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 		}
 		return r
 	}
-	if !errors.Is(err, errNotFound) {
+	if !errors.Is(err, errNotFound) || errors.Is(err, errExpired) {
 		r.Reason = err.Error()
 		return r
 	}
@@ -324,6 +345,15 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 			}
 		case regFailed:
 			r.Reason = "this node's registration failed: " + own.Reason
+		case regPayer:
+			r.Pending, r.Tx = true, own.Tx.String()
+			r.Reason = fmt.Sprintf("pending: the payer's tx %s submitted, not executed yet", own.Tx)
+			if rr, found, err := s.readReceipt(own.Tx); err == nil && found {
+				if rc, err := contracts.DecodeReceipt(rr.Receipt); err == nil && !rc.OK() {
+					r.Pending = false
+					r.Reason = fmt.Sprintf("the payer's tx %s was rejected at commit %d: %s: %s", own.Tx, rr.Seq, rc.Code, rc.Reason)
+				}
+			}
 		default:
 			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.n.exec.executed.Load())
 		}
@@ -531,7 +561,18 @@ func (l *ledgerView) round(ctx context.Context) error {
 			return fmt.Errorf("engine: account %s: %w", key.Public(), err)
 		}
 	}
-	fee := s.n.opts.Execution.Params.ContentFee
+	// The fee covers each object's stored bytes (contracts.ContentMinFee);
+	// the account must pay for the first, the others wait for later rounds.
+	mod := contracts.NewModule(s.n.opts.Execution.Params)
+	params := mod.Params()
+	fee := params.ContentFee
+	if len(submit) > 0 {
+		if cert, err := s.store.certificate(submit[0].id); err == nil {
+			op := cert.RegisterOp()
+			op.Retention = uint64(s.opts.Retention.Milliseconds())
+			fee = max(fee, contracts.ContentMinFee(&params, op))
+		}
+	}
 	if acct == nil || acct.Balance < fee {
 		why := fmt.Sprintf("account %s is not funded in the ledger", key.Public())
 		if acct != nil {
@@ -553,7 +594,12 @@ func (l *ledgerView) round(ctx context.Context) error {
 			l.fail(p, fmt.Sprintf("certificate not in the local registry: %v", err))
 			return nil // nonces would skip one: submit the rest next round
 		}
-		tx := contracts.NewSignedTx(key, s.n.opts.ChainID, acct.Nonce+uint64(i), fee, expiry, cert.RegisterOp())
+		op := cert.RegisterOp()
+		op.Retention = uint64(s.opts.Retention.Milliseconds())
+		tx := contracts.NewTx(s.n.opts.ChainID, acct.Nonce+uint64(i), 0, expiry, op)
+		tx.Sender = key.Public()
+		tx.Fee = mod.MinFee(tx)
+		tx.Sign(key)
 		txs = append(txs, tx.Encode())
 		recs = append(recs, &regRec{State: regPending, Nonce: tx.Nonce, Expiry: expiry, Tx: tx.Digest(), Attempts: p.rec.Attempts + 1})
 	}
@@ -590,6 +636,7 @@ func (l *ledgerView) fail(p pendingReg, why string) {
 // in the index, with the cursor, and schedules their audits. It runs on
 // the executor's goroutine after the commit's state is written.
 func (s *contentService) indexExecuted(res *shard.Result) {
+	s.ledger.now.Store(res.Time)
 	b := s.store.db.NewBatch()
 	defer b.Close()
 	var fresh []cid.Cid

@@ -21,6 +21,7 @@ type contentMetrics struct {
 	shardsServed   prometheus.Counter
 	framesDropped  *prometheus.CounterVec
 	registered     prometheus.Counter
+	collected      prometheus.Counter
 	// ledgerRegistered and ledgerFailed count this node's own
 	// registrations in the ledger that executed, and those it gave up.
 	ledgerRegistered prometheus.Counter
@@ -58,12 +59,14 @@ func newContentMetrics(reg *prometheus.Registry) *contentMetrics {
 			Help: "Content frames dropped, by reason."}, []string{"reason"}),
 		registered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "certificates_registered_total",
 			Help: "Availability certificates verified and added to the registry."}),
+		collected: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "objects_collected_total",
+			Help: "Objects deleted because their paid retention ended (consensus time)."}),
 		ledgerRegistered: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "ledger_registrations_total",
 			Help: "Content put through this node whose RegisterContent transaction executed (or that the ledger already recorded)."}),
 		ledgerFailed: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "ledger_registration_failures_total",
 			Help: "Content put through this node whose registration in the ledger was given up (no funded account, rejected); it stays in the local registry."}),
 	}
-	reg.MustRegister(m.shardsHeld, m.shardsMissing, m.shardsRepaired, m.repairSeconds, m.repairFailures, m.audits,
+	reg.MustRegister(m.collected, m.shardsHeld, m.shardsMissing, m.shardsRepaired, m.repairSeconds, m.repairFailures, m.audits,
 		m.objectsHeld, m.badShards, m.putBytes, m.getBytes, m.shardsStored, m.shardsServed, m.framesDropped, m.registered,
 		m.ledgerRegistered, m.ledgerFailed)
 	return m

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/erasure"
 )
 
@@ -29,8 +30,8 @@ type ContentOptions struct {
 	// pebble (DataDir), so Dir must stay with its DataDir.
 	Dir string
 	// ChunkSize is the number of content bytes coded together. It is part
-	// of the network's format: content of more than one chunk coded with
-	// another chunk size gets another CID. Default erasure.DefaultChunkSize
+	// of the network's format: content coded with another chunk size gets
+	// another CID. Default erasure.DefaultChunkSize
 	// (1 MiB); range [erasure.MinChunkSize, 16 MiB].
 	ChunkSize int
 	// DataShards is k for puts that do not choose: any k of n shards
@@ -89,6 +90,26 @@ type ContentOptions struct {
 	// repair is tried again (doubling). Defaults 1 s and 5 min.
 	RepairBackoffMin time.Duration
 	RepairBackoffMax time.Duration
+	// OperatorPaysPuts lets puts over the HTTP API that carry no signed
+	// registration (PutOptions.Payment) through, registered and paid by
+	// this node's account (Options.AccountKey) for Retention. Default
+	// false: they are refused with 401, and each client signs and pays for
+	// its own content (dagd put --from). A local devnet sets it.
+	OperatorPaysPuts bool
+	// Retention is how long content this node pays for (puts without a
+	// payment) is registered for, in consensus time. Default 30 days.
+	Retention time.Duration
+	// MaxAccountUploadBytes bounds the stored bytes (size times n/k) of
+	// the paid puts of one account running at once on this node; beyond
+	// it the node answers 429. Default 8 GiB.
+	MaxAccountUploadBytes int64
+	// MinUploadRate and UploadBodyGrace bound how slowly a client may send
+	// a put's body: the read deadline of the n-th byte is UploadBodyGrace
+	// plus n/MinUploadRate after the put started, so a slow body cannot
+	// hold one of the MaxConcurrentPuts slots. Defaults 256 KiB/s and
+	// 30 s.
+	MinUploadRate   int64
+	UploadBodyGrace time.Duration
 	// UncertifiedTTL: shards stored for an object that gets no
 	// availability certificate (its put failed) are deleted after this
 	// long. Default 1 h.
@@ -139,6 +160,14 @@ func (o *ContentOptions) ensureDefaults() {
 		o.RepairBackoffMax = max(5*time.Minute, o.RepairBackoffMin)
 	}
 	def(&o.UncertifiedTTL, time.Hour)
+	def(&o.Retention, contracts.DefaultContentRetention*time.Millisecond)
+	if o.MaxAccountUploadBytes == 0 {
+		o.MaxAccountUploadBytes = 8 << 30
+	}
+	if o.MinUploadRate == 0 {
+		o.MinUploadRate = 256 << 10
+	}
+	def(&o.UploadBodyGrace, 30*time.Second)
 }
 
 // validate reports settings that cannot work for a committee of the given
@@ -177,6 +206,12 @@ func (o *ContentOptions) validate(validators int) error {
 	}
 	if o.RepairBackoffMin < time.Millisecond || o.RepairBackoffMax < o.RepairBackoffMin {
 		errs = append(errs, fmt.Errorf("repair backoff [%v, %v]: want 1ms <= min <= max", o.RepairBackoffMin, o.RepairBackoffMax))
+	}
+	if o.MaxAccountUploadBytes < 0 || o.MinUploadRate < 0 {
+		errs = append(errs, errors.New("MaxAccountUploadBytes and MinUploadRate must not be negative"))
+	}
+	if o.Retention < time.Millisecond {
+		errs = append(errs, fmt.Errorf("retention %v below 1 ms", o.Retention))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("content: %w", err)

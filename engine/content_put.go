@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
@@ -28,6 +29,14 @@ type PutOptions struct {
 	// N is the number of shards of each chunk; shard j goes to validator
 	// j mod committee size.
 	N int
+	// Payment, when set, is the payer's signed transaction of a
+	// contracts.RegisterContent for this content (see content_pay.go): its
+	// k and n replace K and N, and the node checks it before reading r,
+	// stores only the content it names, attaches the certificate and
+	// submits it. Without it, this node's account registers and pays for
+	// the content (for ContentOptions.Retention). The transaction's
+	// witness fields are overwritten.
+	Payment *contracts.Tx
 }
 
 // PutResult says what a put stored and who vouches for it.
@@ -42,9 +51,7 @@ type PutResult struct {
 	ChunkSize, K, N int
 	// ManifestDigest is the BLAKE3 hash of the manifest.
 	ManifestDigest erasure.Hash
-	// Certificate is the availability certificate of the local registry
-	// (nil only when the content was registered before, in the ledger,
-	// with another coding, and this node has no certificate of it).
+	// Certificate is the availability certificate of the local registry.
 	Certificate *ContentCertificate
 	// Registration says how the ledger records the content: registered
 	// already, pending (this node submitted or will submit its
@@ -55,8 +62,8 @@ type PutResult struct {
 	// slow, or refusing); their shards are rebuilt by their own audits.
 	Unconfirmed []int
 	// AlreadyRegistered says the CID was registered before this put; the
-	// certificate is the earlier one. For content of one chunk stored
-	// earlier with other k and n, the earlier coding stays.
+	// certificate is the earlier one. (A CID names the manifest, so the
+	// same content with other k and n is another object.)
 	AlreadyRegistered bool
 }
 
@@ -80,6 +87,7 @@ type upload struct {
 	id        uint64
 	params    erasure.Params
 	maxChunks int
+	pay       *payment // nil: this node pays
 	local     *recvSession
 	peers     map[int]*upPeer
 
@@ -124,6 +132,16 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 		return nil, ErrStopped
 	}
 	defer done()
+	var pay *payment
+	if o.Payment != nil {
+		// Authorization first: an unpaid or unpayable put takes no slot.
+		var err error
+		if pay, err = s.authorize(o.Payment, size); err != nil {
+			return nil, err
+		}
+		defer pay.release()
+		o.K, o.N = int(pay.op.K), int(pay.op.N)
+	}
 	if !s.putSem.TryAcquire(1) {
 		return nil, fmt.Errorf("%w: %d puts running", ErrContentBusy, s.opts.MaxConcurrentPuts)
 	}
@@ -142,6 +160,9 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	p := erasure.Params{ChunkSize: s.opts.ChunkSize, DataShards: k, ParityShards: n - k}
 	if err := p.Validate(); err != nil {
 		return nil, fmt.Errorf("%w: k=%d n=%d: %w", ErrContentParams, k, n, err)
+	}
+	if err := s.checkShardBounds(p); err != nil {
+		return nil, err
 	}
 	if st, q := s.holderStake(n), s.n.bls.QuorumStake(); st < q {
 		return nil, fmt.Errorf("%w: n=%d shards reach validators of stake %d, a certificate needs %d", ErrContentParams, n, st, q)
@@ -162,7 +183,7 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	if _, err := cryptorand.Read(idb[:]); err != nil {
 		return nil, fmt.Errorf("engine: upload id: %w", err)
 	}
-	u := &upload{s: s, id: binary.BigEndian.Uint64(idb[:]), params: p, maxChunks: maxChunks, peers: make(map[int]*upPeer),
+	u := &upload{s: s, id: binary.BigEndian.Uint64(idb[:]), params: p, maxChunks: maxChunks, pay: pay, peers: make(map[int]*upPeer),
 		results: make(map[int]*uploadResult), resultCh: make(chan struct{}, 1)}
 	s.upMu.Lock()
 	s.uploads[u.id] = u
@@ -213,6 +234,12 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	if err != nil {
 		u.abortAll()
 		return nil, fmt.Errorf("engine: put: %w", err)
+	}
+	if pay != nil {
+		if err := pay.matches(id.Bytes(), man.ContentSize(), p.DataShards, p.TotalShards(), crypto.Digest(man.Digest())); err != nil {
+			u.abortAll()
+			return nil, err
+		}
 	}
 	res, err := u.commit(ctx, id, man)
 	if err != nil {
@@ -402,17 +429,6 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 	p := m.Params()
 	res := &PutResult{CID: id, Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
 		N: p.TotalShards(), ManifestDigest: m.Digest()}
-	if old, _, err := s.claim(id); err == nil && old.ManifestDigest != m.Digest() {
-		// Content of one chunk has one CID whatever k and n: it is
-		// already stored, with its first coding.
-		u.abortAll()
-		res.K, res.N, res.ManifestDigest, res.AlreadyRegistered = old.K, old.N, old.ManifestDigest, true
-		if c, err := s.store.certificate(id); err == nil && c.ManifestDigest == old.ManifestDigest {
-			res.Certificate = c
-		}
-		res.Registration = s.registration(id)
-		return res, nil
-	}
 	commitStart := time.Now()
 	mb := m.Encode()
 	deadline := time.Now().Add(s.opts.CommitTimeout)
@@ -431,7 +447,7 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 		}
 		waiting[pr.v] = true
 	}
-	stmt := AvailabilityStatement(id, m.ContentSize(), p.DataShards, p.TotalShards(), m.Digest())
+	stmt := AvailabilityStatement(s.n.opts.ChainID, s.n.opts.Epoch, id, m.ContentSize(), p.DataShards, p.TotalShards(), m.Digest())
 	sigs := map[int][]byte{}
 	var stake uint64
 	if u.local != nil {
@@ -518,7 +534,7 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 	}
 	cert := &ContentCertificate{ContentClaim: ContentClaim{CID: id, Size: m.ContentSize(), K: p.DataShards, N: p.TotalShards(), ManifestDigest: m.Digest()},
 		Epoch: s.n.opts.Epoch, Signers: signers, Signature: agg}
-	if err := cert.Verify(s.n.bls, s.n.opts.Epoch); err != nil {
+	if err := cert.Verify(s.n.bls, s.n.opts.ChainID, s.n.opts.Epoch); err != nil {
 		return nil, fmt.Errorf("engine: put: own certificate: %w", err)
 	}
 	reg, fresh, err := s.store.putCertificate(cert)
@@ -534,7 +550,11 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 		s.announce(reg) // peers that missed it learn it now
 	}
 	res.Certificate = reg
-	res.Registration = s.ledger.enqueue(reg)
+	if u.pay != nil {
+		res.Registration = s.submitPaid(u.pay, reg)
+	} else {
+		res.Registration = s.ledger.enqueue(reg)
+	}
 	s.log.Debug("put: committed", "took", time.Since(commitStart))
 	s.log.Info("put", "cid", id.String(), "size", m.ContentSize(), "chunks", m.NumChunks(), "k", p.DataShards, "n", p.TotalShards(),
 		"signers", idx, "unconfirmed", res.Unconfirmed)

@@ -60,6 +60,9 @@ func (s *contentService) openSession(from int, id uint64, p erasure.Params, maxC
 	if p.ChunkSize != s.opts.ChunkSize {
 		return nil, fmt.Errorf("%w: chunk size %d, this network codes %d", ErrContentParams, p.ChunkSize, s.opts.ChunkSize)
 	}
+	if err := s.checkShardBounds(p); err != nil {
+		return nil, err
+	}
 	if limit := s.maxChunksFor(p); maxChunks < 0 || maxChunks > limit {
 		return nil, fmt.Errorf("%w: %d chunks, limit %d", ErrContentParams, maxChunks, limit)
 	}
@@ -338,7 +341,7 @@ func (s *contentService) storeSession(ss *recvSession, id cid.Cid, m *erasure.Ma
 	if err := s.store.finalize(id, m, ss.dir, ss.shards); err != nil {
 		return nil, err
 	}
-	stmt := AvailabilityStatement(id, m.ContentSize(), m.Params().DataShards, m.Params().TotalShards(), m.Digest())
+	stmt := AvailabilityStatement(s.n.opts.ChainID, s.n.opts.Epoch, id, m.ContentSize(), m.Params().DataShards, m.Params().TotalShards(), m.Digest())
 	s.log.Debug("stored", "cid", id.String(), "from", ss.key.from, "shards", ss.shards, "size", m.ContentSize())
 	return s.n.opts.BLSKey.Sign(stmt), nil
 }

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -31,7 +32,10 @@ func (s *contentService) register(b []byte) (*ContentCertificate, error) {
 	if old, err := s.store.certificate(c.CID); err == nil {
 		return old, nil
 	}
-	if err := c.Verify(s.n.bls, s.n.opts.Epoch); err != nil {
+	if _, err := s.ledger.record(c.CID); errors.Is(err, errExpired) {
+		return nil, fmt.Errorf("certificate of %s: %w", c.CID, err) // collected: not taken back
+	}
+	if err := c.Verify(s.n.bls, s.n.opts.ChainID, s.n.opts.Epoch); err != nil {
 		return nil, fmt.Errorf("certificate of %s: %w", c.CID, err)
 	}
 	reg, fresh, err := s.store.putCertificate(c)

@@ -426,8 +426,8 @@ func TestContentHolderDownDuringPut(t *testing.T) {
 }
 
 // TestContentIdempotentPut: putting the same content again gives the same
-// CID and the first certificate; content of one chunk put again with other
-// k and n keeps its first coding.
+// CID and the first certificate; content put again with other k and n is
+// another object, whatever its size.
 func TestContentIdempotentPut(t *testing.T) {
 	d := contentDevnet(t, true, nil)
 	data := randomContent(81, 300<<10)
@@ -436,15 +436,18 @@ func TestContentIdempotentPut(t *testing.T) {
 	if !again.CID.Equals(first.CID) || !again.AlreadyRegistered || !bytes.Equal(again.Certificate.Encode(), first.Certificate.Encode()) {
 		t.Fatalf("re-put: %s registered=%v, first %s", again.CID, again.AlreadyRegistered, first.CID)
 	}
+	// Content of one chunk is named by its manifest like any other (issue
+	// 13, finding 10): another coding is another object.
 	small := []byte("one chunk")
 	a := putBytes(t, d, 1, small, PutOptions{K: 2, N: 4})
 	b := putBytes(t, d, 1, small, PutOptions{K: 1, N: 3})
-	if !a.CID.Equals(b.CID) || !b.AlreadyRegistered || b.K != 2 || b.N != 4 {
+	if a.CID.Equals(b.CID) || b.AlreadyRegistered || b.K != 1 || b.N != 3 {
 		t.Fatalf("one-chunk re-put with k=1 n=3: %+v", b)
 	}
-	got, _ := getBytes(t, d, 3, b.CID)
-	if !bytes.Equal(got, small) {
-		t.Fatal("content differs")
+	for _, id := range []cid.Cid{a.CID, b.CID} {
+		if got, _ := getBytes(t, d, 3, id); !bytes.Equal(got, small) {
+			t.Fatalf("%s differs", id)
+		}
 	}
 	// Other coding of multi-chunk content: another CID, both readable.
 	other := putBytes(t, d, 1, data, PutOptions{K: 3, N: 4})

@@ -229,6 +229,7 @@ func (d *Devnet) NodeOptions(i int) Options {
 	if d.genesis != nil {
 		o.AccountKey = devnetOperatorKey(d.opts.Seed, i) // funded by the genesis
 	}
+	o.Content.OperatorPaysPuts = true // a local devnet: operators pay for puts, as clients need no account
 	if d.opts.API {
 		o.APIListenAddr = "127.0.0.1:0"
 	}

@@ -99,12 +99,20 @@
 // (content frames, kinds 0x40-0x4f, on the QUIC transport's bulk stream,
 // routed beside the consensus messages and never through the event loop);
 // each holder checks every shard against the manifest before it keeps it,
-// then signs an AvailabilityStatement with its BLS key; the node aggregates
-// a quorum of signatures into a ContentCertificate and registers it in the
-// ledger with a RegisterContent transaction signed by its account
-// (Options.AccountKey), submitted through its own intake; the executed state
-// is the source of truth of what is stored, and a local registry of
-// certificates the fallback where the ledger cannot be used (see
+// then signs an AvailabilityStatement (bound to the chain id and epoch) with
+// its BLS key; the node aggregates a quorum of signatures into a
+// ContentCertificate and registers it in the ledger. A client pays for its
+// own content: it computes the CID locally and signs a RegisterContent
+// paying for size x n/k stored bytes for a retention, which comes with the
+// upload and is checked before the body is read; the node attaches the
+// certificate as the transaction's witness and submits it (content_pay.go).
+// A node may instead pay for puts with its own account
+// (ContentOptions.OperatorPaysPuts, Options.AccountKey), submitted through
+// its own intake. n/k and n are bounded (contracts.MaxContentExpansion,
+// MaxShardsPerValidator). The executed state is the source of truth of what
+// is stored and until when; content whose paid retention is over (in
+// consensus time) is collected by every holder; a local registry of
+// certificates is the fallback where the ledger cannot be used (see
 // content_ledger.go). Gets fetch shards from any k holders, checking them
 // before use. Each validator audits its shards every
 // ContentOptions.AuditInterval and rebuilds what is missing or corrupt from

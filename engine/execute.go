@@ -193,7 +193,9 @@ func newExecMetrics(reg *prometheus.Registry) *execMetrics {
 // restored already.
 func newExecutor(n *Node) (*executor, error) {
 	o := n.opts.Execution
-	tk := shard.NewTokens(contracts.NewModule(o.Params))
+	params := o.Params
+	params.CommitteeEpoch = n.opts.Epoch // certificates of another epoch are refused
+	tk := shard.NewTokens(contracts.NewModule(params))
 	so := shard.Options{ChainID: n.opts.ChainID, Shards: o.Shards, Workers: o.Workers, VerifyWorkers: o.VerifyWorkers,
 		MaxTxLifetime: uint64(o.MaxTxLifetime / time.Millisecond), Logger: n.log.With("component", "executor")}
 	if g := n.opts.Genesis; g != nil {

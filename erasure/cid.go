@@ -9,11 +9,12 @@ import (
 
 // Codecs of the CIDs this package makes.
 const (
-	// RawCodec is the multicodec of content of at most one chunk: the CID
-	// names the content bytes themselves (IPFS's "raw", 0x55).
+	// RawCodec is the multicodec of RawCID: the CID names bytes themselves
+	// (IPFS's "raw", 0x55). Stored objects are never named by one: a raw
+	// CID would not bind the shard hashes (see VerifyManifest).
 	RawCodec uint64 = cid.Raw
-	// ManifestCodec is the multicodec of content of more than one chunk:
-	// the CID names the canonical encoding of its Manifest. 0x30dad0 lies in
+	// ManifestCodec is the multicodec of every stored object, whatever its
+	// size: the CID names the canonical encoding of its Manifest. 0x30dad0 lies in
 	// the multicodec table's range reserved for private use
 	// (0x300000–0x3fffff), which the public table never assigns.
 	ManifestCodec uint64 = 0x30dad0
@@ -31,24 +32,16 @@ func newCID(codec uint64, h Hash) cid.Cid {
 }
 
 // RawCID returns the raw-codec CIDv1 with the BLAKE3 multihash of content:
-// the ordinary IPFS raw CID of those bytes, and the CID an Encoder gives
-// them when they fit in one chunk.
+// the ordinary IPFS raw CID of those bytes. It names bytes, not a stored
+// object: VerifyManifest refuses it.
 func RawCID(content []byte) cid.Cid { return newCID(RawCodec, Sum(content)) }
 
-// CID returns the identifier of the object m describes: for content of at
-// most one chunk, the raw CID of the content (its digest is the chunk hash,
-// or the hash of no bytes for empty content); for more, the CID with
-// ManifestCodec of m's canonical encoding.
-func (m *Manifest) CID() cid.Cid {
-	switch m.chunks {
-	case 0:
-		return newCID(RawCodec, emptyHash())
-	case 1:
-		return newCID(RawCodec, m.ChunkHash(0))
-	default:
-		return newCID(ManifestCodec, m.Digest())
-	}
-}
+// CID returns the identifier of the object m describes, whatever its size:
+// the CID with ManifestCodec of m's canonical encoding, so that it commits
+// to the parameters and to every shard hash. (Content of one chunk once got
+// the raw CID of its bytes; that left the shard hashes unbound, and anyone
+// who knew the content could register it first with garbage shards.)
+func (m *Manifest) CID() cid.Cid { return newCID(ManifestCodec, m.Digest()) }
 
 // ParseCID parses the string form of a CID (any multibase) and checks it as
 // CheckCID does. Errors wrap ErrMalformedCID.
@@ -112,17 +105,11 @@ func cidDigest(c cid.Cid) (uint64, Hash, error) {
 	return codec, Hash(dm.Digest), nil
 }
 
-// VerifyManifest checks that id names the object m describes.
-//
-// For a CID with ManifestCodec, the digest must be m.Digest(), and m must
-// have at least two chunks (content of one chunk is named by a raw CID).
-// Everything m says is then authentic.
-//
-// For a raw CID, m must have at most one chunk and the CID's digest must be
-// the hash of that chunk (or, for empty content, of no bytes). The CID
-// names the content only, not the shard hashes: a manifest that passes may
-// still list wrong shard hashes. Decoding from it then fails (the decoded
-// chunk is checked against the digest) but never yields other content.
+// VerifyManifest checks that id names the object m describes: id must
+// have ManifestCodec and its digest must be m.Digest(). Everything m says,
+// shard hashes included, is then authentic. A raw CID is refused: it fixes
+// the content bytes but not the shard hashes, so a manifest with garbage
+// shards would pass under it.
 //
 // Errors wrap ErrMalformedCID or ErrManifestMismatch.
 func VerifyManifest(id cid.Cid, m *Manifest) error {
@@ -130,27 +117,11 @@ func VerifyManifest(id cid.Cid, m *Manifest) error {
 	if err != nil {
 		return err
 	}
-	switch codec {
-	case ManifestCodec:
-		if m.chunks < 2 {
-			return fmt.Errorf("%w: manifest CID for content of %d chunk(s); one chunk is named by a raw CID", ErrManifestMismatch, m.chunks)
-		}
-		if got := m.Digest(); got != digest {
-			return fmt.Errorf("%w: manifest hash %s, CID digest %s", ErrManifestMismatch, got, digest)
-		}
-	default: // RawCodec
-		var want Hash
-		switch m.chunks {
-		case 0:
-			want = emptyHash()
-		case 1:
-			want = m.ChunkHash(0)
-		default:
-			return fmt.Errorf("%w: raw CID for content of %d chunks", ErrManifestMismatch, m.chunks)
-		}
-		if want != digest {
-			return fmt.Errorf("%w: content hash %s, CID digest %s", ErrManifestMismatch, want, digest)
-		}
+	if codec != ManifestCodec {
+		return fmt.Errorf("%w: CID codec %#x names bytes, not a stored object (want the dagd manifest codec %#x)", ErrManifestMismatch, codec, ManifestCodec)
+	}
+	if got := m.Digest(); got != digest {
+		return fmt.Errorf("%w: manifest hash %s, CID digest %s", ErrManifestMismatch, got, digest)
 	}
 	return nil
 }

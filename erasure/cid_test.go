@@ -33,48 +33,52 @@ func TestRawCIDOfFixedInput(t *testing.T) {
 	input := []byte("dagd: the same bytes always give the same CID, on any machine.\n")
 	want := blake3.Sum256(input) // computed here, independently of the package
 
-	var first cid.Cid
-	for i, opts := range []*Options{
-		{DataShards: 2, ParityShards: 2},
-		{DataShards: 1, ParityShards: 1, ChunkSize: MinChunkSize},
-		{DataShards: 7, ParityShards: 5, ChunkSize: 4 << 10, Concurrency: 1},
-	} {
-		id, _, _ := encodeBytes(t, opts, input)
-		s := id.String()
-		if !strings.HasPrefix(s, "b") {
-			t.Fatalf("CID string %q is not base32", s)
-		}
-		v, codec, code, digest := parseWithGoCID(t, s)
-		if v != 1 || codec != cid.Raw || code != 0x1e || !bytes.Equal(digest, want[:]) {
-			t.Fatalf("CID %s: version %d codec %#x multihash %#x digest %x; want 1, 0x55, 0x1e, %x", s, v, codec, code, digest, want)
-		}
-		if i == 0 {
-			first = id
-		} else if id != first {
-			t.Fatalf("one-chunk content got CID %s with %+v, %s before: a raw CID must not depend on k, n", id, opts, first)
-		}
-	}
-	if RawCID(input) != first {
-		t.Fatalf("RawCID = %s, Encode gave %s", RawCID(input), first)
-	}
-	// The CID is the ordinary raw CID that go-cid builds with its own
+	// RawCID is the ordinary raw CID that go-cid builds with its own
 	// prefix for a BLAKE3 digest.
 	mh, err := multihash.Encode(want[:], multihash.BLAKE3)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c := cid.NewCidV1(cid.Raw, mh); c != first {
-		t.Fatalf("go-cid builds %s, package %s", c, first)
+	raw := RawCID(input)
+	if c := cid.NewCidV1(cid.Raw, mh); c != raw {
+		t.Fatalf("go-cid builds %s, package %s", c, raw)
 	}
-	parsed, err := ParseCID(first.String())
-	if err != nil || parsed != first {
-		t.Fatalf("ParseCID(%s) = %s, %v", first, parsed, err)
+	parsed, err := ParseCID(raw.String())
+	if err != nil || parsed != raw {
+		t.Fatalf("ParseCID(%s) = %s, %v", raw, parsed, err)
 	}
-	// Empty content.
-	id, m, _ := encodeBytes(t, nil, nil)
-	empty := blake3.Sum256(nil)
-	if _, codec, code, digest := parseWithGoCID(t, id.String()); codec != cid.Raw || code != 0x1e || !bytes.Equal(digest, empty[:]) || m.NumChunks() != 0 {
-		t.Fatalf("empty content CID %s", id)
+}
+
+// TestOneChunkCIDCommitsToManifest pins the fix of the raw-CID squat: the
+// CID of content of at most one chunk names its manifest (so k, n and the
+// shard hashes), not the bytes, and so depends on k and n like any other.
+func TestOneChunkCIDCommitsToManifest(t *testing.T) {
+	input := []byte("dagd: the same bytes always give the same CID, on any machine.\n")
+	seen := map[cid.Cid]bool{}
+	for _, opts := range []*Options{
+		{DataShards: 2, ParityShards: 2},
+		{DataShards: 1, ParityShards: 1, ChunkSize: MinChunkSize},
+		{DataShards: 7, ParityShards: 5, ChunkSize: 4 << 10, Concurrency: 1},
+		nil, // empty content below
+	} {
+		data := input
+		if opts == nil {
+			data = nil
+		}
+		id, m, _ := encodeBytes(t, opts, data)
+		s := id.String()
+		if !strings.HasPrefix(s, "b") {
+			t.Fatalf("CID string %q is not base32", s)
+		}
+		v, codec, code, digest := parseWithGoCID(t, s)
+		want := blake3.Sum256(m.Encode())
+		if v != 1 || codec != ManifestCodec || code != 0x1e || !bytes.Equal(digest, want[:]) {
+			t.Fatalf("CID %s: version %d codec %#x multihash %#x digest %x; want 1, %#x, 0x1e, %x", s, v, codec, code, digest, ManifestCodec, want)
+		}
+		if seen[id] {
+			t.Fatalf("CID %s repeated for other params", id)
+		}
+		seen[id] = true
 	}
 }
 
@@ -177,6 +181,7 @@ func multihashB58(mh []byte) string {
 
 // forge returns m with hash number idx of chunk i replaced (0 is the chunk
 // hash, 1+s the hash of shard s), through the encoding.
+
 func forge(t *testing.T, m *Manifest, i, idx int, h Hash) *Manifest {
 	t.Helper()
 	b := m.Encode()
@@ -219,12 +224,14 @@ func TestVerifyManifest(t *testing.T) {
 		"shard hash changed":       {idM, forge(t, mM, 1, 3, garbage)},
 		"chunk hash changed":       {idM, forge(t, mM, 2, 0, garbage)},
 		"manifest of other object": {idM, mO},
-		"manifest CID, one chunk":  {newCID(ManifestCodec, single.Digest()), single},
+		"raw CID, one chunk":       {RawCID(one), single},
+		"raw CID, empty":           {RawCID(nil), mE},
 		"raw CID, many chunks":     {newCID(RawCodec, mM.ChunkHash(0)), mM},
-		"raw CID, other content":   {idR, mO},
-		"raw CID, empty manifest":  {idR, mE},
+		"one chunk, other content": {idR, mO},
+		"one chunk, empty":         {idR, mE},
 		"empty CID, one chunk":     {idE, mR},
-		"raw CID, chunk forged":    {idR, forge(t, mR, 0, 0, garbage)},
+		"one chunk, chunk forged":  {idR, forge(t, mR, 0, 0, garbage)},
+		"one chunk, shard forged":  {idR, forge(t, mR, 0, 2, garbage)},
 	}
 	for name, c := range bad {
 		t.Run(name, func(t *testing.T) {
@@ -248,42 +255,22 @@ func TestVerifyManifest(t *testing.T) {
 		t.Fatalf("OpenManifest = %v", err)
 	}
 
-	// A raw CID names the content, not the shard hashes. A manifest with
-	// the right chunk hash and wrong shard hashes passes VerifyManifest.
-	// From the data shards, decoding returns the content: the chunk hash,
-	// the CID's digest, proves every byte. When a data shard is missing,
-	// decoding fails: no parity shard matches its forged hash.
+	// The squat: the raw CID of small content with the right chunk hash
+	// and garbage shard hashes. Under the old raw CIDs this manifest
+	// passed and whoever registered it first blocked the content; now no
+	// CID of a stored object accepts it, and the honest CID refuses it.
 	forged := forge(t, mR, 0, 1, garbage)
 	forged = forge(t, forged, 0, 2, garbage)
 	forged = forge(t, forged, 0, 3, garbage)
-	if err := VerifyManifest(idR, forged); err != nil {
-		t.Fatalf("raw CID with forged shard hashes: %v", err)
-	}
-	out, _, err := decodeBytes(t, idR, forged, &testSource{store: storeR})
-	if err != nil || !bytes.Equal(out, one) {
-		t.Fatalf("Decode from the data shards of a manifest with forged shard hashes = %v, %d bytes", err, len(out))
-	}
-	noData0 := &testSource{store: storeR, serve: func(_, shard int, b []byte) ([]byte, error) {
-		if shard == 0 {
-			return nil, errors.New("gone")
+	for _, id := range []cid.Cid{RawCID(one), idR} {
+		if err := VerifyManifest(id, forged); !errors.Is(err, ErrManifestMismatch) {
+			t.Fatalf("VerifyManifest(%s, forged shard hashes) = %v, want ErrManifestMismatch", id, err)
 		}
-		return b, nil
-	}}
-	out, _, err = decodeBytes(t, idR, forged, noData0)
-	if !errors.Is(err, ErrTooFewShards) || len(out) != 0 {
-		t.Fatalf("Decode from forged shard hashes without data shard 0 = %v, %d bytes", err, len(out))
 	}
-	// Worse: the manifest of other content of the same length with the
-	// right chunk hash. Its shards all verify, and decode to the other
-	// content, which the chunk hash (the CID) rejects.
-	swapped := forge(t, mO, 0, 0, mR.ChunkHash(0))
-	if err := VerifyManifest(idR, swapped); err != nil {
-		t.Fatalf("raw CID with a swapped manifest: %v", err)
+	if _, _, err := decodeBytes(t, idR, forged, &testSource{store: storeR}); !errors.Is(err, ErrManifestMismatch) {
+		t.Fatalf("Decode with forged shard hashes = %v", err)
 	}
-	out, _, err = decodeBytes(t, idR, swapped, &testSource{store: storeO})
-	if !errors.Is(err, ErrChunkMismatch) || len(out) != 0 {
-		t.Fatalf("Decode of other content = %v, %d bytes written", err, len(out))
-	}
+	_ = storeO
 }
 
 func TestDeterminism(t *testing.T) {

@@ -91,9 +91,9 @@ type decJob struct {
 // only once they have verified: after an error, w holds a verified prefix
 // of the content, whole chunks.
 //
-// The check of the CID is complete when Decode returns nil: for a manifest
-// CID every chunk matched a manifest that matched the CID, and for a raw
-// CID the one chunk's hash, checked after decoding, is the CID's digest.
+// The check of the CID is complete when Decode returns nil: every chunk
+// matched a manifest that matched the CID (a raw CID is refused before
+// anything is read).
 //
 // A chunk with fewer than k good shards fails with a *ChunkError wrapping
 // ErrTooFewShards that lists the skipped shards; shards that verify but

@@ -37,17 +37,18 @@
 // is computed with zeebo/blake3 and wrapped with multihash.Encode, and CIDs
 // are built and parsed with go-cid:
 //
-//   - Content of at most one chunk (including empty content) gets the raw
-//     codec (0x55) over the BLAKE3 hash of its bytes: the ordinary IPFS raw
-//     CID of those bytes, independent of k and n (RawCID).
-//   - Larger content gets ManifestCodec (0x30dad0, from the multicodec
+//   - Every stored object, of any size (empty content and content of one
+//     chunk included), gets ManifestCodec (0x30dad0, from the multicodec
 //     range reserved for private use, 0x300000–0x3fffff) over the BLAKE3
-//     hash of the canonical manifest encoding (Manifest.Digest).
+//     hash of the canonical manifest encoding (Manifest.Digest), so the
+//     CID commits to k, n and every shard hash.
+//   - RawCID gives the ordinary IPFS raw CID (codec 0x55) of bytes; it
+//     names bytes, never a stored object.
 //
 // The same bytes always give the same CID on every machine: every step is
 // deterministic and the SIMD paths of the coder give the same parity as its
-// generic code (the tests check this against a plain reference coder). For
-// content of more than one chunk the CID also depends on the Params, since
+// generic code (the tests check this against a plain reference coder). The
+// CID also depends on the Params, since
 // the manifest records them and its shard hashes follow from them: a
 // network fixes its chunk size, k and n, and content stored with other
 // Params has another CID. The Reed-Solomon matrix is part of the format
@@ -57,14 +58,10 @@
 //
 // A manifest is checked against a CID with VerifyManifest (OpenManifest
 // decodes and checks). For a manifest CID the digest must be the hash of
-// the manifest, so all of it, shard hashes included, is authentic. A
-// one-chunk object's manifest is not named by its raw CID: the CID only
-// fixes the chunk hash (the content hash), which must equal the CID's
-// digest. Its shard hashes are unauthenticated hints: shards are still
-// checked against them before decoding, and the decoded chunk is checked
-// against the chunk hash, that is against the CID, after. A forged
-// manifest for a raw CID can make a retrieval fail but can never make it
-// return other bytes.
+// the manifest, so all of it, shard hashes included, is authentic. A raw
+// CID is refused: it would fix the content bytes but not the shard hashes,
+// and whoever knew small content could then register it first with
+// garbage shards that no holder can decode.
 //
 // The Decoder checks each shard against the manifest before use (a wrong
 // or missing shard is skipped, reported as a *ShardError naming chunk and

@@ -99,11 +99,7 @@ func checkObject(t *testing.T, data []byte, opts *Options, id interface{ Type() 
 	if m.NumChunks() != wantChunks {
 		t.Fatalf("%d chunks, want %d", m.NumChunks(), wantChunks)
 	}
-	wantCodec := RawCodec
-	if wantChunks > 1 {
-		wantCodec = ManifestCodec
-	}
-	if id.Type() != wantCodec {
+	if wantCodec := ManifestCodec; id.Type() != wantCodec {
 		t.Fatalf("codec %#x, want %#x", id.Type(), wantCodec)
 	}
 	// Put came in chunk-major, shard-minor order, once per shard.

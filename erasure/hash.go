@@ -19,7 +19,3 @@ func (h Hash) String() string { return hex.EncodeToString(h[:]) }
 
 // Sum returns the BLAKE3-256 hash of b.
 func Sum(b []byte) Hash { return Hash(blake3.Sum256(b)) }
-
-// emptyHash is the BLAKE3-256 hash of no bytes, the digest of the raw CID
-// of empty content.
-func emptyHash() Hash { return Sum(nil) }

@@ -113,7 +113,7 @@ func (m *Manifest) AppendEncode(dst []byte) []byte {
 func (m *Manifest) MarshalBinary() ([]byte, error) { return m.Encode(), nil }
 
 // Digest returns the BLAKE3-256 hash of the canonical encoding of m: the
-// multihash digest of the CID of an object of more than one chunk.
+// multihash digest of the object's CID.
 func (m *Manifest) Digest() Hash { return Sum(m.Encode()) }
 
 // numChunks returns ceil(size / chunkSize) and whether it is at most

@@ -48,8 +48,8 @@ const (
 var ErrInvalidParams = errors.New("erasure: invalid parameters")
 
 // Params are the coding parameters of one object. They are recorded in its
-// Manifest and, for content of more than one chunk, are part of what its
-// CID names: the same bytes coded with other Params get another CID.
+// Manifest and are part of what its CID names: the same bytes coded with
+// other Params get another CID.
 type Params struct {
 	// ChunkSize is the number of content bytes coded together; the last
 	// chunk may be shorter.

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/erasure"
 )
@@ -47,19 +48,31 @@ func parseCIDArg(s string) (cid.Cid, error) {
 
 func newPutCmd() *cobra.Command {
 	var (
-		f      contentFlags
-		k, n   int
-		asJSON bool
+		f         contentFlags
+		k, n      int
+		asJSON    bool
+		kf        keyringFlags
+		from      string
+		retention time.Duration
+		expiry    string
 	)
 	cmd := &cobra.Command{
-		Use:   "put --node HOST:PORT FILE|-",
+		Use:   "put --node HOST:PORT [--from KEY] FILE|-",
 		Short: "Store a file (or standard input) in the network's erasure-coded storage",
 		Long: `put streams FILE (or standard input for -) to a node's API. The node cuts it
 into chunks, codes each into n shards of which any k rebuild it (defaults: the
 committee's f+1 of n = committee size), sends every validator its shards, and
 registers the availability certificate a quorum of them signed. The CID is the
 last line of standard output; --json prints the node's whole answer instead.
-A progress line goes to standard error when it is a terminal.`,
+A progress line goes to standard error when it is a terminal.
+
+With --from KEY (a keyring key, as dagd tx uses), the account of KEY pays:
+put codes FILE locally to compute its CID, signs a register-content
+transaction paying for size x n/k stored bytes for --retention, and sends it
+with the upload; the node checks it before reading the content, and submits
+it with the certificate once stored. A node that does not pay for its
+clients' content refuses a put without --from (HTTP 401). --from needs a
+FILE (the content is read twice).`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := f.client()
@@ -90,8 +103,21 @@ A progress line goes to standard error when it is a terminal.`,
 			}
 			ctx, cancel := f.context(cmd)
 			defer cancel()
+			opts := engine.PutOptions{K: k, N: n}
+			if from != "" {
+				seeker, ok := r.(io.ReadSeeker)
+				if !ok || args[0] == "-" {
+					return usageError("--from needs a FILE, not standard input: the CID is computed before the upload")
+				}
+				tx, err := signPut(ctx, cmd, c, &kf, f.node, from, seeker, size, k, n, retention, expiry)
+				if err != nil {
+					return err
+				}
+				opts.Payment = tx
+				fmt.Fprintf(cmd.ErrOrStderr(), "paying %d from %s (tx %s)\n", tx.Fee, tx.Sender, tx.Digest())
+			}
 			pr := newProgress(cmd.ErrOrStderr(), "put", size)
-			res, err := c.Put(ctx, pr.reader(r), size, engine.PutOptions{K: k, N: n})
+			res, err := c.Put(ctx, pr.reader(r), size, opts)
 			pr.done(err == nil)
 			if err != nil {
 				return err
@@ -118,7 +144,64 @@ A progress line goes to standard error when it is a terminal.`,
 	cmd.Flags().IntVar(&k, "k", 0, "shards that rebuild a chunk (0: the node's default)")
 	cmd.Flags().IntVar(&n, "n", 0, "shards of each chunk (0: the node's default)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the node's answer as JSON")
+	kf.register(cmd, true)
+	cmd.Flags().StringVar(&from, "from", "", "the keyring key whose account pays for the content (default: none, the node decides)")
+	cmd.Flags().DurationVar(&retention, "retention", 30*24*time.Hour, "how long the content is paid for (with --from)")
+	cmd.Flags().StringVar(&expiry, "expiry", "2m", "last consensus time the payment may execute: a duration from now or unix milliseconds (with --from)")
 	return cmd
+}
+
+// signPut computes the registration of the content of r (size bytes) as
+// the node codes it, signs it with the keyring key from for the fee the
+// node asks, and rewinds r for the upload.
+func signPut(ctx context.Context, cmd *cobra.Command, c *engine.ContentClient, kf *keyringFlags, node, from string, r io.ReadSeeker,
+	size int64, k, n int, retention time.Duration, expiry string) (*contracts.Tx, error) {
+	params, err := c.Params(ctx)
+	if err != nil {
+		return nil, err
+	}
+	op, err := engine.ContentRegistrationFor(ctx, r, size, params, k, n, uint64(retention.Milliseconds()))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := r.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	kr := kf.keyring()
+	ke, err := kr.show(from)
+	if err != nil {
+		return nil, fmt.Errorf("--from: %w", err)
+	}
+	sender, err := parsePublicKey(ke.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("--from %s: %w", from, err)
+	}
+	exp, err := parseTime("--expiry", expiry, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	lc, err := newLedgerClient(node)
+	if err != nil {
+		return nil, err
+	}
+	acct, _, err := lc.provenAccount(ctx, sender, 0)
+	if err != nil {
+		return nil, fmt.Errorf("nonce of %s: %w", from, err)
+	}
+	pw, err := kf.password(cmd, false)
+	if err != nil {
+		return nil, err
+	}
+	key, err := kr.load(from, pw)
+	clear(pw)
+	if err != nil {
+		return nil, err
+	}
+	tx := contracts.NewTx(params.ChainID, acct.Nonce, 0, exp, op)
+	tx.Sender = sender
+	tx.Fee = params.PaymentFee(tx)
+	tx.Sign(key)
+	return tx, nil
 }
 
 func newGetCmd() *cobra.Command {

@@ -111,3 +111,62 @@ func TestContentCommands(t *testing.T) {
 		t.Error("put of a missing file succeeded")
 	}
 }
+
+// TestPutPaidByAccount: dagd put --from KEY computes the CID locally and
+// pays from KEY's account; the node registers the content with that
+// account as registrant. (A node's refusal of unpaid puts is pinned by
+// engine's TestContentPaidPut.)
+func TestPutPaidByAccount(t *testing.T) {
+	f := newTxFixture(t)
+	dir := t.TempDir()
+	in := filepath.Join(dir, "in.bin")
+	data := bytes.Repeat([]byte("paid content "), 200_000) // 2.6 MB: three chunks
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runDagd(t, "put", "--node", f.node, "--from", "alice", "--keyring", f.kr, "--password-file", f.pw, "--retention", "48h", in, "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pr engine.ContentPutResponse
+	if err := json.Unmarshal([]byte(out), &pr); err != nil {
+		t.Fatal(err)
+	}
+	shown, err := runDagd(t, "keys", "show", "alice", "--keyring", f.kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pr.Registration == nil || pr.Registration.Registrant == "" || !strings.Contains(shown, "public key:  "+pr.Registration.Registrant) {
+		t.Fatalf("put --from: registration %+v, alice %q", pr.Registration, shown)
+	}
+	stat := func() *engine.ContentRegistration {
+		st, err := runDagd(t, "stat", "--node", f.node, pr.CID, "--json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s engine.ContentStat
+		if err := json.Unmarshal([]byte(st), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s.Ledger
+	}
+	deadline := time.Now().Add(time.Minute)
+	var reg *engine.ContentRegistration
+	for reg = stat(); reg == nil || !reg.Registered; reg = stat() {
+		if time.Now().After(deadline) {
+			t.Fatalf("never registered: %+v", reg)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if reg.Registrant != pr.Registration.Registrant {
+		t.Fatalf("registered by %s, paid by %s", reg.Registrant, pr.Registration.Registrant)
+	}
+	// A signed renewal pays for a day more.
+	f.mustTx("tx", "renew-content", pr.CID, "24h", "--from", "alice")
+	if got := stat(); got.Expiry != reg.Expiry+24*3600*1000 {
+		t.Fatalf("renewed expiry %d, was %d", got.Expiry, reg.Expiry)
+	}
+	if _, err := runDagd(t, "put", "--node", f.node, "--from", "alice", "--keyring", f.kr, "--password-file", f.pw, "-"); err == nil || !strings.Contains(err.Error(), "FILE") {
+		t.Fatalf("put --from of standard input: %v", err)
+	}
+}

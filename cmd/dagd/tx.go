@@ -466,7 +466,8 @@ balance, soulbound, ...).
 Objects a transaction creates (token, collection, class, vesting schedule,
 unbonding entry) are named from the sender and the nonce; the command prints
 their identifiers. Content registration is not here: dagd put stores content
-and the node registers it with the committee's availability certificate.`,
+and registers it with the committee's availability certificate (paid by
+--from KEY); renew-content extends what registered content is paid for.`,
 	}
 	cmd.AddCommand(
 		newTxTransferCmd(),
@@ -477,8 +478,37 @@ and the node registers it with the committee's availability certificate.`,
 		newTxSFTCmd(),
 	)
 	cmd.AddCommand(newTxStakingCmds()...)
-	cmd.AddCommand(newTxVestingCmd(), newTxBroadcastCmd())
+	cmd.AddCommand(newTxVestingCmd(), newTxBroadcastCmd(), newTxRenewContentCmd())
 	return cmd
+}
+
+// newTxRenewContentCmd is dagd tx renew-content: a signed renewal of
+// registered content's paid retention.
+func newTxRenewContentCmd() *cobra.Command {
+	return opCmd("renew-content CID DURATION", "Extend the paid retention of registered content (anyone may pay)",
+		`renew-content pays for DURATION more of CID's retention (from its current
+expiry; at most the chain's maximum retention ahead), at the price of its
+stored bytes (size x n/k, read from the node's stat of CID) per day begun.
+Content whose retention is over is collected by its holders; put it again.`, 2,
+		func(e *txEnv, a []string) (contracts.Op, error) {
+			id, err := parseCIDArg(a[0])
+			if err != nil {
+				return nil, err
+			}
+			d, err := time.ParseDuration(a[1])
+			if err != nil || d < time.Millisecond {
+				return nil, usageError("DURATION %q: want a positive duration such as 720h", a[1])
+			}
+			cc, err := engine.NewContentClient(e.client.node, e.client.hc)
+			if err != nil {
+				return nil, err
+			}
+			st, err := cc.Stat(e.ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			return contracts.NewRenewContent(id.Bytes(), st.Size, uint16(st.K), uint16(st.N), uint64(d.Milliseconds())), nil
+		}, nil)
 }
 
 func newTxTransferCmd() *cobra.Command {

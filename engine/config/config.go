@@ -259,6 +259,16 @@ type ContentConfig struct {
 	FetchTimeout time.Duration `toml:"fetch_timeout"`
 	// MaxUploadsPerPeer is engine.ContentOptions.MaxUploadsPerPeer.
 	MaxUploadsPerPeer int `toml:"max_uploads_per_peer"`
+	// OperatorPaysPuts is engine.ContentOptions.OperatorPaysPuts.
+	OperatorPaysPuts bool `toml:"operator_pays_puts"`
+	// Retention is engine.ContentOptions.Retention.
+	Retention time.Duration `toml:"retention"`
+	// MaxAccountUploadBytes is engine.ContentOptions.MaxAccountUploadBytes.
+	MaxAccountUploadBytes ByteSize `toml:"max_account_upload_bytes"`
+	// MinUploadRate is engine.ContentOptions.MinUploadRate (bytes/s).
+	MinUploadRate ByteSize `toml:"min_upload_rate"`
+	// UploadBodyGrace is engine.ContentOptions.UploadBodyGrace.
+	UploadBodyGrace time.Duration `toml:"upload_body_grace"`
 }
 
 // RPCConfig is the [rpc] section (engine.RPCOptions).
@@ -319,7 +329,9 @@ func Default() *Config {
 			AuditInterval: eo.Content.AuditInterval, RepairConcurrency: eo.Content.RepairConcurrency,
 			UncertifiedTTL: eo.Content.UncertifiedTTL, UploadWindow: ByteSize(eo.Content.UploadWindow),
 			FetchWindow: ByteSize(eo.Content.FetchWindow), FetchTimeout: eo.Content.FetchTimeout,
-			MaxUploadsPerPeer: eo.Content.MaxUploadsPerPeer,
+			MaxUploadsPerPeer: eo.Content.MaxUploadsPerPeer, Retention: eo.Content.Retention,
+			MaxAccountUploadBytes: ByteSize(eo.Content.MaxAccountUploadBytes),
+			MinUploadRate:         ByteSize(eo.Content.MinUploadRate), UploadBodyGrace: eo.Content.UploadBodyGrace,
 		},
 		RPC: RPCConfig{MaxCommitStreams: eo.RPC.MaxCommitStreams, StreamChunkBytes: ByteSize(eo.RPC.StreamChunkBytes)},
 	}
@@ -523,6 +535,10 @@ func (c *Config) validate() error {
 	}
 	positiveDur("content.fetch_timeout", ct.FetchTimeout, time.Millisecond)
 	positive("content.max_uploads_per_peer", int64(ct.MaxUploadsPerPeer))
+	positive("content.retention", int64(ct.Retention))
+	positive("content.max_account_upload_bytes", int64(ct.MaxAccountUploadBytes))
+	positive("content.min_upload_rate", int64(ct.MinUploadRate))
+	positive("content.upload_body_grace", int64(ct.UploadBodyGrace))
 
 	a := &c.API
 	positive("api.max_conns", int64(a.MaxConns))

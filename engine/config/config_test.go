@@ -283,6 +283,11 @@ upload_window = "16MiB"
 fetch_window = "48MiB"
 fetch_timeout = "3s"
 max_uploads_per_peer = 9
+operator_pays_puts = true
+retention = "48h"
+max_account_upload_bytes = "2GiB"
+min_upload_rate = "1MiB"
+upload_body_grace = "10s"
 `
 	c, err := Parse([]byte(text), "/srv/dagd")
 	if err != nil {
@@ -295,7 +300,8 @@ max_uploads_per_peer = 9
 	want := engine.ContentOptions{Dir: "/srv/dagd/blobs", DataShards: 3, TotalShards: 7, ChunkSize: 2 << 20, MaxContentSize: 1 << 30,
 		Concurrency: 3, MaxConcurrentPuts: 5, MaxConcurrentGets: 6, AuditInterval: 90 * time.Second, RepairConcurrency: 4,
 		UncertifiedTTL: 30 * time.Minute, UploadWindow: 16 << 20, FetchWindow: 48 << 20, FetchTimeout: 3 * time.Second,
-		MaxUploadsPerPeer: 9}
+		MaxUploadsPerPeer: 9, OperatorPaysPuts: true, Retention: 48 * time.Hour, MaxAccountUploadBytes: 2 << 30,
+		MinUploadRate: 1 << 20, UploadBodyGrace: 10 * time.Second}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("content options\n got %+v\nwant %+v", got, want)
 	}

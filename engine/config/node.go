@@ -55,7 +55,8 @@ func (c *Config) ContentOptions() engine.ContentOptions {
 		MaxConcurrentPuts: ct.MaxConcurrentPuts, MaxConcurrentGets: ct.MaxConcurrentGets,
 		AuditInterval: ct.AuditInterval, RepairConcurrency: ct.RepairConcurrency, UncertifiedTTL: ct.UncertifiedTTL,
 		UploadWindow: int64(ct.UploadWindow), FetchWindow: int64(ct.FetchWindow), FetchTimeout: ct.FetchTimeout,
-		MaxUploadsPerPeer: ct.MaxUploadsPerPeer,
+		MaxUploadsPerPeer: ct.MaxUploadsPerPeer, OperatorPaysPuts: ct.OperatorPaysPuts, Retention: ct.Retention,
+		MaxAccountUploadBytes: int64(ct.MaxAccountUploadBytes), MinUploadRate: int64(ct.MinUploadRate), UploadBodyGrace: ct.UploadBodyGrace,
 	}
 }
 

@@ -123,7 +123,7 @@ var settingDocs = map[string]settingDoc{
 	"content.dir":                  {flag: "content-dir", doc: "Directory of the shard files (one directory per object; pebble keeps what\nis held). \"\": storage.data_dir/content."},
 	"content.data_shards":          {flag: "content-data-shards", doc: "k: any k of n shards rebuild a chunk. 0: f+1, where f is the largest number\nof validators holding less than a third of the stake (1 for a committee of\nup to 3 equal validators)."},
 	"content.total_shards":         {flag: "content-total-shards", doc: "n: shards per chunk. 0: the committee size, one shard per validator (2 for\na single validator, which then holds both)."},
-	"content.chunk_size":           {flag: "content-chunk-size", doc: "Content bytes coded together. Part of the network's format: content of\nmore than one chunk coded with another chunk size gets another CID."},
+	"content.chunk_size":           {flag: "content-chunk-size", doc: "Content bytes coded together. Part of the network's format: content coded with\nanother chunk size gets another CID."},
 	"content.max_content_size":     {doc: "Largest object, so the largest upload a put accepts (the API answers 413\nbeyond it)."},
 	"content.concurrency":          {flag: "content-concurrency", doc: "Chunks coded at once by a put or a get. 0: the number of CPUs."},
 	"content.max_concurrent_puts":  {doc: "Content puts the HTTP API serves at once; beyond it it answers 429."},
@@ -135,6 +135,12 @@ var settingDocs = map[string]settingDoc{
 	"content.fetch_window":         {doc: "Shard bytes a get or a repair asks for ahead of decoding; at least one\nchunk."},
 	"content.fetch_timeout":        {doc: "Wait for one shard or manifest from a holder at most this long, then ask\nthe next."},
 	"content.max_uploads_per_peer": {doc: "Upload sessions one validator may have open at this node."},
+
+	"content.operator_pays_puts":       {doc: "Let puts without a signed payment through, registered and paid by this\nnode's account (keys.account_keystore). false: the API refuses them (401)\nand each client pays for its own content (dagd put --from KEY)."},
+	"content.retention":                {doc: "How long content this node pays for (operator_pays_puts) stays\nregistered, in consensus time; after it every holder deletes it."},
+	"content.min_upload_rate":          {doc: "Slowest a put's body may come, in bytes per second (after\nupload_body_grace); a slower client is cut off with 408 so that it cannot\nhold an upload slot."},
+	"content.upload_body_grace":        {doc: "Time a put's body may take on top of its size at min_upload_rate."},
+	"content.max_account_upload_bytes": {doc: "Stored bytes (size x n/k) of one account's paid puts running at once on\nthis node; beyond it the API answers 429."},
 
 	"rpc.max_commit_streams": {doc: "StreamCommits calls open at once; beyond it a call is refused."},
 	"rpc.stream_chunk_bytes": {doc: "A commit's transactions beyond this many bytes continue in further stream\nmessages."},

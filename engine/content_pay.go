@@ -1,0 +1,290 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/shard"
+)
+
+// Paid puts.
+//
+// A client pays for its own content: it computes the CID locally (the
+// erasure package, with the network's chunk size and the k and n it
+// chooses), and signs an ordinary transaction whose operation is a
+// contracts.RegisterContent of {cid, size, k, n, manifest digest, epoch,
+// retention}, with a fee that covers size*n/k stored bytes for the
+// retention (contracts.ContentMinFee). It sends that transaction with the
+// upload (PutOptions.Payment; over HTTP the ContentPaymentHeader). The node
+// checks it before it takes an upload slot or reads a byte of the body
+// (authorize): the chain, epoch, declared size, coding bounds, fee, the
+// payer's signature and balance, and the payer's quota of bytes in
+// flight. It then stores and distributes the shards, checks that the
+// content is the one signed for, collects the availability certificate,
+// attaches it to the payer's transaction as its witness (the payer's
+// signature does not cover it) and submits that transaction. The node's own
+// account pays nothing.
+
+// ContentPaymentHeader carries a paid put's registration transaction: the
+// hex of the payer's signed contracts.Tx (a RegisterContent without its
+// certificate).
+const ContentPaymentHeader = "Dagd-Content-Payment"
+
+// ErrContentPayment is wrapped by every refusal of a put's payment: a
+// transaction that does not pay for the content it comes with, or that its
+// payer cannot pay.
+var ErrContentPayment = errors.New("engine: content payment refused")
+
+// ErrContentUnpaid: a put over the HTTP API without a payment, on a node
+// that does not pay for its clients' content (ContentOptions.OperatorPaysPuts).
+var ErrContentUnpaid = errors.New("engine: put without payment")
+
+// payment is an authorized payer's transaction, holding its share of the
+// payer's quota until release.
+type payment struct {
+	s      *contentService
+	tx     *contracts.Tx
+	op     *contracts.RegisterContent
+	stored int64
+}
+
+// authorize checks tx as the payment of a put of size bytes, cheapest
+// checks first, and reserves its stored bytes in the payer's quota. Errors
+// wrap ErrContentPayment, ErrContentParams, erasure.ErrTooLong or
+// ErrContentBusy (quota).
+func (s *contentService) authorize(tx *contracts.Tx, size int64) (*payment, error) {
+	op, ok := tx.Op.(*contracts.RegisterContent)
+	if !ok || tx.Op == nil {
+		return nil, fmt.Errorf("%w: the transaction is not a content registration", ErrContentPayment)
+	}
+	if tx.ChainID != s.n.opts.ChainID {
+		return nil, fmt.Errorf("%w: transaction for chain %q, this node's is %q", ErrContentPayment, tx.ChainID, s.n.opts.ChainID)
+	}
+	if op.Epoch != s.n.opts.Epoch {
+		return nil, fmt.Errorf("%w: registration for epoch %d, the committee's is %d", ErrContentPayment, op.Epoch, s.n.opts.Epoch)
+	}
+	if size < 0 {
+		return nil, fmt.Errorf("%w: a paid put must declare its size (Content-Length)", ErrContentPayment)
+	}
+	if uint64(size) != op.Size {
+		return nil, fmt.Errorf("%w: the body has %d bytes, the registration pays for %d", ErrContentPayment, size, op.Size)
+	}
+	if size > s.opts.MaxContentSize {
+		return nil, fmt.Errorf("%w: %d bytes, limit %d", erasure.ErrTooLong, size, s.opts.MaxContentSize)
+	}
+	if err := checkShardBounds(int(op.K), int(op.N), s.v); err != nil {
+		return nil, err
+	}
+	if now := uint64(time.Now().UnixMilli()); tx.Expiry < now {
+		return nil, fmt.Errorf("%w: the transaction expired at %d (now %d)", ErrContentPayment, tx.Expiry, now)
+	}
+	params := s.n.opts.Execution.Params
+	params.CommitteeEpoch = s.n.opts.Epoch
+	mod := contracts.NewModule(params)
+	p := mod.Params()
+	// The fee is checked on the transaction as it will be submitted: with
+	// a full signer bitmap as its witness.
+	withWitness := *op
+	withWitness.Signers = make([]byte, (s.v+7)/8)
+	full := *tx
+	full.Op = &withWitness
+	if min := mod.MinFee(&full); tx.Fee < min {
+		return nil, fmt.Errorf("%w: fee %d below %d: %d stored bytes (size %d x n/k %d/%d) for %d ms at %d per byte per %d ms, plus %d",
+			ErrContentPayment, tx.Fee, min, op.StoredBytes(), op.Size, op.N, op.K, op.Retention, p.ContentBytePrice, p.ContentRetentionUnit, p.ContentFee)
+	}
+	if err := op.CheckClaim(&p); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrContentPayment, err)
+	}
+	if !tx.VerifySignature() {
+		return nil, fmt.Errorf("%w: the payer's signature does not verify", ErrContentPayment)
+	}
+	if err := s.canPay(tx); err != nil {
+		return nil, err
+	}
+	stored := int64(min(op.StoredBytes(), uint64(1)<<62))
+	s.quotaMu.Lock()
+	defer s.quotaMu.Unlock()
+	if used := s.quota[tx.Sender]; used+stored > s.opts.MaxAccountUploadBytes {
+		return nil, fmt.Errorf("%w: account %s has puts of %d stored bytes running here, this one adds %d, limit %d per account",
+			ErrContentBusy, tx.Sender, used, stored, s.opts.MaxAccountUploadBytes)
+	}
+	s.quota[tx.Sender] += stored
+	return &payment{s: s, tx: tx, op: op, stored: stored}, nil
+}
+
+// canPay reads the payer's account in the executed state: it must exist,
+// hold the fee, and not have used the nonce.
+func (s *contentService) canPay(tx *contracts.Tx) error {
+	if s.n.exec == nil {
+		return fmt.Errorf("%w: this node does not execute transactions, so it cannot check a payment", ErrContentPayment)
+	}
+	v, found, err := s.n.exec.st.Get(contracts.AccountKey(tx.Sender))
+	if err != nil {
+		return fmt.Errorf("engine: account %s: %w", tx.Sender, err)
+	}
+	if !found {
+		return fmt.Errorf("%w: account %s does not exist in the ledger", ErrContentPayment, tx.Sender)
+	}
+	acct, err := contracts.DecodeAccount(v)
+	if err != nil {
+		return fmt.Errorf("engine: account %s: %w", tx.Sender, err)
+	}
+	if acct.Balance < tx.Fee {
+		return fmt.Errorf("%w: account %s holds %d, the fee is %d", ErrContentPayment, tx.Sender, acct.Balance, tx.Fee)
+	}
+	if tx.Nonce < acct.Nonce {
+		return fmt.Errorf("%w: nonce %d of account %s is used (next %d)", ErrContentPayment, tx.Nonce, tx.Sender, acct.Nonce)
+	}
+	return nil
+}
+
+// release returns the payment's share of the payer's quota.
+func (p *payment) release() {
+	s := p.s
+	s.quotaMu.Lock()
+	defer s.quotaMu.Unlock()
+	if left := s.quota[p.tx.Sender] - p.stored; left > 0 {
+		s.quota[p.tx.Sender] = left
+	} else {
+		delete(s.quota, p.tx.Sender)
+	}
+}
+
+// matches reports whether the content stored is the content paid for.
+func (p *payment) matches(id []byte, size uint64, k, n int, manifest crypto.Digest) error {
+	op := p.op
+	if !bytes.Equal(id, op.CID) || size != op.Size || k != int(op.K) || n != int(op.N) || manifest != op.ManifestDigest {
+		return fmt.Errorf("%w: the content stored is not the content signed for (the registration names another CID or manifest: compute them with the network's chunk size)", ErrContentPayment)
+	}
+	return nil
+}
+
+// submitPaid attaches cert to the payer's transaction as its witness and
+// submits it, and records it so that ContentStat follows it.
+func (s *contentService) submitPaid(p *payment, cert *ContentCertificate) *ContentRegistration {
+	id := cert.CID
+	if rec, err := s.ledger.record(id); err == nil {
+		// Registered already: submitting would charge the payer for a
+		// rejection.
+		return &ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
+	}
+	p.op.Signers = bytes.Clone(cert.Signers)
+	copy(p.op.Signature[:], cert.Signature)
+	tx := p.tx
+	dig := tx.Digest()
+	if _, err := s.n.Submit(s.ctx, [][]byte{tx.Encode()}); err != nil {
+		why := fmt.Sprintf("the payer's tx %s was not accepted: %v", dig, err)
+		_ = s.ledger.putOwn(id.Bytes(), &regRec{State: regFailed, Tx: dig, Reason: why})
+		return &ContentRegistration{Reason: why}
+	}
+	_ = s.ledger.putOwn(id.Bytes(), &regRec{State: regPayer, Nonce: tx.Nonce, Expiry: tx.Expiry, Tx: dig, Attempts: 1})
+	s.log.Info("paid content registration submitted", "cid", id.String(), "tx", dig.String(), "payer", tx.Sender.String(), "fee", tx.Fee)
+	return &ContentRegistration{Pending: true, Tx: dig.String(), Registrant: tx.Sender.String(),
+		Reason: fmt.Sprintf("pending: the payer's tx %s submitted, not executed yet", dig)}
+}
+
+// readReceipt reads a transaction's receipt from the executed state.
+func (s *contentService) readReceipt(tx crypto.Digest) (*shard.ReceiptRecord, bool, error) {
+	if s.n.exec == nil {
+		return nil, false, nil
+	}
+	return shard.ReadReceipt(s.n.exec.st, tx)
+}
+
+// ContentParams is what a client needs to pay for a put itself
+// (GET /v1/content/params): the chain and epoch to sign for, the coding
+// that gives the content its CID, and the prices.
+type ContentParams struct {
+	// ChainID and Epoch are the chain and committee epoch a registration
+	// is signed for.
+	ChainID string `json:"chain_id"`
+	Epoch   uint64 `json:"epoch"`
+	// CommitteeSize bounds n (contracts.MaxShardsPerValidator per
+	// validator).
+	CommitteeSize int `json:"committee_size"`
+	// ChunkSize is the network's chunk size: the CID depends on it.
+	ChunkSize int `json:"chunk_size"`
+	// K and N are the node's default coding.
+	K int `json:"k"`
+	N int `json:"n"`
+	// MaxContentSize bounds one object.
+	MaxContentSize int64 `json:"max_content_size"`
+	// Fees are the token module's rules the fee is computed by.
+	MinFee               uint64 `json:"min_fee"`
+	FeePerByte           uint64 `json:"fee_per_byte"`
+	ContentFee           uint64 `json:"content_fee"`
+	ContentBytePrice     uint64 `json:"content_byte_price"`
+	ContentRetentionUnit uint64 `json:"content_retention_unit_ms"`
+	MaxContentRetention  uint64 `json:"max_content_retention_ms"`
+}
+
+// contentParams returns this node's ContentParams.
+func (s *contentService) contentParams() *ContentParams {
+	p := contracts.NewModule(s.n.opts.Execution.Params).Params()
+	k, n := s.defaultShards()
+	return &ContentParams{ChainID: s.n.opts.ChainID, Epoch: s.n.opts.Epoch, CommitteeSize: s.v, ChunkSize: s.opts.ChunkSize,
+		K: k, N: n, MaxContentSize: s.opts.MaxContentSize, MinFee: p.MinFee, FeePerByte: p.FeePerByte,
+		ContentFee: p.ContentFee, ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit,
+		MaxContentRetention: p.MaxContentRetention}
+}
+
+// Module returns the token module of p's fee rules.
+func (p *ContentParams) Module() *contracts.Module {
+	return contracts.NewModule(contracts.Params{MinFee: p.MinFee, FeePerByte: p.FeePerByte, ContentFee: p.ContentFee,
+		ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit, MaxContentRetention: p.MaxContentRetention,
+		CommitteeEpoch: p.Epoch})
+}
+
+// PaymentFee returns the fee a node requires of tx, the payment of a put:
+// the module's minimum fee of tx as it will be submitted, with a full
+// signer bitmap as its witness.
+func (p *ContentParams) PaymentFee(tx *contracts.Tx) uint64 {
+	op, ok := tx.Op.(*contracts.RegisterContent)
+	if !ok {
+		return p.Module().MinFee(tx)
+	}
+	w := *op
+	w.Signers = make([]byte, (p.CommitteeSize+7)/8)
+	full := *tx
+	full.Op = &w
+	return p.Module().MinFee(&full)
+}
+
+// ContentRegistrationFor codes the size bytes of r as the network does
+// (p's chunk size, k of n shards) without storing anything, and returns
+// the RegisterContent a payer signs for that content: its CID, manifest
+// digest, p's epoch and the retention (in consensus milliseconds).
+func ContentRegistrationFor(ctx context.Context, r io.Reader, size int64, p *ContentParams, k, n int, retention uint64) (*contracts.RegisterContent, error) {
+	if k == 0 {
+		k = p.K
+	}
+	if n == 0 {
+		n = p.N
+	}
+	if err := checkShardBounds(k, n, p.CommitteeSize); err != nil {
+		return nil, err
+	}
+	enc, err := erasure.NewEncoder(&erasure.Options{ChunkSize: p.ChunkSize, DataShards: k, ParityShards: n - k})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrContentParams, err)
+	}
+	id, m, err := enc.Encode(ctx, r, size, discardShards{})
+	if err != nil {
+		return nil, fmt.Errorf("engine: code the content: %w", err)
+	}
+	op := contracts.NewRegisterContent(id.Bytes(), m.ContentSize(), uint16(k), uint16(n), crypto.Digest(m.Digest()), nil, nil)
+	op.Epoch, op.Retention = p.Epoch, retention
+	return op, nil
+}
+
+// discardShards is an erasure.ShardSink that keeps nothing.
+type discardShards struct{}
+
+func (discardShards) Put(context.Context, int, int, []byte) error { return nil }
