@@ -298,7 +298,7 @@ type errBodyTimeout struct {
 }
 
 func (e *errBodyTimeout) Error() string {
-	return fmt.Sprintf("request body not received within %s (API.%s): %v", e.d, e.limit, e.err)
+	return fmt.Sprintf("request body not received within %s (%s): %v", e.d, e.limit, e.err)
 }
 
 // Is makes errors.Is(err, ErrBodyTimeout) hold.
@@ -334,7 +334,7 @@ func (b *chargedBody) Read(p []byte) (int, error) {
 	case errors.As(err, &te):
 		return n, b.fail(te)
 	case errors.As(err, &ne) && ne.Timeout():
-		return n, b.fail(&errBodyTimeout{d: b.timeout, limit: "RequestReadTimeout", err: err})
+		return n, b.fail(&errBodyTimeout{d: b.timeout, limit: "API.RequestReadTimeout", err: err})
 	}
 	return n, err
 }
@@ -351,7 +351,8 @@ func (b *chargedBody) Close() error { return b.r.Close() }
 
 // progressBody sets a read deadline before every read of a body, so that
 // a body that stops arriving ends after BodyIdleTimeout however long it
-// has been flowing.
+// has been flowing. It is the one place that sets read deadlines on a
+// request body: a handler tightens it (until, pace), never sets its own.
 type progressBody struct {
 	r    io.ReadCloser
 	rc   *http.ResponseController
@@ -360,16 +361,48 @@ type progressBody struct {
 	// deadline never extends, total after the request started.
 	until time.Time
 	total time.Duration
+	// A paced body (a content put) has a deadline that moves with what
+	// was read: byte n must arrive within grace + n/minRate of start, so
+	// a client trickling a large body cannot hold an upload slot.
+	start   time.Time
+	grace   time.Duration
+	minRate int64
+	read    int64
+	// timedOut is the timeout a read hit, for a handler that sees only
+	// the cancellation the server makes of it.
+	timedOut atomic.Pointer[errBodyTimeout]
+}
+
+// pace gives the body a minimum average rate after a grace period,
+// counted from start.
+func (b *progressBody) pace(start time.Time, grace time.Duration, minRate int64) {
+	b.start, b.grace, b.minRate = start, grace, max(minRate, 1)
+}
+
+// timeout returns the timeout a read of the body hit, or nil.
+func (b *progressBody) timeout() error {
+	if te := b.timedOut.Load(); te != nil {
+		return te
+	}
+	return nil
 }
 
 func (b *progressBody) Read(p []byte) (int, error) {
 	now := time.Now()
-	d, limit, within := now.Add(b.idle), "BodyIdleTimeout", b.idle
+	d, limit, within := now.Add(b.idle), "API.BodyIdleTimeout", b.idle
 	if !b.until.IsZero() && b.until.Before(d) {
-		d, limit, within = b.until, "RequestReadTimeout", b.total
+		d, limit, within = b.until, "API.RequestReadTimeout", b.total
+	}
+	if b.minRate > 0 {
+		allow := b.read + int64(len(p))
+		paced := b.grace + time.Duration(float64(allow)/float64(b.minRate)*float64(time.Second))
+		if u := b.start.Add(paced); u.Before(d) {
+			d, limit, within = u, "Content.MinUploadRate after Content.UploadBodyGrace", paced
+		}
 	}
 	_ = b.rc.SetReadDeadline(d)
 	n, err := b.r.Read(p)
+	b.read += int64(n)
 	var ne net.Error
 	switch {
 	case errors.Is(err, io.EOF):
@@ -377,7 +410,9 @@ func (b *progressBody) Read(p []byte) (int, error) {
 		// of the connection while the handler works.
 		_ = b.rc.SetReadDeadline(time.Time{})
 	case errors.As(err, &ne) && ne.Timeout():
-		err = &errBodyTimeout{d: within, limit: limit, err: err}
+		te := &errBodyTimeout{d: within, limit: limit, err: err}
+		b.timedOut.Store(te)
+		err = te
 	}
 	return n, err
 }

@@ -195,9 +195,9 @@ func TestSubmitGzipCutAtLimit(t *testing.T) {
 	}
 }
 
-// slowBody opens a connection from a loopback address and sends the
+// openSlowBody opens a connection from a loopback address and sends the
 // headers of a submission and one byte of its body.
-func slowBody(t *testing.T, url, from, path string) net.Conn {
+func openSlowBody(t *testing.T, url, from, path string) net.Conn {
 	t.Helper()
 	d := net.Dialer{}
 	if from != "" {
@@ -241,10 +241,10 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 	fixed := submitFixedCost(n.opts.MaxRequestTxs)
 	var conns []net.Conn
 	for i := 0; i < n.opts.MaxInflightRequests; i++ {
-		conns = append(conns, slowBody(t, url, "", "/v1/transactions"))
+		conns = append(conns, openSlowBody(t, url, "", "/v1/transactions"))
 	}
 	for i := 0; i < n.opts.MaxInflightRequests; i++ {
-		conns = append(conns, slowBody(t, url, "", "/dagd.v1.TransactionService/SubmitTransactions"))
+		conns = append(conns, openSlowBody(t, url, "", "/dagd.v1.TransactionService/SubmitTransactions"))
 	}
 	defer func() {
 		for _, c := range conns {

@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -180,11 +178,17 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o.Payment = pay
-	body := &slowBody{r: r.Body, rc: http.NewResponseController(w), start: time.Now(), grace: n.opts.Content.UploadBodyGrace, rate: max(n.opts.Content.MinUploadRate, 1)}
-	res, err := n.PutContent(r.Context(), body, size, o)
-	if err != nil && body.expired() {
-		err = fmt.Errorf("%w: the body came slower than %d bytes/s after a grace of %v (%d bytes read)", os.ErrDeadlineExceeded,
-			n.opts.Content.MinUploadRate, n.opts.Content.UploadBodyGrace, body.read)
+	// The API's body wrapper sets every read deadline; a put paces it.
+	body, _ := r.Body.(*progressBody)
+	if body != nil {
+		body.pace(time.Now(), n.opts.Content.UploadBodyGrace, n.opts.Content.MinUploadRate)
+	}
+	res, err := n.PutContent(r.Context(), r.Body, size, o)
+	if err != nil && body != nil {
+		// The server cancels a request whose body timed out: say why.
+		if te := body.timeout(); te != nil {
+			err = te
+		}
 	}
 	if err != nil {
 		status, reason := contentErrorStatus(err)
@@ -267,43 +271,6 @@ func paymentOf(r *http.Request) (*contracts.Tx, error) {
 		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, ContentPaymentHeader, err)
 	}
 	return tx, nil
-}
-
-// slowBody is a put's body with a read deadline that moves with what was
-// read: byte n must arrive within grace + n/rate of the start, so a client
-// trickling its body cannot hold an upload slot.
-type slowBody struct {
-	r     io.Reader
-	rc    *http.ResponseController
-	start time.Time
-	grace time.Duration
-	rate  int64
-	read  int64
-
-	mu       sync.Mutex
-	deadline time.Time
-}
-
-// expired reports whether the body's read deadline has passed (the
-// server then cancels the request, so the put fails with
-// context.Canceled rather than with the timeout).
-func (b *slowBody) expired() bool {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return !b.deadline.IsZero() && time.Now().After(b.deadline)
-}
-
-func (b *slowBody) Read(p []byte) (int, error) {
-	allow := b.read + int64(len(p))
-	d := b.start.Add(b.grace + time.Duration(float64(allow)/float64(b.rate)*float64(time.Second)))
-	if b.rc.SetReadDeadline(d) == nil { // not every transport supports it; HTTP/1 does
-		b.mu.Lock()
-		b.deadline = d
-		b.mu.Unlock()
-	}
-	n, err := b.r.Read(p)
-	b.read += int64(n)
-	return n, err
 }
 
 // pathCID parses the {cid} of a request, answering 400 when malformed.
