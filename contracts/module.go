@@ -80,12 +80,21 @@ func (m *Module) Params() Params { return m.p }
 // Params.FeePerByte for each byte of its encoding, saturating at the
 // largest uint64.
 func (m *Module) MinFee(tx *Tx) uint64 {
+	if m.p.FeePerByte == 0 {
+		return m.MinFeeEncoded(tx, 0)
+	}
+	return m.MinFeeEncoded(tx, len(tx.Encode()))
+}
+
+// MinFeeEncoded is MinFee for a transaction whose encoding is known to be
+// size bytes long (as DecodeTx's input is), without encoding it again.
+func (m *Module) MinFeeEncoded(tx *Tx, size int) uint64 {
 	fee := m.p.MinFee
 	if _, ok := tx.Op.(*RegisterContent); ok {
 		fee = max(fee, m.p.ContentFee)
 	}
 	if m.p.FeePerByte > 0 {
-		hi, lo := bits.Mul64(m.p.FeePerByte, uint64(len(tx.Encode())))
+		hi, lo := bits.Mul64(m.p.FeePerByte, uint64(size))
 		if sum, carry := bits.Add64(fee, lo, 0); hi != 0 || carry != 0 {
 			fee = math.MaxUint64
 		} else {
