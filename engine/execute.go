@@ -63,6 +63,19 @@ type ExecutionOptions struct {
 	// SubscriptionBuffer is the default buffer of an execution
 	// subscription (Node.SubscribeExecution). Default 1024 commits.
 	SubscriptionBuffer int
+	// AdmissionNonceWindow is how far beyond an account's next nonce (in
+	// the last executed state) a submitted transaction's nonce may be:
+	// one further is refused at admission (nonce_too_far), since it can
+	// only be dropped at execution. It must cover how far a client's
+	// transactions may run ahead of execution. Default
+	// DefaultAdmissionNonceWindow (1024).
+	AdmissionNonceWindow uint64
+	// AdmitOpaque lets admission pass submitted bytes that do not decode
+	// as a transaction, for consensus benchmarks and tests with opaque
+	// load (the devnet sets it): they are ordered, then dropped at
+	// execution as malformed, without a receipt. Bytes that decode are
+	// checked all the same. Default false: refused (malformed).
+	AdmitOpaque bool
 
 	// testDelay slows each commit's execution down (tests of an executor
 	// that falls behind).
@@ -87,6 +100,9 @@ func (o *ExecutionOptions) ensureDefaults() {
 	}
 	if o.SubscriptionBuffer <= 0 {
 		o.SubscriptionBuffer = 1024
+	}
+	if o.AdmissionNonceWindow == 0 {
+		o.AdmissionNonceWindow = DefaultAdmissionNonceWindow
 	}
 	o.Params.EnsureDefaults()
 }
@@ -178,7 +194,7 @@ func newExecMetrics(reg *prometheus.Registry) *execMetrics {
 	m := &execMetrics{
 		commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "executed_commits_total", Help: "Commits executed."}),
 		txs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "executed_txs_total",
-			Help: "Committed transactions by execution outcome: ok, rejected (a receipt with an error code), bad_signature, duplicate, expired, too_far, malformed."}, []string{"outcome"}),
+			Help: "Committed transactions by execution outcome: ok, rejected (a receipt with an error code, fee charged); dropped without a receipt: bad_signature, unpaid (paid nothing: wrong chain, fee too low, bad nonce, fee not payable), duplicate, expired, too_far, malformed."}, []string{"outcome"}),
 		lastSeq:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_executed_seq", Help: "Sequence number of the last executed commit."}),
 		lag:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "execution_lag_commits", Help: "Commits persisted by consensus and not executed yet."}),
 		phases:   prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "execute_phase_seconds", Help: "Time of each phase of executing one commit.", Buckets: latencyBuckets()}, []string{"phase"}),
@@ -510,7 +526,7 @@ func (e *executor) observe(res *shard.Result) {
 	for _, x := range []struct {
 		outcome string
 		n       uint32
-	}{{"ok", c.OK}, {"rejected", c.Applied - c.OK}, {"bad_signature", c.BadSignature}, {"duplicate", c.Duplicate},
+	}{{"ok", c.OK}, {"rejected", c.Receipts - c.OK}, {"bad_signature", c.BadSignature}, {"unpaid", c.Unpaid}, {"duplicate", c.Duplicate},
 		{"expired", c.Expired}, {"too_far", c.TooFar}, {"malformed", c.Malformed}} {
 		if x.n > 0 {
 			m.txs.WithLabelValues(x.outcome).Add(float64(x.n))

@@ -33,6 +33,7 @@ type metrics struct {
 	rejected           *prometheus.CounterVec
 	evidence           prometheus.Counter
 	submitted          *prometheus.CounterVec
+	admissionRefused   *prometheus.CounterVec
 	persistLatency     prometheus.Histogram
 	persistBytes       prometheus.Counter
 	loopEvents         prometheus.Histogram
@@ -76,6 +77,8 @@ func newMetrics() *metrics {
 	m.evidence = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "equivocation_evidence_total", Help: "Equivocations detected."})
 	m.submitted = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "submitted_transactions_total",
 		Help: "Client transactions by outcome: accepted, busy, invalid."}, []string{"result"})
+	m.admissionRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "admission_refused_transactions_total",
+		Help: "Client transactions refused at admission, by reason: malformed, wrong_chain, fee_too_low, small_order_sender, nonce_used, nonce_too_far, cannot_pay_fee, bad_signature."}, []string{"reason"})
 	m.persistLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "persist_seconds",
 		Help: "Duration of one synced write of the core's records.", Buckets: prometheus.ExponentialBuckets(0.00005, 1.5, 30)})
 	m.persistBytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "persist_bytes_total", Help: "Bytes written to the store."})
@@ -92,7 +95,7 @@ func newMetrics() *metrics {
 		Help: "Bytes of own batches sent to peers and not yet acknowledged, summed over peers."})
 	for _, c := range []prometheus.Collector{m.reproposed, m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
 		m.committedBatches, m.committedTxs, m.commitLatency, m.batchLatency, m.peersConnected, m.queueDepth, m.messagesIn,
-		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.persistLatency, m.persistBytes, m.loopEvents,
+		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.admissionRefused, m.persistLatency, m.persistBytes, m.loopEvents,
 		m.subscriberDrops} {
 		f(c)
 	}
