@@ -121,7 +121,8 @@ func (m *Module) Keys(tx *Tx) [][]byte {
 //
 // A transaction for another chain, expired, with a fee below MinFee, with
 // a nonce other than the sender's, or whose sender cannot pay the fee
-// changes nothing and gets a receipt that says why (Fee 0). Otherwise the
+// changes nothing and gets a receipt that says why (Fee 0, not Charged:
+// the executor drops it without storing it). Otherwise the
 // nonce is consumed and the fee charged (and removed from circulation;
 // Receipt.Fee lets the node account for it), and the operation either
 // runs (CodeOK, with its events) or is rejected, changing nothing else,
