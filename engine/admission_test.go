@@ -263,3 +263,31 @@ func BenchmarkAdmission(b *testing.B) {
 		})
 	}
 }
+
+// FuzzAdmission: any bytes, as one transaction or split in several, get
+// an answer without a panic: rejections sorted by index, one at most per
+// transaction, each with a reason and a detail.
+func FuzzAdmission(f *testing.F) {
+	src := &mapAccounts{m: map[string][]byte{}}
+	txs, _ := worthlessBatch(f, src)
+	for _, tx := range txs {
+		f.Add(tx, uint8(0))
+	}
+	f.Add([]byte{1, 0}, uint8(3))
+	a := testAdmission(src)
+	f.Fuzz(func(t *testing.T, b []byte, cut uint8) {
+		in := [][]byte{b}
+		if c := int(cut); c > 0 && c < len(b) {
+			in = [][]byte{b[:c], b[c:]}
+		}
+		rej, err := a.check(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, r := range rej {
+			if r.Index < 0 || r.Index >= len(in) || (k > 0 && rej[k-1].Index >= r.Index) || r.Reason == "" || r.Detail == "" {
+				t.Fatalf("rejections %+v of %d transactions", rej, len(in))
+			}
+		}
+	})
+}
