@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
@@ -95,6 +96,7 @@ type admission struct {
 	window   uint64        // nonces admitted beyond the next one
 	workers  int           // signature verification goroutines
 	opaque   bool          // let bytes that do not decode through (ExecutionOptions.AdmitOpaque)
+	verified *verifiedSet  // where verified digests go for the executor; nil without execution
 }
 
 // newAdmission returns the admission of node n (its executor is set up).
@@ -103,7 +105,7 @@ func newAdmission(n *Node) *admission {
 	a := &admission{chainID: n.opts.ChainID, module: contracts.NewModule(o.Params), window: o.AdmissionNonceWindow, workers: o.VerifyWorkers,
 		opaque: o.AdmitOpaque}
 	if n.exec != nil {
-		a.accounts = n.exec.st
+		a.accounts, a.verified = n.exec.st, n.exec.verified
 	}
 	return a
 }
@@ -179,14 +181,17 @@ func (a *admission) check(txs [][]byte) ([]TxRejection, error) {
 		}
 	}
 	if len(items) > 0 {
-		valid, all := crypto.VerifyAccountBatch(items, a.workers)
-		if !all {
-			for j, ok := range valid {
-				if !ok {
-					refuse(at[j], TxBadSignature, "the signature does not verify for the sender's key")
-				}
+		valid, _ := crypto.VerifyAccountBatch(items, a.workers)
+		var ok []crypto.Digest
+		for j, v := range valid {
+			switch {
+			case !v:
+				refuse(at[j], TxBadSignature, "the signature does not verify for the sender's key")
+			case a.verified != nil:
+				ok = append(ok, crypto.Hash(txs[at[j]]))
 			}
 		}
+		a.verified.add(ok)
 	}
 	slices.SortFunc(rej, func(x, y TxRejection) int { return cmp.Compare(x.Index, y.Index) })
 	return rej, nil
@@ -245,6 +250,57 @@ func withRejections(accepted int, err error, rej []TxRejection) error {
 	}
 	return &SubmitError{Reason: ReasonInvalidTx, Accepted: accepted, Index: rej[0].Index, Rejected: rej,
 		Detail: fmt.Sprintf("%d transactions refused, %d accepted", len(rej), accepted)}
+}
+
+// verifiedSetSize bounds the digests a verifiedSet remembers: about 5 MB.
+const verifiedSetSize = 1 << 16
+
+// verifiedSet remembers the digests of the transactions whose signatures
+// admission verified, for the executor (shard.Options.Verified), which
+// then does not verify them a second time: a transaction's validity is a
+// function of its bytes, which the digest names. It is bounded: beyond
+// verifiedSetSize digests the oldest are forgotten (then verified again).
+// It is safe for concurrent use.
+type verifiedSet struct {
+	mu   sync.Mutex
+	m    map[crypto.Digest]struct{}
+	ring []crypto.Digest // insertion order, to forget the oldest
+	next int             // the ring's oldest entry once it is full
+}
+
+func newVerifiedSet(size int) *verifiedSet {
+	size = max(size, 1)
+	return &verifiedSet{m: make(map[crypto.Digest]struct{}, size), ring: make([]crypto.Digest, 0, size)}
+}
+
+// add remembers ds; a nil set ignores them.
+func (s *verifiedSet) add(ds []crypto.Digest) {
+	if s == nil || len(ds) == 0 {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, d := range ds {
+		if len(s.ring) < cap(s.ring) {
+			s.ring = append(s.ring, d)
+		} else {
+			delete(s.m, s.ring[s.next]) // it may be gone, or named again later: a miss costs a verification only
+			s.ring[s.next] = d
+			s.next = (s.next + 1) % len(s.ring)
+		}
+		s.m[d] = struct{}{}
+	}
+}
+
+// Take implements shard.VerifiedSet.
+func (s *verifiedSet) Take(d crypto.Digest) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.m[d]; ok {
+		delete(s.m, d)
+		return true
+	}
+	return false
 }
 
 // describeRejections spells out the first rejections for an error message.

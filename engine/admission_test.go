@@ -115,6 +115,18 @@ func TestAdmissionRefusesWorthless(t *testing.T) {
 	if src.reads != 3 {
 		t.Errorf("%d account reads for 3 senders that reach the state checks", src.reads)
 	}
+	// What verified is remembered for the executor, nothing else.
+	vs := newVerifiedSet(4)
+	a = testAdmission(src)
+	a.verified = vs
+	if _, err := a.check(txs); err != nil {
+		t.Fatal(err)
+	}
+	for i, w := range want {
+		if got := vs.Take(crypto.Hash(txs[i])); got != (w == "") {
+			t.Errorf("transaction %d (%q): remembered as verified: %v", i, w, got)
+		}
+	}
 
 	// Without execution, only what needs no state: an unfunded sender or a
 	// wrong nonce passes.
@@ -300,4 +312,20 @@ func FuzzAdmission(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestVerifiedSetBounded: beyond its size the set forgets the oldest.
+func TestVerifiedSetBounded(t *testing.T) {
+	s := newVerifiedSet(2)
+	d := func(i byte) crypto.Digest { return crypto.Digest{i} }
+	s.add([]crypto.Digest{d(1), d(2), d(3)})
+	s.add([]crypto.Digest{d(4)})
+	if s.Take(d(1)) || s.Take(d(2)) || !s.Take(d(3)) || !s.Take(d(4)) || s.Take(d(4)) {
+		t.Fatal("set of 2 does not hold the last two exactly")
+	}
+	if len(s.m) != 0 || len(s.ring) != 2 {
+		t.Fatalf("%d digests, ring of %d", len(s.m), len(s.ring))
+	}
+	var nilSet *verifiedSet
+	nilSet.add([]crypto.Digest{d(1)}) // no execution: nothing to remember
 }

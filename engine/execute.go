@@ -142,6 +142,9 @@ type executor struct {
 	st   *state.Store
 	ex   *shard.Executor[*contracts.Tx]
 	opts ExecutionOptions
+	// verified holds the digests of transactions admission verified, so
+	// that execution does not verify them again (admission.go).
+	verified *verifiedSet
 
 	target   atomic.Uint64 // last commit the loop persisted
 	executed atomic.Uint64 // last commit executed and durable
@@ -212,6 +215,8 @@ func newExecutor(n *Node) (*executor, error) {
 	tk := shard.NewTokens(contracts.NewModule(o.Params))
 	so := shard.Options{ChainID: n.opts.ChainID, Shards: o.Shards, Workers: o.Workers, VerifyWorkers: o.VerifyWorkers,
 		MaxTxLifetime: uint64(o.MaxTxLifetime / time.Millisecond), Logger: n.log.With("component", "executor")}
+	verified := newVerifiedSet(verifiedSetSize)
+	so.Verified = verified
 	if g := n.opts.Genesis; g != nil {
 		var err error
 		if so.Genesis, so.GenesisID, err = tk.Genesis(g); err != nil {
@@ -240,7 +245,7 @@ func newExecutor(n *Node) (*executor, error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("engine: executor: %w", err)
 	}
-	e := &executor{n: n, log: so.Logger, st: st, ex: ex, opts: o, wake: make(chan struct{}, 1), fatal: make(chan error, 1),
+	e := &executor{n: n, log: so.Logger, st: st, ex: ex, opts: o, verified: verified, wake: make(chan struct{}, 1), fatal: make(chan error, 1),
 		done: make(chan struct{}), held: make(map[crypto.Digest]uint64), preserved: make(map[crypto.Digest]uint64),
 		subs: make(map[*ExecSubscription]struct{}), m: newExecMetrics(n.m.reg)}
 	seq, _ := ex.Position()

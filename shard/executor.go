@@ -223,11 +223,21 @@ func (e *Executor[T]) Execute(ctx context.Context, c Commit) (*Result, error) {
 			valid[i] = true
 		}
 	} else if len(cands) > 0 {
-		items := make([]crypto.AccountSig, len(cands))
+		items := make([]crypto.AccountSig, 0, len(cands))
+		at := make([]int, 0, len(cands))
 		for i := range cands {
-			items[i] = cands[i].info.Sig
+			if e.opts.Verified != nil && e.opts.Verified.Take(cands[i].info.Digest) {
+				valid[i] = true // verified before, by the same rules
+				continue
+			}
+			items, at = append(items, cands[i].info.Sig), append(at, i)
 		}
-		valid, _ = crypto.VerifyAccountBatch(items, e.opts.VerifyWorkers)
+		if len(items) > 0 {
+			v, _ := crypto.VerifyAccountBatch(items, e.opts.VerifyWorkers)
+			for j, i := range at {
+				valid[i] = v[j]
+			}
+		}
 	}
 	t2 := time.Now()
 	res.Timings.Verify = t2.Sub(t1)

@@ -2,6 +2,7 @@ package shard
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/dagd/dagd/contracts"
@@ -109,5 +110,69 @@ func TestUnpaidTransactionsLeaveNoReceipt(t *testing.T) {
 				t.Fatalf("roots differ from one shard's: %s vs %s", summary(res), summary(ref))
 			}
 		})
+	}
+}
+
+// digestSet is a VerifiedSet over a map, counting takes.
+type digestSet struct {
+	mu    sync.Mutex
+	m     map[crypto.Digest]bool
+	taken int
+}
+
+func (s *digestSet) Take(d crypto.Digest) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.m[d] {
+		delete(s.m, d)
+		s.taken++
+		return true
+	}
+	return false
+}
+
+// TestVerifiedSetChangesNothing: digests the node's admission verified
+// are not verified again, and the results equal those of verifying all.
+func TestVerifiedSetChangesNothing(t *testing.T) {
+	g := tokenGenesis(t, 8)
+	const now = uint64(5_000_000)
+	fee := uint64(10 * contracts.DefaultMinFee)
+	var txs [][]byte
+	known := &digestSet{m: map[crypto.Digest]bool{}}
+	for i := range 8 {
+		tx := contracts.NewSignedTx(tokenKey(i), testChainID, 0, fee, now+60_000, contracts.NewTransfer(tokenKey((i+1)%8).Public(), 5))
+		if i == 3 {
+			tx.Signature[1] ^= 1 // not verified before: still refused
+		}
+		raw := tx.Encode()
+		txs = append(txs, raw)
+		if i != 3 && i%2 == 1 {
+			known.m[crypto.Hash(raw)] = true
+		}
+	}
+	run := func(v VerifiedSet) *Result {
+		tk, o := tokenOptions(t, execConfig{4, 2, 0}, g)
+		o.Verified = v
+		st := openState(t, t.TempDir())
+		defer st.Close()
+		e, err := New(st, tk, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Execute(context.Background(), Commit{Seq: 1, Time: now}); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.Execute(context.Background(), Commit{Seq: 2, Time: now + 1, Txs: txs})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	all, skipped := run(nil), run(known)
+	if known.taken != 3 || len(known.m) != 0 {
+		t.Fatalf("%d digests taken, %d left; want 3 and 0", known.taken, len(known.m))
+	}
+	if all.StateRoot != skipped.StateRoot || all.ReceiptsRoot != skipped.ReceiptsRoot || all.Counts != skipped.Counts || all.Counts.BadSignature != 1 {
+		t.Fatalf("with verified digests %s, without %s", summary(skipped), summary(all))
 	}
 }
