@@ -20,7 +20,8 @@
 //     Options.MaxTxLifetime ahead; a duplicate, that is a digest already
 //     seen in this commit or in the dedup window.
 //  3. Verify the signatures of the rest in one ZIP-215 batch
-//     (crypto.VerifyAccountBatch over Options.VerifyWorkers goroutines).
+//     (crypto.VerifyAccountBatch over Options.VerifyWorkers goroutines),
+//     but for the digests Options.Verified knows verified already.
 //     The per-transaction booleans are the same as one-by-one
 //     verification, so they are deterministic. A transaction whose
 //     signature does not verify changes nothing and is dropped without a
