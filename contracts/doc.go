@@ -34,9 +34,13 @@
 //
 // Apply rejects, changing nothing, a transaction for another chain,
 // expired (Env.Time > Expiry), below the minimum fee, with a wrong nonce,
-// or whose sender cannot pay the fee. Otherwise the nonce is consumed and
-// the fee charged (and burnt) whatever happens; an operation that breaks a
-// rule changes nothing else, and its Receipt carries a Code and a Reason.
+// or whose sender cannot pay the fee: its receipt is not Charged, and the
+// shard executor stores none for it (it paid nothing). Otherwise the nonce
+// is consumed and the fee charged (and burnt) whatever happens; an
+// operation that breaks a rule changes nothing else, and its Receipt
+// carries a Code and a Reason. Small-order keys, for which anyone can
+// sign (crypto.AccountPublicKey.SmallOrder), never verify as senders and
+// are refused as recipients (CodeInvalid, fee charged) and in a genesis.
 // Execution is deterministic: no clock but Env.Time, no randomness, no map
 // iteration, no goroutines.
 //

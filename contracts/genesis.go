@@ -114,6 +114,9 @@ func (g *Genesis) validate() (*crypto.BLSCommittee, error) {
 		if a.Balance == 0 {
 			errs = append(errs, fmt.Errorf("account %s: zero balance", a.PublicKey))
 		}
+		if err := crypto.CheckAccountPublicKey(a.PublicKey); err != nil {
+			errs = append(errs, fmt.Errorf("account %s: %w", a.PublicKey, err))
+		}
 		keys[i] = a.PublicKey
 		var c uint64
 		total, c = bits.Add64(total, a.Balance, 0)

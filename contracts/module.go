@@ -80,10 +80,19 @@ func (m *Module) Params() Params { return m.p }
 // Params.FeePerByte for each byte of its encoding, saturating at the
 // largest uint64.
 func (m *Module) MinFee(tx *Tx) uint64 {
+	if m.p.FeePerByte == 0 {
+		return m.MinFeeEncoded(tx, 0)
+	}
+	return m.MinFeeEncoded(tx, len(tx.Encode()))
+}
+
+// MinFeeEncoded is MinFee for a transaction whose encoding is known to be
+// size bytes long (as DecodeTx's input is), without encoding it again.
+func (m *Module) MinFeeEncoded(tx *Tx, size int) uint64 {
 	fee := m.p.MinFee
 	fee = max(fee, ContentMinFee(&m.p, tx.Op)) // 0 but for content ops
 	if m.p.FeePerByte > 0 {
-		hi, lo := bits.Mul64(m.p.FeePerByte, uint64(len(tx.Encode())))
+		hi, lo := bits.Mul64(m.p.FeePerByte, uint64(size))
 		if sum, carry := bits.Add64(fee, lo, 0); hi != 0 || carry != 0 {
 			fee = math.MaxUint64
 		} else {
@@ -110,7 +119,8 @@ func (m *Module) Keys(tx *Tx) [][]byte {
 //
 // A transaction for another chain, expired, with a fee below MinFee, with
 // a nonce other than the sender's, or whose sender cannot pay the fee
-// changes nothing and gets a receipt that says why (Fee 0). Otherwise the
+// changes nothing and gets a receipt that says why (Fee 0, not Charged:
+// the executor drops it without storing it). Otherwise the
 // nonce is consumed and the fee charged (and removed from circulation;
 // Receipt.Fee lets the node account for it), and the operation either
 // runs (CodeOK, with its events) or is rejected, changing nothing else,

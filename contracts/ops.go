@@ -352,6 +352,27 @@ func invalid(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", errInvalid, fmt.Sprintf(format, args...))
 }
 
+// checkRecipient refuses a small-order key as the account that receives
+// (or may spend) something: anyone can sign for such a key
+// (crypto.AccountPublicKey.SmallOrder), so what it holds could be taken
+// by anyone. what names the field.
+func checkRecipient(pk crypto.AccountPublicKey, what string) error {
+	if pk.SmallOrder() {
+		return invalid("%s %s is a small-order key, for which anyone can sign: it may not receive", what, pk)
+	}
+	return nil
+}
+
+// firstErr returns the first non-nil error of errs.
+func firstErr(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func checkAmount(a uint64) error {
 	if a == 0 {
 		return invalid("zero amount")
@@ -453,7 +474,9 @@ func (*Transfer) Type() OpType { return OpTransfer }
 func (o *Transfer) appendBody(b []byte) []byte {
 	return appendU64(append(b, o.To[:]...), o.Amount)
 }
-func (o *Transfer) check(*Params) error { return checkAmount(o.Amount) }
+func (o *Transfer) check(*Params) error {
+	return firstErr(checkRecipient(o.To, "recipient"), checkAmount(o.Amount))
+}
 func (o *Transfer) declare(_ *Tx, _ *Params, ks *keySet) {
 	ks.add(AccountKey(o.To))
 }
@@ -530,7 +553,9 @@ func (*TokenMint) Type() OpType { return OpTokenMint }
 func (o *TokenMint) appendBody(b []byte) []byte {
 	return appendU64(append(append(b, o.Token[:]...), o.To[:]...), o.Amount)
 }
-func (o *TokenMint) check(*Params) error { return checkAmount(o.Amount) }
+func (o *TokenMint) check(*Params) error {
+	return firstErr(checkRecipient(o.To, "recipient"), checkAmount(o.Amount))
+}
 func (o *TokenMint) declare(_ *Tx, _ *Params, ks *keySet) {
 	ks.add(TokenKey(o.Token))
 	ks.add(BalanceKey(o.Token, o.To))
@@ -558,7 +583,9 @@ func (*TokenTransfer) Type() OpType { return OpTokenTransfer }
 func (o *TokenTransfer) appendBody(b []byte) []byte {
 	return appendU64(append(append(b, o.Token[:]...), o.To[:]...), o.Amount)
 }
-func (o *TokenTransfer) check(*Params) error { return checkAmount(o.Amount) }
+func (o *TokenTransfer) check(*Params) error {
+	return firstErr(checkRecipient(o.To, "recipient"), checkAmount(o.Amount))
+}
 func (o *TokenTransfer) declare(tx *Tx, _ *Params, ks *keySet) {
 	ks.add(BalanceKey(o.Token, tx.Sender))
 	ks.add(BalanceKey(o.Token, o.To))
@@ -611,7 +638,7 @@ func (*TokenApprove) Type() OpType { return OpTokenApprove }
 func (o *TokenApprove) appendBody(b []byte) []byte {
 	return appendU64(append(append(b, o.Token[:]...), o.Spender[:]...), o.Amount)
 }
-func (o *TokenApprove) check(*Params) error { return nil }
+func (o *TokenApprove) check(*Params) error { return checkRecipient(o.Spender, "spender") }
 func (o *TokenApprove) declare(tx *Tx, _ *Params, ks *keySet) {
 	ks.add(TokenKey(o.Token))
 	ks.add(AllowanceKey(o.Token, tx.Sender, o.Spender))
@@ -644,7 +671,9 @@ func (o *TokenTransferFrom) appendBody(b []byte) []byte {
 	b = append(b, o.To[:]...)
 	return appendU64(b, o.Amount)
 }
-func (o *TokenTransferFrom) check(*Params) error { return checkAmount(o.Amount) }
+func (o *TokenTransferFrom) check(*Params) error {
+	return firstErr(checkRecipient(o.To, "recipient"), checkAmount(o.Amount))
+}
 func (o *TokenTransferFrom) declare(tx *Tx, _ *Params, ks *keySet) {
 	ks.add(AllowanceKey(o.Token, o.From, tx.Sender))
 	ks.add(BalanceKey(o.Token, o.From))
@@ -724,7 +753,9 @@ func (*NFTMint) Type() OpType { return OpNFTMint }
 func (o *NFTMint) appendBody(b []byte) []byte {
 	return appendBytes8(append(appendNFTID(b, o.ID), o.To[:]...), o.Metadata)
 }
-func (o *NFTMint) check(*Params) error { return CheckCID(o.Metadata) }
+func (o *NFTMint) check(*Params) error {
+	return firstErr(checkRecipient(o.To, "recipient"), CheckCID(o.Metadata))
+}
 func (o *NFTMint) declare(_ *Tx, _ *Params, ks *keySet) {
 	ks.add(CollectionKey(o.ID.Collection))
 	ks.add(NFTKey(o.ID))
@@ -751,7 +782,7 @@ func (*NFTTransfer) Type() OpType { return OpNFTTransfer }
 func (o *NFTTransfer) appendBody(b []byte) []byte {
 	return append(appendNFTID(b, o.ID), o.To[:]...)
 }
-func (o *NFTTransfer) check(*Params) error                  { return nil }
+func (o *NFTTransfer) check(*Params) error                  { return checkRecipient(o.To, "recipient") }
 func (o *NFTTransfer) declare(_ *Tx, _ *Params, ks *keySet) { ks.add(NFTKey(o.ID)) }
 
 // NFTBurn destroys token ID, which the sender owns; it must have no
@@ -919,7 +950,9 @@ func (o *SFTMint) appendBody(b []byte) []byte {
 	b = appendU64(append(b, o.Class[:]...), o.ID)
 	return appendU64(append(b, o.To[:]...), o.Amount)
 }
-func (o *SFTMint) check(*Params) error { return checkAmount(o.Amount) }
+func (o *SFTMint) check(*Params) error {
+	return firstErr(checkRecipient(o.To, "recipient"), checkAmount(o.Amount))
+}
 func (o *SFTMint) declare(_ *Tx, _ *Params, ks *keySet) {
 	ks.add(ClassKey(o.Class))
 	ks.add(ClassBalanceKey(o.Class, o.ID, o.To))
@@ -950,7 +983,9 @@ func (o *SFTTransfer) appendBody(b []byte) []byte {
 	b = appendU64(append(b, o.Class[:]...), o.ID)
 	return appendU64(append(b, o.To[:]...), o.Amount)
 }
-func (o *SFTTransfer) check(*Params) error { return checkAmount(o.Amount) }
+func (o *SFTTransfer) check(*Params) error {
+	return firstErr(checkRecipient(o.To, "recipient"), checkAmount(o.Amount))
+}
 func (o *SFTTransfer) declare(tx *Tx, _ *Params, ks *keySet) {
 	ks.add(ClassBalanceKey(o.Class, o.ID, tx.Sender))
 	ks.add(ClassBalanceKey(o.Class, o.ID, o.To))
@@ -995,6 +1030,9 @@ func (o *SFTBatchTransfer) appendBody(b []byte) []byte {
 	return b
 }
 func (o *SFTBatchTransfer) check(p *Params) error {
+	if err := checkRecipient(o.To, "recipient"); err != nil {
+		return err
+	}
 	if len(o.Items) == 0 || len(o.Items) > p.MaxBatchSize {
 		return invalid("batch of %d items; must be 1 to %d", len(o.Items), p.MaxBatchSize)
 	}
@@ -1163,6 +1201,9 @@ func (o *VestingTransfer) appendBody(b []byte) []byte {
 	return appendU64(appendU64(appendU64(b, o.Start), o.Duration), o.Cliff)
 }
 func (o *VestingTransfer) check(*Params) error {
+	if err := checkRecipient(o.To, "recipient"); err != nil {
+		return err
+	}
 	if err := checkAmount(o.Amount); err != nil {
 		return err
 	}

@@ -198,6 +198,11 @@ type Receipt struct {
 // OK reports whether the operation was executed.
 func (r *Receipt) OK() bool { return r.Code == CodeOK }
 
+// Charged reports whether the transaction consumed its nonce and was
+// charged its fee (Code.Charged): only such a transaction gets a stored
+// receipt from the executor.
+func (r *Receipt) Charged() bool { return r.Code.Charged() }
+
 // Encode returns the canonical encoding of r.
 func (r *Receipt) Encode() []byte {
 	b := append(make([]byte, 0, 64+len(r.Reason)+64*len(r.Events)), ReceiptVersion)

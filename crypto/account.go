@@ -25,8 +25,51 @@ const (
 
 // AccountPublicKey is an account's Ed25519 public key. Any 32 bytes are a
 // value of this type; whether they verify anything is decided by
-// VerifyAccount under ZIP-215.
+// VerifyAccount under ZIP-215, which refuses small-order keys (SmallOrder).
 type AccountPublicKey [AccountPublicKeySize]byte
+
+// smallOrderY are the y coordinates of edwards25519's eight points of
+// order dividing 8, as 32-byte little-endian encodings with the sign bit
+// clear, including the non-canonical y >= p that ZIP-215 decodes to them:
+// 1 (identity), p-1 (order 2), 0 (order 4), the two y of the four points
+// of order 8, p (= 0) and p+1 (= 1). Every other y >= p reduces to a y of
+// no small-order point.
+var smallOrderY = [...][AccountPublicKeySize]byte{
+	{0x01},
+	{0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{},
+	{0xc7, 0x17, 0x6a, 0x70, 0x3d, 0x4d, 0xd8, 0x4f, 0xba, 0x3c, 0x0b, 0x76, 0x0d, 0x10, 0x67, 0x0f, 0x2a, 0x20, 0x53, 0xfa, 0x2c, 0x39, 0xcc, 0xc6, 0x4e, 0xc7, 0xfd, 0x77, 0x92, 0xac, 0x03, 0x7a},
+	{0x26, 0xe8, 0x95, 0x8f, 0xc2, 0xb2, 0x27, 0xb0, 0x45, 0xc3, 0xf4, 0x89, 0xf2, 0xef, 0x98, 0xf0, 0xd5, 0xdf, 0xac, 0x05, 0xd3, 0xc6, 0x33, 0x39, 0xb1, 0x38, 0x02, 0x88, 0x6d, 0x53, 0xfc, 0x05},
+	{0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+	{0xee, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f},
+}
+
+// SmallOrder reports whether pk encodes a point of small order (its order
+// divides 8), canonically or not. ZIP-215 accepts such keys, and for them
+// R = identity, S = 0 verifies for any message: anyone can sign as them,
+// so they are refused as account keys (VerifyAccount, VerifyAccountBatch)
+// and as recipients. The all-zero key is one of them. The test costs a
+// few comparisons, no curve arithmetic.
+func (pk AccountPublicKey) SmallOrder() bool {
+	y := pk
+	y[AccountPublicKeySize-1] &= 0x7f // the sign of x: both signs are small-order
+	for i := range smallOrderY {
+		if y == smallOrderY[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// CheckAccountPublicKey returns an error wrapping ErrInvalidKey when pk
+// may not hold or send funds: a small-order key (SmallOrder), whose
+// signatures anyone can forge.
+func CheckAccountPublicKey(pk AccountPublicKey) error {
+	if pk.SmallOrder() {
+		return fmt.Errorf("crypto: account key %s is of small order: anyone can sign for it: %w", pk, ErrInvalidKey)
+	}
+	return nil
+}
 
 // String returns the lower-case hex form of pk.
 func (pk AccountPublicKey) String() string { return hex.EncodeToString(pk[:]) }
@@ -88,10 +131,13 @@ func (k *AccountPrivateKey) Seed() [AccountSeedSize]byte {
 func zip215() *ed25519.Options { return &ed25519.Options{Verify: ed25519.VerifyOptionsZIP_215} }
 
 // VerifyAccount reports whether sig is a valid signature of msg by pk under
-// the ZIP-215 rules (cofactored equation; non-canonical and small-order A
-// and R accepted; S must be reduced), the same rules as VerifyAccountBatch.
+// the ZIP-215 rules (cofactored equation; non-canonical A and R and
+// small-order R accepted; S must be reduced) with one more: a small-order
+// A (AccountPublicKey.SmallOrder) is refused, since with R = identity and
+// S = 0 it verifies any message. These are the same rules as
+// VerifyAccountBatch.
 func VerifyAccount(pk AccountPublicKey, msg, sig []byte) bool {
-	if len(sig) != AccountSignatureSize {
+	if len(sig) != AccountSignatureSize || pk.SmallOrder() {
 		return false
 	}
 	return ed25519.VerifyWithOptions(pk[:], msg, sig, zip215())
@@ -155,7 +201,8 @@ func VerifyAccountBatch(items []AccountSig, workers int) (valid []bool, allValid
 }
 
 // verifyAccountShare batch-verifies items into valid, falling back to
-// one-by-one verification on failure.
+// one-by-one verification on failure. An item with a small-order key is
+// invalid without entering the batch, as in VerifyAccount.
 func verifyAccountShare(items []AccountSig, valid []bool) bool {
 	if len(items) == 1 {
 		valid[0] = VerifyAccount(items[0].PublicKey, items[0].Msg, items[0].Sig)
@@ -163,13 +210,38 @@ func verifyAccountShare(items []AccountSig, valid []bool) bool {
 	}
 	opts := zip215()
 	bv := ed25519.NewBatchVerifierWithCapacity(len(items))
+	var at []int // at[j]: the item of the batch's j-th entry, once one is left out
+	allOK := true
 	for i := range items {
 		it := &items[i]
+		if it.PublicKey.SmallOrder() {
+			if at == nil {
+				at = make([]int, 0, len(items))
+				for j := range i {
+					at = append(at, j)
+				}
+			}
+			valid[i], allOK = false, false
+			continue
+		}
+		if at != nil {
+			at = append(at, i)
+		}
 		bv.AddWithOptions(it.PublicKey[:], it.Msg, it.Sig, opts)
 	}
-	ok, v := bv.Verify(nil) // nil: weights from crypto/rand
-	copy(valid, v)
-	return ok
+	if at == nil {
+		ok, v := bv.Verify(nil) // nil: weights from crypto/rand
+		copy(valid, v)
+		return ok
+	}
+	if len(at) == 0 {
+		return false
+	}
+	ok, v := bv.Verify(nil)
+	for j, i := range at {
+		valid[i] = v[j]
+	}
+	return ok && allOK
 }
 
 // NetworkKey is a node's Ed25519 identity on the network: the key of its

@@ -153,7 +153,8 @@ func TestSmallOrderEncodingsAreSmallOrder(t *testing.T) {
 }
 
 // zip215Vectors returns the 196 ZIP-215 cases: every small-order encoding as
-// A, every one as R, S = 0, message "Zcash". All are valid under ZIP-215.
+// A, every one as R, S = 0, message "Zcash". All are valid under plain
+// ZIP-215; all are refused here, since A is of small order.
 func zip215Vectors(t testing.TB) []AccountSig {
 	var out []AccountSig
 	for _, a := range smallOrderEncodings {
@@ -231,7 +232,7 @@ func edgeCases(t testing.TB) ([]AccountSig, []bool) {
 	var want []bool
 	for _, v := range zip215Vectors(t) {
 		items = append(items, v)
-		want = append(want, true)
+		want = append(want, false) // small-order A: refused
 	}
 	k := AccountKeyFromSeed([32]byte{7})
 	msg := []byte("edge")
@@ -280,24 +281,109 @@ func reverse(b []byte) []byte {
 	return out
 }
 
+// TestSmallOrderKeysRefused pins issue 13 finding 11: with a small-order
+// public key (the all-zero key among them), R = identity and S = 0 verified
+// for any message on the single and the batch paths. SmallOrder must agree
+// with the curve arithmetic on every encoding whose y is near 0 or p, on
+// the table above and on random keys.
+func TestSmallOrderKeysRefused(t *testing.T) {
+	isSmall := func(b []byte) bool {
+		var c curve.CompressedEdwardsY
+		if _, err := c.SetBytes(b); err != nil {
+			t.Fatal(err)
+		}
+		var p curve.EdwardsPoint
+		if _, err := p.SetCompressedY(&c); err != nil {
+			return false
+		}
+		return p.IsSmallOrder()
+	}
+	check := func(pk AccountPublicKey) {
+		t.Helper()
+		if got, want := pk.SmallOrder(), isSmall(pk[:]); got != want {
+			t.Fatalf("%s: SmallOrder = %v, curve says %v", pk, got, want)
+		}
+	}
+	for _, s := range smallOrderEncodings {
+		pk, err := ParseAccountPublicKey(mustHex(t, s))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !pk.SmallOrder() {
+			t.Fatalf("%s: not recognised as small order", s)
+		}
+		if err := CheckAccountPublicKey(pk); !errors.Is(err, ErrInvalidKey) {
+			t.Fatalf("%s: CheckAccountPublicKey = %v", s, err)
+		}
+		// The forgery: R = identity, S = 0, any message.
+		sig := append(mustHex(t, smallOrderEncodings[0]), make([]byte, 32)...)
+		msg := []byte("transfer everything to the attacker")
+		if VerifyAccount(pk, msg, sig) {
+			t.Fatalf("%s: forged signature verifies (single)", s)
+		}
+		batch := make([]AccountSig, 0, 70)
+		for i := range 69 {
+			k := AccountKeyFromSeed([32]byte{byte(i), 9})
+			batch = append(batch, AccountSig{PublicKey: k.Public(), Msg: msg, Sig: k.Sign(msg)})
+		}
+		batch = append(batch[:33], append([]AccountSig{{PublicKey: pk, Msg: msg, Sig: sig}}, batch[33:]...)...)
+		for _, w := range []int{1, 2} {
+			valid, all := VerifyAccountBatch(batch, w)
+			if all || valid[33] {
+				t.Fatalf("%s, %d workers: forged signature verifies (batch)", s, w)
+			}
+			for i, v := range valid {
+				if v != (i != 33) {
+					t.Fatalf("%s, %d workers: item %d valid=%v", s, w, i, v)
+				}
+			}
+		}
+	}
+	// Every y in 0..31 and p-31..2^255-1, both signs of x.
+	for lo := range 32 {
+		for _, sign := range []byte{0, 0x80} {
+			var a, b AccountPublicKey
+			a[0], a[31] = byte(lo), sign
+			check(a)
+			for i := range b {
+				b[i] = 0xff
+			}
+			b[0], b[31] = byte(0xed-19+lo), 0x7f|sign // p-19+lo .. : around p = 2^255-19
+			check(b)
+		}
+	}
+	rng := mrand.New(mrand.NewPCG(3, 4))
+	for range 2000 {
+		var pk AccountPublicKey
+		for i := range pk {
+			pk[i] = byte(rng.Uint32())
+		}
+		check(pk)
+		check(AccountKeyFromSeed(pk).Public())
+	}
+	if AccountKeyFromSeed([32]byte{1}).Public().SmallOrder() {
+		t.Fatal("an ordinary key is small order")
+	}
+}
+
 func TestZIP215SingleAndBatchAgree(t *testing.T) {
 	items, want := edgeCases(t)
-	stdAccepts := 0
+	stdAccepts, wantValid := 0, 0
 	for i, it := range items {
 		if got := VerifyAccount(it.PublicKey, it.Msg, it.Sig); got != want[i] {
 			t.Errorf("case %d (A=%x R=%x): VerifyAccount = %v, want %v", i, it.PublicKey[:4], it.Sig[:4], got, want[i])
+		}
+		if it.PublicKey.SmallOrder() {
+			continue // refused by our rule, whatever the equation says
+		}
+		if want[i] {
+			wantValid++
 		}
 		if stded25519.Verify(it.PublicKey[:], it.Msg, it.Sig) {
 			stdAccepts++
 		}
 	}
 	// The edge cases matter: the standard library disagrees on many.
-	wantValid := 0
-	for _, w := range want {
-		if w {
-			wantValid++
-		}
-	}
 	if stdAccepts >= wantValid {
 		t.Fatalf("crypto/ed25519 accepts %d of %d ZIP-215-valid cases; the edge cases test nothing", stdAccepts, wantValid)
 	}

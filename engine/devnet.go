@@ -226,6 +226,9 @@ func (d *Devnet) NodeOptions(i int) Options {
 		TickInterval: d.opts.TickInterval, Logger: d.opts.Logger, MemTableSize: d.opts.MemTableSize,
 		Genesis: d.genesis, Execution: d.opts.Execution,
 	}
+	// A devnet carries opaque load too (loadtest's default workload):
+	// admission lets it through; signed transactions are checked.
+	o.Execution.AdmitOpaque = true
 	if d.genesis != nil {
 		o.AccountKey = devnetOperatorKey(d.opts.Seed, i) // funded by the genesis
 	}

@@ -51,9 +51,9 @@
 //	dagd.v1.CommitService/StreamCommits             commits from a cursor
 //
 // Submissions take the same path as POST /v1/transactions: Node.Submit
-// (CheckTransactions, then the bounded submit queue), the same budget and
-// in-flight slots (Options.MaxInflightRequests), with messages up to
-// Options.MaxRequestBytes (decompressed). Bad input answers InvalidArgument; a busy node
+// (CheckTransactions, then admission, then the bounded submit queue), the
+// same budget and in-flight slots (Options.MaxInflightRequests), with
+// messages up to Options.MaxRequestBytes (decompressed). Bad input answers InvalidArgument; a busy node
 // answers ResourceExhausted with a SubmitRejection detail whose
 // retry_after is set (and a Retry-After header) and the count of
 // transactions taken; nothing is queued beyond the queue. StreamCommits
@@ -118,6 +118,18 @@
 // ContentOptions.AuditInterval and rebuilds what is missing or corrupt from
 // other holders (package heal decides, the engine does the I/O). Shards live
 // in files, what a node holds in pebble; see contentStore.
+//
+// Admission (admission.go): a transaction that could only be dropped at
+// execution (it does not decode, is for another chain, carries a fee below
+// the floor, a small-order sender, a used nonce or one more than
+// ExecutionOptions.AdmissionNonceWindow ahead, a fee its sender cannot pay
+// in the last executed state, or a bad signature) is refused before it is
+// ordered, with its own reason (SubmitError.Rejected, reason invalid_tx,
+// listed in the message of the JSON and the Connect answers alike); the
+// request's other transactions go on. The checks run cheapest first, one
+// account read per sender and one signature batch per request. Without
+// execution only the checks that need no state run. Execution drops what
+// a Byzantine validator orders anyway without a receipt (package shard).
 //
 // Execution (execute.go): unless Options.Execution.Disabled, the node runs
 // committed transactions with the token module through package shard's

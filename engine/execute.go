@@ -63,6 +63,19 @@ type ExecutionOptions struct {
 	// SubscriptionBuffer is the default buffer of an execution
 	// subscription (Node.SubscribeExecution). Default 1024 commits.
 	SubscriptionBuffer int
+	// AdmissionNonceWindow is how far beyond an account's next nonce (in
+	// the last executed state) a submitted transaction's nonce may be:
+	// one further is refused at admission (nonce_too_far), since it can
+	// only be dropped at execution. It must cover how far a client's
+	// transactions may run ahead of execution. Default
+	// DefaultAdmissionNonceWindow (1024).
+	AdmissionNonceWindow uint64
+	// AdmitOpaque lets admission pass submitted bytes that do not decode
+	// as a transaction, for consensus benchmarks and tests with opaque
+	// load (the devnet sets it): they are ordered, then dropped at
+	// execution as malformed, without a receipt. Bytes that decode are
+	// checked all the same. Default false: refused (malformed).
+	AdmitOpaque bool
 
 	// testDelay slows each commit's execution down (tests of an executor
 	// that falls behind).
@@ -87,6 +100,9 @@ func (o *ExecutionOptions) ensureDefaults() {
 	}
 	if o.SubscriptionBuffer <= 0 {
 		o.SubscriptionBuffer = 1024
+	}
+	if o.AdmissionNonceWindow == 0 {
+		o.AdmissionNonceWindow = DefaultAdmissionNonceWindow
 	}
 	o.Params.EnsureDefaults()
 }
@@ -126,6 +142,9 @@ type executor struct {
 	st   *state.Store
 	ex   *shard.Executor[*contracts.Tx]
 	opts ExecutionOptions
+	// verified holds the digests of transactions admission verified, so
+	// that execution does not verify them again (admission.go).
+	verified *verifiedSet
 
 	target   atomic.Uint64 // last commit the loop persisted
 	executed atomic.Uint64 // last commit executed and durable
@@ -178,7 +197,7 @@ func newExecMetrics(reg *prometheus.Registry) *execMetrics {
 	m := &execMetrics{
 		commits: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "executed_commits_total", Help: "Commits executed."}),
 		txs: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "executed_txs_total",
-			Help: "Committed transactions by execution outcome: ok, rejected (a receipt with an error code), bad_signature, duplicate, expired, too_far, malformed."}, []string{"outcome"}),
+			Help: "Committed transactions by execution outcome: ok, rejected (a receipt with an error code, fee charged); dropped without a receipt: bad_signature, unpaid (paid nothing: wrong chain, fee too low, bad nonce, fee not payable), duplicate, expired, too_far, malformed."}, []string{"outcome"}),
 		lastSeq:  prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "last_executed_seq", Help: "Sequence number of the last executed commit."}),
 		lag:      prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "execution_lag_commits", Help: "Commits persisted by consensus and not executed yet."}),
 		phases:   prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: ns, Name: "execute_phase_seconds", Help: "Time of each phase of executing one commit.", Buckets: latencyBuckets()}, []string{"phase"}),
@@ -198,6 +217,8 @@ func newExecutor(n *Node) (*executor, error) {
 	tk := shard.NewTokens(contracts.NewModule(params))
 	so := shard.Options{ChainID: n.opts.ChainID, Shards: o.Shards, Workers: o.Workers, VerifyWorkers: o.VerifyWorkers,
 		MaxTxLifetime: uint64(o.MaxTxLifetime / time.Millisecond), Logger: n.log.With("component", "executor")}
+	verified := newVerifiedSet(verifiedSetSize)
+	so.Verified = verified
 	if g := n.opts.Genesis; g != nil {
 		var err error
 		if so.Genesis, so.GenesisID, err = tk.Genesis(g); err != nil {
@@ -226,7 +247,7 @@ func newExecutor(n *Node) (*executor, error) {
 		_ = st.Close()
 		return nil, fmt.Errorf("engine: executor: %w", err)
 	}
-	e := &executor{n: n, log: so.Logger, st: st, ex: ex, opts: o, wake: make(chan struct{}, 1), fatal: make(chan error, 1),
+	e := &executor{n: n, log: so.Logger, st: st, ex: ex, opts: o, verified: verified, wake: make(chan struct{}, 1), fatal: make(chan error, 1),
 		done: make(chan struct{}), held: make(map[crypto.Digest]uint64), preserved: make(map[crypto.Digest]uint64),
 		subs: make(map[*ExecSubscription]struct{}), m: newExecMetrics(n.m.reg)}
 	seq, _ := ex.Position()
@@ -512,7 +533,7 @@ func (e *executor) observe(res *shard.Result) {
 	for _, x := range []struct {
 		outcome string
 		n       uint32
-	}{{"ok", c.OK}, {"rejected", c.Applied - c.OK}, {"bad_signature", c.BadSignature}, {"duplicate", c.Duplicate},
+	}{{"ok", c.OK}, {"rejected", c.Receipts - c.OK}, {"bad_signature", c.BadSignature}, {"unpaid", c.Unpaid}, {"duplicate", c.Duplicate},
 		{"expired", c.Expired}, {"too_far", c.TooFar}, {"malformed", c.Malformed}} {
 		if x.n > 0 {
 			m.txs.WithLabelValues(x.outcome).Add(float64(x.n))

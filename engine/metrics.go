@@ -34,6 +34,7 @@ type metrics struct {
 	evidence           prometheus.Counter
 	submitted          *prometheus.CounterVec
 	apiRefused         *prometheus.CounterVec
+	admissionRefused   *prometheus.CounterVec
 	persistLatency     prometheus.Histogram
 	persistBytes       prometheus.Counter
 	loopEvents         prometheus.Histogram
@@ -79,6 +80,8 @@ func newMetrics() *metrics {
 		Help: "Client transactions by outcome: accepted, busy, invalid."}, []string{"result"})
 	m.apiRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "api_refused_total",
 		Help: "API connections and requests refused by a limit of APIOptions, by limit."}, []string{"limit"})
+	m.admissionRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "admission_refused_transactions_total",
+		Help: "Client transactions refused at admission, by reason: malformed, wrong_chain, fee_too_low, small_order_sender, nonce_used, nonce_too_far, cannot_pay_fee, bad_signature."}, []string{"reason"})
 	m.persistLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "persist_seconds",
 		Help: "Duration of one synced write of the core's records.", Buckets: prometheus.ExponentialBuckets(0.00005, 1.5, 30)})
 	m.persistBytes = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "persist_bytes_total", Help: "Bytes written to the store."})
@@ -95,8 +98,8 @@ func newMetrics() *metrics {
 		Help: "Bytes of own batches sent to peers and not yet acknowledged, summed over peers."})
 	for _, c := range []prometheus.Collector{m.reproposed, m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
 		m.committedBatches, m.committedTxs, m.commitLatency, m.batchLatency, m.peersConnected, m.queueDepth, m.messagesIn,
-		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.persistLatency, m.persistBytes, m.loopEvents,
-		m.subscriberDrops, m.apiRefused} {
+		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.apiRefused, m.admissionRefused, m.persistLatency, m.persistBytes, m.loopEvents,
+		m.subscriberDrops} {
 		f(c)
 	}
 	return m

@@ -50,6 +50,9 @@ type Node struct {
 	// Options.Execution.Disabled.
 	exec        *executor
 	execStarted bool
+	// admission checks client transactions before they are submitted
+	// (admission.go).
+	admission *admission
 
 	apiLn  net.Listener
 	apiSrv *http.Server
@@ -161,6 +164,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 			return nil, err
 		}
 	}
+	n.admission = newAdmission(n)
 	n.publishStatus(nil)
 
 	peers := make([]TransportPeer, len(opts.Committee))

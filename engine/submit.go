@@ -40,8 +40,9 @@ const (
 )
 
 // SubmitError explains why transactions were refused. Transactions are
-// taken in order, so the first Accepted of the request were accepted and
-// the rest were not.
+// taken in order: admission first refuses those listed in Rejected (each
+// with its reason), then, of the others, the first Accepted were accepted
+// and the rest were not.
 type SubmitError struct {
 	// Reason is one of the Reason constants.
 	Reason string
@@ -51,14 +52,23 @@ type SubmitError struct {
 	Index int
 	// Detail says what exactly went wrong.
 	Detail string
+	// Rejected lists the transactions admission refused, by index (see
+	// ReasonInvalidTx); nil when it refused none.
+	Rejected []TxRejection
 }
 
 // Error implements error.
 func (e *SubmitError) Error() string {
+	var msg string
 	if e.Index >= 0 {
-		return fmt.Sprintf("engine: submission refused (%s) at transaction %d: %s", e.Reason, e.Index, e.Detail)
+		msg = fmt.Sprintf("engine: submission refused (%s) at transaction %d: %s", e.Reason, e.Index, e.Detail)
+	} else {
+		msg = fmt.Sprintf("engine: submission refused (%s) after %d accepted: %s", e.Reason, e.Accepted, e.Detail)
 	}
-	return fmt.Sprintf("engine: submission refused (%s) after %d accepted: %s", e.Reason, e.Accepted, e.Detail)
+	if len(e.Rejected) > 0 {
+		msg += " (refused at admission: " + describeRejections(e.Rejected) + ")"
+	}
+	return msg
 }
 
 // Retryable reports whether the same transactions may succeed later: the
@@ -140,6 +150,16 @@ func (n *Node) Submit(ctx context.Context, txs [][]byte) (int, error) {
 		n.m.submitted.WithLabelValues("invalid").Add(float64(len(txs)))
 		return 0, err
 	}
+	keep, rej, err := n.admit(txs) // admission.go: per-transaction checks
+	if err != nil {
+		return 0, err
+	}
+	accepted, err := n.submit(ctx, keep)
+	return accepted, withRejections(accepted, err, rej)
+}
+
+// submit hands admitted transactions to the loop.
+func (n *Node) submit(ctx context.Context, txs [][]byte) (int, error) {
 	req := &submitRequest{txs: txs, reply: make(chan submitReply, 1)}
 	select {
 	case <-n.loopDone:

@@ -89,7 +89,8 @@ func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(ExecObservat
 				if !ok {
 					return
 				}
-				ob := ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]ExecTx, len(c.Txs))}
+				ob := ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]ExecTx, len(c.Txs)),
+					Dropped: uint64(c.Counts.BadSignature) + uint64(c.Counts.Unpaid)}
 				for i, tx := range c.Txs {
 					ob.Txs[i] = ExecTx{Digest: tx.Digest, OK: tx.Code == contracts.CodeOK, Code: tx.Code.String()}
 				}

@@ -305,7 +305,8 @@ func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn fun
 			if c.Seq != next || c.CommitExecution == nil {
 				break // not executed yet: asked again at the next poll
 			}
-			ob := ExecObservation{Node: node, Seq: c.Seq, At: at}
+			ob := ExecObservation{Node: node, Seq: c.Seq, At: at,
+				Dropped: uint64(c.CommitExecution.Counts.BadSignature) + uint64(c.CommitExecution.Counts.Unpaid)}
 			if b, err := hex.DecodeString(c.StateRoot); err == nil && len(b) == 32 {
 				copy(ob.StateRoot[:], b)
 			}

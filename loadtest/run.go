@@ -232,6 +232,10 @@ type Report struct {
 	UnexpectedCodes  map[string]uint64            `json:"exec_unexpected_codes,omitempty"`
 	ReceiptsByOp     map[string]map[string]uint64 `json:"receipts_by_op,omitempty"`
 	ExecLatency      *LatencyMS                   `json:"exec_latency_ms,omitempty"`
+	// ExecDroppedTx counts the transactions the nodes ordered but dropped
+	// at execution without a receipt because they paid nothing (bad
+	// signature, wrong nonce, fee not payable...), whoever sent them.
+	ExecDroppedTx uint64 `json:"exec_dropped_tx,omitempty"`
 	// StateConsistency compares the state roots every node reached at
 	// every commit: while the load runs (the executed commits the target
 	// reports) and, for a StateRootLister target, once more at the end
@@ -264,6 +268,8 @@ type recorder struct {
 	foreign      uint64
 
 	execSeen     []uint64 // bitset of executed sequence numbers
+	dropSeen     []uint64 // bitset of the commits whose dropped transactions are counted
+	execDropped  uint64   // transactions dropped at execution without a receipt
 	executed     uint64   // receipts, whatever their code
 	execOK       uint64   // receipts ok
 	expectedFail uint64   // failures the workload meant
@@ -307,6 +313,9 @@ func setBit(bits *[]uint64, seq uint64) bool {
 func (r *recorder) observeExec(o ExecObservation) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if setBit(&r.dropSeen, o.Seq) { // once per commit, whichever node reports first
+		r.execDropped += o.Dropped
+	}
 	cl, classifies := r.wl.(Classifier)
 	for _, tx := range o.Txs {
 		seq, ok := r.wl.IdentifyDigest(tx.Digest)
@@ -674,6 +683,7 @@ loop:
 	if rec.execFollowed {
 		rep.ExecutedTx, rep.ExecOKTx, rep.ExecRejectedTx = rec.executed, rec.execOK, rec.executed-rec.execOK
 		rep.ExpectedFailures, rep.UnexpectedTx = rec.expectedFail, rec.unexpected
+		rep.ExecDroppedTx = rec.execDropped
 		if secs > 0 {
 			rep.ExecutedTPS = float64(rec.execInWindow) / secs
 		}

@@ -102,6 +102,11 @@ type ExecObservation struct {
 	StateRoot [32]byte
 	// Txs are the transactions that got a receipt.
 	Txs []ExecTx
+	// Dropped counts the commit's transactions dropped at execution
+	// without a receipt because they paid nothing (a bad signature, a
+	// wrong nonce, a sender that cannot pay...): any client's, not only
+	// the run's.
+	Dropped uint64
 	// At is when the execution was observed.
 	At time.Time
 }

@@ -20,12 +20,21 @@
 //     Options.MaxTxLifetime ahead; a duplicate, that is a digest already
 //     seen in this commit or in the dedup window.
 //  3. Verify the signatures of the rest in one ZIP-215 batch
-//     (crypto.VerifyAccountBatch over Options.VerifyWorkers goroutines).
+//     (crypto.VerifyAccountBatch over Options.VerifyWorkers goroutines),
+//     but for the digests Options.Verified knows verified already.
 //     The per-transaction booleans are the same as one-by-one
-//     verification, so they are deterministic. A bad signature gets the
-//     Machine's BadSignature receipt and changes nothing.
+//     verification, so they are deterministic. A transaction whose
+//     signature does not verify changes nothing and is dropped without a
+//     receipt (Counts.BadSignature).
 //  4. Apply the others through the schedule below, over an overlay of the
-//     state store.
+//     state store. A transaction whose receipt is not Charged (it paid
+//     nothing: another chain, a fee below the minimum, a wrong nonce, a
+//     fee the sender cannot pay) changed nothing and is dropped too
+//     (Counts.Unpaid): a Byzantine validator can order such transactions
+//     at no cost, so they must cost the ledger nothing either. Nothing
+//     needs to remember them for deduplication: a copy ordered again is
+//     applied again, and the sender's nonce still lets at most one copy
+//     of a transaction pay and run.
 //  5. Build one state.Update in a fixed order (the genesis writes by key,
 //     then the overlay's writes by key slot, then the records) and Commit
 //     it as version Seq.
@@ -100,7 +109,8 @@
 // # Transactions and receipts roots
 //
 // Each commit records two Merkle roots (MerkleRoot, RFC 6962 with BLAKE3):
-// over the digests of the transactions that got a receipt, in order, and
+// over the digests of the transactions that got a receipt (those that
+// paid), in order, and
 // over their encoded receipts, in the same order, so that one leaf index
 // names a transaction and its receipt.
 package shard

@@ -44,7 +44,9 @@ type Result struct {
 	// TxRoot and ReceiptsRoot are the commit's Merkle roots (MerkleRoot).
 	TxRoot, ReceiptsRoot crypto.Digest
 	// Txs are the digests of the transactions that got a receipt, in
-	// order, and Receipts their receipts.
+	// order, and Receipts their receipts: those whose signature verified
+	// and that paid for their place (Receipt.Charged). The others are
+	// counted (Counts.BadSignature, Counts.Unpaid) and leave no record.
 	Txs      []crypto.Digest
 	Receipts []Receipt
 	// Counts classifies the commit's transactions.
@@ -212,18 +214,30 @@ func (e *Executor[T]) Execute(ctx context.Context, c Commit) (*Result, error) {
 		return nil, err
 	}
 
-	// Verify every signature in one batch spread over VerifyWorkers.
+	// Verify every signature in one batch spread over VerifyWorkers. A
+	// transaction whose signature does not verify changes nothing and
+	// gets no receipt: nobody paid for one.
 	valid := make([]bool, len(cands))
 	if e.opts.skipVerify {
 		for i := range valid {
 			valid[i] = true
 		}
 	} else if len(cands) > 0 {
-		items := make([]crypto.AccountSig, len(cands))
+		items := make([]crypto.AccountSig, 0, len(cands))
+		at := make([]int, 0, len(cands))
 		for i := range cands {
-			items[i] = cands[i].info.Sig
+			if e.opts.Verified != nil && e.opts.Verified.Take(cands[i].info.Digest) {
+				valid[i] = true // verified before, by the same rules
+				continue
+			}
+			items, at = append(items, cands[i].info.Sig), append(at, i)
 		}
-		valid, _ = crypto.VerifyAccountBatch(items, e.opts.VerifyWorkers)
+		if len(items) > 0 {
+			v, _ := crypto.VerifyAccountBatch(items, e.opts.VerifyWorkers)
+			for j, i := range at {
+				valid[i] = v[j]
+			}
+		}
 	}
 	t2 := time.Now()
 	res.Timings.Verify = t2.Sub(t1)
@@ -238,16 +252,11 @@ func (e *Executor[T]) Execute(ctx context.Context, c Commit) (*Result, error) {
 	var idx []int
 	var keys [][][]byte
 	for i, cd := range cands {
-		d := &dec[cd.raw]
 		if !valid[i] {
-			r := e.m.BadSignature(d.tx)
-			if r == nil {
-				return nil, fmt.Errorf("shard: machine gave no receipt for the bad signature of %s", cd.info.Digest.Short())
-			}
-			receipts[i], encoded[i] = r, r.Encode()
 			res.Counts.BadSignature++
 			continue
 		}
+		d := &dec[cd.raw]
 		txs, idx, keys = append(txs, d.tx), append(idx, i), append(keys, d.keys)
 	}
 	var base baseReader = e.st
@@ -272,23 +281,45 @@ func (e *Executor[T]) Execute(ctx context.Context, c Commit) (*Result, error) {
 		if r == nil {
 			return fmt.Errorf("shard: apply %s: the machine returned no receipt", cands[p.cand].info.Digest.Short())
 		}
-		receipts[p.cand], encoded[p.cand] = r, r.Encode()
+		receipts[p.cand] = r
+		if r.Charged() {
+			encoded[p.cand] = r.Encode()
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	res.Txs = make([]crypto.Digest, len(cands))
+	// Keep, in consensus order, the transactions that paid for their
+	// place: only they get a receipt, a window entry and a leaf in the
+	// commit's roots. A transaction that paid nothing (for another chain,
+	// a fee below the minimum, a wrong nonce, a sender who cannot pay)
+	// changed nothing and may be ordered by a Byzantine validator at no
+	// cost, so it leaves nothing behind but its count: a copy of it that
+	// comes again is simply applied again, and its nonce still lets it
+	// run at most once.
+	kept := make([]int, 0, len(cands))
 	for i := range cands {
-		res.Txs[i] = cands[i].info.Digest
-		if receipts[i].OK() {
-			res.Counts.OK++
+		switch r := receipts[i]; {
+		case r == nil: // bad signature, counted above
+		case !r.Charged():
+			res.Counts.Unpaid++
+		default:
+			kept = append(kept, i)
+			if r.OK() {
+				res.Counts.OK++
+			}
 		}
 	}
-	res.Receipts = receipts
-	res.Counts.Receipts = uint32(len(cands))
+	res.Txs = make([]crypto.Digest, len(kept))
+	res.Receipts = make([]Receipt, len(kept))
+	leaves := make([][]byte, len(kept))
+	for j, i := range kept {
+		res.Txs[j], res.Receipts[j], leaves[j] = cands[i].info.Digest, receipts[i], encoded[i]
+	}
+	res.Counts.Receipts = uint32(len(kept))
 	res.TxRoot = MerkleRoot(digestLeaves(res.Txs))
-	res.ReceiptsRoot = MerkleRoot(encoded)
+	res.ReceiptsRoot = MerkleRoot(leaves)
 	t3 := time.Now()
 	res.Timings.Apply = t3.Sub(t2)
 	if err := ctx.Err(); err != nil {
@@ -319,10 +350,10 @@ func (e *Executor[T]) Execute(ctx context.Context, c Commit) (*Result, error) {
 			upd.Delete(s.key)
 		}
 	}
-	rec := windowRecord{seq: c.Seq, entries: make([]windowEntry, len(cands))}
-	for i := range cands {
-		upd.SetMeta(receiptKey(cands[i].info.Digest), (&ReceiptRecord{Seq: c.Seq, Index: uint32(i), Receipt: encoded[i]}).encode())
-		rec.entries[i] = windowEntry{digest: cands[i].info.Digest, expiry: cands[i].info.Expiry}
+	rec := windowRecord{seq: c.Seq, entries: make([]windowEntry, len(kept))}
+	for j, i := range kept {
+		upd.SetMeta(receiptKey(cands[i].info.Digest), (&ReceiptRecord{Seq: c.Seq, Index: uint32(j), Receipt: encoded[i]}).encode())
+		rec.entries[j] = windowEntry{digest: cands[i].info.Digest, expiry: cands[i].info.Expiry}
 		rec.maxExpiry = max(rec.maxExpiry, cands[i].info.Expiry)
 	}
 	drop := e.win.expiring(env.Time)

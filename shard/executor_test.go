@@ -201,10 +201,22 @@ func checkWorkloadCoverage(t *testing.T, seed uint64, res []*Result) {
 		sum.BadSignature += r.Counts.BadSignature
 		sum.OK += r.Counts.OK
 		sum.Applied += r.Counts.Applied
+		sum.Unpaid += r.Counts.Unpaid
+		sum.Receipts += r.Counts.Receipts
 		cross += r.CrossShard
+		c := r.Counts
+		if c.Received != c.Malformed+c.Duplicate+c.Expired+c.TooFar+c.BadSignature+c.Applied || c.Applied != c.Receipts+c.Unpaid ||
+			int(c.Receipts) != len(r.Txs) || len(r.Txs) != len(r.Receipts) {
+			t.Fatalf("seed %d, commit %d: counts do not add up: %+v, %d receipts", seed, r.Seq, c, len(r.Receipts))
+		}
+		for _, rc := range r.Receipts {
+			if !rc.Charged() {
+				t.Fatalf("seed %d, commit %d: an unpaid transaction got a receipt", seed, r.Seq)
+			}
+		}
 	}
 	if sum.Malformed == 0 || sum.Duplicate == 0 || sum.Expired == 0 || sum.TooFar == 0 || sum.BadSignature == 0 ||
-		sum.OK == 0 || sum.OK == sum.Applied {
+		sum.OK == 0 || sum.OK == sum.Receipts || sum.Unpaid == 0 {
 		t.Fatalf("seed %d: workload misses a case: %+v", seed, sum)
 	}
 }

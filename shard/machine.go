@@ -21,11 +21,9 @@ type Machine[T any] interface {
 	Keys(tx T) [][]byte
 	// Apply executes tx, whose signature is valid, on st and returns its
 	// receipt. The error is for a failing Store only (or a key outside
-	// Keys): the executor stops, the commit is not written.
+	// Keys): the executor stops, the commit is not written. A receipt
+	// that is not Charged must come with no write at all.
 	Apply(env Env, st Store, tx T) (Receipt, error)
-	// BadSignature returns the receipt of tx when its signature does not
-	// verify; such a transaction changes nothing.
-	BadSignature(tx T) Receipt
 }
 
 // TxInfo is what the executor needs to know of a decoded transaction
@@ -47,6 +45,11 @@ type Receipt interface {
 	Encode() []byte
 	// OK reports whether the transaction did what it asked.
 	OK() bool
+	// Charged reports whether the transaction paid for its place in the
+	// ledger (for the token module: it consumed its nonce and was charged
+	// its fee). Only such a transaction gets a stored receipt; one that
+	// paid nothing changed nothing and leaves no record but a count.
+	Charged() bool
 }
 
 // Env is what a transaction may know of the commit it runs in.

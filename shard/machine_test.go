@@ -114,11 +114,13 @@ func setU64(st Store, k []byte, v uint64) error {
 }
 
 type testReceipt struct {
-	ok   bool
-	data []byte
+	ok     bool
+	unpaid bool // a transfer the sender cannot cover pays nothing
+	data   []byte
 }
 
-func (r *testReceipt) OK() bool { return r.ok }
+func (r *testReceipt) OK() bool      { return r.ok }
+func (r *testReceipt) Charged() bool { return !r.unpaid }
 func (r *testReceipt) Encode() []byte {
 	b := []byte{0}
 	if r.ok {
@@ -137,6 +139,7 @@ func (m *testMachine) Apply(env Env, st Store, tx *testTx) (Receipt, error) {
 		}
 		if ba < tx.amount {
 			r.data = binary.BigEndian.AppendUint64(r.data, ba)
+			r.unpaid = tx.kind == kindTransfer // a sweep's failure is charged
 			return r, nil
 		}
 		ba -= tx.amount
@@ -189,10 +192,6 @@ func (m *testMachine) Apply(env Env, st Store, tx *testTx) (Receipt, error) {
 		r.ok = true
 	}
 	return r, nil
-}
-
-func (m *testMachine) BadSignature(tx *testTx) Receipt {
-	return &testReceipt{data: []byte("bad signature")}
 }
 
 // testGenesis funds accounts 0..n-1.

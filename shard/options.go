@@ -29,6 +29,13 @@ const (
 	parallelMin = 64
 )
 
+// VerifiedSet is a set of transaction digests whose signatures verified
+// (Options.Verified). It must be safe for concurrent use.
+type VerifiedSet interface {
+	// Take removes d and reports whether it was present.
+	Take(d crypto.Digest) bool
+}
+
 // Options configures an Executor. The zero value is valid but for ChainID:
 // EnsureDefaults fills in the defaults documented on each field.
 type Options struct {
@@ -73,6 +80,14 @@ type Options struct {
 	// version. Its Store accepts any key. Default nil: the state starts
 	// empty.
 	Genesis func(st Store) error
+
+	// Verified, when set, holds digests of transactions whose signatures
+	// are known to verify (the node's admission verified them): the
+	// executor takes each candidate's digest out of it and verifies the
+	// others only. Validity is a function of a transaction's bytes, which
+	// its digest names, so no result depends on it. Default nil: every
+	// signature is verified.
+	Verified VerifiedSet
 
 	// GenesisID names the genesis (for instance the hash of its file). It
 	// is recorded with commit 1, and New refuses a store that recorded

@@ -79,8 +79,8 @@ type CommitRecord struct {
 }
 
 // Counts classifies a commit's transactions. Received = Malformed +
-// Duplicate + Expired + TooFar + Receipts, and Receipts = BadSignature +
-// Applied.
+// Duplicate + Expired + TooFar + BadSignature + Applied, and Applied =
+// Receipts + Unpaid. Only Receipts left a record besides these counts.
 type Counts struct {
 	// Received is the number of transactions the commit carried.
 	Received uint32 `json:"received"`
@@ -96,15 +96,25 @@ type Counts struct {
 	TooFar uint32 `json:"too_far"`
 	// Receipts is the number of transactions that got a receipt.
 	Receipts uint32 `json:"receipts"`
-	// BadSignature got a receipt saying their signature is invalid.
+	// BadSignature had a signature that does not verify: dropped,
+	// without a receipt.
 	BadSignature uint32 `json:"bad_signature"`
 	// Applied were applied by the Machine (whatever their outcome).
 	Applied uint32 `json:"applied"`
 	// OK got a receipt whose OK() is true.
 	OK uint32 `json:"ok"`
+	// Unpaid were applied but paid nothing (Receipt.Charged false: for
+	// another chain, fee too low, wrong nonce, fee not payable): they
+	// changed nothing and were dropped, without a receipt.
+	Unpaid uint32 `json:"unpaid"`
 }
 
-const commitRecordSize = 1 + 8 + 8 + 3*crypto.DigestSize + 9*4
+// Sizes of a CommitRecord's encoding: with the nine counts it had before
+// Counts.Unpaid (still read, as Unpaid 0), and with ten.
+const (
+	commitRecordSizeV1 = 1 + 8 + 8 + 3*crypto.DigestSize + 9*4
+	commitRecordSize   = commitRecordSizeV1 + 4
+)
 
 func (c *CommitRecord) encode() []byte {
 	b := make([]byte, 0, commitRecordSize)
@@ -115,14 +125,14 @@ func (c *CommitRecord) encode() []byte {
 	b = append(b, c.TxRoot[:]...)
 	b = append(b, c.ReceiptsRoot[:]...)
 	n := c.Counts
-	for _, v := range []uint32{n.Received, n.Malformed, n.Duplicate, n.Expired, n.TooFar, n.Receipts, n.BadSignature, n.Applied, n.OK} {
+	for _, v := range []uint32{n.Received, n.Malformed, n.Duplicate, n.Expired, n.TooFar, n.Receipts, n.BadSignature, n.Applied, n.OK, n.Unpaid} {
 		b = binary.BigEndian.AppendUint32(b, v)
 	}
 	return b
 }
 
 func decodeCommitRecord(b []byte) (*CommitRecord, error) {
-	if len(b) != commitRecordSize || b[0] != recordVersion {
+	if (len(b) != commitRecordSize && len(b) != commitRecordSizeV1) || b[0] != recordVersion {
 		return nil, fmt.Errorf("commit record of %d bytes: %w", len(b), ErrMalformed)
 	}
 	c := &CommitRecord{Seq: binary.BigEndian.Uint64(b[1:]), Time: binary.BigEndian.Uint64(b[9:])}
@@ -134,6 +144,9 @@ func decodeCommitRecord(b []byte) (*CommitRecord, error) {
 	u := func(i int) uint32 { return binary.BigEndian.Uint32(p[4*i:]) }
 	c.Counts = Counts{Received: u(0), Malformed: u(1), Duplicate: u(2), Expired: u(3), TooFar: u(4), Receipts: u(5),
 		BadSignature: u(6), Applied: u(7), OK: u(8)}
+	if len(b) == commitRecordSize {
+		c.Counts.Unpaid = u(9)
+	}
 	return c, nil
 }
 

@@ -45,9 +45,6 @@ func (t *Tokens) Apply(env Env, st Store, tx *contracts.Tx) (Receipt, error) {
 	return r, nil
 }
 
-// BadSignature implements Machine.
-func (t *Tokens) BadSignature(tx *contracts.Tx) Receipt { return contracts.BadSignatureReceipt(tx) }
-
 // Genesis returns the Options.Genesis and Options.GenesisID that start a
 // chain from g.
 func (t *Tokens) Genesis(g *contracts.Genesis) (func(Store) error, crypto.Digest, error) {

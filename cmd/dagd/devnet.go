@@ -257,6 +257,9 @@ func finishReport(w io.Writer, rep *loadtest.Report, asJSON bool) error {
 		}
 		fmt.Fprintln(w)
 		fmt.Fprintf(w, "summary: receipts by code: %s\n", fmtCounts(rep.ReceiptCodes))
+		if rep.ExecDroppedTx > 0 {
+			fmt.Fprintf(w, "summary: dropped at execution without a receipt (paid nothing): %d tx\n", rep.ExecDroppedTx)
+		}
 		if len(rep.ReceiptsByOp) > 1 {
 			ops := slices.Sorted(maps.Keys(rep.ReceiptsByOp))
 			for _, op := range ops {

@@ -105,6 +105,9 @@ func resolveAccount(kr keyring, what, s string) (crypto.AccountPublicKey, error)
 	if len(s) == 2*crypto.AccountPublicKeySize {
 		if raw, err := hex.DecodeString(s); err == nil {
 			pk, err := crypto.ParseAccountPublicKey(raw)
+			if err == nil {
+				err = crypto.CheckAccountPublicKey(pk) // small order: anyone could take what it holds
+			}
 			if err != nil {
 				return pk, usageError("%s %q: %w", what, s, err)
 			}
@@ -131,6 +134,9 @@ func parsePublicKey(s string) (crypto.AccountPublicKey, error) {
 		return crypto.AccountPublicKey{}, fmt.Errorf("public key %q: %w", s, err)
 	}
 	pk, err := crypto.ParseAccountPublicKey(raw)
+	if err == nil {
+		err = crypto.CheckAccountPublicKey(pk)
+	}
 	if err != nil {
 		return crypto.AccountPublicKey{}, fmt.Errorf("public key %q: %w", s, err)
 	}

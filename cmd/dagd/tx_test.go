@@ -850,3 +850,22 @@ func TestTxCommandsMoreOperations(t *testing.T) {
 	// A cliff longer than the duration is refused by the module.
 	rejected("invalid", "tx", "vesting", "transfer", "bob", "1", "--start", "1000", "--duration", "1s", "--cliff", "2s", "--from", "alice")
 }
+
+// TestTxRefusesSmallOrderRecipient: the CLI refuses a small-order key (the
+// all-zero key among them) as an account, before signing anything: anyone
+// can sign for such a key (issue 13, finding 11).
+func TestTxRefusesSmallOrderRecipient(t *testing.T) {
+	dir := t.TempDir()
+	kr := filepath.Join(dir, "keys")
+	pw := writePassword(t, dir, "pw", "pw")
+	if _, err := runDagdIn(t, "", "keys", "add", "a", "--keyring", kr, "--password-file", pw, "--scrypt-n", "16"); err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []string{strings.Repeat("00", 32), "01" + strings.Repeat("00", 31)} {
+		_, err := runDagdIn(t, "", "tx", "transfer", to, "1", "--from", "a", "--keyring", kr, "--password-file", pw, "--nonce", "0",
+			"--chain-id", "c", "--node", "127.0.0.1:1")
+		if err == nil || !strings.Contains(err.Error(), "small order") {
+			t.Errorf("transfer to %s: %v, want a refusal naming the small order", to, err)
+		}
+	}
+}
