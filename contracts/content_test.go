@@ -71,19 +71,19 @@ func TestRegisterContent(t *testing.T) {
 	c2 := manifestCID(m2)
 	// Two of four validators are not a quorum.
 	bm2, sig2 := certify(t, f.bls, []int{0, 1}, c2, 10, 2, 4, m2)
-	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bm2, sig2), CodeBadCertificate, "no quorum")
+	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bm2, sig2), CodeBadWitness, "no quorum")
 	// A certificate over other parameters does not verify.
 	bm3, sig3 := certify(t, f.bls, []int{0, 1, 2}, c2, 10, 2, 4, m2)
-	f.mustReject(1, NewRegisterContent(c2, 11, 2, 4, m2, bm3, sig3), CodeBadCertificate, "bad certificate")
+	f.mustReject(1, NewRegisterContent(c2, 11, 2, 4, m2, bm3, sig3), CodeBadWitness, "bad certificate")
 	// The bitmap must name the signers exactly.
 	wrong := crypto.NewBitmap(4)
 	wrong.Set(0)
 	wrong.Set(1)
 	wrong.Set(3)
-	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, wrong, sig3), CodeBadCertificate, "bad certificate")
-	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, crypto.Bitmap{0xff}, sig3), CodeBadCertificate, "signers")
-	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, crypto.Bitmap{0x07, 0}, sig3), CodeBadCertificate, "signers")
-	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bm3, make([]byte, 48)), CodeBadCertificate, "bad certificate")
+	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, wrong, sig3), CodeBadWitness, "bad certificate")
+	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, crypto.Bitmap{0xff}, sig3), CodeBadWitness, "signers")
+	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, crypto.Bitmap{0x07, 0}, sig3), CodeBadWitness, "signers")
+	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bm3, make([]byte, 48)), CodeBadWitness, "bad certificate")
 	// Stateless rules.
 	f.mustReject(1, NewRegisterContent(c2, 10, 0, 4, m2, bm3, sig3), CodeInvalid, "shards")
 	f.mustReject(1, NewRegisterContent(c2, 10, 5, 4, m2, bm3, sig3), CodeInvalid, "shards")
@@ -102,9 +102,9 @@ func TestRegisterContent(t *testing.T) {
 	f.mustReject(1, NewRegisterContent(c, 10, 2, 4, m2, bmO, sigO), CodeInvalid, "does not name manifest")
 	// Finding 4: a quorum's certificate for another chain or epoch.
 	bmC, sigC := certifyFor(t, f.bls, []int{0, 1, 2}, "other-chain", 0, c2, 10, 2, 4, m2)
-	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bmC, sigC), CodeBadCertificate, "bad certificate")
+	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bmC, sigC), CodeBadWitness, "bad certificate")
 	bmE, sigE := certifyFor(t, f.bls, []int{0, 1, 2}, testChain, 1, c2, 10, 2, 4, m2)
-	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bmE, sigE), CodeBadCertificate, "bad certificate")
+	f.mustReject(1, NewRegisterContent(c2, 10, 2, 4, m2, bmE, sigE), CodeBadWitness, "bad certificate")
 	op := NewRegisterContent(c2, 10, 2, 4, m2, bmE, sigE)
 	op.Epoch = 1
 	f.mustReject(1, op, CodeBadCertificate, "epoch 1")
@@ -265,5 +265,38 @@ func TestContentRetention(t *testing.T) {
 	f.mustOK(2, op)
 	if r := rec(); r.Expiry != start+1501+2000 || r.Registrant != f.pk(2) {
 		t.Fatalf("re-registered: expiry %d registrant %s", r.Expiry, r.Registrant)
+	}
+}
+
+// TestBadWitnessCostsTheSenderNothing: whoever sees a payer's signed
+// registration can attach a garbage certificate and have it ordered first.
+// The payer did not sign the witness, so that copy must not take the
+// payer's fee or nonce: the same signed transaction with the right
+// certificate still registers the content afterwards.
+func TestBadWitnessCostsTheSenderNothing(t *testing.T) {
+	f := newFixture(t, Params{})
+	m := digestOf("griefed manifest")
+	c := manifestCID(m)
+	bm, sig := certify(t, f.bls, []int{0, 1, 2}, c, 1<<20, 2, 4, m)
+	good := f.tx(1, NewRegisterContent(c, 1<<20, 2, 4, m, bm, sig))
+	before := f.account(f.pk(1))
+
+	forged := *good
+	op := *good.Op.(*RegisterContent)
+	op.Signature = [crypto.BLSSignatureSize]byte{}
+	forged.Op = &op
+	if !forged.VerifySignature() {
+		t.Fatal("the payer's signature must still cover the forged copy")
+	}
+	rc := f.apply(&forged)
+	f.checkRejected(rc, CodeBadWitness, "bad certificate")
+	if rc.Fee != 0 || rc.Code.Charged() {
+		t.Fatalf("a bad witness charged the payer: %+v", rc)
+	}
+	if after := f.account(f.pk(1)); after != before {
+		t.Fatalf("a bad witness changed the payer's account: %+v -> %+v", before, after)
+	}
+	if rc := f.apply(good); !rc.OK() {
+		t.Fatalf("the payer's registration after the forged copy: %s: %s", rc.Code, rc.Reason)
 	}
 }

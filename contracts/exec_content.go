@@ -8,62 +8,91 @@ import (
 
 // Execution of content registration.
 
-func (o *RegisterContent) exec(x *execCtx) {
+// precheck checks what the sender signed against the state: the epoch,
+// that the content is not registered (or has expired), and the shard
+// bound of the committee, which it returns. It rejects through x.
+func (o *RegisterContent) precheck(x *execCtx) *crypto.BLSCommittee {
 	key := ContentKey(o.CID)
 	if o.Epoch != x.m.p.CommitteeEpoch {
 		x.reject(CodeBadCertificate, "bad certificate: signed for epoch %d, the ledger's committee is of epoch %d", o.Epoch, x.m.p.CommitteeEpoch)
-		return
+		return nil
 	}
 	if old := x.get(key); old != nil {
 		rec, err := DecodeContent(old)
 		if err != nil {
 			x.corrupt(key, err)
-			return
+			return nil
 		}
 		if !rec.Expired(x.env.Time) {
 			x.reject(CodeExists, "content %x already registered (paid until %d)", o.CID, rec.Expiry)
-			return
+			return nil
 		}
 		// Expired: its holders collect it; a new registration replaces it.
 	}
 	raw := x.get(CommitteeKey())
 	if x.failed() {
-		return
+		return nil
 	}
 	if raw == nil {
 		x.reject(CodeNotFound, "no committee: genesis has not been applied")
-		return
+		return nil
 	}
 	c, err := x.m.blsCommittee(raw)
 	if err != nil {
 		x.corrupt(CommitteeKey(), err)
-		return
+		return nil
 	}
 	if limit := MaxShardsPerValidator * c.Size(); int(o.N) > limit {
 		x.reject(CodeInvalid, "shards n=%d: more than %d per validator of a committee of %d (limit %d)", o.N, MaxShardsPerValidator, c.Size(), limit)
-		return
+		return nil
+	}
+	return c
+}
+
+// checkWitness implements witnessed: the availability certificate must
+// carry a quorum's stake. It runs before the fee is charged, on the state
+// exec then sees (the charge writes only the sender's account).
+func (o *RegisterContent) checkWitness(x *execCtx) *rejection {
+	c := o.precheck(x)
+	if c == nil {
+		x.rej = nil // the sender's fault: exec rejects it again, charged
+		return nil
+	}
+	bad := func(format string, args ...any) *rejection {
+		return &rejection{code: CodeBadWitness, reason: "bad certificate: " + fmt.Sprintf(format, args...)}
 	}
 	signers, err := crypto.ParseBitmap(o.Signers, c.Size())
 	if err != nil {
-		x.reject(CodeBadCertificate, "bad certificate: signers: %v", err)
-		return
+		return bad("signers: %v", err)
 	}
 	stmt := AvailabilityStatement(x.env.ChainID, o.Epoch, o.CID, o.Size, o.K, o.N, o.ManifestDigest)
 	stake, err := c.VerifyAggregate(stmt, signers, o.Signature[:])
 	if err != nil {
-		x.reject(CodeBadCertificate, "bad certificate: %v", err)
-		return
+		return bad("%v", err)
 	}
 	if q := c.QuorumStake(); stake < q {
-		x.reject(CodeBadCertificate, "bad certificate: no quorum: signers hold %d of %d stake, need %d", stake, c.TotalStake(), q)
+		return bad("no quorum: signers hold %d of %d stake, need %d", stake, c.TotalStake(), q)
+	}
+	x.witnessStake = stake
+	return nil
+}
+
+func (o *RegisterContent) exec(x *execCtx) {
+	if o.precheck(x) == nil {
+		return
+	}
+	if x.witnessStake == 0 {
+		// Apply verifies the witness before the charge whenever precheck
+		// passes; reaching here without it is a bug, not a client's fault.
+		x.err = fmt.Errorf("contracts: registration of %x reached execution with an unverified certificate", o.CID)
 		return
 	}
 	rec := &Content{Registrant: x.tx.Sender, CID: o.CID, Size: o.Size, K: o.K, N: o.N, Manifest: o.ManifestDigest,
 		Seq: x.env.Seq, Time: x.env.Time, Expiry: satAdd(x.env.Time, o.Retention)}
-	x.put(key, rec.Encode())
+	x.put(ContentKey(o.CID), rec.Encode())
 	x.event("content_register", "cid", fmt.Sprintf("%x", o.CID), "size", dec(o.Size), "k", dec(uint64(o.K)),
-		"n", dec(uint64(o.N)), "manifest", hexDigest(o.ManifestDigest), "signers", dec(uint64(signers.Count())),
-		"stake", dec(stake), "expiry", dec(rec.Expiry))
+		"n", dec(uint64(o.N)), "manifest", hexDigest(o.ManifestDigest), "signers", dec(uint64(crypto.Bitmap(o.Signers).Count())),
+		"stake", dec(x.witnessStake), "expiry", dec(rec.Expiry))
 }
 
 func (o *RenewContent) exec(x *execCtx) {

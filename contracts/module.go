@@ -159,6 +159,17 @@ func (m *Module) Apply(env Env, st Store, tx *Tx) (*Receipt, error) {
 	if acct.Balance < tx.Fee {
 		return reject(CodeCannotPayFee, "cannot pay fee: balance %d, fee %d", acct.Balance, tx.Fee)
 	}
+	if w, ok := tx.Op.(witnessed); ok && tx.Op.check(&m.p) == nil {
+		rej := w.checkWitness(x)
+		if x.err != nil {
+			return nil, x.err
+		}
+		if rej != nil {
+			// Not the sender's fault: nothing charged (Fee 0), so the
+			// executor stores no receipt and the nonce stays the sender's.
+			return reject(rej.code, "%s", rej.reason)
+		}
+	}
 	acct.Nonce++
 	acct.Balance -= tx.Fee
 	rc.Fee = tx.Fee
@@ -226,6 +237,10 @@ type execCtx struct {
 	senderKey []byte // AccountKey(tx.Sender), built once
 	rej       *rejection
 	err       error
+
+	// witnessStake is the stake behind a witness that checkWitness
+	// verified, 0 when none was.
+	witnessStake uint64
 }
 
 // failed reports whether the operation must stop.

@@ -33,6 +33,11 @@ const (
 	CodeDuplicateEvidence Code = 7
 	// CodeEvidenceFull: a Slash beyond MaxEvidence for one validator.
 	CodeEvidenceFull Code = 8
+	// CodeBadWitness: the witness attached to the transaction after its
+	// sender signed (RegisterContent's availability certificate) does not
+	// verify or lacks a quorum. Whoever attached it is at fault, not the
+	// sender: nothing is charged, and the executor stores no receipt.
+	CodeBadWitness Code = 9
 
 	// CodeInvalid: the operation breaks a rule that needs no state (zero
 	// amount, bad name, batch too large, ...).
@@ -93,6 +98,8 @@ func (c Code) String() string {
 		return "duplicate_evidence"
 	case CodeEvidenceFull:
 		return "evidence_full"
+	case CodeBadWitness:
+		return "bad_witness"
 	case CodeInvalid:
 		return "invalid"
 	case CodeInsufficientBalance:

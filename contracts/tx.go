@@ -78,6 +78,14 @@ func NewSignedTx(key *crypto.AccountPrivateKey, chainID string, nonce, fee, expi
 type witnessed interface {
 	// appendSignedBody appends the fields the signature covers, in order.
 	appendSignedBody(b []byte) []byte
+	// checkWitness verifies the witness before the sender is charged,
+	// and returns a rejection when the witness is at fault. Whoever saw
+	// the signed transaction can attach a bad witness: the sender did
+	// not sign it, so it must not cost the sender a fee or its nonce.
+	// It returns nil, leaving the rejection to exec (charged), when the
+	// operation fails for a reason the sender signed, which it checks
+	// first: a pairing is spent only on what would otherwise succeed.
+	checkWitness(x *execCtx) *rejection
 }
 
 // appendUnsigned appends the encoding of tx without its signature.
