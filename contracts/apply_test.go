@@ -68,18 +68,6 @@ func TestEnvelopeRejections(t *testing.T) {
 	f.checkRejected(f.apply(ok), CodeBadNonce, "bad nonce")
 }
 
-func TestBadSignatureReceipt(t *testing.T) {
-	tx := NewSignedTx(accountKey(0), testChain, 0, 1000, 1, NewTransfer(accountKey(1).Public(), 1))
-	tx.Signature[5] ^= 0xff
-	if tx.VerifySignature() {
-		t.Fatal("corrupted signature verifies")
-	}
-	rc := BadSignatureReceipt(tx)
-	if rc.Code != CodeBadSignature || rc.Fee != 0 || rc.Tx != tx.Digest() || !strings.Contains(rc.Reason, "bad signature") {
-		t.Fatalf("%+v", rc)
-	}
-	checkReceipt(t, rc)
-}
 
 func TestFeeRules(t *testing.T) {
 	f := newFixture(t, Params{MinFee: 10, FeePerByte: 2, ContentFee: 500})

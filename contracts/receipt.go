@@ -26,8 +26,8 @@ const (
 	CodeBadNonce Code = 4
 	// CodeCannotPayFee: the sender's balance is below the fee.
 	CodeCannotPayFee Code = 5
-	// CodeBadSignature: the signature does not verify (set by the
-	// executor through BadSignatureReceipt).
+	// CodeBadSignature: the signature does not verify. The executor
+	// stores no receipt for it (nothing was charged); admission names it.
 	CodeBadSignature Code = 6
 	// CodeDuplicateEvidence: a Slash with evidence already applied.
 	CodeDuplicateEvidence Code = 7
@@ -270,8 +270,3 @@ func DecodeReceipt(b []byte) (*Receipt, error) {
 	return rc, nil
 }
 
-// BadSignatureReceipt is the receipt of a transaction whose signature does
-// not verify: rejected, nothing charged, nothing changed.
-func BadSignatureReceipt(tx *Tx) *Receipt {
-	return &Receipt{Tx: tx.Digest(), Code: CodeBadSignature, Reason: "bad signature: does not verify for the sender's key"}
-}

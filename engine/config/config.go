@@ -186,6 +186,10 @@ type EngineConfig struct {
 	CommitBuffer int `toml:"commit_buffer"`
 	// ReadyWindow is engine.Options.ReadyWindow.
 	ReadyWindow time.Duration `toml:"ready_window"`
+	// AdmissionNonceWindow is engine.ExecutionOptions.AdmissionNonceWindow.
+	AdmissionNonceWindow uint64 `toml:"admission_nonce_window"`
+	// AdmitOpaque is engine.ExecutionOptions.AdmitOpaque.
+	AdmitOpaque bool `toml:"admit_opaque"`
 }
 
 // DAGConfig is the [dag] section (dag.Options; times in TOML are
@@ -312,6 +316,7 @@ func Default() *Config {
 			MaxRequestBytes: ByteSize(eo.MaxRequestBytes), MaxInflightRequests: eo.MaxInflightRequests,
 			InboxSize: eo.InboxSize, InboxBytes: ByteSize(eo.InboxBytes), PeerBatchBytes: ByteSize(eo.PeerBatchBytes),
 			MaxEventsPerFlush: eo.MaxEventsPerFlush, CommitBuffer: eo.CommitBuffer, ReadyWindow: eo.ReadyWindow,
+			AdmissionNonceWindow: eo.Execution.AdmissionNonceWindow,
 		},
 		DAG: DAGConfig{
 			BatchSize: ByteSize(d.BatchSize), MaxBatchDelay: ms(d.MaxBatchDelay), MinHeaderDelay: ms(d.MinHeaderDelay),
@@ -471,6 +476,7 @@ func (c *Config) validate() error {
 	positive("engine.max_events_per_flush", int64(e.MaxEventsPerFlush))
 	positive("engine.commit_buffer", int64(e.CommitBuffer))
 	positiveDur("engine.ready_window", e.ReadyWindow, time.Millisecond)
+	positive("engine.admission_nonce_window", int64(min(e.AdmissionNonceWindow, 1<<62)))
 
 	d := &c.DAG
 	positive("dag.batch_size", int64(d.BatchSize))

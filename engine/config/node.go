@@ -93,6 +93,7 @@ func (c *Config) EngineOptions(com *Committee, keys *Keys, logger *slog.Logger) 
 		AccountKey:       keys.Account,
 		RPC:              engine.RPCOptions{MaxCommitStreams: c.RPC.MaxCommitStreams, StreamChunkBytes: int(c.RPC.StreamChunkBytes)},
 		API:              c.APIOptions(),
+		Execution:        engine.ExecutionOptions{AdmissionNonceWindow: e.AdmissionNonceWindow, AdmitOpaque: e.AdmitOpaque},
 	}
 	check := o
 	check.EnsureDefaults()

@@ -205,6 +205,9 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 		}
 		cfg.Network.QUICAddr = quic[i]
 		cfg.API.Addr = api[i]
+		// A local testnet takes the opaque load of README's
+		// `dagd loadtest` (consensus only), as a devnet does.
+		cfg.Engine.AdmitOpaque = true
 		if o.Configure != nil {
 			o.Configure(i, cfg)
 		}
