@@ -68,7 +68,6 @@ func TestEnvelopeRejections(t *testing.T) {
 	f.checkRejected(f.apply(ok), CodeBadNonce, "bad nonce")
 }
 
-
 func TestFeeRules(t *testing.T) {
 	f := newFixture(t, Params{MinFee: 10, FeePerByte: 2, ContentFee: 500})
 	tx := f.tx(0, NewTransfer(f.pk(1), 1))

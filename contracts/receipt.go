@@ -269,4 +269,3 @@ func DecodeReceipt(b []byte) (*Receipt, error) {
 	}
 	return rc, nil
 }
-
