@@ -599,7 +599,9 @@ func (p *Primary) onCertResponse(from ValidatorID, r *CertResponse) error {
 	if unasked > 0 {
 		errs = append(errs, fmt.Errorf("%d certificates nobody asked for ignored", unasked))
 	}
-	slices.Reverse(fresh) // lowest rounds first: parents before children
+	// Lowest rounds first (parents before children), in the response's
+	// order within a round.
+	slices.SortStableFunc(fresh, func(a, b *Certificate) int { return cmpRound(a.Round(), b.Round()) })
 	for i, chunk := 0, firstChunk; i < len(fresh); chunk *= 2 {
 		part := fresh[i:min(i+chunk, len(fresh))]
 		bad, err := p.verifyCerts(part)

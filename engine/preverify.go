@@ -2,6 +2,8 @@ package engine
 
 import (
 	"encoding/binary"
+	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/dagd/dagd/crypto"
@@ -19,22 +21,59 @@ const preVerifiedCap = 4096
 // costs a BLS pairing, the largest share of the event loop's work under
 // load; this way the loop spends its time on the protocol. What is
 // remembered is a BLAKE3 of the message, the signers and the signature,
-// so only a check with the very same inputs is skipped. Bounded: the
-// oldest entries are forgotten first.
+// so only a check with the very same inputs is skipped. Checks that
+// failed are remembered too (the core then refuses the certificate
+// without a pairing, and the receive path drops its sender for a while).
+// Bounded: the oldest entries are forgotten first.
 type preVerifier struct {
 	dag.Verifier
+	chainID string
+	epoch   uint64
+	size    int // of the committee
 
 	mu   sync.Mutex
 	ok   map[crypto.Digest]struct{}
 	ring []crypto.Digest
 	next int
+	bad  keyRing
 
 	hits, checks uint64 // for tests and metrics
 }
 
-func newPreVerifier(v dag.Verifier) *preVerifier {
-	return &preVerifier{Verifier: v, ok: make(map[crypto.Digest]struct{}, preVerifiedCap), ring: make([]crypto.Digest, 0, preVerifiedCap)}
+func newPreVerifier(v dag.Verifier, chainID string, epoch uint64, size int) *preVerifier {
+	return &preVerifier{Verifier: v, chainID: chainID, epoch: epoch, size: size,
+		ok: make(map[crypto.Digest]struct{}, preVerifiedCap), ring: make([]crypto.Digest, 0, preVerifiedCap),
+		bad: keyRing{set: make(map[crypto.Digest]struct{})}}
 }
+
+// badCap bounds the remembered failed checks.
+const badCap = 1024
+
+// keyRing is a bounded set of digests, oldest forgotten first.
+type keyRing struct {
+	set  map[crypto.Digest]struct{}
+	ring []crypto.Digest
+	next int
+}
+
+func (r *keyRing) add(k crypto.Digest) {
+	if _, dup := r.set[k]; dup {
+		return
+	}
+	if len(r.ring) < badCap {
+		r.ring = append(r.ring, k)
+	} else {
+		delete(r.set, r.ring[r.next])
+		r.ring[r.next] = k
+		r.next = (r.next + 1) % badCap
+	}
+	r.set[k] = struct{}{}
+}
+
+func (r *keyRing) has(k crypto.Digest) bool { _, ok := r.set[k]; return ok }
+
+// errKnownBad refuses a check that failed before.
+var errKnownBad = errors.New("engine: aggregate signature failed before")
 
 // aggregateKey names one aggregate check by its inputs.
 func aggregateKey(msg []byte, signers []dag.ValidatorID, sig []byte) crypto.Digest {
@@ -56,37 +95,53 @@ func (v *preVerifier) VerifyAggregate(msg []byte, signers []dag.ValidatorID, sig
 	if hit {
 		v.hits++
 	}
+	bad := v.bad.has(k)
 	v.mu.Unlock()
 	if hit {
 		return nil
 	}
+	if bad {
+		return errKnownBad
+	}
 	return v.Verifier.VerifyAggregate(msg, signers, sig)
 }
 
-// precheck checks the aggregate signature of a certificate m as it is
-// received, and remembers it when it holds. Anything else, and a
-// certificate that fails, is left to the core, which refuses it with its
-// reason.
-func (v *preVerifier) precheck(m dag.Message) {
+// precheck checks the aggregate signature of a certificate m from peer
+// from as it is received, and remembers the outcome. It returns an error
+// only when the signature fails (and so its sender is faulty: honest
+// validators broadcast only their own certificates, checked); anything
+// else, and a certificate the core refuses on cheaper grounds (another
+// author than its sender, a bitmap of another size), is left to the core,
+// which refuses it with its reason.
+func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	c, ok := m.(*dag.Certificate)
-	if !ok || c.Round() == 0 || len(c.Signers) == 0 {
-		return
+	if !ok || c.Round() == 0 || len(c.Signers) == 0 || c.Author() != from || c.Header.Epoch != v.epoch ||
+		c.CommitteeSize != v.size {
+		return nil
 	}
-	d := c.Digest()
-	k := aggregateKey(d[:], c.Signers, c.Signature)
+	msg := dag.SigningMessage(v.chainID, v.epoch, c.Digest())
+	k := aggregateKey(msg, c.Signers, c.Signature)
 	v.mu.Lock()
 	_, known := v.ok[k]
+	bad := v.bad.has(k)
 	v.mu.Unlock()
 	if known {
-		return
+		return nil
 	}
-	if v.Verifier.VerifyAggregate(d[:], c.Signers, c.Signature) != nil {
-		return
+	if bad {
+		return fmt.Errorf("%s: %w", c, errKnownBad)
+	}
+	if err := v.Verifier.VerifyAggregate(msg, c.Signers, c.Signature); err != nil {
+		v.mu.Lock()
+		v.bad.add(k)
+		v.mu.Unlock()
+		return fmt.Errorf("%s aggregate signature: %w", c, err)
 	}
 	v.mu.Lock()
 	v.checks++
 	v.mu.Unlock()
 	v.remember(k)
+	return nil
 }
 
 // remember adds the key of a check that held, forgetting the oldest one
