@@ -374,13 +374,16 @@ type Status struct {
 	// ReproposedBatches counts this validator's batches proposed again
 	// because their certificate missed every commit.
 	ReproposedBatches uint64
+	// RequestedBatches counts the batches asked of peers and not yet
+	// received (bounded per author, collected with GC).
+	RequestedBatches int
 }
 
 // Status returns the node's progress.
 func (n *Node) Status() Status {
 	return Status{Round: n.primary.round, LastCommittedRound: n.deliveredRnd, LastCommittedSeq: n.deliveredSeq,
 		CommitDigest: n.deliveredHash, PendingCerts: len(n.primary.pendingCerts), PendingCommits: len(n.queue), WorkerLoad: n.worker.Load(),
-		ReproposedBatches: n.reproposed}
+		ReproposedBatches: n.reproposed, RequestedBatches: len(n.worker.requested)}
 }
 
 // Primary returns the node's primary core (for inspection in tests).

@@ -624,6 +624,11 @@ type Status struct {
 	WorkerLoad        int    `json:"worker_load"`
 	SubmitQueue       int    `json:"submit_queue"`
 	InboxQueue        int    `json:"inbox_queue"`
+	// RequestedBatches counts batches asked of peers and not received.
+	RequestedBatches int `json:"requested_batches"`
+	// PeersBanned counts the bans imposed on faulty peers since the node
+	// started (Options.PeerBanDuration).
+	PeersBanned uint64 `json:"peers_banned"`
 	// Execution (execute.go): the last executed commit, the state root
 	// after it, the transactions that got a receipt since the node
 	// started, and why execution stopped, if it did.
@@ -642,6 +647,7 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 		LastCommittedSeq: st.LastCommittedSeq, CommitDigest: st.CommitDigest.String(), CommittedTxs: n.committedTxs,
 		LastCommitAt: n.lastCommitAt, PendingCerts: st.PendingCerts, PendingCommits: st.PendingCommits, ReproposedBatches: st.ReproposedBatches,
 		WorkerLoad: st.WorkerLoad, SubmitQueue: len(n.submitCh), InboxQueue: n.inbox.len(),
+		RequestedBatches: st.RequestedBatches, PeersBanned: n.bans.count.Load(),
 	}
 	if connected == nil {
 		if old := n.status.Load(); old != nil {
@@ -667,6 +673,7 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 	n.m.queueDepth.WithLabelValues("worker").Set(float64(s.WorkerLoad))
 	n.m.queueDepth.WithLabelValues("pending_certs").Set(float64(s.PendingCerts))
 	n.m.queueDepth.WithLabelValues("pending_commits").Set(float64(s.PendingCommits))
+	n.m.queueDepth.WithLabelValues("requested_batches").Set(float64(s.RequestedBatches))
 	if d := s.ReproposedBatches - n.m.reproposedSeen; s.ReproposedBatches > n.m.reproposedSeen {
 		n.m.reproposed.Add(float64(d))
 		n.m.reproposedSeen = s.ReproposedBatches

@@ -1,0 +1,330 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
+)
+
+// hostileLink is validator 3's transport in TestHostileValidator: its own
+// node's messages are swallowed while muted (the validator is silent),
+// and the test sends what it likes through the real QUIC transport, with
+// the validator's identity.
+type hostileLink struct {
+	Transport
+	muted atomic.Bool
+}
+
+func (h *hostileLink) Send(to dag.ValidatorID, frame []byte) error {
+	if h.muted.Load() {
+		return nil
+	}
+	return h.Transport.Send(to, frame)
+}
+
+// inject sends a frame through the real transport; false when its queue
+// is full.
+func (h *hostileLink) inject(to dag.ValidatorID, frame []byte) bool {
+	return h.Transport.Send(to, frame) == nil
+}
+
+type hostileLinkSlot struct {
+	mu sync.Mutex
+	l  *hostileLink
+}
+
+func (s *hostileLinkSlot) wrap(t Transport) Transport {
+	l := &hostileLink{Transport: t}
+	l.muted.Store(true)
+	s.mu.Lock()
+	s.l = l
+	s.mu.Unlock()
+	return l
+}
+
+func (s *hostileLinkSlot) get() *hostileLink {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.l
+}
+
+// hostileFlood builds, for validator 3 holding its real key bk, the
+// frames of one burst against round r: a certificate response of forged
+// certificates, its own header (to replay), conflicting headers of that
+// slot, a header naming 1,000 batches that do not exist, a forged
+// certificate, and a request for 4,096 batches that do not exist.
+func hostileFlood(bk *crypto.BLSPrivateKey, chainID string, r uint64, burst int) [][]byte {
+	sign := func(h *dag.Header) *dag.Header {
+		h.Signature = bk.Sign(dag.SigningMessage(chainID, 0, h.Digest()))
+		return h
+	}
+	ts := dag.Time(time.Now().UnixMilli())
+	junk := bk.Sign([]byte("not a header"))
+	var out [][]byte
+	var forged []*dag.Certificate
+	for i := range 128 {
+		h := dag.NewHeader(0, r+uint64(i%3), dag.ValidatorID(i%3), ts+dag.Time(burst*1000+i), nil, nil)
+		h.Signature = junk
+		forged = append(forged, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 2}, CommitteeSize: 4, Signature: junk})
+	}
+	out = append(out, dag.EncodeMessage(&dag.CertResponse{Certificates: forged}))
+	own := dag.EncodeMessage(sign(dag.NewHeader(0, r, 3, ts, nil, nil)))
+	for range 4 {
+		out = append(out, own) // replayed
+	}
+	for i := range 4 {
+		out = append(out, dag.EncodeMessage(sign(dag.NewHeader(0, r, 3, ts+dag.Time(1+burst*8+i), nil, nil))))
+	}
+	var fake []dag.BatchRef
+	for range 1000 {
+		var d crypto.Digest
+		_, _ = rand.Read(d[:])
+		fake = append(fake, dag.BatchRef{Digest: d})
+	}
+	out = append(out, dag.EncodeMessage(sign(dag.NewHeader(0, r+1, 3, ts, fake, nil))))
+	fc := sign(dag.NewHeader(0, r+2, 3, ts+dag.Time(burst), nil, nil))
+	out = append(out, dag.EncodeMessage(&dag.Certificate{Header: fc, Signers: []dag.ValidatorID{0, 1, 3}, CommitteeSize: 4, Signature: junk}))
+	req := make([]crypto.Digest, dag.MaxRequestItems)
+	for i := range req {
+		_, _ = rand.Read(req[i][:])
+	}
+	out = append(out, dag.EncodeMessage(&dag.BatchRequest{Digests: req}))
+	return out
+}
+
+// phaseFigures are what one phase of TestHostileValidator measured.
+type phaseFigures struct {
+	txPerSec    float64 // committed by the slowest honest node
+	maxHeap     uint64
+	maxLoopLag  time.Duration
+	unhealthy   int
+	firstBad    string
+	maxInbox    int
+	maxReqBatch int
+	maxPending  int
+	frames      int // hostile frames sent
+}
+
+// TestHostileValidator is the acceptance test of issue 13: on a devnet of
+// four validators over QUIC on loopback, validator 3, using its own valid
+// keys, floods validators 0-2 with forged certificate responses, replayed
+// and conflicting headers, headers naming batches that do not exist,
+// forged certificates and requests for batches that do not exist, as fast
+// as its transport takes them, for DAGD_HOSTILE_DURATION (default 12 s).
+// The same offered load goes through validators 0-2 while 3 is merely
+// silent, then while it is hostile. The honest validators must commit at
+// least 80 % of the silent throughput, answer /healthz with 200 all along,
+// and keep their queues and the process heap bounded.
+func TestHostileValidator(t *testing.T) {
+	dur := 12 * time.Second
+	if s := os.Getenv("DAGD_HOSTILE_DURATION"); s != "" {
+		var err error
+		if dur, err = time.ParseDuration(s); err != nil {
+			t.Fatalf("DAGD_HOSTILE_DURATION: %v", err)
+		}
+	}
+	const rate = 6000 // offered transactions per second, over validators 0-2
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	slot := &hostileLinkSlot{}
+	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), API: true, Execution: ExecutionOptions{Disabled: true},
+		Configure: func(i int, o *Options) {
+			if i == 3 {
+				o.WrapTransport = slot.wrap
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	defer dumpOnFailure(t, d)()
+	honest := []int{0, 1, 2}
+	minSeq := func() uint64 {
+		m := ^uint64(0)
+		for _, i := range honest {
+			m = min(m, d.Node(i).Status().LastCommittedSeq)
+		}
+		return m
+	}
+	waitFor(t, "first commits without validator 3", func() bool { return minSeq() >= 3 })
+	link := slot.get()
+	bk, _, err := DevnetKeys("dagd-devnet", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The offered load: rate transactions a second, spread over 0-2.
+	var loadWG sync.WaitGroup
+	loadCtx, stopLoad := context.WithCancel(ctx)
+	defer stopLoad()
+	for _, i := range honest {
+		loadWG.Go(func() {
+			tick := time.NewTicker(10 * time.Millisecond)
+			defer tick.Stop()
+			per := rate / len(honest) / 100
+			seq := 0
+			for {
+				select {
+				case <-loadCtx.Done():
+					return
+				case <-tick.C:
+				}
+				txs := make([][]byte, per)
+				for k := range txs {
+					txs[k] = testTx(fmt.Sprintf("hv%d", i), seq, 128)
+					seq++
+				}
+				_, _ = d.Submit(loadCtx, i, txs) // busy: offered, not taken
+			}
+		})
+	}
+
+	measure := func(name string, attack func(ctx context.Context) int) phaseFigures {
+		var f phaseFigures
+		pctx, stop := context.WithCancel(ctx)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		frames := make(chan int, 1)
+		if attack != nil {
+			wg.Go(func() { frames <- attack(pctx) })
+		}
+		// Health, loop lag, queues and heap, sampled all along.
+		wg.Go(func() {
+			tick := time.NewTicker(200 * time.Millisecond)
+			defer tick.Stop()
+			var ms runtime.MemStats
+			for n := 0; ; n++ {
+				select {
+				case <-pctx.Done():
+					return
+				case <-tick.C:
+				}
+				for _, i := range honest {
+					node := d.Node(i)
+					resp, err := http.Get("http://" + node.APIAddr() + "/healthz")
+					var body []byte
+					code := 0
+					if err == nil {
+						body, _ = io.ReadAll(resp.Body)
+						resp.Body.Close()
+						code = resp.StatusCode
+					}
+					lag := time.Since(time.Unix(0, node.lastLoop.Load()))
+					st := node.Status()
+					mu.Lock()
+					if code != http.StatusOK {
+						f.unhealthy++
+						if f.firstBad == "" {
+							f.firstBad = fmt.Sprintf("node %d: %d %v %s", i, code, err, body)
+						}
+					}
+					f.maxLoopLag = max(f.maxLoopLag, lag)
+					f.maxInbox = max(f.maxInbox, st.InboxQueue)
+					f.maxReqBatch = max(f.maxReqBatch, st.RequestedBatches)
+					f.maxPending = max(f.maxPending, st.PendingCerts)
+					mu.Unlock()
+				}
+				if n%3 == 0 {
+					runtime.ReadMemStats(&ms)
+					mu.Lock()
+					f.maxHeap = max(f.maxHeap, ms.HeapAlloc)
+					mu.Unlock()
+				}
+			}
+		})
+		before := make([]uint64, len(honest))
+		for k, i := range honest {
+			before[k] = d.Node(i).Status().CommittedTxs
+		}
+		start := time.Now()
+		timer := time.NewTimer(dur)
+		<-timer.C
+		el := time.Since(start).Seconds()
+		minTx := ^uint64(0)
+		for k, i := range honest {
+			minTx = min(minTx, d.Node(i).Status().CommittedTxs-before[k])
+		}
+		stop()
+		wg.Wait()
+		if attack != nil {
+			f.frames = <-frames
+		}
+		f.txPerSec = float64(minTx) / el
+		t.Logf("%s: %.0f committed tx/s (slowest honest node), max heap %d MiB, max loop lag %v, unhealthy answers %d, max inbox %d, max requested batches %d, max pending certs %d, hostile frames %d",
+			name, f.txPerSec, f.maxHeap>>20, f.maxLoopLag.Round(time.Millisecond), f.unhealthy, f.maxInbox, f.maxReqBatch, f.maxPending, f.frames)
+		return f
+	}
+
+	// Warm up under load, then validator 3 silent, then hostile.
+	waitFor(t, "commits under load", func() bool {
+		return d.Node(0).Status().CommittedTxs > rate/2
+	})
+	silent := measure("silent", nil)
+	hostile := measure("hostile", func(ctx context.Context) int {
+		sent := 0
+		for burst := 0; ctx.Err() == nil; burst++ {
+			r := d.Node(0).Status().Round
+			for _, frame := range hostileFlood(bk, d.ChainID(), r, burst) {
+				for to := dag.ValidatorID(0); to < 3; to++ {
+					// Line rate: as fast as the transport's queue takes
+					// them; a full queue is waited out.
+					for !link.inject(to, frame) {
+						if ctx.Err() != nil {
+							return sent
+						}
+						runtime.Gosched()
+						time.Sleep(time.Millisecond)
+					}
+					sent++
+				}
+			}
+		}
+		return sent
+	})
+	stopLoad()
+	loadWG.Wait()
+
+	ratio := hostile.txPerSec / silent.txPerSec
+	var bans uint64
+	for _, i := range honest {
+		bans += d.Node(i).Status().PeersBanned
+	}
+	t.Logf("figures (%v a phase, %d tx/s offered, machine shared): silent %.0f tx/s, hostile %.0f tx/s, ratio %.2f; max heap %d MiB silent, %d MiB hostile; bans %d; hostile frames %d",
+		dur, rate, silent.txPerSec, hostile.txPerSec, ratio, silent.maxHeap>>20, hostile.maxHeap>>20, bans, hostile.frames)
+	if silent.txPerSec <= 0 {
+		t.Fatal("nothing committed while validator 3 was silent")
+	}
+	if ratio < 0.8 {
+		t.Errorf("hostile throughput %.0f tx/s is %.0f%% of the silent %.0f tx/s, want at least 80%%", hostile.txPerSec, 100*ratio, silent.txPerSec)
+	}
+	for _, f := range []phaseFigures{silent, hostile} {
+		if f.unhealthy > 0 {
+			t.Errorf("/healthz answered %d times with an error; first: %s", f.unhealthy, f.firstBad)
+		}
+	}
+	if bans == 0 {
+		t.Error("validator 3 sent forged signatures and equivocated, and no one banned it")
+	}
+	// Bounded memory: the queues within their limits, the heap within
+	// a small multiple of the silent phase's.
+	if hostile.maxReqBatch > max(2*DefaultDAGOptions().MaxHeaderBatches, dag.MaxRequestItems) {
+		t.Errorf("requested batches reached %d", hostile.maxReqBatch)
+	}
+	if hostile.maxPending > DefaultDAGOptions().MaxPendingCerts {
+		t.Errorf("pending certificates reached %d", hostile.maxPending)
+	}
+	if limit := 2*silent.maxHeap + 256<<20; hostile.maxHeap > limit {
+		t.Errorf("max heap %d MiB under attack, %d MiB silent", hostile.maxHeap>>20, silent.maxHeap>>20)
+	}
+}
