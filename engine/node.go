@@ -427,7 +427,12 @@ func (n *Node) banPeer(peer dag.ValidatorID, kind dag.Kind, reason error) {
 	if n.opts.PeerBanDuration < 0 {
 		return
 	}
-	n.bans.ban(peer, time.Now(), n.opts.PeerBanDuration)
+	now := time.Now()
+	n.bans.ban(peer, now, n.opts.PeerBanDuration)
+	if p, ok := n.tr.(PeerPauser); ok {
+		// Not even read: the peer's link stalls until the ban ends.
+		p.Pause(peer, now.Add(n.opts.PeerBanDuration))
+	}
 	n.m.rejected.WithLabelValues(kind.String(), "peer_banned").Inc()
 	n.log.Warn("peer misbehaved; dropping its frames", "peer", int(peer), "kind", kind.String(),
 		"for", n.opts.PeerBanDuration, "reason", reason)
