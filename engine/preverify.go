@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
@@ -36,12 +37,31 @@ type preVerifier struct {
 	ring []crypto.Digest
 	next int
 	bad  keyRing
+	// budget is each peer's share of the receive path's checks: a token
+	// bucket of precheckBurst checks refilled at precheckRate a second.
+	// Beyond it a certificate is left to the core, whose inbox serves
+	// the peers in turn: one peer's forgeries cannot hold up the others'
+	// messages in the receive path.
+	budget []float64
+	filled []time.Time
+	// skipped counts certificates left to the core for want of budget.
+	skipped uint64
+	// clock is time.Now (tests freeze it).
+	clock func() time.Time
 
 	hits, checks uint64 // for tests and metrics
 }
 
+// A peer's share of prechecks: an honest validator broadcasts one
+// certificate a round, a few dozen rounds a second at most.
+const (
+	precheckRate  = 64
+	precheckBurst = 64
+)
+
 func newPreVerifier(v dag.Verifier, chainID string, epoch uint64, size int) *preVerifier {
 	return &preVerifier{Verifier: v, chainID: chainID, epoch: epoch, size: size,
+		budget: make([]float64, size), filled: make([]time.Time, size), clock: time.Now,
 		ok: make(map[crypto.Digest]struct{}, preVerifiedCap), ring: make([]crypto.Digest, 0, preVerifiedCap),
 		bad: keyRing{set: make(map[crypto.Digest]struct{})}}
 }
@@ -71,6 +91,8 @@ func (r *keyRing) add(k crypto.Digest) {
 }
 
 func (r *keyRing) has(k crypto.Digest) bool { _, ok := r.set[k]; return ok }
+
+func (r *keyRing) len() int { return len(r.set) }
 
 // errKnownBad refuses a check that failed before.
 var errKnownBad = errors.New("engine: aggregate signature failed before")
@@ -131,6 +153,9 @@ func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	if bad {
 		return fmt.Errorf("%s: %w", c, errKnownBad)
 	}
+	if !v.spend(from, v.clock()) {
+		return nil
+	}
 	if err := v.Verifier.VerifyAggregate(msg, c.Signers, c.Signature); err != nil {
 		v.mu.Lock()
 		v.bad.add(k)
@@ -142,6 +167,27 @@ func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	v.mu.Unlock()
 	v.remember(k)
 	return nil
+}
+
+// spend takes one precheck from peer's budget, or reports false.
+func (v *preVerifier) spend(peer dag.ValidatorID, now time.Time) bool {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if int(peer) >= len(v.budget) {
+		return false
+	}
+	if last := v.filled[peer]; last.IsZero() {
+		v.budget[peer] = precheckBurst
+	} else {
+		v.budget[peer] = min(precheckBurst, v.budget[peer]+now.Sub(last).Seconds()*precheckRate)
+	}
+	v.filled[peer] = now
+	if v.budget[peer] < 1 {
+		v.skipped++
+		return false
+	}
+	v.budget[peer]--
+	return true
 }
 
 // remember adds the key of a check that held, forgetting the oldest one

@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/dag/dagbls"
@@ -84,5 +85,39 @@ func TestPreVerifier(t *testing.T) {
 	_ = v.VerifyAggregate(msg(good), good.Signers, good.Signature)
 	if v.hits != hits {
 		t.Fatal("the oldest entry was not forgotten")
+	}
+}
+
+// TestPreVerifierPeerBudget: one peer's certificates use up only its own
+// share of the receive path's checks; beyond it they are left to the
+// core, and another peer's certificate is still checked at once.
+func TestPreVerifierPeerBudget(t *testing.T) {
+	keys, bc, err := dagbls.DevKeys(1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newPreVerifier(dagbls.NewVerifier(bc, rand.Reader), "test-chain", 1, 4)
+	frozen := time.Now()
+	v.clock = func() time.Time { return frozen }
+	junk := keys[3].Sign([]byte("junk"))
+	for i := range precheckBurst + 10 {
+		h := dag.NewHeader(1, 1, 3, dag.Time(i), nil, nil)
+		_ = v.precheck(3, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 3}, CommitteeSize: 4, Signature: junk})
+	}
+	if v.bad.len() != precheckBurst || v.skipped < 10 {
+		t.Fatalf("peer 3: %d checks made, %d left to the core; want %d and at least 10", v.bad.len(), v.skipped, precheckBurst)
+	}
+	h := dag.NewHeader(1, 1, 0, 1, nil, nil)
+	msg := dag.SigningMessage("test-chain", 1, h.Digest())
+	var sigs [][]byte
+	for _, s := range []dag.ValidatorID{0, 1, 2} {
+		sigs = append(sigs, dagbls.NewSigner(keys[s]).Sign(msg))
+	}
+	agg, err := v.Aggregate(sigs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := v.precheck(0, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 2}, CommitteeSize: 4, Signature: agg}); err != nil || v.checks != 1 {
+		t.Fatalf("peer 0's certificate: %v, %d good checks", err, v.checks)
 	}
 }
