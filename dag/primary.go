@@ -1022,6 +1022,22 @@ func (p *Primary) collect() {
 		for _, d := range drop { // order does not matter: deletes only
 			delete(p.pendingCerts, d)
 		}
+		if len(drop) > 0 {
+			// Forget the parents that only collected certificates waited for.
+			for m, children := range p.waiting { // deletes only
+				live := children[:0]
+				for _, cd := range children {
+					if _, ok := p.pendingCerts[cd]; ok {
+						live = append(live, cd)
+					}
+				}
+				if len(live) == 0 {
+					delete(p.waiting, m)
+				} else {
+					p.waiting[m] = live
+				}
+			}
+		}
 	}
 	if len(p.requested) > p.opts.MaxPendingCerts {
 		// Requests never answered: forget those asked long ago (deletes

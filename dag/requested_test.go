@@ -75,3 +75,39 @@ func TestRequestedBatchesBounded(t *testing.T) {
 	}
 	t.Logf("after %d rounds: gc %d, requested %d (peak %d)", rounds, gc, len(n.worker.requested), peak)
 }
+
+// TestUnreferencedBatchesBoundedByBytes: a Byzantine author's batches that
+// no certificate references stay within MaxUnreferencedBytes (they were
+// bounded in count only: 2,000 batches of up to 16 MiB each).
+func TestUnreferencedBatchesBoundedByBytes(t *testing.T) {
+	c, _ := EqualStakeCommittee(0, 4)
+	n, err := NewNode(Config{Self: 0, Committee: c, Signer: nullCrypto{}, Verifier: nullCrypto{}, Batches: nullCrypto{},
+		Options: Options{MaxUnreferencedBytes: 4 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx := make([]byte, 64<<10)
+	for i := range 20 {
+		txs := make([][]byte, 16) // about 1 MiB a batch
+		for k := range txs {
+			txs[k] = append([]byte{byte(i), byte(k)}, tx[2:]...)
+		}
+		if err := n.Step(3, &Batch{Epoch: 0, Author: 3, Transactions: txs}); err != nil {
+			t.Fatal(err)
+		}
+		n.Ready()
+	}
+	held, bytes := 0, 0
+	for _, bi := range n.worker.index {
+		if bi.author == 3 {
+			held++
+			bytes += bi.size
+		}
+	}
+	if bytes > 4<<20 || held == 0 {
+		t.Fatalf("author 3 holds %d unreferenced batches of %d bytes, bound %d", held, bytes, 4<<20)
+	}
+	if n.worker.unrefBytes[3] != bytes {
+		t.Fatalf("counted %d bytes, %d held", n.worker.unrefBytes[3], bytes)
+	}
+}

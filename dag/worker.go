@@ -93,6 +93,7 @@ func (o *outbox) misbehave(peer ValidatorID, k Kind, err error) {
 type batchInfo struct {
 	author     ValidatorID
 	referenced bool
+	size       int // encoded bytes, for the unreferenced bound
 }
 
 type ownBatch struct {
@@ -122,6 +123,7 @@ type Worker struct {
 
 	index      map[crypto.Digest]*batchInfo
 	unrefOrder [][]crypto.Digest // per author, FIFO of unreferenced batches
+	unrefBytes []int             // per author, bytes of the batches in unrefOrder
 	// requested are the batches asked of peers, each with the author and
 	// round of the header or certificate that names it, so that garbage
 	// collection forgets them; reqCount counts them per author, bounded
@@ -187,7 +189,7 @@ func (w *Worker) Requested() int { return len(w.requested) }
 
 func newWorker(self ValidatorID, id uint16, c *Committee, opts *Options, out *outbox, r BatchReader) *Worker {
 	return &Worker{self: self, id: id, committee: c, opts: opts, out: out, reader: r,
-		index: make(map[crypto.Digest]*batchInfo), unrefOrder: make([][]crypto.Digest, c.Size()),
+		index: make(map[crypto.Digest]*batchInfo), unrefOrder: make([][]crypto.Digest, c.Size()), unrefBytes: make([]int, c.Size()),
 		requested: make(map[crypto.Digest]batchAsk), reqCount: make([]int, c.Size())}
 }
 
@@ -363,7 +365,7 @@ func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
 	w.unask(d)
 	if !w.has(d) {
 		w.out.put(batchKey(d), enc)
-		w.index[d] = &batchInfo{author: b.Author}
+		w.index[d] = &batchInfo{author: b.Author, size: len(enc)}
 		w.trackUnreferenced(b.Author, d)
 	}
 	if b.Author == from && from != w.self {
@@ -372,26 +374,44 @@ func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
 	return nil
 }
 
+// trackUnreferenced queues d, just stored, among author's unreferenced
+// batches, and drops the oldest beyond MaxUnreferencedBatches or
+// MaxUnreferencedBytes: a Byzantine author's batches that no certificate
+// references cost bounded memory and disk.
 func (w *Worker) trackUnreferenced(author ValidatorID, d crypto.Digest) {
 	q := append(w.unrefOrder[author], d)
-	for len(q) > w.opts.MaxUnreferencedBatches {
-		old := q[0]
-		q = q[1:]
-		if bi, ok := w.index[old]; ok && !bi.referenced {
-			w.forget(old)
-		}
-	}
-	// Drop references that are no longer candidates so the queue stays short.
-	if len(q) > 2*w.opts.MaxUnreferencedBatches/3 {
+	w.unrefBytes[author] += w.sizeOf(d)
+	// Drop references that are no longer candidates (referenced since, or
+	// collected) and count the bytes again, so the queue stays short and
+	// the count exact before anything is dropped.
+	if len(q) > 2*w.opts.MaxUnreferencedBatches/3 || w.unrefBytes[author] > w.opts.MaxUnreferencedBytes/2 {
 		kept := q[:0]
+		bytes := 0
 		for _, x := range q {
 			if bi, ok := w.index[x]; ok && !bi.referenced {
 				kept = append(kept, x)
+				bytes += bi.size
 			}
 		}
 		q = kept
+		w.unrefBytes[author] = bytes
+	}
+	for len(q) > 1 && (len(q) > w.opts.MaxUnreferencedBatches || w.unrefBytes[author] > w.opts.MaxUnreferencedBytes) {
+		old := q[0]
+		q = q[1:]
+		w.unrefBytes[author] -= w.sizeOf(old)
+		w.forget(old)
 	}
 	w.unrefOrder[author] = q
+}
+
+// sizeOf returns the size of an indexed batch (0 once forgotten or
+// referenced: it then no longer counts as unreferenced).
+func (w *Worker) sizeOf(d crypto.Digest) int {
+	if bi, ok := w.index[d]; ok && !bi.referenced {
+		return bi.size
+	}
+	return 0
 }
 
 func (w *Worker) onAck(from ValidatorID, a *BatchAck) {
