@@ -2,9 +2,9 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
+	mathrand "math/rand/v2"
 	"net/http"
 	"os"
 	"runtime"
@@ -100,50 +100,66 @@ func (s *hostileLinkSlot) get() *hostileLink {
 	return s.l
 }
 
-// hostileFlood builds, for validator 3 holding its real key bk, the
-// frames of one burst against round r, whose parents are certificates of
-// round r-1: its own header (to replay), conflicting headers of that
-// slot, a header of the next round naming 1,000 batches that do not
-// exist, a request for 4,096 batches that do not exist, a certificate
-// response of forged certificates and a forged certificate. The frames
-// that prove validator 3 faulty come last.
-func hostileFlood(bk *crypto.BLSPrivateKey, chainID string, r uint64, parents []crypto.Digest, burst int) [][]byte {
-	sign := func(h *dag.Header) *dag.Header {
-		h.Signature = bk.Sign(dag.SigningMessage(chainID, 0, h.Digest()))
-		return h
-	}
+// hostileFlood builds the frames validator 3, holding its real key bk,
+// floods with. The signed ones are made once a round (the attacker's own
+// signing would otherwise take the shared cores from the validators under
+// test); the rest changes every burst.
+type hostileFlood struct {
+	bk      *crypto.BLSPrivateKey
+	chainID string
+	junk    []byte
+	rng     *mathrand.ChaCha8
+	round   uint64
+	signed  [][]byte
+}
+
+func newHostileFlood(bk *crypto.BLSPrivateKey, chainID string) *hostileFlood {
+	return &hostileFlood{bk: bk, chainID: chainID, junk: bk.Sign([]byte("not a header")), rng: mathrand.NewChaCha8([32]byte{3})}
+}
+
+// burst returns the frames of one burst against round r, whose parents
+// are certificates of round r-1: a header naming 1,000 batches that do not
+// exist, its own header replayed, a request for 4,096 batches that do not
+// exist, conflicting headers of the slot, then what proves validator 3
+// faulty at once: a certificate response of 128 forged certificates and
+// a forged certificate.
+func (f *hostileFlood) burst(r uint64, parents []crypto.Digest, n int) [][]byte {
 	ts := dag.Time(time.Now().UnixMilli())
-	junk := bk.Sign([]byte("not a header"))
-	var out [][]byte
-	var fake []dag.BatchRef
-	for range 1000 {
-		var d crypto.Digest
-		_, _ = rand.Read(d[:])
-		fake = append(fake, dag.BatchRef{Digest: d})
+	if r != f.round || f.signed == nil {
+		f.round = r
+		sign := func(h *dag.Header) []byte {
+			h.Signature = f.bk.Sign(dag.SigningMessage(f.chainID, 0, h.Digest()))
+			return dag.EncodeMessage(h)
+		}
+		fake := make([]dag.BatchRef, 1000)
+		for i := range fake {
+			_, _ = f.rng.Read(fake[i].Digest[:])
+		}
+		f.signed = [][]byte{sign(dag.NewHeader(0, r, 3, ts, fake, parents)), sign(dag.NewHeader(0, r, 3, ts+1, nil, parents))}
+		for i := range 4 {
+			f.signed = append(f.signed, sign(dag.NewHeader(0, r, 3, ts+dag.Time(2+i), nil, parents)))
+		}
 	}
-	out = append(out, dag.EncodeMessage(sign(dag.NewHeader(0, r, 3, ts, fake, parents))))
-	own := dag.EncodeMessage(sign(dag.NewHeader(0, r, 3, ts+dag.Time(burst), nil, parents)))
+	out := [][]byte{f.signed[0]}
 	for range 4 {
-		out = append(out, own) // replayed
+		out = append(out, f.signed[1]) // replayed
 	}
 	req := make([]crypto.Digest, dag.MaxRequestItems)
 	for i := range req {
-		_, _ = rand.Read(req[i][:])
+		_, _ = f.rng.Read(req[i][:])
 	}
 	out = append(out, dag.EncodeMessage(&dag.BatchRequest{Digests: req}))
-	// Conflicting headers for the slot (equivocation).
-	for i := range 4 {
-		out = append(out, dag.EncodeMessage(sign(dag.NewHeader(0, r, 3, ts+dag.Time(1+burst*8+i), nil, parents))))
-	}
+	out = append(out, f.signed[2:]...) // conflicting
 	var forged []*dag.Certificate
 	for i := range 128 {
-		h := dag.NewHeader(0, r+uint64(i%3), dag.ValidatorID(i%3), ts+dag.Time(burst*1000+i), nil, parents)
-		h.Signature = junk
-		forged = append(forged, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 2}, CommitteeSize: 4, Signature: junk})
+		h := dag.NewHeader(0, r+uint64(i%3), dag.ValidatorID(i%3), ts+dag.Time(n*1000+i), nil, parents)
+		h.Signature = f.junk
+		forged = append(forged, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 2}, CommitteeSize: 4, Signature: f.junk})
 	}
 	out = append(out, dag.EncodeMessage(&dag.CertResponse{Certificates: forged}))
-	fc := sign(dag.NewHeader(0, r+1, 3, ts+dag.Time(burst), nil, nil))
-	out = append(out, dag.EncodeMessage(&dag.Certificate{Header: fc, Signers: []dag.ValidatorID{0, 1, 3}, CommitteeSize: 4, Signature: junk}))
+	fc := dag.NewHeader(0, r+1, 3, ts+dag.Time(n), nil, nil)
+	fc.Signature = f.junk
+	out = append(out, dag.EncodeMessage(&dag.Certificate{Header: fc, Signers: []dag.ValidatorID{0, 1, 3}, CommitteeSize: 4, Signature: f.junk}))
 	return out
 }
 
@@ -328,9 +344,10 @@ func testHostileValidator(t *testing.T, ban bool) {
 	silent := measure("silent", nil)
 	hostile := measure("hostile", func(ctx context.Context) int {
 		sent := 0
+		flood := newHostileFlood(bk, d.ChainID())
 		for burst := 0; ctx.Err() == nil; burst++ {
 			r, parents := link.latest()
-			for _, frame := range hostileFlood(bk, d.ChainID(), r+1, parents, burst) {
+			for _, frame := range flood.burst(r+1, parents, burst) {
 				for to := dag.ValidatorID(0); to < 3; to++ {
 					// Line rate: as fast as the transport's queue takes
 					// them; a full queue is waited out.

@@ -9,11 +9,13 @@ import (
 )
 
 // peerInbox holds the decoded peer messages waiting for the event loop,
-// one FIFO per peer, each bounded in messages and in bytes (its share of
-// Options.InboxSize and InboxBytes), served round-robin: a peer that
-// floods fills only its own queue and gets one message in turn with the
-// others, so it delays no one's messages by more than one of its own.
-// Safe for concurrent use (receive pushes, the loop pops).
+// one FIFO per peer, each bounded in messages and in bytes, served
+// round-robin: a peer that floods fills only its own queue and gets one
+// message in turn with the others, so it delays no one's messages by more
+// than one of its own. A peer past its share (of Options.InboxSize and
+// InboxBytes) is told to slow down (the receive path pauses reading it);
+// past twice its share its messages are dropped. Safe for concurrent use
+// (receive pushes, the loop pops).
 type peerInbox struct {
 	mu       sync.Mutex
 	queues   [][]inboundMsg
@@ -35,21 +37,37 @@ func newPeerInbox(peers, totalLen int, totalBytes, maxFrame int64) *peerInbox {
 	}
 }
 
-// push queues in, or reports false when its peer's share is full (the
-// message is then dropped; the core asks again for what matters).
-func (q *peerInbox) push(in inboundMsg) bool {
+// over reports whether a message of size from peer would go past
+// limit times the peer's share.
+func (q *peerInbox) over(peer dag.ValidatorID, size int64, limit int) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.overLocked(int(peer), size, limit)
+}
+
+func (q *peerInbox) overLocked(p int, size int64, limit int) bool {
+	n := len(q.queues[p])
+	return n >= limit*q.maxLen || (n > 0 && q.bytes[p]+size > int64(limit)*q.maxBytes)
+}
+
+// push queues in, unless that would take its peer past twice its share
+// (ok false: the message is dropped; the core asks again for what
+// matters). full reports that the peer is now past its share: it should
+// be read no further for a while.
+func (q *peerInbox) push(in inboundMsg) (ok, full bool) {
 	q.mu.Lock()
 	p := int(in.from)
-	if len(q.queues[p]) >= q.maxLen || (len(q.queues[p]) > 0 && q.bytes[p]+in.size > q.maxBytes) {
+	if q.overLocked(p, in.size, 2) {
 		q.mu.Unlock()
-		return false
+		return false, true
 	}
 	q.queues[p] = append(q.queues[p], in)
 	q.bytes[p] += in.size
 	q.count++
+	full = q.overLocked(p, 0, 1)
 	q.mu.Unlock()
 	q.signal()
-	return true
+	return true, full
 }
 
 func (q *peerInbox) signal() {

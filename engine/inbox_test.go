@@ -14,21 +14,28 @@ import (
 func TestPeerInboxFair(t *testing.T) {
 	q := newPeerInbox(4, 1024, 1<<20, 1000) // shares of 341 messages, 349,525 bytes
 	var wg sync.WaitGroup
-	dropped := 0
+	dropped, firstFull := 0, -1
 	wg.Go(func() {
-		for range 1000 {
-			if !q.push(inboundMsg{from: 3, size: 100}) {
+		for i := range 1000 {
+			ok, full := q.push(inboundMsg{from: 3, size: 100})
+			if !ok {
 				dropped++
+			}
+			if full && firstFull < 0 {
+				firstFull = i
 			}
 		}
 	})
 	wg.Wait()
-	if q.len() != 341 || dropped != 1000-341 {
-		t.Fatalf("flooding peer: %d queued, %d dropped; want its share of 341", q.len(), dropped)
+	if q.len() != 2*341 || dropped != 1000-2*341 || firstFull != 340 {
+		t.Fatalf("flooding peer: %d queued, %d dropped, told to slow down at %d; want twice its share of 341, at 340", q.len(), dropped, firstFull)
+	}
+	if !q.over(3, 1, 2) || q.over(0, 1, 1) {
+		t.Fatal("over: wrong peer past its share")
 	}
 	for _, p := range []dag.ValidatorID{0, 1} {
-		if !q.push(inboundMsg{from: p, size: 100}) {
-			t.Fatalf("peer %d refused while another floods", p)
+		if ok, full := q.push(inboundMsg{from: p, size: 100}); !ok || full {
+			t.Fatalf("peer %d refused or slowed while another floods", p)
 		}
 	}
 	// The honest messages come within the next three, not after 341.
@@ -46,13 +53,16 @@ func TestPeerInboxFair(t *testing.T) {
 	// Bytes: a share holds at least one frame of the largest size, and no
 	// more than its bytes beyond that.
 	big := newPeerInbox(4, 1024, 3000, 2000)
-	if !big.push(inboundMsg{from: 1, size: 2000}) {
-		t.Fatal("a frame of the largest size refused on an empty share")
+	if ok, full := big.push(inboundMsg{from: 1, size: 2000}); !ok || full {
+		t.Fatal("a frame of the largest size refused on an empty share, or the share past full with it")
 	}
-	if big.push(inboundMsg{from: 1, size: 1}) {
-		t.Fatal("share over its bytes accepted more")
+	if ok, full := big.push(inboundMsg{from: 1, size: 1}); !ok || !full {
+		t.Fatal("a byte past the share refused, or the share not past full")
 	}
-	if n, b := big.peerLen(1); n != 1 || b != 2000 {
+	if ok, _ := big.push(inboundMsg{from: 1, size: 2000}); ok {
+		t.Fatal("share past twice its bytes accepted more")
+	}
+	if n, b := big.peerLen(1); n != 2 || b != 2001 {
 		t.Fatalf("share holds %d messages, %d bytes", n, b)
 	}
 	// Waking: a token is ready while messages wait.

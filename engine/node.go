@@ -395,6 +395,13 @@ func (n *Node) receive(ctx context.Context) {
 			n.content.deliver(f.From, f.Frame)
 			continue
 		}
+		if n.inbox.over(f.From, int64(len(f.Frame)), 2) {
+			// Cheap before expensive: past twice its share of the inbox,
+			// a peer's frames are not even decoded.
+			n.m.rejected.WithLabelValues("unknown", "peer_queue_full").Inc()
+			n.slowDown(f.From)
+			continue
+		}
 		msg, err := dag.DecodeMessage(f.Frame)
 		if err != nil {
 			kind := "unknown"
@@ -409,16 +416,35 @@ func (n *Node) receive(ctx context.Context) {
 			continue
 		}
 		n.m.messagesIn.WithLabelValues(msg.Kind().String()).Inc()
-		if err := n.verifier.precheck(f.From, msg); err != nil {
+		if err := n.verifier.precheck(f.From, msg); errors.Is(err, errOverBudget) {
+			n.m.rejected.WithLabelValues(msg.Kind().String(), "check_budget").Inc()
+			n.log.Debug("rejected message", "from", int(f.From), "kind", msg.Kind().String(), "reason", err)
+			continue
+		} else if err != nil {
 			// Honest validators broadcast only certificates that verify.
 			// The core still refuses it, with its reason, at no cost.
 			n.banPeer(f.From, msg.Kind(), err)
 		}
-		if !n.inbox.push(inboundMsg{from: f.From, msg: msg, size: int64(len(f.Frame))}) {
+		ok, full := n.inbox.push(inboundMsg{from: f.From, msg: msg, size: int64(len(f.Frame))})
+		if !ok {
 			n.m.rejected.WithLabelValues(msg.Kind().String(), "peer_queue_full").Inc()
 			n.log.Debug("rejected message", "from", int(f.From), "kind", msg.Kind().String(),
 				"reason", "the peer's share of the inbox is full")
 		}
+		if full {
+			n.slowDown(f.From)
+		}
+	}
+}
+
+// peerSlowDown is how long a peer past its share of the inbox is not read
+// (per-peer back-pressure: QUIC flow control then slows its sending).
+const peerSlowDown = 20 * time.Millisecond
+
+// slowDown pauses reading peer for peerSlowDown, if the transport can.
+func (n *Node) slowDown(peer dag.ValidatorID) {
+	if p, ok := n.tr.(PeerPauser); ok && !n.bans.banned(peer, time.Now()) {
+		p.Pause(peer, time.Now().Add(peerSlowDown))
 	}
 }
 

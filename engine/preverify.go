@@ -44,6 +44,11 @@ type preVerifier struct {
 	// messages in the receive path.
 	budget []float64
 	filled []time.Time
+	// failedAt is when each peer's last precheck failed: a failure costs
+	// precheckFailCost checks of its budget, and while its budget is
+	// spent, such a peer's certificates are dropped rather than left to
+	// the core.
+	failedAt []time.Time
 	// skipped counts certificates left to the core for want of budget.
 	skipped uint64
 	// clock is time.Now (tests freeze it).
@@ -54,14 +59,23 @@ type preVerifier struct {
 
 // A peer's share of prechecks: an honest validator broadcasts one
 // certificate a round, a few dozen rounds a second at most.
+// A failed check costs precheckFailCost of them: a peer that sends only
+// forgeries gets two checks a second. precheckFaultMemory is how long a
+// failure marks the peer as faulty.
 const (
-	precheckRate  = 64
-	precheckBurst = 64
+	precheckRate        = 64
+	precheckBurst       = 64
+	precheckFailCost    = 32
+	precheckFaultMemory = 30 * time.Second
 )
+
+// errOverBudget refuses a certificate of a peer whose checks failed
+// recently and whose share of checks is spent.
+var errOverBudget = errors.New("engine: the peer's certificates failed their checks recently and its share of checks is spent")
 
 func newPreVerifier(v dag.Verifier, chainID string, epoch uint64, size int) *preVerifier {
 	return &preVerifier{Verifier: v, chainID: chainID, epoch: epoch, size: size,
-		budget: make([]float64, size), filled: make([]time.Time, size), clock: time.Now,
+		budget: make([]float64, size), filled: make([]time.Time, size), failedAt: make([]time.Time, size), clock: time.Now,
 		ok: make(map[crypto.Digest]struct{}, preVerifiedCap), ring: make([]crypto.Digest, 0, preVerifiedCap),
 		bad: keyRing{set: make(map[crypto.Digest]struct{})}}
 }
@@ -153,12 +167,21 @@ func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	if bad {
 		return fmt.Errorf("%s: %w", c, errKnownBad)
 	}
-	if !v.spend(from, v.clock()) {
+	now := v.clock()
+	if !v.spend(from, now) {
+		v.mu.Lock()
+		faulty := !v.failedAt[from].IsZero() && now.Sub(v.failedAt[from]) < precheckFaultMemory
+		v.mu.Unlock()
+		if faulty {
+			return fmt.Errorf("%s: %w", c, errOverBudget)
+		}
 		return nil
 	}
 	if err := v.Verifier.VerifyAggregate(msg, c.Signers, c.Signature); err != nil {
 		v.mu.Lock()
 		v.bad.add(k)
+		v.failedAt[from] = now
+		v.budget[from] = max(v.budget[from]-precheckFailCost, -precheckBurst)
 		v.mu.Unlock()
 		return fmt.Errorf("%s aggregate signature: %w", c, err)
 	}

@@ -89,8 +89,11 @@ func TestPreVerifier(t *testing.T) {
 }
 
 // TestPreVerifierPeerBudget: one peer's certificates use up only its own
-// share of the receive path's checks; beyond it they are left to the
-// core, and another peer's certificate is still checked at once.
+// share of the receive path's checks. A peer whose certificates fail pays
+// for each failure with many checks, and once its share is spent its
+// certificates are refused unchecked; an honest peer beyond its share has
+// its certificates left to the core; another peer's certificate is still
+// checked at once.
 func TestPreVerifierPeerBudget(t *testing.T) {
 	keys, bc, err := dagbls.DevKeys(1, 4)
 	if err != nil {
@@ -100,24 +103,39 @@ func TestPreVerifierPeerBudget(t *testing.T) {
 	frozen := time.Now()
 	v.clock = func() time.Time { return frozen }
 	junk := keys[3].Sign([]byte("junk"))
-	for i := range precheckBurst + 10 {
+	refused := 0
+	for i := range 100 {
 		h := dag.NewHeader(1, 1, 3, dag.Time(i), nil, nil)
-		_ = v.precheck(3, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 3}, CommitteeSize: 4, Signature: junk})
+		err := v.precheck(3, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 3}, CommitteeSize: 4, Signature: junk})
+		if errors.Is(err, errOverBudget) {
+			refused++
+		}
 	}
-	if v.bad.len() != precheckBurst || v.skipped < 10 {
-		t.Fatalf("peer 3: %d checks made, %d left to the core; want %d and at least 10", v.bad.len(), v.skipped, precheckBurst)
+	if want := (precheckBurst + precheckFailCost) / (precheckFailCost + 1); v.bad.len() != want || refused != 100-want {
+		t.Fatalf("forging peer: %d checks made, %d refused unchecked; want %d and %d", v.bad.len(), refused, want, 100-want)
 	}
-	h := dag.NewHeader(1, 1, 0, 1, nil, nil)
-	msg := dag.SigningMessage("test-chain", 1, h.Digest())
-	var sigs [][]byte
-	for _, s := range []dag.ValidatorID{0, 1, 2} {
-		sigs = append(sigs, dagbls.NewSigner(keys[s]).Sign(msg))
+	good := func(author dag.ValidatorID, ts dag.Time) *dag.Certificate {
+		h := dag.NewHeader(1, 1, author, ts, nil, nil)
+		msg := dag.SigningMessage("test-chain", 1, h.Digest())
+		var sigs [][]byte
+		for _, s := range []dag.ValidatorID{0, 1, 2} {
+			sigs = append(sigs, dagbls.NewSigner(keys[s]).Sign(msg))
+		}
+		agg, err := v.Aggregate(sigs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 2}, CommitteeSize: 4, Signature: agg}
 	}
-	agg, err := v.Aggregate(sigs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := v.precheck(0, &dag.Certificate{Header: h, Signers: []dag.ValidatorID{0, 1, 2}, CommitteeSize: 4, Signature: agg}); err != nil || v.checks != 1 {
+	if err := v.precheck(0, good(0, 1)); err != nil || v.checks != 1 {
 		t.Fatalf("peer 0's certificate: %v, %d good checks", err, v.checks)
+	}
+	for i := range precheckBurst + 2 {
+		if err := v.precheck(1, good(1, dag.Time(i))); err != nil {
+			t.Fatalf("honest peer 1, certificate %d: %v", i, err)
+		}
+	}
+	if v.skipped < 2 {
+		t.Fatalf("honest peer beyond its share: %d certificates left to the core, want 2", v.skipped)
 	}
 }
