@@ -163,9 +163,13 @@ func (f *hostileFlood) burst(r uint64, parents []crypto.Digest, n int) [][]byte 
 	return out
 }
 
-// phaseFigures are what one phase of TestHostileValidator measured.
+// phaseFigures are what one phase of TestHostileValidator measured, over
+// its slices.
 type phaseFigures struct {
-	txPerSec    float64 // committed by the slowest honest node
+	name        string
+	committed   uint64  // by the slowest honest node, summed over the slices
+	seconds     float64 // the slices' time
+	txPerSec    float64 // committed / seconds
 	maxHeap     uint64
 	maxLoopLag  time.Duration
 	unhealthy   int
@@ -183,7 +187,8 @@ type phaseFigures struct {
 // forged certificates and requests for batches that do not exist, as fast
 // as its transport takes them, for DAGD_HOSTILE_DURATION (default 8 s) a phase.
 // The same offered load goes through validators 0-2 while 3 is merely
-// silent, then while it is hostile. The honest validators must commit at
+// silent, then while it is hostile; each phase lasts until all of its load
+// is committed, and its throughput is that load over that time. The honest validators must commit at
 // least 80 % of the silent throughput, answer /healthz with 200 all along,
 // and keep their queues and the process heap bounded.
 func TestHostileValidator(t *testing.T) {
@@ -235,34 +240,63 @@ func testHostileValidator(t *testing.T, ban bool) {
 		t.Fatal(err)
 	}
 
-	// The offered load: rate transactions a second, spread over 0-2.
-	var loadWG sync.WaitGroup
-	loadCtx, stopLoad := context.WithCancel(ctx)
-	defer stopLoad()
-	for _, i := range honest {
-		loadWG.Go(func() {
-			tick := time.NewTicker(10 * time.Millisecond)
-			defer tick.Stop()
-			per := rate / len(honest) / 100
-			seq := 0
-			for {
-				select {
-				case <-loadCtx.Done():
-					return
-				case <-tick.C:
+	// runLoad offers rate transactions a second, spread over 0-2, for
+	// dur; a transaction refused as busy is offered again at the next
+	// tick. It returns how many were accepted.
+	seq := 0
+	runLoad := func(ctx context.Context, dur time.Duration) uint64 {
+		var wg sync.WaitGroup
+		var accepted atomic.Uint64
+		lctx, stop := context.WithTimeout(ctx, dur)
+		defer stop()
+		for _, i := range honest {
+			base := seq
+			wg.Go(func() {
+				tick := time.NewTicker(10 * time.Millisecond)
+				defer tick.Stop()
+				per := rate / len(honest) / 100
+				var txs [][]byte
+				for k := 0; ; {
+					select {
+					case <-lctx.Done():
+						return
+					case <-tick.C:
+					}
+					for range per {
+						txs = append(txs, testTx(fmt.Sprintf("hv%d", i), base+k, 128))
+						k++
+					}
+					n, _ := d.Submit(lctx, i, txs) // busy: offered again next tick
+					accepted.Add(uint64(n))
+					txs = txs[n:]
 				}
-				txs := make([][]byte, per)
-				for k := range txs {
-					txs[k] = testTx(fmt.Sprintf("hv%d", i), seq, 128)
-					seq++
-				}
-				_, _ = d.Submit(loadCtx, i, txs) // busy: offered, not taken
-			}
-		})
+			})
+		}
+		wg.Wait()
+		seq += int(dur.Seconds()+1) * rate
+		return accepted.Load()
+	}
+	committed := func() uint64 {
+		m := ^uint64(0)
+		for _, i := range honest {
+			m = min(m, d.Node(i).Status().CommittedTxs)
+		}
+		return m
+	}
+	// drain waits until n transactions more than before are committed by
+	// every honest node (or dur and 30 s more have passed).
+	drain := func(before, n uint64) {
+		deadline := time.Now().Add(dur + 30*time.Second)
+		for committed()-before < n && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond) // polling the commit count
+		}
 	}
 
-	measure := func(name string, attack func(ctx context.Context) int) phaseFigures {
-		var f phaseFigures
+	// measure runs one phase: the offered load for dur, then until every
+	// accepted transaction is committed by every honest node, with attack
+	// running all along if set. Throughput is what was accepted over the
+	// time it took to commit it.
+	measure := func(f *phaseFigures, attack func(ctx context.Context) int) {
 		pctx, stop := context.WithCancel(ctx)
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -314,37 +348,26 @@ func testHostileValidator(t *testing.T, ban bool) {
 				}
 			}
 		})
-		before := make([]uint64, len(honest))
-		for k, i := range honest {
-			before[k] = d.Node(i).Status().CommittedTxs
-		}
+		before := committed()
 		start := time.Now()
-		timer := time.NewTimer(dur)
-		<-timer.C
-		el := time.Since(start).Seconds()
-		minTx := ^uint64(0)
-		for k, i := range honest {
-			minTx = min(minTx, d.Node(i).Status().CommittedTxs-before[k])
-		}
+		offered := runLoad(ctx, dur)
+		drain(before, offered)
+		f.seconds = time.Since(start).Seconds()
+		f.committed = min(committed()-before, offered)
 		stop()
 		wg.Wait()
 		if attack != nil {
 			f.frames = <-frames
 		}
-		f.txPerSec = float64(minTx) / el
-		t.Logf("%s: %.0f committed tx/s (slowest honest node), max heap %d MiB, max loop lag %v, unhealthy answers %d, max inbox %d, max requested batches %d, max pending certs %d, hostile frames %d",
-			name, f.txPerSec, f.maxHeap>>20, f.maxLoopLag.Round(time.Millisecond), f.unhealthy, f.maxInbox, f.maxReqBatch, f.maxPending, f.frames)
-		return f
+		f.txPerSec = float64(f.committed) / f.seconds
+		t.Logf("%s: %d transactions accepted, committed by every honest node in %.1f s: %.0f tx/s; max heap %d MiB, max loop lag %v, unhealthy answers %d, max inbox %d, max requested batches %d, max pending certs %d, hostile frames %d",
+			f.name, offered, f.seconds, f.txPerSec, f.maxHeap>>20, f.maxLoopLag.Round(time.Millisecond), f.unhealthy, f.maxInbox, f.maxReqBatch, f.maxPending, f.frames)
 	}
 
 	// Warm up under load, then validator 3 silent, then hostile.
-	waitFor(t, "commits under load", func() bool {
-		return d.Node(0).Status().CommittedTxs > rate/2
-	})
-	silent := measure("silent", nil)
-	hostile := measure("hostile", func(ctx context.Context) int {
+	flood := newHostileFlood(bk, d.ChainID())
+	attack := func(ctx context.Context) int {
 		sent := 0
-		flood := newHostileFlood(bk, d.ChainID())
 		for burst := 0; ctx.Err() == nil; burst++ {
 			r, parents := link.latest()
 			for _, frame := range flood.burst(r+1, parents, burst) {
@@ -363,16 +386,19 @@ func testHostileValidator(t *testing.T, ban bool) {
 			}
 		}
 		return sent
-	})
-	stopLoad()
-	loadWG.Wait()
+	}
+	silent, hostile := &phaseFigures{name: "silent"}, &phaseFigures{name: "hostile"}
+	warm := committed()
+	drain(warm, runLoad(ctx, 2*time.Second))
+	measure(silent, nil)
+	measure(hostile, attack)
 
 	ratio := hostile.txPerSec / silent.txPerSec
 	var bans uint64
 	for _, i := range honest {
 		bans += d.Node(i).Status().PeersBanned
 	}
-	t.Logf("figures (%v a phase, %d tx/s offered, machine shared): silent %.0f tx/s, hostile %.0f tx/s, ratio %.2f; max heap %d MiB silent, %d MiB hostile; bans %d; hostile frames %d",
+	t.Logf("figures (%v of load a phase, %d tx/s offered, machine shared): silent %.0f tx/s, hostile %.0f tx/s, ratio %.2f; max heap %d MiB silent, %d MiB hostile; bans %d; hostile frames %d",
 		dur, rate, silent.txPerSec, hostile.txPerSec, ratio, silent.maxHeap>>20, hostile.maxHeap>>20, bans, hostile.frames)
 	if silent.txPerSec <= 0 {
 		t.Fatal("nothing committed while validator 3 was silent")
@@ -380,7 +406,7 @@ func testHostileValidator(t *testing.T, ban bool) {
 	if ratio < 0.8 {
 		t.Errorf("hostile throughput %.0f tx/s is %.0f%% of the silent %.0f tx/s, want at least 80%%", hostile.txPerSec, 100*ratio, silent.txPerSec)
 	}
-	for _, f := range []phaseFigures{silent, hostile} {
+	for _, f := range []*phaseFigures{silent, hostile} {
 		if f.unhealthy > 0 {
 			t.Errorf("/healthz answered %d times with an error; first: %s", f.unhealthy, f.firstBad)
 		}
