@@ -397,6 +397,11 @@ func testHostileValidator(t *testing.T, ban bool) {
 	var bans uint64
 	for _, i := range honest {
 		bans += d.Node(i).Status().PeersBanned
+		for _, p := range honest {
+			if d.Node(i).bans.until[p].Load() != 0 {
+				t.Errorf("validator %d banned honest validator %d", i, p)
+			}
+		}
 	}
 	t.Logf("figures (%v of load a phase, %d tx/s offered, machine shared): silent %.0f tx/s, hostile %.0f tx/s, ratio %.2f; max heap %d MiB silent, %d MiB hostile; bans %d; hostile frames %d",
 		dur, rate, silent.txPerSec, hostile.txPerSec, ratio, silent.maxHeap>>20, hostile.maxHeap>>20, bans, hostile.frames)
