@@ -141,7 +141,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if n.content, err = newContentService(n, n.store); err != nil {
 		return nil, err
 	}
-	n.verifier = newPreVerifier(dagbls.NewVerifier(bls, cryptorand.Reader), opts.ChainID, opts.Epoch, comm.Size())
+	n.verifier = newPreVerifier(dagbls.NewVerifier(bls, cryptorand.Reader), opts.ChainID, opts.Epoch, comm)
 	n.core, err = dag.NewNode(dag.Config{ChainID: opts.ChainID, Self: opts.Self, Committee: comm, Signer: dagbls.NewSigner(opts.BLSKey),
 		Verifier: n.verifier, Batches: n.store, Certificates: n.store, Options: opts.DAG})
 	if err != nil {

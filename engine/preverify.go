@@ -30,7 +30,7 @@ type preVerifier struct {
 	dag.Verifier
 	chainID string
 	epoch   uint64
-	size    int // of the committee
+	comm    *dag.Committee
 
 	mu   sync.Mutex
 	ok   map[crypto.Digest]struct{}
@@ -73,8 +73,9 @@ const (
 // recently and whose share of checks is spent.
 var errOverBudget = errors.New("engine: the peer's certificates failed their checks recently and its share of checks is spent")
 
-func newPreVerifier(v dag.Verifier, chainID string, epoch uint64, size int) *preVerifier {
-	return &preVerifier{Verifier: v, chainID: chainID, epoch: epoch, size: size,
+func newPreVerifier(v dag.Verifier, chainID string, epoch uint64, comm *dag.Committee) *preVerifier {
+	size := comm.Size()
+	return &preVerifier{Verifier: v, chainID: chainID, epoch: epoch, comm: comm,
 		budget: make([]float64, size), filled: make([]time.Time, size), failedAt: make([]time.Time, size), clock: time.Now,
 		ok: make(map[crypto.Digest]struct{}, preVerifiedCap), ring: make([]crypto.Digest, 0, preVerifiedCap),
 		bad: keyRing{set: make(map[crypto.Digest]struct{})}}
@@ -152,7 +153,7 @@ func (v *preVerifier) VerifyAggregate(msg []byte, signers []dag.ValidatorID, sig
 func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	c, ok := m.(*dag.Certificate)
 	if !ok || c.Round() == 0 || len(c.Signers) == 0 || c.Author() != from || c.Header.Epoch != v.epoch ||
-		c.CommitteeSize != v.size {
+		c.CommitteeSize != v.comm.Size() || !v.quorum(c.Signers) {
 		return nil
 	}
 	msg := dag.SigningMessage(v.chainID, v.epoch, c.Digest())
@@ -190,6 +191,21 @@ func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	v.mu.Unlock()
 	v.remember(k)
 	return nil
+}
+
+// quorum reports whether signers are distinct members carrying a quorum
+// of stake (the core refuses the rest without a check).
+func (v *preVerifier) quorum(signers []dag.ValidatorID) bool {
+	seen := make([]bool, v.comm.Size())
+	var stake uint64
+	for _, s := range signers {
+		if !v.comm.Has(s) || seen[s] {
+			return false
+		}
+		seen[s] = true
+		stake += v.comm.Stake(s)
+	}
+	return stake >= v.comm.QuorumThreshold()
 }
 
 // spend takes one precheck from peer's budget, or reports false.

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/dag/dagbls"
 )
@@ -19,7 +20,7 @@ func TestPreVerifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newPreVerifier(dagbls.NewVerifier(bc, rand.Reader), "test-chain", 1, 4)
+	v := newPreVerifier(dagbls.NewVerifier(bc, rand.Reader), "test-chain", 1, testComm(t))
 	cert := func(round uint64, signers ...dag.ValidatorID) *dag.Certificate {
 		h := dag.NewHeader(1, round, 0, dag.Time(round), nil, nil)
 		d := h.Digest()
@@ -65,11 +66,16 @@ func TestPreVerifier(t *testing.T) {
 		t.Fatalf("forged certificate remembered as good (checks %d)", v.checks)
 	}
 	// A certificate of another chain id does not verify here.
-	other := newPreVerifier(dagbls.NewVerifier(bc, rand.Reader), "other-chain", 1, 4)
+	other := newPreVerifier(dagbls.NewVerifier(bc, rand.Reader), "other-chain", 1, testComm(t))
 	if err := other.precheck(0, cert(3, 0, 1, 2)); err == nil {
 		t.Fatal("a certificate signed for test-chain verified on other-chain")
 	}
-	// Cheaper refusals are left to the core: not reported.
+	// Cheaper refusals are left to the core, unchecked: not reported.
+	few := cert(4, 0)
+	few.Signature = junkOf(t, keys)
+	if err := v.precheck(0, few); err != nil {
+		t.Fatalf("certificate below quorum: %v, want it left to the core", err)
+	}
 	if err := v.precheck(1, forged); err != nil {
 		t.Fatalf("certificate of author 0 relayed by 1: %v, want it left to the core", err)
 	}
@@ -99,7 +105,7 @@ func TestPreVerifierPeerBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := newPreVerifier(dagbls.NewVerifier(bc, rand.Reader), "test-chain", 1, 4)
+	v := newPreVerifier(dagbls.NewVerifier(bc, rand.Reader), "test-chain", 1, testComm(t))
 	frozen := time.Now()
 	v.clock = func() time.Time { return frozen }
 	junk := keys[3].Sign([]byte("junk"))
@@ -138,4 +144,18 @@ func TestPreVerifierPeerBudget(t *testing.T) {
 	if v.skipped < 2 {
 		t.Fatalf("honest peer beyond its share: %d certificates left to the core, want 2", v.skipped)
 	}
+}
+
+func testComm(t *testing.T) *dag.Committee {
+	t.Helper()
+	c, err := dag.EqualStakeCommittee(1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func junkOf(t *testing.T, keys []*crypto.BLSPrivateKey) []byte {
+	t.Helper()
+	return keys[0].Sign([]byte("junk"))
 }
