@@ -185,7 +185,7 @@ type phaseFigures struct {
 // keys, floods validators 0-2 with forged certificate responses, replayed
 // and conflicting headers, headers naming batches that do not exist,
 // forged certificates and requests for batches that do not exist, as fast
-// as its transport takes them, for DAGD_HOSTILE_DURATION (default 8 s) a phase.
+// as its transport takes them, for DAGD_HOSTILE_DURATION (default 12 s) a phase.
 // The same offered load goes through validators 0-2 while 3 is merely
 // silent, then while it is hostile; each phase lasts until all of its load
 // is committed, and its throughput is that load over that time. The honest validators must commit at
@@ -200,7 +200,7 @@ func TestHostileValidator(t *testing.T) {
 }
 
 func testHostileValidator(t *testing.T, ban bool) {
-	dur := 8 * time.Second
+	dur := 12 * time.Second
 	if s := os.Getenv("DAGD_HOSTILE_DURATION"); s != "" {
 		var err error
 		if dur, err = time.ParseDuration(s); err != nil {
