@@ -22,11 +22,22 @@
 // the local clock, never twice for one author and round, and persist the
 // vote before sending it. A quorum of votes aggregates into a certificate.
 //
+// Every signature covers SigningMessage: the header digest bound to the
+// chain id (Config.ChainID) and the epoch, so no vote or certificate of
+// another chain or epoch counts.
+//
 // Signature checks are the core's main cost (a BLS pairing each), so it
-// makes as few as safety allows: votes are checked as one aggregate once a
-// quorum is in (one by one only when that fails, to find and refuse the
-// bad ones); every header and every certificate from a peer is checked,
-// and both headers of evidence.
+// makes as few as safety allows, and every cheaper check comes first:
+// votes are checked as one aggregate once a quorum is in (one by one only
+// when that fails, to find and refuse the bad ones); a header is placed
+// by its digest before its signature is checked, so a replay costs no
+// check (this validator's vote on it is sent again from its record, not
+// signed again) and a conflicting header at most one, once per author
+// and round, to make evidence; a certificate response is taken only for
+// what this node asked for, checked in batches that double in size and
+// stop at the first forgery; failed checks are remembered (bounded).
+// A peer that sends an invalid signature or equivocates is listed in
+// Ready.Misbehaving, for the driver to stop reading it for a while.
 //
 // Even rounds have a leader drawn by a stake-weighted schedule. When a
 // round-r leader is cited by round-(r+1) certificates carrying validity
@@ -41,7 +52,9 @@
 //
 // Every encoding is canonical and every decoder strict (ErrMalformed).
 // Certificates missing parents wait in a bounded buffer while the parents
-// are requested; a validator that falls behind asks for certificates by
+// are requested; batches asked of peers are bounded per author and
+// forgotten with garbage collection, as are unreferenced batches (in count
+// and bytes); a validator that falls behind asks for certificates by
 // round (SyncRequest). Headers and certificates beyond MaxRoundsAhead are
 // refused. Two signed headers of one author and round become Evidence.
 // State below the last committed leader minus GCDepth is collected, and the

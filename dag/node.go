@@ -12,6 +12,11 @@ import (
 // Config is what a Node needs: who it is, the committee, its keys, where
 // to read persisted batches, and its Options.
 type Config struct {
+	// ChainID names the chain. Every signature the core makes or checks
+	// covers it and the committee's epoch (SigningMessage), so votes and
+	// certificates of another chain are refused. At most MaxChainIDSize
+	// bytes; empty is allowed (the simulator and unit tests).
+	ChainID   string
 	Self      ValidatorID
 	Committee *Committee
 	Signer    Signer
@@ -36,11 +41,17 @@ type Ready struct {
 	Evidence  []*Evidence
 	// Rejected lists refused messages with their reasons, for logs.
 	Rejected []Rejection
+	// Misbehaving lists peers that sent what no honest validator sends
+	// (a signature that does not verify, an equivocation), at most one
+	// entry per peer per Ready. The driver may drop their messages for a
+	// while; the core itself already ignores what they sent.
+	Misbehaving []Misbehavior
 }
 
 // IsEmpty reports whether there is nothing to do.
 func (r *Ready) IsEmpty() bool {
-	return len(r.Persist) == 0 && len(r.Messages) == 0 && len(r.Committed) == 0 && len(r.Evidence) == 0 && len(r.Rejected) == 0
+	return len(r.Persist) == 0 && len(r.Messages) == 0 && len(r.Committed) == 0 && len(r.Evidence) == 0 && len(r.Rejected) == 0 &&
+		len(r.Misbehaving) == 0
 }
 
 // Node is one validator's consensus core: a primary, one worker and the
@@ -76,6 +87,9 @@ func NewNode(cfg Config) (*Node, error) {
 	if cfg.Committee == nil || cfg.Signer == nil || cfg.Verifier == nil || cfg.Batches == nil {
 		return nil, errors.New("dag: Config needs Committee, Signer, Verifier and Batches")
 	}
+	if len(cfg.ChainID) > MaxChainIDSize {
+		return nil, fmt.Errorf("dag: chain id of %d bytes exceeds %d", len(cfg.ChainID), MaxChainIDSize)
+	}
 	if !cfg.Committee.Has(cfg.Self) {
 		return nil, fmt.Errorf("dag: validator %d not in committee of %d", cfg.Self, cfg.Committee.Size())
 	}
@@ -87,6 +101,7 @@ func NewNode(cfg Config) (*Node, error) {
 	n.worker = newWorker(cfg.Self, 0, cfg.Committee, &n.cfg.Options, &n.out, cfg.Batches)
 	n.primary = newPrimary(cfg.Self, cfg.Committee, &n.cfg.Options, &n.out, cfg.Signer, cfg.Verifier, n.worker, n.enqueue)
 	n.primary.history = cfg.Certificates
+	n.primary.chainID = cfg.ChainID
 	return n, nil
 }
 
@@ -113,7 +128,7 @@ func (n *Node) Step(from ValidatorID, m Message) error {
 	case *CertResponse:
 		err = n.primary.onCertResponse(from, m)
 	case *SyncRequest:
-		n.primary.onSyncRequest(from, m)
+		err = n.primary.onSyncRequest(from, m)
 	case *Batch:
 		err = n.worker.onBatch(from, m)
 		if err == nil {
@@ -161,7 +176,8 @@ func (n *Node) Submit(tx []byte) error { return n.worker.Submit(tx) }
 
 // Ready returns and clears what the node produced.
 func (n *Node) Ready() Ready {
-	rd := Ready{Persist: n.out.persist, Messages: n.out.messages, Committed: n.out.committed, Evidence: n.out.evidence, Rejected: n.out.rejected}
+	rd := Ready{Persist: n.out.persist, Messages: n.out.messages, Committed: n.out.committed, Evidence: n.out.evidence, Rejected: n.out.rejected,
+		Misbehaving: n.out.misbehaving}
 	n.out = outbox{}
 	return rd
 }
@@ -203,9 +219,8 @@ func (n *Node) hasPayload(c *Certificate) bool {
 // and how often (a node that catches up receives many messages a
 // millisecond; one scan per scanInterval is enough).
 const (
-	batchLookahead      = 64
-	batchScanInterval   = 20
-	maxRequestedBatches = 4 * MaxRequestItems
+	batchLookahead    = 64
+	batchScanInterval = 20
 )
 
 // requestMissingBatches asks for the batches that the queued commits lack,
@@ -221,11 +236,6 @@ func (n *Node) requestMissingBatches() {
 	}
 	n.batchAsk = now
 	w := n.worker
-	if len(w.requested) > maxRequestedBatches {
-		// Stale asks of batches that never came: start over rather
-		// than grow.
-		clear(w.requested)
-	}
 	size := n.cfg.Committee.Size()
 	asks := make([][]crypto.Digest, size)
 	budget := MaxRequestItems
@@ -235,11 +245,10 @@ func (n *Node) requestMissingBatches() {
 				if budget == 0 || w.has(r.Digest) {
 					continue
 				}
-				t, asked := w.requested[r.Digest]
-				if asked && now-t < n.cfg.Options.ResendInterval {
+				_, asked := w.requested[r.Digest]
+				if !w.ask(r.Digest, c.Author(), c.Round()) {
 					continue
 				}
-				w.requested[r.Digest] = now
 				budget--
 				author := c.Author()
 				if author != n.cfg.Self {
@@ -365,13 +374,16 @@ type Status struct {
 	// ReproposedBatches counts this validator's batches proposed again
 	// because their certificate missed every commit.
 	ReproposedBatches uint64
+	// RequestedBatches counts the batches asked of peers and not yet
+	// received (bounded per author, collected with GC).
+	RequestedBatches int
 }
 
 // Status returns the node's progress.
 func (n *Node) Status() Status {
 	return Status{Round: n.primary.round, LastCommittedRound: n.deliveredRnd, LastCommittedSeq: n.deliveredSeq,
 		CommitDigest: n.deliveredHash, PendingCerts: len(n.primary.pendingCerts), PendingCommits: len(n.queue), WorkerLoad: n.worker.Load(),
-		ReproposedBatches: n.reproposed}
+		ReproposedBatches: n.reproposed, RequestedBatches: len(n.worker.requested)}
 }
 
 // Primary returns the node's primary core (for inspection in tests).

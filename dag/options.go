@@ -57,6 +57,10 @@ type Options struct {
 	// MaxUnreferencedBatches bounds, per author, stored batches that no
 	// certificate references yet; the oldest are dropped first. Default 2000.
 	MaxUnreferencedBatches int
+	// MaxUnreferencedBytes bounds, per author, the bytes of stored batches
+	// that no certificate references yet; the oldest are dropped first.
+	// Default 256 MiB.
+	MaxUnreferencedBytes int
 	// MaxClockDrift is how far ahead of the local clock a header's
 	// timestamp may be for this node to vote for it. Default 5000 ms.
 	MaxClockDrift Time
@@ -97,6 +101,7 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	defInt(&o.MaxPendingCerts, 4096)
 	defInt(&o.MaxUnreferencedBatches, 2000)
+	defInt(&o.MaxUnreferencedBytes, 256<<20)
 	def(&o.MaxClockDrift, 5000)
 	return o
 }
@@ -125,7 +130,7 @@ func (o *Options) Validate() error {
 	if o.MinHeaderDelay > o.MaxHeaderDelay {
 		errs = append(errs, errors.New("MinHeaderDelay exceeds MaxHeaderDelay"))
 	}
-	if o.MaxPendingBatches <= 0 || o.MaxPendingCerts <= 0 || o.MaxUnreferencedBatches <= 0 {
+	if o.MaxPendingBatches <= 0 || o.MaxPendingCerts <= 0 || o.MaxUnreferencedBatches <= 0 || o.MaxUnreferencedBytes <= 0 {
 		errs = append(errs, errors.New("queue bounds must be positive"))
 	}
 	if err := errors.Join(errs...); err != nil {

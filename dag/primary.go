@@ -14,6 +14,36 @@ type voteSlot struct {
 	round  uint64
 }
 
+// voteRecord is this validator's vote on one slot, kept so that a replayed
+// header is answered with the same vote instead of a new signature.
+type voteRecord struct {
+	sig    []byte
+	sentAt Time
+}
+
+// syncGrant is what a sync request to one peer allows its answers to
+// bring: certificates of rounds from on, at most left of them, until
+// the grant expires.
+type syncGrant struct {
+	from  uint64
+	left  uint32
+	until Time
+}
+
+// Bounds of the primary's memory of failed checks and of its requests.
+const (
+	// badCertCap bounds the remembered certificates whose aggregate
+	// signature failed.
+	badCertCap = 1024
+	// maxWanted bounds the causal history one certificate response may
+	// bring beyond what was asked.
+	maxWanted = 4 * MaxResponseCerts
+	// firstChunk is how many certificates of a response are checked in
+	// the first batch; each further batch doubles. A forged response
+	// costs one small batch and one single check before it is dropped.
+	firstChunk = 4
+)
+
 // Primary is the Narwhal primary core of one validator as a pure state
 // machine: it proposes at most one header per round, votes for others'
 // valid headers at most once per author and round, assembles certificates
@@ -30,6 +60,7 @@ type Primary struct {
 	orderer   *Orderer
 	onCommit  func([]*CommittedSubDAG)
 	history   CertificateReader // may be nil
+	chainID   string
 
 	now Time
 
@@ -50,8 +81,27 @@ type Primary struct {
 	lastProposed uint64
 
 	votedFor map[voteSlot]crypto.Digest
-	seen     map[voteSlot]*Header
-	accused  map[voteSlot]bool
+	// votes keeps the signature of each vote sent, per slot (not across
+	// restarts: a restored vote is signed again once).
+	votes map[voteSlot]*voteRecord
+	// seen is the first header heard of each slot; seenChecked says its
+	// own signature was verified (a header inside a certificate is
+	// covered by the aggregate instead).
+	seen        map[voteSlot]*Header
+	seenChecked map[voteSlot]bool
+	// accused marks the slots where a conflicting header was examined:
+	// that costs at most one signature check per author and round, the
+	// one needed to make Evidence.
+	accused map[voteSlot]bool
+	// badCerts remembers certificates whose aggregate signature failed
+	// (keyed by digest, signers and signature), oldest forgotten first.
+	badCerts    map[crypto.Digest]struct{}
+	badCertRing []crypto.Digest
+	badCertNext int
+	// grants are the outstanding sync requests, per peer.
+	grants []syncGrant
+	// syncServed is when each peer's last sync request was answered.
+	syncServed []Time
 
 	pendingHeaders map[ValidatorID]*Header
 	pendingCerts   map[crypto.Digest]*Certificate
@@ -73,6 +123,8 @@ func newPrimary(self ValidatorID, c *Committee, opts *Options, out *outbox, s Si
 		self: self, committee: c, opts: opts, out: out, signer: s, verifier: v, worker: w, orderer: o, onCommit: onCommit,
 		round:    1,
 		votedFor: make(map[voteSlot]crypto.Digest), seen: make(map[voteSlot]*Header), accused: make(map[voteSlot]bool),
+		votes: make(map[voteSlot]*voteRecord), seenChecked: make(map[voteSlot]bool), badCerts: make(map[crypto.Digest]struct{}),
+		grants: make([]syncGrant, c.Size()), syncServed: make([]Time, c.Size()),
 		pendingHeaders: make(map[ValidatorID]*Header), pendingCerts: make(map[crypto.Digest]*Certificate),
 		waiting: make(map[crypto.Digest][]crypto.Digest), requested: make(map[crypto.Digest]Time),
 		ownSigs: make(map[ValidatorID][]byte), ownChecked: make(map[ValidatorID]bool), badVoters: make(map[ValidatorID]bool),
@@ -86,6 +138,19 @@ func (p *Primary) Round() uint64 { return p.round }
 func (p *Primary) Orderer() *Orderer { return p.orderer }
 
 func (p *Primary) gcRound() uint64 { return p.orderer.GCRound() }
+
+// signing returns what a validator signs for the header of digest d.
+func (p *Primary) signing(d crypto.Digest) []byte {
+	return SigningMessage(p.chainID, p.committee.Epoch(), d)
+}
+
+// verifyHeaderSig checks h's own signature.
+func (p *Primary) verifyHeaderSig(h *Header) error {
+	if err := p.verifier.VerifySignature(h.Author, p.signing(h.Digest()), h.Signature); err != nil {
+		return fmt.Errorf("header signature: %w", err)
+	}
+	return nil
+}
 
 // --- headers and votes ---
 
@@ -129,31 +194,36 @@ func (p *Primary) onHeader(from ValidatorID, h *Header) error {
 	if h.Round < p.gcRound()+1 {
 		return nil // too old to matter
 	}
+	d := h.Digest()
+	if p.orderer.Contains(d) {
+		return nil // certified already: no vote can matter
+	}
+	// Cheap before expensive: a header is placed by its digest before any
+	// signature is checked. A replay costs no check and is answered from
+	// the vote record; a conflicting header costs at most one check, once
+	// per author and round.
+	slot := voteSlot{h.Author, h.Round}
+	first, ok := p.seen[slot]
+	switch {
+	case ok && first.Digest() != d:
+		return p.conflicting(from, slot, first, h)
+	case ok && p.seenChecked[slot]:
+		p.replayed(slot, h)
+		return nil
+	}
 	// Checking the signature here costs a pairing per header. Leaving it
 	// to evidence (headers come only from their authors over the
 	// authenticated transport) was tried: the devnet's p95 commit latency
 	// at 10,000 tx/s went from 300 ms to 1 s, for a reason not yet found
 	// (see bench/consensus.md), so it stays.
-	d := h.Digest()
-	if err := p.verifier.VerifySignature(h.Author, d[:], h.Signature); err != nil {
-		return fmt.Errorf("header signature: %w", err)
+	if err := p.verifyHeaderSig(h); err != nil {
+		p.out.misbehave(from, KindHeader, err)
+		return err
 	}
-	slot := voteSlot{h.Author, h.Round}
-	if first, ok := p.seen[slot]; ok && first.Digest() != d {
-		if err := p.accuse(slot, first, h); err != nil {
-			if errors.Is(err, errFirstForged) {
-				p.seen[slot] = h // the new one takes the forged one's place
-			}
-			return err
-		}
-		return fmt.Errorf("equivocating header from %d in round %d", h.Author, h.Round)
-	} else if !ok {
-		p.seen[slot] = h
-	}
-	if voted, ok := p.votedFor[slot]; ok {
-		if voted == d && from != p.self {
-			p.sendVote(h) // the first vote may have been lost
-		}
+	p.seen[slot] = h
+	p.seenChecked[slot] = true
+	if _, ok := p.votedFor[slot]; ok {
+		p.replayed(slot, h) // voted before a restart: the first vote may have been lost
 		return nil
 	}
 	if cur, ok := p.pendingHeaders[h.Author]; !ok || cur.Round <= h.Round {
@@ -163,29 +233,57 @@ func (p *Primary) onHeader(from ValidatorID, h *Header) error {
 	return nil
 }
 
+// replayed answers a header heard again whose signature was checked: if
+// this validator voted for it, the vote is sent again (the first may
+// have been lost), from the record, at most twice per ResendInterval
+// (the author sends its header again once per ResendInterval).
+func (p *Primary) replayed(slot voteSlot, h *Header) {
+	d := h.Digest()
+	voted, ok := p.votedFor[slot]
+	if !ok || voted != d || h.Author == p.self {
+		return
+	}
+	rec := p.votes[slot]
+	if rec == nil {
+		// Voted before a restart: sign once more, then answer from the record.
+		rec = &voteRecord{sig: p.signer.Sign(p.signing(d))}
+		p.votes[slot] = rec
+	} else if p.now-rec.sentAt < p.opts.ResendInterval/2 {
+		return
+	}
+	rec.sentAt = p.now
+	p.out.send(h.Author, &Vote{Epoch: h.Epoch, Round: h.Round, Origin: h.Author, Header: d, Voter: p.self, Signature: rec.sig})
+}
+
+// conflicting handles a header of a slot that already has another. Only
+// the first conflict of a slot is examined: its signature is checked
+// (and the first header's, when that came unchecked inside a
+// certificate) to make Evidence; later ones cost nothing.
+func (p *Primary) conflicting(from ValidatorID, slot voteSlot, first, h *Header) error {
+	if p.accused[slot] {
+		return fmt.Errorf("equivocating header from %d in round %d (already examined)", h.Author, h.Round)
+	}
+	p.accused[slot] = true
+	if err := p.verifyHeaderSig(h); err != nil {
+		p.out.misbehave(from, KindHeader, err)
+		return err
+	}
+	if !p.seenChecked[slot] {
+		if err := p.verifyHeaderSig(first); err != nil {
+			p.seen[slot] = h // the checked one takes the forged one's place
+			p.seenChecked[slot] = true
+			return fmt.Errorf("%w: %w", errFirstForged, err)
+		}
+	}
+	err := fmt.Errorf("equivocating header from %d in round %d", h.Author, h.Round)
+	p.out.evidence = append(p.out.evidence, &Evidence{First: first, Second: h})
+	p.out.misbehave(h.Author, KindHeader, err)
+	return err
+}
+
 // errFirstForged: of two headers of one slot, the first seen has a bad
 // signature, so they are no evidence.
 var errFirstForged = errors.New("the header seen first for this author and round has a bad signature")
-
-// accuse turns two headers of one author and round into Evidence, after
-// checking both signatures (a header inside a certificate is covered by
-// the aggregate, not by its own signature).
-// It returns why it did not.
-func (p *Primary) accuse(slot voteSlot, first, second *Header) error {
-	d := second.Digest()
-	if err := p.verifier.VerifySignature(second.Author, d[:], second.Signature); err != nil {
-		return fmt.Errorf("header signature: %w", err)
-	}
-	fd := first.Digest()
-	if err := p.verifier.VerifySignature(first.Author, fd[:], first.Signature); err != nil {
-		return fmt.Errorf("%w: %w", errFirstForged, err)
-	}
-	if !p.accused[slot] {
-		p.accused[slot] = true
-		p.out.evidence = append(p.out.evidence, &Evidence{First: first, Second: second})
-	}
-	return nil
-}
 
 // tryVote votes for h once its parents and batches are stored.
 func (p *Primary) tryVote(h *Header) {
@@ -234,7 +332,7 @@ func (p *Primary) tryVote(h *Header) {
 		}
 	}
 	if len(missingBatches) > 0 {
-		p.worker.request(h.Author, missingBatches)
+		p.worker.request(h.Author, h.Round, missingBatches)
 		return
 	}
 	delete(p.pendingHeaders, h.Author)
@@ -245,12 +343,9 @@ func (p *Primary) tryVote(h *Header) {
 	d := h.Digest()
 	p.votedFor[slot] = d
 	p.out.put(voteKey(h.Author, h.Round), d[:])
-	p.sendVote(h)
-}
-
-func (p *Primary) sendVote(h *Header) {
-	d := h.Digest()
-	p.out.send(h.Author, &Vote{Epoch: h.Epoch, Round: h.Round, Origin: h.Author, Header: d, Voter: p.self, Signature: p.signer.Sign(d[:])})
+	rec := &voteRecord{sig: p.signer.Sign(p.signing(d)), sentAt: p.now}
+	p.votes[slot] = rec
+	p.out.send(h.Author, &Vote{Epoch: h.Epoch, Round: h.Round, Origin: h.Author, Header: d, Voter: p.self, Signature: rec.sig})
 }
 
 func (p *Primary) onVote(from ValidatorID, v *Vote) error {
@@ -297,10 +392,10 @@ func (p *Primary) certifyOwn() error {
 		sigs[i] = p.ownSigs[s]
 		unchecked = unchecked || !p.ownChecked[s]
 	}
-	d := p.own.Digest()
+	msg := p.signing(p.own.Digest())
 	agg, err := p.verifier.Aggregate(sigs)
 	if err == nil && unchecked {
-		err = p.verifier.VerifyAggregate(d[:], signers, agg)
+		err = p.verifier.VerifyAggregate(msg, signers, agg)
 	}
 	if err != nil {
 		if !unchecked {
@@ -310,10 +405,12 @@ func (p *Primary) certifyOwn() error {
 			if p.ownChecked[s] {
 				continue
 			}
-			if verr := p.verifier.VerifySignature(s, d[:], p.ownSigs[s]); verr != nil {
+			if verr := p.verifier.VerifySignature(s, msg, p.ownSigs[s]); verr != nil {
 				delete(p.ownSigs, s)
 				p.badVoters[s] = true
-				p.out.reject(s, KindVote, fmt.Errorf("dag: vote from %d: vote signature: %w", s, verr))
+				err := fmt.Errorf("dag: vote from %d: vote signature: %w", s, verr)
+				p.out.reject(s, KindVote, err)
+				p.out.misbehave(s, KindVote, err)
 				continue
 			}
 			p.ownChecked[s] = true
@@ -357,7 +454,36 @@ func (p *Primary) checkCert(c *Certificate) error {
 	return nil
 }
 
-// admit reports whether c is new, in range and worth verifying.
+// badCertKey names one aggregate check of c by its inputs, for badCerts.
+func badCertKey(c *Certificate) crypto.Digest {
+	d := c.Digest()
+	ids := make([]byte, 2*len(c.Signers))
+	for i, s := range c.Signers {
+		ids[2*i], ids[2*i+1] = byte(s>>8), byte(s)
+	}
+	return crypto.Hash([]byte("dagd/dag/badcert/v1"), d[:], ids, c.Signature)
+}
+
+// rememberBad records a certificate whose aggregate signature failed.
+func (p *Primary) rememberBad(k crypto.Digest) {
+	if _, dup := p.badCerts[k]; dup {
+		return
+	}
+	if len(p.badCertRing) < badCertCap {
+		p.badCertRing = append(p.badCertRing, k)
+	} else {
+		delete(p.badCerts, p.badCertRing[p.badCertNext])
+		p.badCertRing[p.badCertNext] = k
+		p.badCertNext = (p.badCertNext + 1) % badCertCap
+	}
+	p.badCerts[k] = struct{}{}
+}
+
+// errBadCertKnown refuses a certificate whose check failed before.
+var errBadCertKnown = errors.New("aggregate signature failed before")
+
+// admit reports whether c is new, in range and worth verifying: every
+// check that costs no signature comes first.
 func (p *Primary) admit(c *Certificate) (bool, error) {
 	if c.Round() == 0 {
 		return false, nil
@@ -379,59 +505,140 @@ func (p *Primary) admit(c *Certificate) (bool, error) {
 	if err := p.checkCert(c); err != nil {
 		return false, err
 	}
+	if row := p.orderer.Round(c.Round()); int(c.Author()) < len(row) && row[c.Author()] != nil {
+		// A quorum certified another header of this slot: this one cannot
+		// hold a quorum of honest signatures.
+		return false, fmt.Errorf("%s conflicts with the certified %s", c, row[c.Author()])
+	}
+	if _, bad := p.badCerts[badCertKey(c)]; bad {
+		return false, fmt.Errorf("%s: %w", c, errBadCertKnown)
+	}
 	return true, nil
 }
 
+// certFailed records a certificate whose aggregate signature failed and
+// reports its sender: honest validators check certificates before they
+// keep or send them, so none sends an invalid one.
+func (p *Primary) certFailed(from ValidatorID, kind Kind, c *Certificate, err error) error {
+	p.rememberBad(badCertKey(c))
+	err = fmt.Errorf("%s aggregate signature: %w", c, err)
+	p.out.misbehave(from, kind, err)
+	return err
+}
+
 func (p *Primary) onCertificate(from ValidatorID, c *Certificate) error {
+	if c.Author() != from {
+		// Validators broadcast only their own certificates; others come
+		// as answers to requests.
+		return fmt.Errorf("%s of author %d sent by %d", c, c.Author(), from)
+	}
 	ok, err := p.admit(c)
 	if !ok || err != nil {
 		return err
 	}
-	d := c.Digest()
-	if err := p.verifier.VerifyAggregate(d[:], c.Signers, c.Signature); err != nil {
-		return fmt.Errorf("%s aggregate signature: %w", c, err)
+	if err := p.verifier.VerifyAggregate(p.signing(c.Digest()), c.Signers, c.Signature); err != nil {
+		return p.certFailed(from, KindCertificate, c, err)
 	}
 	p.verified(from, c)
 	return nil
 }
 
-// onCertResponse verifies the certificates of a response in one batch.
+// asked reports whether this node asked for the certificate of digest d
+// (of any peer) or a parked certificate waits for it.
+func (p *Primary) asked(d crypto.Digest) bool {
+	if _, ok := p.requested[d]; ok {
+		return true
+	}
+	_, ok := p.waiting[d]
+	return ok
+}
+
+// onCertResponse takes from a response only what this node asked for:
+// the certificates it requested or that parked certificates wait for, the
+// rounds of an outstanding sync request to this peer (up to its limit),
+// and the causal history of those it still lacks (bounded). The rest is
+// ignored unchecked. The certificates taken are verified in batches that
+// start small and double, lowest rounds first; at the first one that
+// fails, the rest of the response is dropped and the sender reported.
 func (p *Primary) onCertResponse(from ValidatorID, r *CertResponse) error {
+	certs := slices.Clone(r.Certificates)
+	slices.SortStableFunc(certs, func(a, b *Certificate) int { return cmpRound(b.Round(), a.Round()) })
+	g := &p.grants[from]
+	if g.until < p.now {
+		*g = syncGrant{}
+	}
+	want := make(map[crypto.Digest]bool)
 	var fresh []*Certificate
 	var errs []error
-	for _, c := range r.Certificates {
-		ok, err := p.admit(c)
+	unasked := 0
+	for _, c := range certs {
+		d := c.Digest()
+		ok := want[d] || p.asked(d)
+		if !ok && g.left > 0 && c.Round() >= g.from {
+			ok = true
+			g.left--
+		}
+		if !ok {
+			unasked++
+			continue
+		}
+		admitted, err := p.admit(c)
 		if err != nil {
 			errs = append(errs, err)
 		}
-		if ok {
-			fresh = append(fresh, c)
+		if !admitted {
+			continue
 		}
-	}
-	if len(fresh) == 0 {
-		return errors.Join(errs...)
-	}
-	items := make([]AggregateItem, len(fresh))
-	digests := make([]crypto.Digest, len(fresh))
-	for i, c := range fresh {
-		digests[i] = c.Digest()
-		items[i] = AggregateItem{Msg: digests[i][:], Signers: c.Signers, Signature: c.Signature}
-	}
-	batchOK := p.verifier.VerifyAggregates(items) == nil
-	slices.SortStableFunc(fresh, func(a, b *Certificate) int { return cmpRound(a.Round(), b.Round()) })
-	for _, c := range fresh {
-		if !batchOK {
-			d := c.Digest()
-			if err := p.verifier.VerifyAggregate(d[:], c.Signers, c.Signature); err != nil {
-				errs = append(errs, fmt.Errorf("%s aggregate signature: %w", c, err))
-				continue
+		fresh = append(fresh, c)
+		for _, pd := range c.Header.Parents {
+			if len(want) < maxWanted && !p.orderer.Contains(pd) {
+				want[pd] = true
 			}
 		}
-		if _, again := p.admit(c); again == nil && !p.orderer.Contains(c.Digest()) {
-			p.verified(from, c)
+	}
+	if unasked > 0 {
+		errs = append(errs, fmt.Errorf("%d certificates nobody asked for ignored", unasked))
+	}
+	// Lowest rounds first (parents before children), in the response's
+	// order within a round.
+	slices.SortStableFunc(fresh, func(a, b *Certificate) int { return cmpRound(a.Round(), b.Round()) })
+	for i, chunk := 0, firstChunk; i < len(fresh); chunk *= 2 {
+		part := fresh[i:min(i+chunk, len(fresh))]
+		bad, err := p.verifyCerts(part)
+		for _, c := range part[:bad] {
+			if _, again := p.admit(c); again == nil && !p.orderer.Contains(c.Digest()) {
+				p.verified(from, c)
+			}
 		}
+		if err != nil {
+			errs = append(errs, p.certFailed(from, KindCertResponse, part[bad], err))
+			if rest := len(fresh) - i - bad - 1; rest > 0 {
+				errs = append(errs, fmt.Errorf("%d more certificates of the response dropped unchecked", rest))
+			}
+			break
+		}
+		i += len(part)
 	}
 	return errors.Join(errs...)
+}
+
+// verifyCerts checks the aggregate signatures of certs, together first.
+// It returns how many lead the first that fails (len(certs) when all
+// hold) and that one's error.
+func (p *Primary) verifyCerts(certs []*Certificate) (int, error) {
+	items := make([]AggregateItem, len(certs))
+	for i, c := range certs {
+		items[i] = AggregateItem{Msg: p.signing(c.Digest()), Signers: c.Signers, Signature: c.Signature}
+	}
+	if len(items) > 1 && p.verifier.VerifyAggregates(items) == nil {
+		return len(certs), nil
+	}
+	for i, it := range items {
+		if err := p.verifier.VerifyAggregate(it.Msg, it.Signers, it.Signature); err != nil {
+			return i, err
+		}
+	}
+	return len(certs), nil
 }
 
 func cmpRound(a, b uint64) int {
@@ -444,12 +651,21 @@ func cmpRound(a, b uint64) int {
 	return 0
 }
 
-// verified handles a certificate whose signatures are valid.
+// verified handles a certificate whose signatures are valid. A header of
+// its slot seen before with another digest makes Evidence, once per slot,
+// if both headers carry their author's valid signature.
 func (p *Primary) verified(from ValidatorID, c *Certificate) {
 	slot := voteSlot{c.Author(), c.Round()}
-	if first, ok := p.seen[slot]; ok && first.Digest() != c.Digest() {
-		if err := p.accuse(slot, first, c.Header); errors.Is(err, errFirstForged) {
-			p.seen[slot] = c.Header
+	if first, ok := p.seen[slot]; ok && first.Digest() != c.Digest() && !p.accused[slot] {
+		p.accused[slot] = true
+		second := c.Header
+		if p.verifyHeaderSig(second) == nil {
+			if p.seenChecked[slot] || p.verifyHeaderSig(first) == nil {
+				p.out.evidence = append(p.out.evidence, &Evidence{First: first, Second: second})
+			} else {
+				p.seen[slot] = second
+				p.seenChecked[slot] = true
+			}
 		}
 	}
 	p.addCert(from, c)
@@ -560,7 +776,14 @@ func (p *Primary) onCertRequest(from ValidatorID, r *CertRequest) {
 	}
 }
 
-func (p *Primary) onSyncRequest(from ValidatorID, r *SyncRequest) {
+func (p *Primary) onSyncRequest(from ValidatorID, r *SyncRequest) error {
+	// A validator asks a given peer at most once per SyncInterval (it
+	// turns to the next peer each time); answering more often would let
+	// one peer keep this node reading history from disk.
+	if last := p.syncServed[from]; last != 0 && p.now-last < p.opts.SyncInterval/2 {
+		return fmt.Errorf("sync request %v after the last one: at most one per %d ms", p.now-last, p.opts.SyncInterval/2)
+	}
+	p.syncServed[from] = max(p.now, 1)
 	limit := min(int(r.Limit), int(p.opts.SyncLimit))
 	var certs []*Certificate
 	start := max(r.FromRound, 1)
@@ -591,6 +814,7 @@ func (p *Primary) onSyncRequest(from ValidatorID, r *SyncRequest) {
 	if len(certs) > 0 {
 		p.out.send(from, &CertResponse{Certificates: certs})
 	}
+	return nil
 }
 
 // --- rounds and proposals ---
@@ -680,7 +904,7 @@ func (p *Primary) propose(r uint64) {
 	payload := p.worker.takeReady(p.opts.MaxHeaderBatches)
 	h := NewHeader(p.committee.Epoch(), r, p.self, max(p.now, maxTS), payload, parents)
 	d := h.Digest()
-	h.Signature = p.signer.Sign(d[:])
+	h.Signature = p.signer.Sign(p.signing(d))
 	p.out.put(headerKey(r), h.Encode())
 	p.out.put(voteKey(p.self, r), d[:])
 	p.votedFor[voteSlot{p.self, r}] = d
@@ -735,7 +959,12 @@ func (p *Primary) tick(now Time) {
 		if low != nil && low.Round()-1 < from {
 			from = low.Round() - 1 // the history the parked certificates wait for
 		}
-		p.out.send(p.nextPeer(), &SyncRequest{FromRound: max(from, 1), Limit: p.opts.SyncLimit})
+		peer := p.nextPeer()
+		from = max(from, 1)
+		// The answer may bring these rounds, this many certificates, for
+		// a while; nothing else unasked.
+		p.grants[peer] = syncGrant{from: from, left: p.opts.SyncLimit, until: now + 4*p.opts.SyncInterval}
+		p.out.send(peer, &SyncRequest{FromRound: from, Limit: p.opts.SyncLimit})
 	}
 	p.advance()
 }
@@ -764,12 +993,17 @@ func (p *Primary) lowestPending() *Certificate {
 // collect forgets per-round state below the GC round.
 func (p *Primary) collect() {
 	gc := p.gcRound()
+	if p.gcDone < gc {
+		p.worker.collectRequests(gc)
+	}
 	for ; p.gcDone < gc; p.gcDone++ {
 		r := p.gcDone
 		for a := 0; a < p.committee.Size(); a++ {
 			slot := voteSlot{ValidatorID(a), r}
 			delete(p.votedFor, slot)
+			delete(p.votes, slot)
 			delete(p.seen, slot)
+			delete(p.seenChecked, slot)
 			delete(p.accused, slot)
 		}
 	}
@@ -788,9 +1022,35 @@ func (p *Primary) collect() {
 		for _, d := range drop { // order does not matter: deletes only
 			delete(p.pendingCerts, d)
 		}
+		if len(drop) > 0 {
+			// Forget the parents that only collected certificates waited for.
+			for m, children := range p.waiting { // deletes only
+				live := children[:0]
+				for _, cd := range children {
+					if _, ok := p.pendingCerts[cd]; ok {
+						live = append(live, cd)
+					}
+				}
+				if len(live) == 0 {
+					delete(p.waiting, m)
+				} else {
+					p.waiting[m] = live
+				}
+			}
+		}
 	}
-	if len(p.requested) > 4*p.opts.MaxPendingCerts {
-		clear(p.requested)
+	if len(p.requested) > p.opts.MaxPendingCerts {
+		// Requests never answered: forget those asked long ago (deletes
+		// only, so the map's order does not matter), and start over
+		// rather than grow.
+		for d, t := range p.requested {
+			if p.now-t > 4*p.opts.ResendInterval {
+				delete(p.requested, d)
+			}
+		}
+		if len(p.requested) > 4*p.opts.MaxPendingCerts {
+			clear(p.requested)
+		}
 	}
 	if len(p.waiting) > 4*p.opts.MaxPendingCerts {
 		clear(p.waiting)

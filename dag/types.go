@@ -23,6 +23,7 @@ const (
 	MaxBatchBytes    = 16 << 20  // bytes of transactions in one batch
 	MaxRequestItems  = 4096      // digests in one request
 	MaxResponseCerts = 2048      // certificates in one response
+	MaxChainIDSize   = 256       // bytes in a chain id (Config.ChainID)
 	maxHeaderBytes   = 256 << 10 // sanity bound for header encodings
 )
 
@@ -473,8 +474,8 @@ func DecodeEvidence(p []byte) (*Evidence, error) {
 }
 
 // Check verifies that the evidence really shows equivocation: same author,
-// epoch and round, different digests, both signatures valid.
-func (ev *Evidence) Check(v Verifier) error {
+// epoch and round, different digests, both signatures valid for chainID.
+func (ev *Evidence) Check(v Verifier, chainID string) error {
 	a, b := ev.First, ev.Second
 	if a.Author != b.Author || a.Epoch != b.Epoch || a.Round != b.Round {
 		return fmt.Errorf("dag: evidence headers differ in author, epoch or round")
@@ -484,7 +485,7 @@ func (ev *Evidence) Check(v Verifier) error {
 	}
 	for _, h := range []*Header{a, b} {
 		d := h.Digest()
-		if err := v.VerifySignature(h.Author, d[:], h.Signature); err != nil {
+		if err := v.VerifySignature(h.Author, SigningMessage(chainID, h.Epoch, d), h.Signature); err != nil {
 			return fmt.Errorf("dag: evidence %s: %w", h, err)
 		}
 	}

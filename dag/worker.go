@@ -44,6 +44,8 @@ type outbox struct {
 	committed []*CommittedSubDAG
 	evidence  []*Evidence
 	rejected  []Rejection
+	// misbehaving holds at most one entry per peer.
+	misbehaving []Misbehavior
 }
 
 func (o *outbox) send(to ValidatorID, m Message) {
@@ -70,9 +72,28 @@ func (o *outbox) reject(from ValidatorID, k Kind, err error) {
 	}
 }
 
+// Misbehavior names a peer that sent what no honest validator sends, and
+// what it was.
+type Misbehavior struct {
+	Peer   ValidatorID
+	Kind   Kind
+	Reason error
+}
+
+// misbehave reports peer once per Ready.
+func (o *outbox) misbehave(peer ValidatorID, k Kind, err error) {
+	for _, m := range o.misbehaving {
+		if m.Peer == peer {
+			return
+		}
+	}
+	o.misbehaving = append(o.misbehaving, Misbehavior{Peer: peer, Kind: k, Reason: err})
+}
+
 type batchInfo struct {
 	author     ValidatorID
 	referenced bool
+	size       int // encoded bytes, for the unreferenced bound
 }
 
 type ownBatch struct {
@@ -102,14 +123,74 @@ type Worker struct {
 
 	index      map[crypto.Digest]*batchInfo
 	unrefOrder [][]crypto.Digest // per author, FIFO of unreferenced batches
-	requested  map[crypto.Digest]Time
-	now        Time
+	unrefBytes []int             // per author, bytes of the batches in unrefOrder
+	// requested are the batches asked of peers, each with the author and
+	// round of the header or certificate that names it, so that garbage
+	// collection forgets them; reqCount counts them per author, bounded
+	// by maxRequestedPerAuthor (a Byzantine author's headers may name
+	// batches that do not exist).
+	requested map[crypto.Digest]batchAsk
+	reqCount  []int
+	now       Time
 }
+
+// batchAsk is one batch requested from peers.
+type batchAsk struct {
+	at     Time
+	round  uint64
+	author ValidatorID
+}
+
+// maxRequestedPerAuthor bounds the requested batches named by one
+// author's headers and certificates.
+func (w *Worker) maxRequestedPerAuthor() int { return max(2*w.opts.MaxHeaderBatches, MaxRequestItems) }
+
+// ask records that d, named by author's header or certificate of round,
+// is asked for now. It reports false, recording nothing, when d was asked
+// less than ResendInterval ago or author's share of requests is full.
+func (w *Worker) ask(d crypto.Digest, author ValidatorID, round uint64) bool {
+	if a, ok := w.requested[d]; ok {
+		if w.now-a.at < w.opts.ResendInterval {
+			return false
+		}
+		a.at = w.now
+		w.requested[d] = a
+		return true
+	}
+	if w.reqCount[author] >= w.maxRequestedPerAuthor() {
+		return false
+	}
+	w.reqCount[author]++
+	w.requested[d] = batchAsk{at: w.now, round: round, author: author}
+	return true
+}
+
+// unask forgets the request of d.
+func (w *Worker) unask(d crypto.Digest) {
+	if a, ok := w.requested[d]; ok {
+		w.reqCount[a.author]--
+		delete(w.requested, d)
+	}
+}
+
+// collectRequests forgets the requests named below the GC round.
+func (w *Worker) collectRequests(gc uint64) {
+	for d, a := range w.requested { // deletes only: order does not matter
+		if a.round < gc {
+			w.reqCount[a.author]--
+			delete(w.requested, d)
+		}
+	}
+}
+
+// Requested returns how many batches are asked of peers (for metrics and
+// tests).
+func (w *Worker) Requested() int { return len(w.requested) }
 
 func newWorker(self ValidatorID, id uint16, c *Committee, opts *Options, out *outbox, r BatchReader) *Worker {
 	return &Worker{self: self, id: id, committee: c, opts: opts, out: out, reader: r,
-		index: make(map[crypto.Digest]*batchInfo), unrefOrder: make([][]crypto.Digest, c.Size()),
-		requested: make(map[crypto.Digest]Time)}
+		index: make(map[crypto.Digest]*batchInfo), unrefOrder: make([][]crypto.Digest, c.Size()), unrefBytes: make([]int, c.Size()),
+		requested: make(map[crypto.Digest]batchAsk), reqCount: make([]int, c.Size())}
 }
 
 // Submit adds a client transaction to the batch being filled.
@@ -238,21 +319,20 @@ func (w *Worker) forget(d crypto.Digest) {
 	}
 }
 
-// request asks peer for the batches it lacks among ds.
-func (w *Worker) request(peer ValidatorID, ds []crypto.Digest) {
+// request asks peer for the batches it lacks among ds, which a header of
+// peer's of round names.
+func (w *Worker) request(peer ValidatorID, round uint64, ds []crypto.Digest) {
 	var missing []crypto.Digest
 	for _, d := range ds {
 		if w.has(d) {
 			continue
 		}
-		if t, ok := w.requested[d]; ok && w.now-t < w.opts.ResendInterval {
-			continue
-		}
 		if len(missing) == MaxRequestItems {
 			break
 		}
-		w.requested[d] = w.now
-		missing = append(missing, d)
+		if w.ask(d, peer, round) {
+			missing = append(missing, d)
+		}
 	}
 	if len(missing) > 0 && peer != w.self {
 		w.out.send(peer, &BatchRequest{Digests: missing})
@@ -282,10 +362,10 @@ func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
 		}
 		return fmt.Errorf("unrequested batch of author %d relayed by %d", b.Author, from)
 	}
-	delete(w.requested, d)
+	w.unask(d)
 	if !w.has(d) {
 		w.out.put(batchKey(d), enc)
-		w.index[d] = &batchInfo{author: b.Author}
+		w.index[d] = &batchInfo{author: b.Author, size: len(enc)}
 		w.trackUnreferenced(b.Author, d)
 	}
 	if b.Author == from && from != w.self {
@@ -294,26 +374,44 @@ func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
 	return nil
 }
 
+// trackUnreferenced queues d, just stored, among author's unreferenced
+// batches, and drops the oldest beyond MaxUnreferencedBatches or
+// MaxUnreferencedBytes: a Byzantine author's batches that no certificate
+// references cost bounded memory and disk.
 func (w *Worker) trackUnreferenced(author ValidatorID, d crypto.Digest) {
 	q := append(w.unrefOrder[author], d)
-	for len(q) > w.opts.MaxUnreferencedBatches {
-		old := q[0]
-		q = q[1:]
-		if bi, ok := w.index[old]; ok && !bi.referenced {
-			w.forget(old)
-		}
-	}
-	// Drop references that are no longer candidates so the queue stays short.
-	if len(q) > 2*w.opts.MaxUnreferencedBatches/3 {
+	w.unrefBytes[author] += w.sizeOf(d)
+	// Drop references that are no longer candidates (referenced since, or
+	// collected) and count the bytes again, so the queue stays short and
+	// the count exact before anything is dropped.
+	if len(q) > 2*w.opts.MaxUnreferencedBatches/3 || w.unrefBytes[author] > w.opts.MaxUnreferencedBytes/2 {
 		kept := q[:0]
+		bytes := 0
 		for _, x := range q {
 			if bi, ok := w.index[x]; ok && !bi.referenced {
 				kept = append(kept, x)
+				bytes += bi.size
 			}
 		}
 		q = kept
+		w.unrefBytes[author] = bytes
+	}
+	for len(q) > 1 && (len(q) > w.opts.MaxUnreferencedBatches || w.unrefBytes[author] > w.opts.MaxUnreferencedBytes) {
+		old := q[0]
+		q = q[1:]
+		w.unrefBytes[author] -= w.sizeOf(old)
+		w.forget(old)
 	}
 	w.unrefOrder[author] = q
+}
+
+// sizeOf returns the size of an indexed batch (0 once forgotten or
+// referenced: it then no longer counts as unreferenced).
+func (w *Worker) sizeOf(d crypto.Digest) int {
+	if bi, ok := w.index[d]; ok && !bi.referenced {
+		return bi.size
+	}
+	return 0
 }
 
 func (w *Worker) onAck(from ValidatorID, a *BatchAck) {
@@ -326,14 +424,25 @@ func (w *Worker) onAck(from ValidatorID, a *BatchAck) {
 	}
 }
 
+// Bounds of one batch request's answer: batches sent, and digests looked
+// up (each may cost a disk read; a request may name up to
+// MaxRequestItems digests, existing or not).
+const (
+	maxServedBatches = 64
+	maxServedLookups = 4 * maxServedBatches
+)
+
 func (w *Worker) onRequest(from ValidatorID, r *BatchRequest) {
 	n := 0
-	for _, d := range r.Digests {
+	for i, d := range r.Digests {
+		if i == maxServedLookups {
+			return
+		}
 		// Read from disk even when not indexed: retained batches below
 		// the GC round serve validators that catch up.
 		if b, ok := w.reader.ReadBatch(d); ok {
 			w.out.send(from, b)
-			if n++; n >= 64 {
+			if n++; n >= maxServedBatches {
 				return
 			}
 		}

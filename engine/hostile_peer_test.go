@@ -29,8 +29,8 @@ type hostileFrame struct {
 // key) sends in TestHostilePeerRefused: certificates that claim a quorum
 // they do not have, certificates whose signer bitmap names validators
 // outside the committee, messages of another epoch, and truncated frames.
-// round is a round the receivers are at, so that nothing is ignored as
-// too old or too far ahead.
+// round is a round at or a little ahead of the receivers', so that nothing
+// is ignored as too old or too far ahead.
 func hostileFrames(t *testing.T, bk *crypto.BLSPrivateKey, round uint64) []hostileFrame {
 	t.Helper()
 	ts := dag.Time(time.Now().UnixMilli())
@@ -119,6 +119,9 @@ func TestHostilePeerRefused(t *testing.T) {
 	capture := &captureHandler{}
 	inj := &injector{}
 	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), Configure: func(i int, o *Options) {
+		// Every frame must be read and refused with its reason: no ban
+		// (TestHostileValidator covers the bans).
+		o.PeerBanDuration = -1
 		switch i {
 		case 0:
 			o.Logger = slog.New(capture)
@@ -158,7 +161,10 @@ func TestHostilePeerRefused(t *testing.T) {
 		before[i] = d.Node(i).Status().LastCommittedSeq
 	}
 	start := log.minSeq(4)
-	frames := hostileFrames(t, bk, d.Node(0).Status().Round)
+	// A few rounds ahead, so that no certificate of validator 3 is
+	// certified for that round yet when the forged ones arrive (a
+	// conflict with a certified one is refused before any check).
+	frames := hostileFrames(t, bk, d.Node(0).Status().Round+20)
 	// QUIC streams are reliable, but the sender's queue may refuse a
 	// frame when full: send everything a few times.
 	for range 3 {

@@ -69,7 +69,7 @@ func newMetrics() *metrics {
 		Help: "From sealing an own batch to delivering the commit that includes it.", Buckets: latencyBuckets()})
 	m.peersConnected = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "peers_connected", Help: "Committee peers connected."})
 	m.queueDepth = prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: ns, Name: "queue_depth",
-		Help: "Items waiting, by queue: submit (requests), inbox (peer messages), worker (own batches not in a header), pending_certs, pending_commits."}, []string{"queue"})
+		Help: "Items waiting, by queue: submit (requests), inbox (peer messages), worker (own batches not in a header), pending_certs, pending_commits, requested_batches (asked of peers)."}, []string{"queue"})
 	m.messagesIn = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_received_total", Help: "Peer messages decoded, by kind."}, []string{"kind"})
 	m.messagesOut = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_sent_total", Help: "Messages handed to the transport, by kind (a broadcast counts once per peer)."}, []string{"kind"})
 	m.sendDropped = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_dropped_total", Help: "Messages the transport refused (full queue, no connection), by kind."}, []string{"kind"})

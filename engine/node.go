@@ -59,10 +59,13 @@ type Node struct {
 	rpc    rpcState // the Connect API (rpc.go)
 
 	submitCh chan *submitRequest
-	inbox    chan inboundMsg
+	// inbox holds decoded peer messages, per peer, served round-robin
+	// (inbox.go).
+	inbox *peerInbox
+	// bans lists the peers whose frames are dropped unread for a while.
+	bans *banList
 	// verifier checks certificates as receive decodes them (preverify.go).
 	verifier *preVerifier
-	inboxMem *semaphore.Weighted
 	inflight *semaphore.Weighted
 	// limits holds the API's budgets and per-client counts (api_limits.go).
 	limits *apiLimits
@@ -122,8 +125,8 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		opts: opts, log: opts.Logger.With("validator", int(opts.Self)), self: opts.Self,
 		m: newMetrics(), bls: bls, comm: comm,
 		submitCh:  make(chan *submitRequest, opts.SubmitQueue),
-		inbox:     make(chan inboundMsg, opts.InboxSize),
-		inboxMem:  semaphore.NewWeighted(opts.InboxBytes),
+		inbox:     newPeerInbox(len(opts.Committee), opts.InboxSize, opts.InboxBytes, maxFrameSize),
+		bans:      newBanList(len(opts.Committee)),
 		inflight:  semaphore.NewWeighted(int64(opts.MaxInflightRequests)),
 		limits:    newAPILimits(opts.API),
 		subs:      make(map[*Subscription]bool),
@@ -144,8 +147,8 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if n.content, err = newContentService(n, n.store); err != nil {
 		return nil, err
 	}
-	n.verifier = newPreVerifier(dagbls.NewVerifier(bls, cryptorand.Reader))
-	n.core, err = dag.NewNode(dag.Config{Self: opts.Self, Committee: comm, Signer: dagbls.NewSigner(opts.BLSKey),
+	n.verifier = newPreVerifier(dagbls.NewVerifier(bls, cryptorand.Reader), opts.ChainID, opts.Epoch, comm)
+	n.core, err = dag.NewNode(dag.Config{ChainID: opts.ChainID, Self: opts.Self, Committee: comm, Signer: dagbls.NewSigner(opts.BLSKey),
 		Verifier: n.verifier, Batches: n.store, Certificates: n.store, Options: opts.DAG})
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
@@ -323,9 +326,8 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		select {
 		case <-ctx.Done():
 			return nil
-		case in := <-n.inbox:
-			n.step(in)
-			events++
+		case <-n.inbox.ready:
+			// taken below, in turn with the submissions
 		case req := <-n.submitCh:
 			n.handleSubmit(req)
 			events++
@@ -336,17 +338,23 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		}
 		// Take what else is waiting, up to a bound, before one flush: one
 		// synced write covers many events.
-	drain:
 		for events < n.opts.MaxEventsPerFlush {
-			select {
-			case in := <-n.inbox:
+			took := false
+			if in, ok := n.inbox.pop(); ok {
 				n.step(in)
+				events++
+				took = true
+			}
+			select {
 			case req := <-n.submitCh:
 				n.handleSubmit(req)
+				events++
+				took = true
 			default:
-				break drain
 			}
-			events++
+			if !took {
+				break
+			}
 		}
 		if events > 0 {
 			n.m.loopEvents.Observe(float64(events))
@@ -384,8 +392,21 @@ func (n *Node) receive(ctx context.Context) {
 			n.log.Debug("rejected frame", "from", int(f.From), "reason", "sender is not a peer of the committee")
 			continue
 		}
+		if n.bans.banned(f.From, time.Now()) {
+			// Cheapest first: a peer that proved itself faulty is not
+			// even decoded until its ban ends.
+			n.m.rejected.WithLabelValues("unknown", "banned").Inc()
+			continue
+		}
 		if isContentFrame(f.Frame) {
 			n.content.deliver(f.From, f.Frame)
+			continue
+		}
+		if n.inbox.over(f.From, int64(len(f.Frame)), 2) {
+			// Cheap before expensive: past twice its share of the inbox,
+			// a peer's frames are not even decoded.
+			n.m.rejected.WithLabelValues("unknown", "peer_queue_full").Inc()
+			n.slowDown(f.From)
 			continue
 		}
 		msg, err := dag.DecodeMessage(f.Frame)
@@ -402,22 +423,55 @@ func (n *Node) receive(ctx context.Context) {
 			continue
 		}
 		n.m.messagesIn.WithLabelValues(msg.Kind().String()).Inc()
-		n.verifier.precheck(msg)
-		size := int64(len(f.Frame))
-		if err := n.inboxMem.Acquire(ctx, size); err != nil {
-			return
+		if err := n.verifier.precheck(f.From, msg); errors.Is(err, errOverBudget) {
+			n.m.rejected.WithLabelValues(msg.Kind().String(), "check_budget").Inc()
+			n.log.Debug("rejected message", "from", int(f.From), "kind", msg.Kind().String(), "reason", err)
+			continue
+		} else if err != nil {
+			// Honest validators broadcast only certificates that verify.
+			// The core still refuses it, with its reason, at no cost.
+			n.banPeer(f.From, msg.Kind(), err)
 		}
-		select {
-		case n.inbox <- inboundMsg{from: f.From, msg: msg, size: size}:
-		case <-ctx.Done():
-			n.inboxMem.Release(size)
-			return
+		ok, full := n.inbox.push(inboundMsg{from: f.From, msg: msg, size: int64(len(f.Frame))})
+		if !ok {
+			n.m.rejected.WithLabelValues(msg.Kind().String(), "peer_queue_full").Inc()
+			n.log.Debug("rejected message", "from", int(f.From), "kind", msg.Kind().String(),
+				"reason", "the peer's share of the inbox is full")
+		}
+		if full {
+			n.slowDown(f.From)
 		}
 	}
 }
 
+// peerSlowDown is how long a peer past its share of the inbox is not read
+// (per-peer back-pressure: QUIC flow control then slows its sending).
+const peerSlowDown = 20 * time.Millisecond
+
+// slowDown pauses reading peer for peerSlowDown, if the transport can.
+func (n *Node) slowDown(peer dag.ValidatorID) {
+	if p, ok := n.tr.(PeerPauser); ok && !n.bans.banned(peer, time.Now()) {
+		p.Pause(peer, time.Now().Add(peerSlowDown))
+	}
+}
+
+// banPeer drops peer's frames for Options.PeerBanDuration.
+func (n *Node) banPeer(peer dag.ValidatorID, kind dag.Kind, reason error) {
+	if n.opts.PeerBanDuration < 0 {
+		return
+	}
+	now := time.Now()
+	n.bans.ban(peer, now, n.opts.PeerBanDuration)
+	if p, ok := n.tr.(PeerPauser); ok {
+		// Not even read: the peer's link stalls until the ban ends.
+		p.Pause(peer, now.Add(n.opts.PeerBanDuration))
+	}
+	n.m.rejected.WithLabelValues(kind.String(), "peer_banned").Inc()
+	n.log.Warn("peer misbehaved; dropping its frames", "peer", int(peer), "kind", kind.String(),
+		"for", n.opts.PeerBanDuration, "reason", reason)
+}
+
 func (n *Node) step(in inboundMsg) {
-	n.inboxMem.Release(in.size)
 	if a, ok := in.msg.(*dag.BatchAck); ok {
 		n.flow.acked(in.from, a.Digest)
 	}
@@ -489,6 +543,9 @@ func (n *Node) flush() error {
 	for _, r := range rd.Rejected {
 		n.m.rejected.WithLabelValues(r.Kind.String(), reasonClass(r.Reason)).Inc()
 		n.log.Debug("rejected message", "from", int(r.From), "kind", r.Kind.String(), "reason", r.Reason)
+	}
+	for _, mb := range rd.Misbehaving {
+		n.banPeer(mb.Peer, mb.Kind, mb.Reason)
 	}
 	for _, ev := range rd.Evidence {
 		n.m.evidence.Inc()
@@ -605,6 +662,11 @@ type Status struct {
 	WorkerLoad        int    `json:"worker_load"`
 	SubmitQueue       int    `json:"submit_queue"`
 	InboxQueue        int    `json:"inbox_queue"`
+	// RequestedBatches counts batches asked of peers and not received.
+	RequestedBatches int `json:"requested_batches"`
+	// PeersBanned counts the bans imposed on faulty peers since the node
+	// started (Options.PeerBanDuration).
+	PeersBanned uint64 `json:"peers_banned"`
 	// Execution (execute.go): the last executed commit, the state root
 	// after it, the transactions that got a receipt since the node
 	// started, and why execution stopped, if it did.
@@ -622,7 +684,8 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 		ChainID: n.opts.ChainID, Validator: int(n.self), CommitteeSize: n.comm.Size(), Round: st.Round, LastCommittedRound: st.LastCommittedRound,
 		LastCommittedSeq: st.LastCommittedSeq, CommitDigest: st.CommitDigest.String(), CommittedTxs: n.committedTxs,
 		LastCommitAt: n.lastCommitAt, PendingCerts: st.PendingCerts, PendingCommits: st.PendingCommits, ReproposedBatches: st.ReproposedBatches,
-		WorkerLoad: st.WorkerLoad, SubmitQueue: len(n.submitCh), InboxQueue: len(n.inbox),
+		WorkerLoad: st.WorkerLoad, SubmitQueue: len(n.submitCh), InboxQueue: n.inbox.len(),
+		RequestedBatches: st.RequestedBatches, PeersBanned: n.bans.count.Load(),
 	}
 	if connected == nil {
 		if old := n.status.Load(); old != nil {
@@ -648,6 +711,7 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 	n.m.queueDepth.WithLabelValues("worker").Set(float64(s.WorkerLoad))
 	n.m.queueDepth.WithLabelValues("pending_certs").Set(float64(s.PendingCerts))
 	n.m.queueDepth.WithLabelValues("pending_commits").Set(float64(s.PendingCommits))
+	n.m.queueDepth.WithLabelValues("requested_batches").Set(float64(s.RequestedBatches))
 	if d := s.ReproposedBatches - n.m.reproposedSeen; s.ReproposedBatches > n.m.reproposedSeen {
 		n.m.reproposed.Add(float64(d))
 		n.m.reproposedSeen = s.ReproposedBatches

@@ -151,6 +151,11 @@ type Options struct {
 	// Execution configures the executor that runs committed transactions
 	// (see ExecutionOptions).
 	Execution ExecutionOptions
+	// PeerBanDuration is how long a peer's frames are dropped unread once
+	// it proved itself faulty (a signature that does not verify, an
+	// equivocation; see dag.Ready.Misbehaving). Default 30 s; negative:
+	// never (every frame is then read and refused with its reason).
+	PeerBanDuration time.Duration
 }
 
 // DefaultDAGOptions returns the dag options the engine runs with unless
@@ -225,6 +230,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.ReadyWindow <= 0 {
 		o.ReadyWindow = 10 * time.Second
+	}
+	if o.PeerBanDuration == 0 {
+		o.PeerBanDuration = 30 * time.Second
 	}
 	if o.CacheSize <= 0 {
 		o.CacheSize = 32 << 20

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/netquic"
@@ -75,3 +76,8 @@ func (q *quicTransport) Connected() []dag.ValidatorID {
 }
 
 func (q *quicTransport) Close() error { return q.t.Close() }
+
+// Pause stops reading peer's frames until until (see netquic's Pause).
+func (q *quicTransport) Pause(peer dag.ValidatorID, until time.Time) {
+	q.t.Pause(netquic.PeerID(peer), until)
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/dagd/dagd/dag"
 )
@@ -28,6 +29,14 @@ type Transport interface {
 	Connected() []dag.ValidatorID
 	// Close stops the transport and releases its resources.
 	Close() error
+}
+
+// PeerPauser is implemented by transports that can stop reading one
+// peer's frames for a while (QUIC: flow control then stops the peer's
+// sending). The node pauses the peers it bans.
+type PeerPauser interface {
+	// Pause stops reading peer's frames until until.
+	Pause(peer dag.ValidatorID, until time.Time)
 }
 
 // InboundFrame is a frame received from an authenticated peer.

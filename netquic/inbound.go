@@ -218,6 +218,9 @@ func (t *Transport) readFrames(id PeerID, br *bufio.Reader) error {
 	p := t.peers[id]
 	fr := frameReader{r: br, max: t.opts.MaxFrameSize}
 	for {
+		if err := t.waitPause(p); err != nil {
+			return err
+		}
 		f, err := fr.next()
 		if err != nil {
 			return err
@@ -247,5 +250,23 @@ func (t *Transport) clearInbound(id PeerID, conn *quic.Conn) {
 	defer t.mu.Unlock()
 	if t.inbound[id] == conn {
 		delete(t.inbound, id)
+	}
+}
+
+// waitPause waits while peer p is paused (Pause), or until the transport
+// closes.
+func (t *Transport) waitPause(p *peer) error {
+	for {
+		d := time.Until(time.Unix(0, p.pausedUntil.Load()))
+		if d <= 0 {
+			return nil
+		}
+		timer := time.NewTimer(d)
+		select {
+		case <-t.ctx.Done():
+			timer.Stop()
+			return t.ctx.Err()
+		case <-timer.C:
+		}
 	}
 }

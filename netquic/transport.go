@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/quic-go/quic-go"
 )
@@ -82,6 +83,9 @@ type peer struct {
 	framesOut, bytesOut atomic.Uint64
 	framesIn, bytesIn   atomic.Uint64
 	reconnects          atomic.Uint64
+	// pausedUntil (unix nanoseconds): until then the peer's inbound
+	// streams are not read (Pause).
+	pausedUntil atomic.Int64
 }
 
 // New starts a Transport: it binds the UDP socket (or takes
@@ -232,6 +236,17 @@ func (t *Transport) Self() PeerID { return t.self }
 // has stopped everything. When the consumer lags, reading from the peers
 // pauses (see the package comment).
 func (t *Transport) Inbox() <-chan Inbound { return t.inbox.ch }
+
+// Pause stops reading peer id's inbound streams until until: QUIC flow
+// control then stops the peer's sending, so a peer the consumer found
+// faulty costs neither side any further decryption or copying. A frame
+// being read when Pause is called is still delivered. Unknown peers are
+// ignored.
+func (t *Transport) Pause(id PeerID, until time.Time) {
+	if p := t.peers[id]; p != nil {
+		p.pausedUntil.Store(until.UnixNano())
+	}
+}
 
 // Send queues frame for peer to and returns at once. It does not copy
 // frame: the caller must not modify it afterwards (the same frame may be

@@ -54,7 +54,7 @@ func TestBadVoteRefusedCertificateStillForms(t *testing.T) {
 		return out
 	}
 
-	if err := n.Step(1, vote(1, NewSigner(keys[1]).Sign(d[:]))); err != nil {
+	if err := n.Step(1, vote(1, NewSigner(keys[1]).Sign(dag.SigningMessage("", own.Epoch, d)))); err != nil {
 		t.Fatalf("good vote of 1: %v", err)
 	}
 	// Validator 2 signs another message: a valid point, a wrong signature.
@@ -75,13 +75,13 @@ func TestBadVoteRefusedCertificateStillForms(t *testing.T) {
 		t.Fatalf("bad vote not refused with its reason: %+v", rd.Rejected)
 	}
 	// A second vote from 2, even a good one, is not heard for this header.
-	if err := n.Step(2, vote(2, NewSigner(keys[2]).Sign(d[:]))); err != nil {
+	if err := n.Step(2, vote(2, NewSigner(keys[2]).Sign(dag.SigningMessage("", own.Epoch, d)))); err != nil {
 		t.Fatal(err)
 	}
 	if cs := certs(n.Ready()); len(cs) != 0 {
 		t.Fatal("validator 2 heard again after a bad vote")
 	}
-	if err := n.Step(3, vote(3, NewSigner(keys[3]).Sign(d[:]))); err != nil {
+	if err := n.Step(3, vote(3, NewSigner(keys[3]).Sign(dag.SigningMessage("", own.Epoch, d)))); err != nil {
 		t.Fatalf("good vote of 3: %v", err)
 	}
 	cs := certs(n.Ready())
@@ -89,7 +89,7 @@ func TestBadVoteRefusedCertificateStillForms(t *testing.T) {
 		t.Fatalf("%d certificates after a quorum of good votes, want 1", len(cs))
 	}
 	cert := cs[0]
-	if err := v.VerifyAggregate(d[:], cert.Signers, cert.Signature); err != nil {
+	if err := v.VerifyAggregate(dag.SigningMessage("", own.Epoch, d), cert.Signers, cert.Signature); err != nil {
 		t.Fatalf("certificate does not verify: %v", err)
 	}
 	if len(cert.Signers) != 3 || cert.Signers[0] != 0 || cert.Signers[1] != 1 || cert.Signers[2] != 3 {

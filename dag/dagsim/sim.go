@@ -497,7 +497,7 @@ func (s *sim) process(sn *simNode) {
 		}
 		s.res.Stats.Evidence += len(rd.Evidence)
 		for _, ev := range rd.Evidence {
-			if err := ev.Check(s.verifier); err != nil {
+			if err := ev.Check(s.verifier, ""); err != nil {
 				s.violation("validator %d emitted bad evidence: %v", sn.id, err)
 			} else if s.nodes[ev.First.Author].kind == honest {
 				s.violation("validator %d accused honest validator %d", sn.id, ev.First.Author)
