@@ -95,9 +95,7 @@ type Primary struct {
 	accused map[voteSlot]bool
 	// badCerts remembers certificates whose aggregate signature failed
 	// (keyed by digest, signers and signature), oldest forgotten first.
-	badCerts    map[crypto.Digest]struct{}
-	badCertRing []crypto.Digest
-	badCertNext int
+	badCerts *RecentDigests
 	// grants are the outstanding sync requests, per peer.
 	grants []syncGrant
 	// syncServed is when each peer's last sync request was answered.
@@ -123,7 +121,7 @@ func newPrimary(self ValidatorID, c *Committee, opts *Options, out *outbox, s Si
 		self: self, committee: c, opts: opts, out: out, signer: s, verifier: v, worker: w, orderer: o, onCommit: onCommit,
 		round:    1,
 		votedFor: make(map[voteSlot]crypto.Digest), seen: make(map[voteSlot]*Header), accused: make(map[voteSlot]bool),
-		votes: make(map[voteSlot]*voteRecord), seenChecked: make(map[voteSlot]bool), badCerts: make(map[crypto.Digest]struct{}),
+		votes: make(map[voteSlot]*voteRecord), seenChecked: make(map[voteSlot]bool), badCerts: NewRecentDigests(badCertCap),
 		grants: make([]syncGrant, c.Size()), syncServed: make([]Time, c.Size()),
 		pendingHeaders: make(map[ValidatorID]*Header), pendingCerts: make(map[crypto.Digest]*Certificate),
 		waiting: make(map[crypto.Digest][]crypto.Digest), requested: make(map[crypto.Digest]Time),
@@ -464,21 +462,6 @@ func badCertKey(c *Certificate) crypto.Digest {
 	return crypto.Hash([]byte("dagd/dag/badcert/v1"), d[:], ids, c.Signature)
 }
 
-// rememberBad records a certificate whose aggregate signature failed.
-func (p *Primary) rememberBad(k crypto.Digest) {
-	if _, dup := p.badCerts[k]; dup {
-		return
-	}
-	if len(p.badCertRing) < badCertCap {
-		p.badCertRing = append(p.badCertRing, k)
-	} else {
-		delete(p.badCerts, p.badCertRing[p.badCertNext])
-		p.badCertRing[p.badCertNext] = k
-		p.badCertNext = (p.badCertNext + 1) % badCertCap
-	}
-	p.badCerts[k] = struct{}{}
-}
-
 // errBadCertKnown refuses a certificate whose check failed before.
 var errBadCertKnown = errors.New("aggregate signature failed before")
 
@@ -510,7 +493,7 @@ func (p *Primary) admit(c *Certificate) (bool, error) {
 		// hold a quorum of honest signatures.
 		return false, fmt.Errorf("%s conflicts with the certified %s", c, row[c.Author()])
 	}
-	if _, bad := p.badCerts[badCertKey(c)]; bad {
+	if p.badCerts.Has(badCertKey(c)) {
 		return false, fmt.Errorf("%s: %w", c, errBadCertKnown)
 	}
 	return true, nil
@@ -520,7 +503,7 @@ func (p *Primary) admit(c *Certificate) (bool, error) {
 // reports its sender: honest validators check certificates before they
 // keep or send them, so none sends an invalid one.
 func (p *Primary) certFailed(from ValidatorID, kind Kind, c *Certificate, err error) error {
-	p.rememberBad(badCertKey(c))
+	p.badCerts.Add(badCertKey(c))
 	err = fmt.Errorf("%s aggregate signature: %w", c, err)
 	p.out.misbehave(from, kind, err)
 	return err

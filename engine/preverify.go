@@ -32,11 +32,9 @@ type preVerifier struct {
 	epoch   uint64
 	comm    *dag.Committee
 
-	mu   sync.Mutex
-	ok   map[crypto.Digest]struct{}
-	ring []crypto.Digest
-	next int
-	bad  keyRing
+	mu  sync.Mutex
+	ok  *dag.RecentDigests // checks that held
+	bad *dag.RecentDigests // checks that failed
 	// budget is each peer's share of the receive path's checks: a token
 	// bucket of precheckBurst checks refilled at precheckRate a second.
 	// Beyond it a certificate is left to the core, whose inbox serves
@@ -77,37 +75,11 @@ func newPreVerifier(v dag.Verifier, chainID string, epoch uint64, comm *dag.Comm
 	size := comm.Size()
 	return &preVerifier{Verifier: v, chainID: chainID, epoch: epoch, comm: comm,
 		budget: make([]float64, size), filled: make([]time.Time, size), failedAt: make([]time.Time, size), clock: time.Now,
-		ok: make(map[crypto.Digest]struct{}, preVerifiedCap), ring: make([]crypto.Digest, 0, preVerifiedCap),
-		bad: keyRing{set: make(map[crypto.Digest]struct{})}}
+		ok: dag.NewRecentDigests(preVerifiedCap), bad: dag.NewRecentDigests(badCap)}
 }
 
 // badCap bounds the remembered failed checks.
 const badCap = 1024
-
-// keyRing is a bounded set of digests, oldest forgotten first.
-type keyRing struct {
-	set  map[crypto.Digest]struct{}
-	ring []crypto.Digest
-	next int
-}
-
-func (r *keyRing) add(k crypto.Digest) {
-	if _, dup := r.set[k]; dup {
-		return
-	}
-	if len(r.ring) < badCap {
-		r.ring = append(r.ring, k)
-	} else {
-		delete(r.set, r.ring[r.next])
-		r.ring[r.next] = k
-		r.next = (r.next + 1) % badCap
-	}
-	r.set[k] = struct{}{}
-}
-
-func (r *keyRing) has(k crypto.Digest) bool { _, ok := r.set[k]; return ok }
-
-func (r *keyRing) len() int { return len(r.set) }
 
 // errKnownBad refuses a check that failed before.
 var errKnownBad = errors.New("engine: aggregate signature failed before")
@@ -128,11 +100,11 @@ func aggregateKey(msg []byte, signers []dag.ValidatorID, sig []byte) crypto.Dige
 func (v *preVerifier) VerifyAggregate(msg []byte, signers []dag.ValidatorID, sig []byte) error {
 	k := aggregateKey(msg, signers, sig)
 	v.mu.Lock()
-	_, hit := v.ok[k]
+	hit := v.ok.Has(k)
 	if hit {
 		v.hits++
 	}
-	bad := v.bad.has(k)
+	bad := v.bad.Has(k)
 	v.mu.Unlock()
 	if hit {
 		return nil
@@ -159,8 +131,8 @@ func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	msg := dag.SigningMessage(v.chainID, v.epoch, c.Digest())
 	k := aggregateKey(msg, c.Signers, c.Signature)
 	v.mu.Lock()
-	_, known := v.ok[k]
-	bad := v.bad.has(k)
+	known := v.ok.Has(k)
+	bad := v.bad.Has(k)
 	v.mu.Unlock()
 	if known {
 		return nil
@@ -180,7 +152,7 @@ func (v *preVerifier) precheck(from dag.ValidatorID, m dag.Message) error {
 	}
 	if err := v.Verifier.VerifyAggregate(msg, c.Signers, c.Signature); err != nil {
 		v.mu.Lock()
-		v.bad.add(k)
+		v.bad.Add(k)
 		v.failedAt[from] = now
 		v.budget[from] = max(v.budget[from]-precheckFailCost, -precheckBurst)
 		v.mu.Unlock()
@@ -234,15 +206,5 @@ func (v *preVerifier) spend(peer dag.ValidatorID, now time.Time) bool {
 func (v *preVerifier) remember(k crypto.Digest) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if _, dup := v.ok[k]; dup {
-		return
-	}
-	if len(v.ring) < preVerifiedCap {
-		v.ring = append(v.ring, k)
-	} else {
-		delete(v.ok, v.ring[v.next])
-		v.ring[v.next] = k
-		v.next = (v.next + 1) % preVerifiedCap
-	}
-	v.ok[k] = struct{}{}
+	v.ok.Add(k)
 }

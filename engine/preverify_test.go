@@ -84,8 +84,8 @@ func TestPreVerifier(t *testing.T) {
 	for i := range preVerifiedCap {
 		v.remember(aggregateKey([]byte{byte(i), byte(i >> 8)}, nil, nil))
 	}
-	if len(v.ok) != preVerifiedCap {
-		t.Fatalf("%d entries, cap %d", len(v.ok), preVerifiedCap)
+	if v.ok.Len() != preVerifiedCap {
+		t.Fatalf("%d entries, cap %d", v.ok.Len(), preVerifiedCap)
 	}
 	hits := v.hits
 	_ = v.VerifyAggregate(msg(good), good.Signers, good.Signature)
@@ -117,8 +117,8 @@ func TestPreVerifierPeerBudget(t *testing.T) {
 			refused++
 		}
 	}
-	if want := (precheckBurst + precheckFailCost) / (precheckFailCost + 1); v.bad.len() != want || refused != 100-want {
-		t.Fatalf("forging peer: %d checks made, %d refused unchecked; want %d and %d", v.bad.len(), refused, want, 100-want)
+	if want := (precheckBurst + precheckFailCost) / (precheckFailCost + 1); v.bad.Len() != want || refused != 100-want {
+		t.Fatalf("forging peer: %d checks made, %d refused unchecked; want %d and %d", v.bad.Len(), refused, want, 100-want)
 	}
 	good := func(author dag.ValidatorID, ts dag.Time) *dag.Certificate {
 		h := dag.NewHeader(1, 1, author, ts, nil, nil)
