@@ -392,13 +392,60 @@ func (n *Node) Primary() *Primary { return n.primary }
 // Restore rebuilds the node from the records it persisted (in any order)
 // after a crash or a restart. Records that fail to decode are reported; a
 // torn last write must be dropped by the storage layer before this call.
+// The node decodes the records; each role then restores its own state:
+// the worker its batches, the orderer its commits, the primary its votes,
+// its own header and the certificates it held.
 func (n *Node) Restore(records []Record) error {
+	rs, err := decodeRecords(records)
+	if err != nil {
+		return err
+	}
+	p := n.primary
+	n.worker.restoreBatches(rs.batches)
+	if last, err := n.restoreCommits(rs.commits); err != nil {
+		return err
+	} else if last != nil {
+		n.deliveredSeq, n.deliveredRnd, n.deliveredHash = last.Seq, last.LeaderRound, last.Digest
+	}
+	certified := p.restore(rs.votes, rs.certs, rs.own, func(c *Certificate) { n.retain(c, nil) })
+	var collected []crypto.Digest
+	for _, rr := range n.retained {
+		collected = append(collected, rr.batches...)
+	}
+	var proposed []BatchRef
+	if rs.own != nil {
+		proposed = rs.own.Payload
+	}
+	n.worker.restoreReferences(certified, collected, proposed)
+	p.resume()
+	n.deliver()
+	return nil
+}
+
+// restoredRecords are the decoded records of a Restore, by role.
+type restoredRecords struct {
+	commits []*CommitRecord
+	certs   []*Certificate // sorted by round, then author
+	own     *Header        // the highest own header
+	votes   []restoredVote // sorted by author, then round
+	batches []restoredBatch
+}
+
+type restoredVote struct {
+	slot   voteSlot
+	header crypto.Digest
+}
+
+type restoredBatch struct {
+	digest crypto.Digest
+	header BatchHeader
+}
+
+// decodeRecords decodes persisted records in key order.
+func decodeRecords(records []Record) (*restoredRecords, error) {
 	recs := slices.Clone(records)
 	slices.SortFunc(recs, func(a, b Record) int { return bytes.Compare(a.Key, b.Key) })
-	var commits []*CommitRecord
-	var certs []*Certificate
-	var own *Header
-	p := n.primary
+	rs := &restoredRecords{}
 	for _, r := range recs {
 		if len(r.Key) == 0 {
 			continue
@@ -407,112 +454,72 @@ func (n *Node) Restore(records []Record) error {
 		case prefixCommit:
 			cr, err := decodeCommitRecord(r.Value)
 			if err != nil {
-				return badRecord(r.Key, err)
+				return nil, badRecord(r.Key, err)
 			}
-			commits = append(commits, cr)
+			rs.commits = append(rs.commits, cr)
 		case prefixCert:
 			c, err := DecodeCertificate(r.Value)
 			if err != nil {
-				return badRecord(r.Key, err)
+				return nil, badRecord(r.Key, err)
 			}
-			certs = append(certs, c)
+			rs.certs = append(rs.certs, c)
 		case prefixHeader:
 			h, err := DecodeHeader(r.Value)
 			if err != nil {
-				return badRecord(r.Key, err)
+				return nil, badRecord(r.Key, err)
 			}
-			if own == nil || h.Round > own.Round {
-				own = h
+			if rs.own == nil || h.Round > rs.own.Round {
+				rs.own = h
 			}
 		case prefixVote:
-			if len(r.Key) != 11 || len(r.Value) != crypto.DigestSize {
-				return badRecord(r.Key, ErrMalformed)
+			slot, ok := parseVoteKey(r.Key)
+			if !ok || len(r.Value) != crypto.DigestSize {
+				return nil, badRecord(r.Key, ErrMalformed)
 			}
-			var d crypto.Digest
-			copy(d[:], r.Value)
-			slot := voteSlot{ValidatorID(uint16(r.Key[1])<<8 | uint16(r.Key[2])), beUint64(r.Key[3:])}
-			p.votedFor[slot] = d
+			v := restoredVote{slot: slot}
+			copy(v.header[:], r.Value)
+			rs.votes = append(rs.votes, v)
 		case prefixBatch:
-			author, worker, err := peekBatch(r.Value)
-			if err != nil || len(r.Key) != 1+crypto.DigestSize {
-				return badRecord(r.Key, fmt.Errorf("batch record: %w", err))
+			d, ok := ParseBatchKey(r.Key)
+			if !ok {
+				return nil, badRecord(r.Key, fmt.Errorf("batch record: %w", ErrMalformed))
 			}
-			var d crypto.Digest
-			copy(d[:], r.Key[1:])
-			n.worker.restoreBatch(d, author, worker)
-		}
-	}
-	// Keep the contiguous run of commits ending at the last one.
-	slices.SortFunc(commits, func(a, b *CommitRecord) int { return cmpRound(a.Seq, b.Seq) })
-	start := len(commits) - 1
-	for start > 0 && commits[start-1].Seq+1 == commits[start].Seq {
-		start--
-	}
-	if len(commits) > 0 {
-		last := commits[len(commits)-1]
-		var keep []*CommitRecord
-		for _, c := range commits[start:] {
-			if c.LeaderRound+2*n.cfg.Options.GCDepth >= last.LeaderRound {
-				keep = append(keep, c)
+			h, err := PeekBatch(r.Value)
+			if err != nil {
+				return nil, badRecord(r.Key, fmt.Errorf("batch record: %w", err))
 			}
+			rs.batches = append(rs.batches, restoredBatch{digest: d, header: h})
 		}
-		if err := p.orderer.Restore(keep); err != nil {
-			return err
-		}
-		n.deliveredSeq, n.deliveredRnd, n.deliveredHash = last.Seq, last.LeaderRound, last.Digest
 	}
-	slices.SortFunc(certs, func(a, b *Certificate) int {
+	slices.SortFunc(rs.certs, func(a, b *Certificate) int {
 		if c := cmpRound(a.Round(), b.Round()); c != 0 {
 			return c
 		}
 		return int(a.Author()) - int(b.Author())
 	})
-	referenced := make(map[crypto.Digest]bool)
-	for _, c := range certs {
-		for _, r := range c.Header.Payload {
-			referenced[r.Digest] = true
-		}
-		if c.Round() == 0 {
-			continue
-		}
-		if c.Round() < p.gcRound() {
-			n.retain(c, nil)
-			continue
-		}
-		if !p.orderer.HasParents(c) {
-			p.pendingCerts[c.Digest()] = c
-			continue
-		}
-		p.insert(c)
-	}
-	for d := range referenced {
-		n.worker.markReferenced(d)
-	}
-	for _, rr := range n.retained {
-		for _, d := range rr.batches {
-			n.worker.dropIndex(d)
-		}
-	}
-	if own != nil {
-		for _, r := range own.Payload {
-			referenced[r.Digest] = true
-		}
-		p.setOwn(own)
-		p.seen[voteSlot{p.self, own.Round}] = own
-		p.lastHeader = 0
-		p.ownSentAt = 0
-	}
-	n.worker.dropPending(referenced)
-	p.round = max(p.round, p.lastProposed)
-	p.advance()
-	n.deliver()
-	return nil
+	return rs, nil
 }
 
-func beUint64(b []byte) uint64 {
-	var v uint64
-	for _, x := range b[:8] {
-		v = v<<8 | uint64(x)
+// restoreCommits hands the orderer the contiguous run of commits ending at
+// the last one, as far back as it needs them, and returns the last.
+func (n *Node) restoreCommits(commits []*CommitRecord) (*CommitRecord, error) {
+	if len(commits) == 0 {
+		return nil, nil
 	}
-	return v
+	slices.SortFunc(commits, func(a, b *CommitRecord) int { return cmpRound(a.Seq, b.Seq) })
+	start := len(commits) - 1
+	for start > 0 && commits[start-1].Seq+1 == commits[start].Seq {
+		start--
+	}
+	last := commits[len(commits)-1]
+	var keep []*CommitRecord
+	for _, c := range commits[start:] {
+		if c.LeaderRound+2*n.cfg.Options.GCDepth >= last.LeaderRound {
+			keep = append(keep, c)
+		}
+	}
+	if err := n.primary.orderer.Restore(keep); err != nil {
+		return nil, err
+	}
+	return last, nil
 }
