@@ -76,7 +76,7 @@ func TestSealedBatchSendsItsEncoding(t *testing.T) {
 	if err := n.Submit([]byte("0123456789")); err != nil {
 		t.Fatal(err)
 	}
-	rd := n.Ready()
+	rd := Drain(n)
 	var stored []byte
 	for _, r := range rd.Persist {
 		if IsBatchKey(r.Key) {

@@ -80,3 +80,11 @@ func DescribeRecord(r Record, name func(crypto.Digest) string) string {
 	}
 	return fmt.Sprintf("%s %x", op, k)
 }
+
+// Drain returns n's Ready and advances it at once, for tests whose
+// records need no durability.
+func Drain(n *Node) Ready {
+	rd := n.Ready()
+	n.Advance()
+	return rd
+}

@@ -30,10 +30,12 @@ type Config struct {
 	Options      Options
 }
 
-// Ready is what the node produced since the last call. The driver must make
-// Persist durable, in order, before it sends Messages or delivers
-// Committed: that is what keeps a restarted node from voting twice or
-// committing twice.
+// Ready is what the node produced since the last one. The driver must make
+// Persist durable, in order, and then call Node.Advance, before it sends
+// Messages or delivers Committed: that is what keeps a restarted node from
+// voting twice or committing twice. The node hands out no other Ready
+// until Advance is called, so a driver that persists asynchronously never
+// sends what depends on a write that has not finished.
 type Ready struct {
 	Persist   []Record
 	Messages  []Outbound
@@ -79,6 +81,8 @@ type Node struct {
 	askNext   ValidatorID
 	// reproposed counts own batches proposed again (Status).
 	reproposed uint64
+	// unadvanced: a Ready was handed out and Advance not called since.
+	unadvanced bool
 }
 
 // NewNode returns a node at genesis. Call Restore before anything else to
@@ -174,13 +178,25 @@ func (n *Node) Tick(now Time) {
 // back-pressure: too many batches wait for a header.
 func (n *Node) Submit(tx []byte) error { return n.worker.Submit(tx) }
 
-// Ready returns and clears what the node produced.
+// Ready returns and clears what the node produced. Until Advance is
+// called after a non-empty Ready, it returns an empty one and the node
+// keeps what it produces meanwhile for the next.
 func (n *Node) Ready() Ready {
+	if n.unadvanced {
+		return Ready{}
+	}
 	rd := Ready{Persist: n.out.persist, Messages: n.out.messages, Committed: n.out.committed, Evidence: n.out.evidence, Rejected: n.out.rejected,
 		Misbehaving: n.out.misbehaving}
 	n.out = outbox{}
+	n.unadvanced = !rd.IsEmpty()
 	return rd
 }
+
+// Advance tells the node that the Persist records of the last Ready are
+// durable, so that it may hand out the next Ready. Call it after the
+// write and before sending that Ready's Messages or delivering its
+// Committed (or after, as long as it is after the write).
+func (n *Node) Advance() { n.unadvanced = false }
 
 // deliver emits queued commits whose batches are all stored, in order.
 func (n *Node) deliver() {

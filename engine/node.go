@@ -535,6 +535,8 @@ func (n *Node) flush() error {
 		n.m.persistLatency.Observe(time.Since(start).Seconds())
 		n.m.persistBytes.Add(float64(nb))
 	}
+	// Persist is durable: the core may hand out its next Ready.
+	n.core.Advance()
 	n.send(rd.Messages, sealed)
 	for _, r := range rd.Rejected {
 		n.m.rejected.WithLabelValues(r.Kind.String(), reasonClass(r.Reason)).Inc()
