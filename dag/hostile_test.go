@@ -59,7 +59,9 @@ type hostileEnv struct {
 	own    *dag.Header // the node's header of round 1
 }
 
-func newHostileEnv(t *testing.T) *hostileEnv {
+// testCommittee returns the committee of four of the dag_test tests
+// (equal stake, epoch 0) with BLS keys from a fixed seed.
+func testCommittee(t *testing.T) ([]*crypto.BLSPrivateKey, *crypto.BLSCommittee, *dag.Committee) {
 	t.Helper()
 	keys, bc, err := dagbls.DevKeys(7, 4)
 	if err != nil {
@@ -69,6 +71,12 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keys, bc, c
+}
+
+func newHostileEnv(t *testing.T) *hostileEnv {
+	t.Helper()
+	keys, bc, c := testCommittee(t)
 	cv := &countingVerifier{Verifier: dagbls.NewVerifier(bc, rand.Reader)}
 	cs := &countingSigner{Signer: dagbls.NewSigner(keys[0])}
 	n, err := dag.NewNode(dag.Config{ChainID: testChain, Self: 0, Committee: c, Signer: cs, Verifier: cv, Batches: noBatchStore{}})

@@ -70,14 +70,7 @@ type scriptEnv struct {
 }
 
 func newScriptEnv(t *testing.T) *scriptEnv {
-	keys, bc, err := dagbls.DevKeys(7, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := dag.EqualStakeCommittee(0, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
+	keys, bc, c := testCommittee(t)
 	e := &scriptEnv{t: t, keys: keys, bc: bc, c: c, names: make(map[crypto.Digest]string),
 		headers: make(map[string]*dag.Header), certs: make(map[string]*dag.Certificate), records: make(map[string]dag.Record)}
 	for i, g := range dag.GenesisCertificates(c) {
@@ -101,7 +94,7 @@ func (e *scriptEnv) newNode() *dag.Node {
 	return n
 }
 
-// name returns the name of digest d, naming it after h when it is new.
+// name returns the name of digest d ("?" and its short form if unnamed).
 func (e *scriptEnv) name(d crypto.Digest) string {
 	if s, ok := e.names[d]; ok {
 		return s
@@ -125,7 +118,8 @@ func (e *scriptEnv) learn(h *dag.Header, want string) string {
 	return want
 }
 
-func (e *scriptEnv) names2(ds []crypto.Digest) string {
+// nameList names digests, space-separated.
+func (e *scriptEnv) nameList(ds []crypto.Digest) string {
 	out := make([]string, len(ds))
 	for i, d := range ds {
 		out[i] = e.name(d)
@@ -290,7 +284,7 @@ func (e *scriptEnv) printReady(b *strings.Builder, rd dag.Ready) {
 		for _, x := range c.Certificates {
 			certs = append(certs, x.Digest())
 		}
-		fmt.Fprintf(b, "commit %d: leader %s at %d: %s\n", c.Seq, e.name(c.Leader.Digest()), c.Timestamp, e.names2(certs))
+		fmt.Fprintf(b, "commit %d: leader %s at %d: %s\n", c.Seq, e.name(c.Leader.Digest()), c.Timestamp, e.nameList(certs))
 	}
 	for _, ev := range rd.Evidence {
 		fmt.Fprintf(b, "evidence: %s and %s\n", e.name(ev.First.Digest()), e.name(ev.Second.Digest()))
@@ -316,7 +310,7 @@ func (e *scriptEnv) describe(m dag.Message) string {
 	switch m := m.(type) {
 	case *dag.Header:
 		name := e.learn(m, "")
-		return fmt.Sprintf("header %s at %d, parents %s", name, m.Timestamp, e.names2(m.Parents))
+		return fmt.Sprintf("header %s at %d, parents %s", name, m.Timestamp, e.nameList(m.Parents))
 	case *dag.Vote:
 		return fmt.Sprintf("vote of %d for %s", m.Voter, e.name(m.Header))
 	case *dag.Certificate:
@@ -326,13 +320,13 @@ func (e *scriptEnv) describe(m dag.Message) string {
 		}
 		return fmt.Sprintf("cert %s signed by %v", name, m.Signers)
 	case *dag.CertRequest:
-		return "cert request " + e.names2(m.Digests)
+		return "cert request " + e.nameList(m.Digests)
 	case *dag.CertResponse:
 		var ds []crypto.Digest
 		for _, c := range m.Certificates {
 			ds = append(ds, c.Digest())
 		}
-		return "cert response " + e.names2(ds)
+		return "cert response " + e.nameList(ds)
 	case *dag.SyncRequest:
 		return fmt.Sprintf("sync request from round %d", m.FromRound)
 	}
