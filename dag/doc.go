@@ -6,16 +6,22 @@
 // A Node holds one validator's Primary, Worker and Orderer. Its driver feeds
 // it messages (Step), time (Tick) and client transactions (Submit), and
 // reads what it produced (Ready): records to make durable, messages to send,
-// committed sub-DAGs and equivocation evidence. The driver makes the records
-// durable, then calls Advance, before it sends the messages or delivers the
-// commits; the node hands out no further Ready until Advance, so the
-// persist-then-send contract is held by the API, as in etcd's raft, and not
-// only by a comment. Restore rebuilds a node from its records: the node
-// decodes them and each role (worker, orderer, primary) restores its own
-// state. The core has no goroutines,
+// committed sub-DAGs and equivocation evidence. The core has no goroutines,
 // no clock, no sockets, no disk and no randomness of its own, so the same
 // inputs always give the same outputs; the engine drives it with real I/O
 // and the simulator (dagsim) with a virtual clock and injected faults.
+//
+// The driver makes a Ready's records durable, then calls Advance, before
+// it sends the messages or delivers the commits; the node hands out no
+// further Ready until Advance, so the persist-then-send contract is held
+// by the API, as in etcd's raft, not only by a comment. Restore rebuilds a
+// node from its records: the node decodes them and each role (worker,
+// orderer, primary) restores its own state.
+//
+// The scripts in testdata/primary show the protocol at work: each steps
+// headers, votes, certificates and ticks into one validator's node and
+// lists everything it produces (TestPrimaryScripts; -rewrite regenerates
+// the expected output).
 //
 // # Protocol
 //
