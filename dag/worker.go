@@ -3,7 +3,6 @@ package dag
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/dagd/dagd/crypto"
 )
@@ -475,9 +474,13 @@ func (w *Worker) restoreReferences(certified map[crypto.Digest]bool, collected [
 	for _, d := range collected {
 		w.dropIndex(d)
 	}
+	inHeader := make(map[crypto.Digest]bool, len(proposed))
+	for _, r := range proposed {
+		inHeader[r.Digest] = true
+	}
 	kept := w.pending[:0]
 	for _, ob := range w.pending {
-		if !certified[ob.ref.Digest] && !slices.ContainsFunc(proposed, func(r BatchRef) bool { return r.Digest == ob.ref.Digest }) {
+		if !certified[ob.ref.Digest] && !inHeader[ob.ref.Digest] {
 			kept = append(kept, ob)
 		}
 	}
