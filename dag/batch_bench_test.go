@@ -46,7 +46,7 @@ func BenchmarkBatchReceive(b *testing.B) {
 		if err := n.Step(1, m); err != nil {
 			b.Fatal(err)
 		}
-		if rd := n.Ready(); len(rd.Persist) == 0 {
+		if rd := Drain(n); len(rd.Persist) == 0 {
 			b.Fatal("batch not persisted")
 		}
 	}
@@ -71,7 +71,7 @@ func BenchmarkBatchSeal(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		rd := n.Ready()
+		rd := Drain(n)
 		sent := 0
 		for _, o := range rd.Messages {
 			if _, ok := o.Msg.(*Batch); ok {

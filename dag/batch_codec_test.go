@@ -3,7 +3,10 @@ package dag
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
+
+	"github.com/dagd/dagd/crypto"
 )
 
 // TestDecodedBatchOwnsItsBytes: a decoded batch shares nothing with the
@@ -73,7 +76,7 @@ func TestSealedBatchSendsItsEncoding(t *testing.T) {
 	if err := n.Submit([]byte("0123456789")); err != nil {
 		t.Fatal(err)
 	}
-	rd := n.Ready()
+	rd := Drain(n)
 	var stored []byte
 	for _, r := range rd.Persist {
 		if IsBatchKey(r.Key) {
@@ -107,8 +110,11 @@ func rdBatchKey(rd Ready) []byte {
 }
 
 // FuzzDecodeBatch: a batch decoder fed anything never panics; what it
-// accepts re-encodes to the same bytes, hashes like them, and does not
-// change when the input buffer is overwritten afterwards.
+// accepts re-encodes to the same bytes, hashes like them (BatchDigest of
+// the bytes included), does not change when the input buffer is
+// overwritten afterwards, and reads the same through PeekBatch and
+// ScanBatch, which drivers use on stored batches without decoding them.
+// Neither of those panics on anything either.
 func FuzzDecodeBatch(f *testing.F) {
 	for _, b := range []*Batch{
 		{},
@@ -119,6 +125,12 @@ func FuzzDecodeBatch(f *testing.F) {
 	}
 	f.Add([]byte{1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, p []byte) {
+		bh, peekErr := PeekBatch(p)
+		var scanned [][]byte
+		scanErr := ScanBatch(p, func(tx []byte) bool { scanned = append(scanned, tx); return true })
+		if peekErr != nil && !errors.Is(peekErr, ErrMalformed) || scanErr != nil && !errors.Is(scanErr, ErrMalformed) {
+			t.Fatalf("errors %v, %v do not wrap ErrMalformed", peekErr, scanErr)
+		}
 		in := bytes.Clone(p)
 		b, err := DecodeBatch(in)
 		if err != nil {
@@ -127,7 +139,21 @@ func FuzzDecodeBatch(f *testing.F) {
 			}
 			return
 		}
+		if peekErr != nil || bh != (BatchHeader{Epoch: b.Epoch, Author: b.Author, Worker: b.Worker, Count: len(b.Transactions)}) {
+			t.Fatalf("PeekBatch = %+v, %v; decoded %d transactions of author %d", bh, peekErr, len(b.Transactions), b.Author)
+		}
+		if scanErr != nil || len(scanned) != len(b.Transactions) {
+			t.Fatalf("ScanBatch gave %d transactions, %v; decoded %d", len(scanned), scanErr, len(b.Transactions))
+		}
+		for i := range scanned {
+			if !bytes.Equal(scanned[i], b.Transactions[i]) {
+				t.Fatalf("ScanBatch transaction %d differs", i)
+			}
+		}
 		d := b.Digest()
+		if BatchDigest(p) != d {
+			t.Fatal("BatchDigest of the encoding differs from the batch's digest")
+		}
 		clear(in)
 		if !bytes.Equal(b.Encode(), p) {
 			t.Fatal("re-encoding differs from the input")
@@ -143,4 +169,43 @@ func FuzzDecodeBatch(f *testing.F) {
 			t.Fatalf("%d bytes of transactions from %d bytes", total, len(p))
 		}
 	})
+}
+
+// TestRecordKeysParse: the key constructors and parsers drivers use agree,
+// and refuse the keys of other records.
+func TestRecordKeysParse(t *testing.T) {
+	var d crypto.Digest
+	d[0], d[31] = 7, 9
+	if got, ok := ParseBatchKey(BatchKey(d)); !ok || got != d {
+		t.Errorf("ParseBatchKey(BatchKey) = %s, %v", got.Short(), ok)
+	}
+	if r, a, ok := ParseCertKey(certKey(12, 3)); !ok || r != 12 || a != 3 {
+		t.Errorf("ParseCertKey = %d, %d, %v", r, a, ok)
+	}
+	lo, hi := CertKeyRange(12)
+	for _, k := range [][]byte{certKey(12, 0), certKey(13, 65535), certKey(1<<63, 1)} {
+		if bytes.Compare(k, lo) < 0 || bytes.Compare(k, hi) >= 0 {
+			t.Errorf("certificate key %x outside [%x, %x)", k, lo, hi)
+		}
+	}
+	for _, k := range [][]byte{certKey(11, 65535), voteKey(1, 12), commitKey(12), headerKey(12), BatchKey(d)} {
+		if bytes.Compare(k, lo) >= 0 && bytes.Compare(k, hi) < 0 {
+			t.Errorf("key %x inside the certificate range from 12", k)
+		}
+		if _, _, ok := ParseCertKey(k); ok && k[0] != prefixCert {
+			t.Errorf("ParseCertKey took %x", k)
+		}
+	}
+	if _, ok := ParseBatchKey(certKey(1, 1)); ok {
+		t.Error("ParseBatchKey took a certificate key")
+	}
+	if s, ok := parseVoteKey(voteKey(513, 1<<40)); !ok || s != (voteSlot{513, 1 << 40}) {
+		t.Errorf("parseVoteKey = %+v, %v", s, ok)
+	}
+	for k := Kind(0); k < 12; k++ {
+		named := !strings.HasPrefix(k.String(), "kind(")
+		if k.Valid() != named {
+			t.Errorf("Kind(%d).Valid() = %v, String %q", k, k.Valid(), k.String())
+		}
+	}
 }

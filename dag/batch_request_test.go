@@ -21,7 +21,7 @@ func TestMissingBatchesRequestedAhead(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.Tick(1)
-	n.Ready()
+	Drain(n)
 
 	batches := map[crypto.Digest]*Batch{}
 	var order []crypto.Digest
@@ -41,7 +41,7 @@ func TestMissingBatchesRequestedAhead(t *testing.T) {
 
 	asked := func() map[ValidatorID][]crypto.Digest {
 		out := map[ValidatorID][]crypto.Digest{}
-		for _, m := range n.Ready().Messages {
+		for _, m := range Drain(n).Messages {
 			if r, ok := m.Msg.(*BatchRequest); ok {
 				out[m.To] = append(out[m.To], r.Digests...)
 			}
@@ -82,7 +82,7 @@ func TestMissingBatchesRequestedAhead(t *testing.T) {
 			t.Fatalf("second copy relayed by %d refused: %v", relay, err)
 		}
 	}
-	if rd := n.Ready(); len(rd.Committed) != 1 || rd.Committed[0].Seq != 1 {
+	if rd := Drain(n); len(rd.Committed) != 1 || rd.Committed[0].Seq != 1 {
 		t.Fatalf("committed %d sub-DAGs after the first commit's batches, want seq 1", len(rd.Committed))
 	}
 

@@ -75,7 +75,7 @@ func BenchmarkNodeCertificateStep(b *testing.B) {
 		}
 		for _, x := range certs {
 			_ = n.Step(x.Author(), x)
-			n.Ready()
+			Drain(n)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(certs)), "ns/cert")

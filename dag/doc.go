@@ -11,6 +11,18 @@
 // inputs always give the same outputs; the engine drives it with real I/O
 // and the simulator (dagsim) with a virtual clock and injected faults.
 //
+// The driver makes a Ready's records durable, then calls Advance, before
+// it sends the messages or delivers the commits; the node hands out no
+// further Ready until Advance, so the persist-then-send contract is held
+// by the API, as in etcd's raft, not only by a comment. Restore rebuilds a
+// node from its records: the node decodes them and each role (worker,
+// orderer, primary) restores its own state.
+//
+// The scripts in testdata/primary show the protocol at work: each steps
+// headers, votes, certificates and ticks into one validator's node and
+// lists everything it produces (TestPrimaryScripts; -rewrite regenerates
+// the expected output).
+//
 // # Protocol
 //
 // Rounds start at 1 above a genesis round 0 of one unsigned certificate per

@@ -1,6 +1,11 @@
 package dag
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/dagd/dagd/crypto"
+)
 
 // PlantBug breaks one rule of node n, so that tests can show the
 // simulator reports the violation: "skip-support" commits a leader on any
@@ -43,4 +48,43 @@ func DebugPending(n *Node) string {
 		}
 	}
 	return out
+}
+
+// DescribeRecord names a persisted record for the data-driven tests:
+// the kind of record and what its key says, digests named by name.
+func DescribeRecord(r Record, name func(crypto.Digest) string) string {
+	op := "persist"
+	if r.Delete {
+		op = "delete"
+	}
+	k := r.Key
+	switch {
+	case len(k) == 11 && k[0] == prefixVote:
+		s, _ := parseVoteKey(k)
+		out := fmt.Sprintf("%s vote slot r%d v%d", op, s.round, s.author)
+		if len(r.Value) == crypto.DigestSize {
+			out += " -> " + name(crypto.Digest(r.Value))
+		}
+		return out
+	case len(k) == 9 && k[0] == prefixHeader:
+		return fmt.Sprintf("%s own header r%d", op, binary.BigEndian.Uint64(k[1:]))
+	}
+	if round, author, ok := ParseCertKey(k); ok {
+		return fmt.Sprintf("%s cert r%d v%d", op, round, author)
+	}
+	if d, ok := ParseBatchKey(k); ok {
+		return fmt.Sprintf("%s batch %s", op, name(d))
+	}
+	if seq, ok := IsCommitKey(k); ok {
+		return fmt.Sprintf("%s commit %d", op, seq)
+	}
+	return fmt.Sprintf("%s %x", op, k)
+}
+
+// Drain returns n's Ready and advances it at once, for tests whose
+// records need no durability.
+func Drain(n *Node) Ready {
+	rd := n.Ready()
+	n.Advance()
+	return rd
 }

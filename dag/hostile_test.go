@@ -59,7 +59,9 @@ type hostileEnv struct {
 	own    *dag.Header // the node's header of round 1
 }
 
-func newHostileEnv(t *testing.T) *hostileEnv {
+// testCommittee returns the committee of four of the dag_test tests
+// (equal stake, epoch 0) with BLS keys from a fixed seed.
+func testCommittee(t *testing.T) ([]*crypto.BLSPrivateKey, *crypto.BLSCommittee, *dag.Committee) {
 	t.Helper()
 	keys, bc, err := dagbls.DevKeys(7, 4)
 	if err != nil {
@@ -69,6 +71,12 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return keys, bc, c
+}
+
+func newHostileEnv(t *testing.T) *hostileEnv {
+	t.Helper()
+	keys, bc, c := testCommittee(t)
 	cv := &countingVerifier{Verifier: dagbls.NewVerifier(bc, rand.Reader)}
 	cs := &countingSigner{Signer: dagbls.NewSigner(keys[0])}
 	n, err := dag.NewNode(dag.Config{ChainID: testChain, Self: 0, Committee: c, Signer: cs, Verifier: cv, Batches: noBatchStore{}})
@@ -77,7 +85,7 @@ func newHostileEnv(t *testing.T) *hostileEnv {
 	}
 	n.Tick(1)
 	e := &hostileEnv{t: t, n: n, cv: cv, signer: cs, keys: keys, c: c, chain: testChain}
-	for _, o := range n.Ready().Messages {
+	for _, o := range dag.Drain(n).Messages {
 		if h, ok := o.Msg.(*dag.Header); ok && h.Author == 0 {
 			e.own = h
 		}
@@ -148,7 +156,7 @@ func TestForgedCertResponseRefused(t *testing.T) {
 	if got := e.cv.total(); got != 0 {
 		t.Fatalf("unrequested response cost %d signature checks, want 0", got)
 	}
-	e.n.Ready()
+	dag.Drain(e.n)
 
 	// Make the node ask: a genuine certificate of round 2 whose round-1
 	// parents it lacks.
@@ -164,7 +172,7 @@ func TestForgedCertResponseRefused(t *testing.T) {
 		t.Fatalf("genuine certificate: %v", err)
 	}
 	asked := false
-	for _, o := range e.n.Ready().Messages {
+	for _, o := range dag.Drain(e.n).Messages {
 		if _, ok := o.Msg.(*dag.CertRequest); ok && o.To == 1 {
 			asked = true
 		}
@@ -180,7 +188,7 @@ func TestForgedCertResponseRefused(t *testing.T) {
 	}
 	before := e.cv.total()
 	err = e.n.Step(1, &dag.CertResponse{Certificates: append(bad, forged(128, 5000)...)})
-	rd := e.n.Ready()
+	rd := dag.Drain(e.n)
 	cost := e.cv.total() - before
 	if err == nil || !strings.Contains(err.Error(), "aggregate signature") {
 		t.Fatalf("forged answer: %v", err)
@@ -198,7 +206,7 @@ func TestForgedCertResponseRefused(t *testing.T) {
 	if got := e.cv.total() - before; got != 0 {
 		t.Fatalf("a certificate that failed before cost %d checks again", got)
 	}
-	e.n.Ready()
+	dag.Drain(e.n)
 	// The genuine answer is taken.
 	if err := e.n.Step(2, &dag.CertResponse{Certificates: r1}); err != nil {
 		t.Fatalf("genuine answer: %v", err)
@@ -220,7 +228,7 @@ func TestHeaderReplayAndConflictCost(t *testing.T) {
 		if err := e.n.Step(3, h); err != nil {
 			t.Fatalf("replay: %v", err)
 		}
-		for _, o := range e.n.Ready().Messages {
+		for _, o := range dag.Drain(e.n).Messages {
 			if v, ok := o.Msg.(*dag.Vote); ok && v.Origin == 3 {
 				votes++
 			}
@@ -236,10 +244,10 @@ func TestHeaderReplayAndConflictCost(t *testing.T) {
 	// Once the author's resend interval has passed, the vote is sent
 	// again, from the record.
 	e.n.Tick(1000)
-	e.n.Ready()
+	dag.Drain(e.n)
 	_ = e.n.Step(3, h)
 	votes = 0
-	for _, o := range e.n.Ready().Messages {
+	for _, o := range dag.Drain(e.n).Messages {
 		if _, ok := o.Msg.(*dag.Vote); ok {
 			votes++
 		}
@@ -256,7 +264,7 @@ func TestHeaderReplayAndConflictCost(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "equivocating") {
 			t.Fatalf("conflicting header %d: %v", i, err)
 		}
-		rd := e.n.Ready()
+		rd := dag.Drain(e.n)
 		evidence += len(rd.Evidence)
 		reported = reported || misbehaving(rd, 3)
 		for _, o := range rd.Messages {
@@ -307,7 +315,7 @@ func TestOtherChainRefused(t *testing.T) {
 	}
 	_ = e.n.Step(1, vote(other, 1))
 	_ = e.n.Step(2, vote(other, 2))
-	rd := e.n.Ready()
+	rd := dag.Drain(e.n)
 	if certified(rd) {
 		t.Fatal("votes signed for another chain made a certificate")
 	}
@@ -317,7 +325,7 @@ func TestOtherChainRefused(t *testing.T) {
 	// Validators 1 and 2 are not heard again for this header: a good
 	// vote of 3 with the own one is short of a quorum (3 of 4).
 	_ = e.n.Step(3, vote(e.chain, 3))
-	if certified(e.n.Ready()) {
+	if certified(dag.Drain(e.n)) {
 		t.Fatal("certified without a quorum of good votes")
 	}
 }

@@ -22,6 +22,9 @@ const (
 	KindBatchRequest Kind = 9
 )
 
+// Valid reports whether k is a message kind of this wire format.
+func (k Kind) Valid() bool { return k >= KindHeader && k <= KindBatchRequest }
+
 // String names the kind for logs and metrics.
 func (k Kind) String() string {
 	switch k {

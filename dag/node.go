@@ -30,10 +30,12 @@ type Config struct {
 	Options      Options
 }
 
-// Ready is what the node produced since the last call. The driver must make
-// Persist durable, in order, before it sends Messages or delivers
-// Committed: that is what keeps a restarted node from voting twice or
-// committing twice.
+// Ready is what the node produced since the last one. The driver must make
+// Persist durable, in order, and then call Node.Advance, before it sends
+// Messages or delivers Committed: that is what keeps a restarted node from
+// voting twice or committing twice. The node hands out no other Ready
+// until Advance is called, so a driver that persists asynchronously never
+// sends what depends on a write that has not finished.
 type Ready struct {
 	Persist   []Record
 	Messages  []Outbound
@@ -79,6 +81,8 @@ type Node struct {
 	askNext   ValidatorID
 	// reproposed counts own batches proposed again (Status).
 	reproposed uint64
+	// unadvanced: a Ready was handed out and Advance not called since.
+	unadvanced bool
 }
 
 // NewNode returns a node at genesis. Call Restore before anything else to
@@ -174,13 +178,25 @@ func (n *Node) Tick(now Time) {
 // back-pressure: too many batches wait for a header.
 func (n *Node) Submit(tx []byte) error { return n.worker.Submit(tx) }
 
-// Ready returns and clears what the node produced.
+// Ready returns and clears what the node produced. Until Advance is
+// called after a non-empty Ready, it returns an empty one and the node
+// keeps what it produces meanwhile for the next.
 func (n *Node) Ready() Ready {
+	if n.unadvanced {
+		return Ready{}
+	}
 	rd := Ready{Persist: n.out.persist, Messages: n.out.messages, Committed: n.out.committed, Evidence: n.out.evidence, Rejected: n.out.rejected,
 		Misbehaving: n.out.misbehaving}
 	n.out = outbox{}
+	n.unadvanced = !rd.IsEmpty()
 	return rd
 }
+
+// Advance tells the node that the Persist records of the last Ready are
+// durable, so that it may hand out the next Ready. Call it after the
+// write and before sending that Ready's Messages or delivering its
+// Committed (or after, as long as it is after the write).
+func (n *Node) Advance() { n.unadvanced = false }
 
 // deliver emits queued commits whose batches are all stored, in order.
 func (n *Node) deliver() {
@@ -392,13 +408,60 @@ func (n *Node) Primary() *Primary { return n.primary }
 // Restore rebuilds the node from the records it persisted (in any order)
 // after a crash or a restart. Records that fail to decode are reported; a
 // torn last write must be dropped by the storage layer before this call.
+// The node decodes the records; each role then restores its own state:
+// the worker its batches, the orderer its commits, the primary its votes,
+// its own header and the certificates it held.
 func (n *Node) Restore(records []Record) error {
+	rs, err := decodeRecords(records)
+	if err != nil {
+		return err
+	}
+	p := n.primary
+	n.worker.restoreBatches(rs.batches)
+	if last, err := n.restoreCommits(rs.commits); err != nil {
+		return err
+	} else if last != nil {
+		n.deliveredSeq, n.deliveredRnd, n.deliveredHash = last.Seq, last.LeaderRound, last.Digest
+	}
+	certified := p.restore(rs.votes, rs.certs, rs.own, func(c *Certificate) { n.retain(c, nil) })
+	var collected []crypto.Digest
+	for _, rr := range n.retained {
+		collected = append(collected, rr.batches...)
+	}
+	var proposed []BatchRef
+	if rs.own != nil {
+		proposed = rs.own.Payload
+	}
+	n.worker.restoreReferences(certified, collected, proposed)
+	p.resume()
+	n.deliver()
+	return nil
+}
+
+// restoredRecords are the decoded records of a Restore, by role.
+type restoredRecords struct {
+	commits []*CommitRecord
+	certs   []*Certificate // sorted by round, then author
+	own     *Header        // the highest own header
+	votes   []restoredVote // sorted by author, then round
+	batches []restoredBatch
+}
+
+type restoredVote struct {
+	slot   voteSlot
+	header crypto.Digest
+}
+
+type restoredBatch struct {
+	digest crypto.Digest
+	header BatchHeader
+}
+
+// decodeRecords decodes persisted records in key order.
+func decodeRecords(records []Record) (*restoredRecords, error) {
 	recs := slices.Clone(records)
 	slices.SortFunc(recs, func(a, b Record) int { return bytes.Compare(a.Key, b.Key) })
-	var commits []*CommitRecord
-	var certs []*Certificate
-	var own *Header
-	p := n.primary
+	rs := &restoredRecords{}
 	for _, r := range recs {
 		if len(r.Key) == 0 {
 			continue
@@ -407,112 +470,72 @@ func (n *Node) Restore(records []Record) error {
 		case prefixCommit:
 			cr, err := decodeCommitRecord(r.Value)
 			if err != nil {
-				return badRecord(r.Key, err)
+				return nil, badRecord(r.Key, err)
 			}
-			commits = append(commits, cr)
+			rs.commits = append(rs.commits, cr)
 		case prefixCert:
 			c, err := DecodeCertificate(r.Value)
 			if err != nil {
-				return badRecord(r.Key, err)
+				return nil, badRecord(r.Key, err)
 			}
-			certs = append(certs, c)
+			rs.certs = append(rs.certs, c)
 		case prefixHeader:
 			h, err := DecodeHeader(r.Value)
 			if err != nil {
-				return badRecord(r.Key, err)
+				return nil, badRecord(r.Key, err)
 			}
-			if own == nil || h.Round > own.Round {
-				own = h
+			if rs.own == nil || h.Round > rs.own.Round {
+				rs.own = h
 			}
 		case prefixVote:
-			if len(r.Key) != 11 || len(r.Value) != crypto.DigestSize {
-				return badRecord(r.Key, ErrMalformed)
+			slot, ok := parseVoteKey(r.Key)
+			if !ok || len(r.Value) != crypto.DigestSize {
+				return nil, badRecord(r.Key, ErrMalformed)
 			}
-			var d crypto.Digest
-			copy(d[:], r.Value)
-			slot := voteSlot{ValidatorID(uint16(r.Key[1])<<8 | uint16(r.Key[2])), beUint64(r.Key[3:])}
-			p.votedFor[slot] = d
+			v := restoredVote{slot: slot}
+			copy(v.header[:], r.Value)
+			rs.votes = append(rs.votes, v)
 		case prefixBatch:
-			author, worker, err := peekBatch(r.Value)
-			if err != nil || len(r.Key) != 1+crypto.DigestSize {
-				return badRecord(r.Key, fmt.Errorf("batch record: %w", err))
+			d, ok := ParseBatchKey(r.Key)
+			if !ok {
+				return nil, badRecord(r.Key, fmt.Errorf("batch record: %w", ErrMalformed))
 			}
-			var d crypto.Digest
-			copy(d[:], r.Key[1:])
-			n.worker.restoreBatch(d, author, worker)
-		}
-	}
-	// Keep the contiguous run of commits ending at the last one.
-	slices.SortFunc(commits, func(a, b *CommitRecord) int { return cmpRound(a.Seq, b.Seq) })
-	start := len(commits) - 1
-	for start > 0 && commits[start-1].Seq+1 == commits[start].Seq {
-		start--
-	}
-	if len(commits) > 0 {
-		last := commits[len(commits)-1]
-		var keep []*CommitRecord
-		for _, c := range commits[start:] {
-			if c.LeaderRound+2*n.cfg.Options.GCDepth >= last.LeaderRound {
-				keep = append(keep, c)
+			h, err := PeekBatch(r.Value)
+			if err != nil {
+				return nil, badRecord(r.Key, fmt.Errorf("batch record: %w", err))
 			}
+			rs.batches = append(rs.batches, restoredBatch{digest: d, header: h})
 		}
-		if err := p.orderer.Restore(keep); err != nil {
-			return err
-		}
-		n.deliveredSeq, n.deliveredRnd, n.deliveredHash = last.Seq, last.LeaderRound, last.Digest
 	}
-	slices.SortFunc(certs, func(a, b *Certificate) int {
+	slices.SortFunc(rs.certs, func(a, b *Certificate) int {
 		if c := cmpRound(a.Round(), b.Round()); c != 0 {
 			return c
 		}
 		return int(a.Author()) - int(b.Author())
 	})
-	referenced := make(map[crypto.Digest]bool)
-	for _, c := range certs {
-		for _, r := range c.Header.Payload {
-			referenced[r.Digest] = true
-		}
-		if c.Round() == 0 {
-			continue
-		}
-		if c.Round() < p.gcRound() {
-			n.retain(c, nil)
-			continue
-		}
-		if !p.orderer.HasParents(c) {
-			p.pendingCerts[c.Digest()] = c
-			continue
-		}
-		p.insert(c)
-	}
-	for d := range referenced {
-		n.worker.markReferenced(d)
-	}
-	for _, rr := range n.retained {
-		for _, d := range rr.batches {
-			n.worker.dropIndex(d)
-		}
-	}
-	if own != nil {
-		for _, r := range own.Payload {
-			referenced[r.Digest] = true
-		}
-		p.setOwn(own)
-		p.seen[voteSlot{p.self, own.Round}] = own
-		p.lastHeader = 0
-		p.ownSentAt = 0
-	}
-	n.worker.dropPending(referenced)
-	p.round = max(p.round, p.lastProposed)
-	p.advance()
-	n.deliver()
-	return nil
+	return rs, nil
 }
 
-func beUint64(b []byte) uint64 {
-	var v uint64
-	for _, x := range b[:8] {
-		v = v<<8 | uint64(x)
+// restoreCommits hands the orderer the contiguous run of commits ending at
+// the last one, as far back as it needs them, and returns the last.
+func (n *Node) restoreCommits(commits []*CommitRecord) (*CommitRecord, error) {
+	if len(commits) == 0 {
+		return nil, nil
 	}
-	return v
+	slices.SortFunc(commits, func(a, b *CommitRecord) int { return cmpRound(a.Seq, b.Seq) })
+	start := len(commits) - 1
+	for start > 0 && commits[start-1].Seq+1 == commits[start].Seq {
+		start--
+	}
+	last := commits[len(commits)-1]
+	var keep []*CommitRecord
+	for _, c := range commits[start:] {
+		if c.LeaderRound+2*n.cfg.Options.GCDepth >= last.LeaderRound {
+			keep = append(keep, c)
+		}
+	}
+	if err := n.primary.orderer.Restore(keep); err != nil {
+		return nil, err
+	}
+	return last, nil
 }

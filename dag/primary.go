@@ -899,6 +899,49 @@ func (p *Primary) propose(r uint64) {
 	}
 }
 
+// restore rebuilds the primary from its records, after the orderer
+// restored its commits: the votes it cast, the certificates it held
+// (sorted by round, then author; those below the GC round go to
+// collected, those missing parents wait as pending) and its last own
+// header. It returns the batches the certificates reference.
+func (p *Primary) restore(votes []restoredVote, certs []*Certificate, own *Header, collected func(*Certificate)) map[crypto.Digest]bool {
+	for _, v := range votes {
+		p.votedFor[v.slot] = v.header
+	}
+	referenced := make(map[crypto.Digest]bool)
+	for _, c := range certs {
+		for _, r := range c.Header.Payload {
+			referenced[r.Digest] = true
+		}
+		if c.Round() == 0 {
+			continue
+		}
+		if c.Round() < p.gcRound() {
+			collected(c)
+			continue
+		}
+		if !p.orderer.HasParents(c) {
+			p.pendingCerts[c.Digest()] = c
+			continue
+		}
+		p.insert(c)
+	}
+	if own != nil {
+		p.setOwn(own)
+		p.seen[voteSlot{p.self, own.Round}] = own
+		p.lastHeader = 0
+		p.ownSentAt = 0
+	}
+	return referenced
+}
+
+// resume takes up the round after a restore, once every role restored
+// itself.
+func (p *Primary) resume() {
+	p.round = max(p.round, p.lastProposed)
+	p.advance()
+}
+
 func (p *Primary) setOwn(h *Header) {
 	p.own = h
 	p.ownCertified = p.orderer.Contains(h.Digest())

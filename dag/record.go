@@ -121,6 +121,45 @@ func IsBatchKey(key []byte) bool { return len(key) == 1+crypto.DigestSize && key
 // BatchKey returns the record key of a batch.
 func BatchKey(d crypto.Digest) []byte { return batchKey(d) }
 
+// ParseBatchKey returns the digest named by a batch record's key; false if
+// key is not a batch record's key.
+func ParseBatchKey(key []byte) (crypto.Digest, bool) {
+	var d crypto.Digest
+	if !IsBatchKey(key) {
+		return d, false
+	}
+	copy(d[:], key[1:])
+	return d, true
+}
+
+// CertKeyRange returns the bounds [lo, hi) of the record keys of the
+// certificates of rounds at or above from. Certificate keys sort by
+// round, then author, so a driver that serves history (CertificateReader)
+// iterates them in that order.
+func CertKeyRange(from uint64) (lo, hi []byte) {
+	lo = make([]byte, 9)
+	lo[0] = prefixCert
+	binary.BigEndian.PutUint64(lo[1:], from)
+	return lo, []byte{prefixCert + 1}
+}
+
+// ParseCertKey returns the round and author of a certificate record's key;
+// false if key is not one.
+func ParseCertKey(key []byte) (round uint64, author ValidatorID, ok bool) {
+	if len(key) != 11 || key[0] != prefixCert {
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(key[1:]), ValidatorID(binary.BigEndian.Uint16(key[9:])), true
+}
+
+// parseVoteKey returns the slot of a vote record's key.
+func parseVoteKey(key []byte) (voteSlot, bool) {
+	if len(key) != 11 || key[0] != prefixVote {
+		return voteSlot{}, false
+	}
+	return voteSlot{ValidatorID(binary.BigEndian.Uint16(key[1:])), binary.BigEndian.Uint64(key[3:])}, true
+}
+
 func badRecord(key []byte, err error) error {
 	return fmt.Errorf("dag: record %q: %w", key, err)
 }

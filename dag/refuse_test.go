@@ -21,7 +21,7 @@ func TestStepRefusesBadMessages(t *testing.T) {
 		t.Fatal(err)
 	}
 	n.Tick(1) // proposes the round-1 header, which votes refer to
-	n.Ready()
+	Drain(n)
 	own := n.Primary().own
 	if own == nil {
 		t.Fatal("no own header")
@@ -60,7 +60,7 @@ func TestStepRefusesBadMessages(t *testing.T) {
 			t.Errorf("%s: Step = %v, want %q", tc.name, err, tc.want)
 			continue
 		}
-		rd := n.Ready()
+		rd := Drain(n)
 		if len(rd.Rejected) != 1 || rd.Rejected[0].From != 3 || rd.Rejected[0].Kind != tc.msg.Kind() ||
 			!strings.Contains(rd.Rejected[0].Reason.Error(), tc.want) {
 			t.Errorf("%s: Ready.Rejected = %+v", tc.name, rd.Rejected)

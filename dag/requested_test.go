@@ -21,7 +21,7 @@ func TestRequestedBatchesBounded(t *testing.T) {
 	}
 	now := Time(1)
 	n.Tick(now)
-	n.Ready()
+	Drain(n)
 	prev := GenesisCertificates(c)
 	parentsOf := func(cs []*Certificate) []crypto.Digest {
 		var ds []crypto.Digest
@@ -54,7 +54,7 @@ func TestRequestedBatchesBounded(t *testing.T) {
 		}
 		now += 1000
 		n.Tick(now)
-		n.Ready()
+		Drain(n)
 		prev = cur
 		peak = max(peak, len(n.worker.requested))
 	}
@@ -95,7 +95,7 @@ func TestUnreferencedBatchesBoundedByBytes(t *testing.T) {
 		if err := n.Step(3, &Batch{Epoch: 0, Author: 3, Transactions: txs}); err != nil {
 			t.Fatal(err)
 		}
-		n.Ready()
+		Drain(n)
 	}
 	held, bytes := 0, 0
 	for _, bi := range n.worker.index {

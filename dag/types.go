@@ -95,13 +95,21 @@ func (b *Batch) payloadSize() int {
 }
 
 // Digest returns BLAKE3 of the batch's domain tag and canonical encoding.
-func (b *Batch) Digest() crypto.Digest {
-	return crypto.Hash([]byte("dagd/batch/v1"), b.encoding())
-}
+func (b *Batch) Digest() crypto.Digest { return BatchDigest(b.encoding()) }
 
-// batchHeaderSize is the fixed part of a batch's encoding: version u8,
-// epoch u64, author u16, worker u16, transaction count u32.
-const batchHeaderSize = 17
+// batchDomain tags the digest of a batch.
+const batchDomain = "dagd/batch/v1"
+
+// BatchDigest returns the digest of a batch from its canonical encoding
+// (Batch.Encode, or the body of a KindBatch frame after its kind byte),
+// without decoding it: drivers that hold only the bytes (a batch log, a
+// frame about to be sent again) name the batch as the core does.
+func BatchDigest(enc []byte) crypto.Digest { return crypto.Hash([]byte(batchDomain), enc) }
+
+// BatchHeaderSize is the fixed start of a batch's encoding: version u8,
+// epoch u64, author u16, worker u16, transaction count u32. PeekBatch
+// needs only these bytes.
+const BatchHeaderSize = 17
 
 // decodeBatch checks a batch's encoding in place, then copies it once: the
 // transactions are slices of that copy (one allocation per batch, not one
@@ -139,7 +147,7 @@ func decodeBatch(d *decoder) *Batch {
 	if n > 0 {
 		b.Transactions = make([][]byte, n)
 	}
-	pos := batchHeaderSize
+	pos := BatchHeaderSize
 	for i := range b.Transactions {
 		size := int(binary.BigEndian.Uint32(b.enc[pos:]))
 		pos += 4
@@ -149,16 +157,59 @@ func decodeBatch(d *decoder) *Batch {
 	return b
 }
 
-// peekBatch reads the author and worker of an encoded batch without
-// decoding its transactions.
-func peekBatch(p []byte) (ValidatorID, uint16, error) {
+// BatchHeader is the fixed start of an encoded batch, read without its
+// transactions.
+type BatchHeader struct {
+	Epoch  uint64
+	Author ValidatorID
+	Worker uint16
+	// Count is the number of transactions the batch declares (not
+	// checked against the rest of the encoding).
+	Count int
+}
+
+// PeekBatch reads the fixed start of an encoded batch (the first
+// BatchHeaderSize bytes are enough) without decoding its transactions:
+// a driver that serves commits needs only the author and transaction
+// count of most batches. Only DecodeBatch validates the whole encoding.
+func PeekBatch(p []byte) (BatchHeader, error) {
 	d := decoder{b: p}
 	if v := d.u8("batch version"); d.err == nil && v != codecVersion {
 		d.fail("unknown batch version %d", v)
 	}
-	d.u64("batch epoch")
-	a, w := ValidatorID(d.u16("batch author")), d.u16("batch worker")
-	return a, w, d.err
+	h := BatchHeader{Epoch: d.u64("batch epoch"), Author: ValidatorID(d.u16("batch author")), Worker: d.u16("batch worker")}
+	h.Count = int(d.u32("batch count"))
+	if d.err != nil {
+		return BatchHeader{}, d.err
+	}
+	return h, nil
+}
+
+// ScanBatch calls fn with each transaction of an encoded batch, in order,
+// until fn returns false, without decoding or copying the batch: tx is a
+// slice of enc, valid while enc is. It checks the header and each length
+// against the bytes present, not the limits DecodeBatch enforces.
+func ScanBatch(enc []byte, fn func(tx []byte) bool) error {
+	h, err := PeekBatch(enc)
+	if err != nil {
+		return err
+	}
+	p := enc[BatchHeaderSize:]
+	for i := 0; i < h.Count; i++ {
+		if len(p) < 4 {
+			return fmt.Errorf("batch truncated at transaction %d of %d: %w", i, h.Count, ErrMalformed)
+		}
+		l := binary.BigEndian.Uint32(p)
+		if uint64(l) > uint64(len(p)-4) {
+			return fmt.Errorf("batch transaction %d of %d bytes, %d left: %w", i, l, len(p)-4, ErrMalformed)
+		}
+		tx := p[4 : 4+l : 4+l]
+		p = p[4+l:]
+		if !fn(tx) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // DecodeBatch strictly decodes a canonical batch.

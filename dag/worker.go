@@ -226,7 +226,7 @@ func (w *Worker) seal() {
 	w.cur, w.curBytes = nil, 0
 	enc := b.Encode()
 	b.enc = enc // the broadcast sends this encoding, not a new one
-	d := crypto.Hash([]byte("dagd/batch/v1"), enc)
+	d := BatchDigest(enc)
 	w.out.put(batchKey(d), enc)
 	w.index[d] = &batchInfo{author: w.self}
 	ob := &ownBatch{ref: BatchRef{Digest: d, Worker: w.id}, acks: newStakeSet(w.committee), sentAt: w.now}
@@ -352,7 +352,7 @@ func (w *Worker) onBatch(from ValidatorID, b *Batch) error {
 		}
 	}
 	enc := b.encoding() // a decoded batch's own bytes: no second encoding
-	d := crypto.Hash([]byte("dagd/batch/v1"), enc)
+	d := BatchDigest(enc)
 	_, wanted := w.requested[d]
 	if b.Author != from && !wanted {
 		if w.has(d) {
@@ -449,21 +449,38 @@ func (w *Worker) onRequest(from ValidatorID, r *BatchRequest) {
 	}
 }
 
-// restoreBatch indexes a persisted batch at restart.
-func (w *Worker) restoreBatch(d crypto.Digest, author ValidatorID, worker uint16) {
-	w.index[d] = &batchInfo{author: author}
-	if author == w.self {
-		ob := &ownBatch{ref: BatchRef{Digest: d, Worker: worker}, acks: newStakeSet(w.committee)}
-		ob.acks.add(w.committee, w.self)
-		w.pending = append(w.pending, ob)
+// restoreBatches indexes the batches persisted before a restart; own
+// batches wait again for a header (restoreReferences drops those already
+// proposed).
+func (w *Worker) restoreBatches(bs []restoredBatch) {
+	for _, b := range bs {
+		w.index[b.digest] = &batchInfo{author: b.header.Author}
+		if b.header.Author == w.self {
+			ob := &ownBatch{ref: BatchRef{Digest: b.digest, Worker: b.header.Worker}, acks: newStakeSet(w.committee)}
+			ob.acks.add(w.committee, w.self)
+			w.pending = append(w.pending, ob)
+		}
 	}
 }
 
-// dropPending removes restored own batches that a header already carries.
-func (w *Worker) dropPending(refs map[crypto.Digest]bool) {
+// restoreReferences marks the batches that restored certificates
+// reference, forgets those of collected certificates (their records stay
+// on disk for peers that catch up), and drops from the pending own
+// batches those that a certificate or the last own header carries.
+func (w *Worker) restoreReferences(certified map[crypto.Digest]bool, collected []crypto.Digest, proposed []BatchRef) {
+	for d := range certified {
+		w.markReferenced(d)
+	}
+	for _, d := range collected {
+		w.dropIndex(d)
+	}
+	inHeader := make(map[crypto.Digest]bool, len(proposed))
+	for _, r := range proposed {
+		inHeader[r.Digest] = true
+	}
 	kept := w.pending[:0]
 	for _, ob := range w.pending {
-		if !refs[ob.ref.Digest] {
+		if !certified[ob.ref.Digest] && !inHeader[ob.ref.Digest] {
 			kept = append(kept, ob)
 		}
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/dagd/dagd/dag"
 )
 
 // API limits of the commit endpoints (see also APIOptions.MaxResponseBytes
@@ -283,33 +285,23 @@ func appendTxs(v []byte, prefix int, out *[][]byte) error {
 // prefix bytes when prefix > 0) past the ones to skip and as long as they
 // fit, copying them out of v.
 func (tw *txWindow) appendTxs(v []byte, prefix int, out *[][]byte) error {
-	_, count, ok := peekBatch(v)
-	if !ok {
-		return errors.New("engine: stored batch does not parse")
-	}
-	p := v[17:]
-	for i := 0; i < count && !tw.full; i++ {
-		if len(p) < 4 {
-			return errors.New("engine: stored batch truncated")
-		}
-		l := int(binary.BigEndian.Uint32(p))
-		if l > len(p)-4 {
-			return errors.New("engine: stored batch truncated")
-		}
-		tx := p[4 : 4+l]
-		p = p[4+l:]
+	err := dag.ScanBatch(v, func(tx []byte) bool {
 		if tw.skip > 0 {
 			tw.skip--
-			continue
+			return true
 		}
 		if prefix > 0 && len(tx) > prefix {
 			tx = tx[:prefix]
 		}
 		if !tw.fit(len(tx)) {
 			tw.full = true
-			break
+			return false
 		}
 		*out = append(*out, bytes.Clone(tx))
+		return true
+	})
+	if err != nil {
+		return fmt.Errorf("engine: stored batch: %w", err)
 	}
 	return nil
 }

@@ -6,11 +6,8 @@ import (
 	"io"
 
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
 )
-
-// batchHeaderLen is the fixed start of a batch's encoding that peekBatch
-// reads: version u8, epoch u64, author u16, worker u16, count u32.
-const batchHeaderLen = 17
 
 // peek calls fn with the first n bytes (fewer if the batch is shorter) of
 // batch d's encoding, without reading the rest: a commit needs only the
@@ -32,7 +29,7 @@ func (l *batchLog) peek(d crypto.Digest, n int, fn func(v []byte) error) error {
 }
 
 // peekStoredBatch calls fn with the start of stored batch d's encoding
-// (batchHeaderLen bytes; see peekBatch).
+// (dag.BatchHeaderSize bytes; see dag.PeekBatch).
 func (s *store) peekStoredBatch(d crypto.Digest, fn func(v []byte) error) error {
-	return s.blog.peek(d, batchHeaderLen, fn)
+	return s.blog.peek(d, dag.BatchHeaderSize, fn)
 }

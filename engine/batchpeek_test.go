@@ -20,19 +20,19 @@ func TestBatchLogPeek(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got []byte
-	if err := l.peek(blogDigest(1), batchHeaderLen, func(v []byte) error { got = bytes.Clone(v); return nil }); err != nil {
+	if err := l.peek(blogDigest(1), dag.BatchHeaderSize, func(v []byte) error { got = bytes.Clone(v); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, enc[:batchHeaderLen]) {
-		t.Fatalf("peek = %x, want %x", got, enc[:batchHeaderLen])
+	if !bytes.Equal(got, enc[:dag.BatchHeaderSize]) {
+		t.Fatalf("peek = %x, want %x", got, enc[:dag.BatchHeaderSize])
 	}
-	if author, count, ok := peekBatch(got); !ok || author != 2 || count != 3 {
-		t.Errorf("peekBatch of the peeked bytes = %d, %d, %v", author, count, ok)
+	if bh, err := dag.PeekBatch(got); err != nil || bh.Author != 2 || bh.Count != 3 {
+		t.Errorf("dag.PeekBatch of the peeked bytes = %+v, %v", bh, err)
 	}
-	if err := l.peek(blogDigest(2), batchHeaderLen, func(v []byte) error { got = bytes.Clone(v); return nil }); err != nil || string(got) != "short" {
+	if err := l.peek(blogDigest(2), dag.BatchHeaderSize, func(v []byte) error { got = bytes.Clone(v); return nil }); err != nil || string(got) != "short" {
 		t.Errorf("peek of a short value = %q, %v", got, err)
 	}
-	if err := l.peek(blogDigest(3), batchHeaderLen, func([]byte) error { return nil }); !errors.Is(err, errNotFound) {
+	if err := l.peek(blogDigest(3), dag.BatchHeaderSize, func([]byte) error { return nil }); !errors.Is(err, errNotFound) {
 		t.Errorf("peek of a missing batch: %v", err)
 	}
 }

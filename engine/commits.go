@@ -209,13 +209,13 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 			ib := indexedBatch{Digest: ref.Digest, Author: cert.Author()}
 			wantTxs := false
 			read := func(v []byte) error {
-				author, count, ok := peekBatch(v)
-				if !ok {
-					return fmt.Errorf("engine: stored batch %s: %w", ref.Digest.Short(), dag.ErrMalformed)
+				bh, err := dag.PeekBatch(v)
+				if err != nil {
+					return fmt.Errorf("engine: stored batch %s: %w", ref.Digest.Short(), err)
 				}
-				ib.Author, ib.Txs = author, count
-				wantTxs = all != nil || (own != nil && author == n.self)
-				if wantTxs && len(v) > batchHeaderLen {
+				ib.Author, ib.Txs = bh.Author, bh.Count
+				wantTxs = all != nil || (own != nil && bh.Author == n.self)
+				if wantTxs && len(v) > dag.BatchHeaderSize {
 					b, err := dag.DecodeBatch(v)
 					if err != nil {
 						return fmt.Errorf("engine: stored batch %s: %w", ref.Digest.Short(), err)

@@ -317,11 +317,10 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 	}
 	var b *pebble.Batch
 	for _, r := range recs {
-		if !r.Delete || !dag.IsBatchKey(r.Key) {
+		d, isBatch := dag.ParseBatchKey(r.Key)
+		if !r.Delete || !isBatch {
 			continue
 		}
-		var d crypto.Digest
-		copy(d[:], r.Key[1:])
 		seq, ok := e.held[d]
 		if !ok || seq <= executed {
 			continue

@@ -304,7 +304,7 @@ func TestExecutionPreservesBatches(t *testing.T) {
 	batch := func(i byte) (crypto.Digest, dag.Record) {
 		b := &dag.Batch{Author: 1, Transactions: [][]byte{{i, 1, 2, 3}}}
 		enc := b.Encode()
-		d := batchDigest(append([]byte{byte(dag.KindBatch)}, enc...))
+		d := dag.BatchDigest(enc)
 		return d, dag.Record{Key: dag.BatchKey(d), Value: enc}
 	}
 	d1, r1 := batch(1)

@@ -41,12 +41,6 @@ func newBatchFlow(peers int, budget int64, expire time.Duration) *batchFlow {
 	return f
 }
 
-// batchDigest returns the digest of an encoded Batch message (kind byte,
-// then the batch's canonical encoding), as dag computes it.
-func batchDigest(frame []byte) crypto.Digest {
-	return crypto.Hash([]byte("dagd/batch/v1"), frame[1:])
-}
-
 // allow reports whether batch d of size bytes may go to peer now, and
 // records it as outstanding if so.
 func (f *batchFlow) allow(peer dag.ValidatorID, d crypto.Digest, size int64, now time.Time) bool {

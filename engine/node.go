@@ -412,11 +412,8 @@ func (n *Node) receive(ctx context.Context) {
 		msg, err := dag.DecodeMessage(f.Frame)
 		if err != nil {
 			kind := "unknown"
-			if len(f.Frame) > 0 {
+			if len(f.Frame) > 0 && dag.Kind(f.Frame[0]).Valid() {
 				kind = dag.Kind(f.Frame[0]).String()
-				if len(kind) > 5 && kind[:5] == "kind(" {
-					kind = "unknown"
-				}
 			}
 			n.m.rejected.WithLabelValues(kind, "malformed").Inc()
 			n.log.Debug("rejected message", "from", int(f.From), "kind", kind, "bytes", len(f.Frame), "reason", err)
@@ -498,9 +495,8 @@ func (n *Node) flush() error {
 			fresh = make(map[string][]byte)
 		}
 		fresh[string(r.Key)] = r.Value
-		if author, _, ok := peekBatch(r.Value); ok && author == n.self {
-			var d crypto.Digest
-			copy(d[:], r.Key[1:])
+		if bh, err := dag.PeekBatch(r.Value); err == nil && bh.Author == n.self {
+			d, _ := dag.ParseBatchKey(r.Key)
 			n.ownSealed[d] = now
 			sealed = append(sealed, sealedBatch{digest: d, size: len(r.Value)})
 		}
@@ -539,6 +535,8 @@ func (n *Node) flush() error {
 		n.m.persistLatency.Observe(time.Since(start).Seconds())
 		n.m.persistBytes.Add(float64(nb))
 	}
+	// Persist is durable: the core may hand out its next Ready.
+	n.core.Advance()
 	n.send(rd.Messages, sealed)
 	for _, r := range rd.Rejected {
 		n.m.rejected.WithLabelValues(r.Kind.String(), reasonClass(r.Reason)).Inc()
@@ -585,7 +583,7 @@ func (n *Node) send(msgs []dag.Outbound, sealed []sealedBatch) {
 			if o.Broadcast && len(sealed) > 0 && sealed[0].size == len(frame)-1 {
 				d, sealed = sealed[0].digest, sealed[1:]
 			} else {
-				d = batchDigest(frame) // a re-send
+				d = dag.BatchDigest(frame[1:]) // a re-send
 			}
 		}
 		for i := 0; i < n.comm.Size(); i++ {

@@ -143,11 +143,10 @@ func (s *store) loadDAGRecords() ([]dag.Record, error) {
 func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
 	var ops []batchOp
 	for _, r := range recs {
-		if !dag.IsBatchKey(r.Key) {
+		d, ok := dag.ParseBatchKey(r.Key)
+		if !ok {
 			continue
 		}
-		var d crypto.Digest
-		copy(d[:], r.Key[1:])
 		if r.Delete {
 			ops = append(ops, batchOp{digest: d})
 		} else {
@@ -226,15 +225,6 @@ func (s *store) ReadBatch(d crypto.Digest) (*dag.Batch, bool) {
 		return err
 	})
 	return b, err == nil
-}
-
-// peekBatch reads a canonical batch encoding's author and transaction
-// count: version u8, epoch u64, author u16, worker u16, count u32.
-func peekBatch(v []byte) (dag.ValidatorID, int, bool) {
-	if len(v) < 17 || v[0] != 1 {
-		return 0, 0, false
-	}
-	return dag.ValidatorID(binary.BigEndian.Uint16(v[9:])), int(binary.BigEndian.Uint32(v[13:])), true
 }
 
 // commitRecord reads the core's record of commit seq.

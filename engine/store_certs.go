@@ -2,18 +2,11 @@ package engine
 
 import (
 	"bytes"
-	"encoding/binary"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/dagd/dagd/dag"
 )
-
-// certRecordPrefix is the first byte of the dag core's certificate record
-// keys ('c', then the round as a big-endian uint64, then the author as a
-// big-endian uint16; dag/record.go), so that they sort by round, then
-// author.
-const certRecordPrefix = 'c'
 
 // ReadCertificates implements dag.CertificateReader: up to limit persisted
 // certificates of rounds at or above from, ascending by round, then
@@ -23,17 +16,15 @@ const certRecordPrefix = 'c'
 // more than GCDepth rounds can still fetch the history it must order.
 // It runs on the event loop; limit (the core's SyncLimit) bounds the work.
 func (s *store) ReadCertificates(from uint64, limit int) []*dag.Certificate {
-	lo := make([]byte, 9)
-	lo[0] = certRecordPrefix
-	binary.BigEndian.PutUint64(lo[1:], from)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: dagKey(lo), UpperBound: dagKey([]byte{certRecordPrefix + 1})})
+	lo, hi := dag.CertKeyRange(from)
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: dagKey(lo), UpperBound: dagKey(hi)})
 	if err != nil {
 		return nil
 	}
 	defer it.Close()
 	var out []*dag.Certificate
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		if len(it.Key()) != len(dagPrefix)+11 {
+		if _, _, ok := dag.ParseCertKey(it.Key()[len(dagPrefix):]); !ok {
 			continue
 		}
 		v, err := it.ValueAndErr()

@@ -489,6 +489,7 @@ func (s *sim) process(sn *simNode) {
 			return
 		}
 		sn.disk.write(rd.Persist)
+		sn.node.Advance()
 		for _, m := range rd.Messages {
 			s.send(sn, m)
 		}
