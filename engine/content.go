@@ -17,6 +17,7 @@ import (
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 	"github.com/dagd/dagd/netquic"
@@ -26,12 +27,12 @@ import (
 var (
 	// ErrContentNotFound: no holder has the object (no certificate, no
 	// manifest anywhere).
-	ErrContentNotFound = errors.New("engine: content not found")
+	ErrContentNotFound = client.ErrContentNotFound
 	// ErrContentBusy: too many puts or gets are running on this node.
-	ErrContentBusy = errors.New("engine: content service busy")
+	ErrContentBusy = client.ErrContentBusy
 	// ErrNoQuorum: a put could not collect signatures of a quorum of
 	// stake; nothing was registered.
-	ErrNoQuorum = errors.New("engine: no quorum of holders signed")
+	ErrNoQuorum = client.ErrNoQuorum
 	// ErrContentParams: coding parameters a put asked for that this
 	// network cannot use.
 	ErrContentParams = errors.New("engine: invalid content parameters")

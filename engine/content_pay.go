@@ -32,11 +32,6 @@ import (
 // signature does not cover it) and submits that transaction. The node's own
 // account pays nothing.
 
-// ContentPaymentHeader carries a paid put's registration transaction: the
-// hex of the payer's signed contracts.Tx (a RegisterContent without its
-// certificate).
-const ContentPaymentHeader = "Dagd-Content-Payment"
-
 // ErrContentPayment is wrapped by every refusal of a put's payment: a
 // transaction that does not pay for the content it comes with, or that its
 // payer cannot pay.
@@ -198,33 +193,6 @@ func (s *contentService) readReceipt(tx crypto.Digest) (*shard.ReceiptRecord, bo
 	return shard.ReadReceipt(s.n.exec.st, tx)
 }
 
-// ContentParams is what a client needs to pay for a put itself
-// (GET /v1/content/params): the chain and epoch to sign for, the coding
-// that gives the content its CID, and the prices.
-type ContentParams struct {
-	// ChainID and Epoch are the chain and committee epoch a registration
-	// is signed for.
-	ChainID string `json:"chain_id"`
-	Epoch   uint64 `json:"epoch"`
-	// CommitteeSize bounds n (contracts.MaxShardsPerValidator per
-	// validator).
-	CommitteeSize int `json:"committee_size"`
-	// ChunkSize is the network's chunk size: the CID depends on it.
-	ChunkSize int `json:"chunk_size"`
-	// K and N are the node's default coding.
-	K int `json:"k"`
-	N int `json:"n"`
-	// MaxContentSize bounds one object.
-	MaxContentSize int64 `json:"max_content_size"`
-	// Fees are the token module's rules the fee is computed by.
-	MinFee               uint64 `json:"min_fee"`
-	FeePerByte           uint64 `json:"fee_per_byte"`
-	ContentFee           uint64 `json:"content_fee"`
-	ContentBytePrice     uint64 `json:"content_byte_price"`
-	ContentRetentionUnit uint64 `json:"content_retention_unit_ms"`
-	MaxContentRetention  uint64 `json:"max_content_retention_ms"`
-}
-
 // contentParams returns this node's ContentParams.
 func (s *contentService) contentParams() *ContentParams {
 	p := contracts.NewModule(s.n.opts.Execution.Params).Params()
@@ -235,26 +203,26 @@ func (s *contentService) contentParams() *ContentParams {
 		MaxContentRetention: p.MaxContentRetention}
 }
 
-// Module returns the token module of p's fee rules.
-func (p *ContentParams) Module() *contracts.Module {
+// ContentParamsModule returns the token module of p's fee rules.
+func ContentParamsModule(p *ContentParams) *contracts.Module {
 	return contracts.NewModule(contracts.Params{MinFee: p.MinFee, FeePerByte: p.FeePerByte, ContentFee: p.ContentFee,
 		ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit, MaxContentRetention: p.MaxContentRetention,
 		CommitteeEpoch: p.Epoch})
 }
 
-// PaymentFee returns the fee a node requires of tx, the payment of a put:
+// PaymentFee returns the fee a node of params p requires of tx, the payment of a put:
 // the module's minimum fee of tx as it will be submitted, with a full
 // signer bitmap as its witness.
-func (p *ContentParams) PaymentFee(tx *contracts.Tx) uint64 {
+func PaymentFee(p *ContentParams, tx *contracts.Tx) uint64 {
 	op, ok := tx.Op.(*contracts.RegisterContent)
 	if !ok {
-		return p.Module().MinFee(tx)
+		return ContentParamsModule(p).MinFee(tx)
 	}
 	w := *op
 	w.Signers = make([]byte, (p.CommitteeSize+7)/8)
 	full := *tx
 	full.Op = &w
-	return p.Module().MinFee(&full)
+	return ContentParamsModule(p).MinFee(&full)
 }
 
 // ContentRegistrationFor codes the size bytes of r as the network does

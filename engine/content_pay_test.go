@@ -16,6 +16,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // accountOf reads an account from node i's executed state.
@@ -46,7 +47,7 @@ func paidTx(t *testing.T, d *Devnet, params *ContentParams, key *crypto.AccountP
 	nonce := accountOf(t, d, 0, key.Public()).Nonce
 	tx := contracts.NewTx(params.ChainID, nonce, 0, uint64(time.Now().Add(time.Minute).UnixMilli()), op)
 	tx.Sender = key.Public()
-	tx.Fee = uint64(int64(params.PaymentFee(tx)) + extra)
+	tx.Fee = uint64(int64(PaymentFee(params, tx)) + extra)
 	tx.Sign(key)
 	return tx
 }
@@ -87,11 +88,11 @@ func TestContentPaidPut(t *testing.T) {
 	if st, body := postPut(t, d, 1, data, nil); st != http.StatusUnauthorized || !strings.Contains(body, ReasonPaymentRequired) {
 		t.Fatalf("unpaid put: %d %s", st, body)
 	}
-	c, err := NewContentClient(d.Node(1).APIAddr(), nil)
+	c, err := client.New(d.Node(1).APIAddr(), client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	params, err := c.Params(context.Background())
+	params, err := c.ContentParams(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +135,7 @@ func TestContentPaidPut(t *testing.T) {
 
 	nodeBefore, payerBefore := accountOf(t, d, 2, node), accountOf(t, d, 2, payer.Public())
 	tx := paidTx(t, d, params, payer, data, 0)
-	res, err := c.Put(context.Background(), bytes.NewReader(data), int64(len(data)), PutOptions{Payment: tx})
+	res, err := c.Put(context.Background(), bytes.NewReader(data), int64(len(data)), client.PutOptions{Payment: tx.Encode()})
 	if err != nil {
 		t.Fatal(err)
 	}
