@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/config"
 )
 
@@ -280,12 +280,16 @@ func tail(path string, n int) string {
 }
 
 // status returns node i's status, or a zero one when it does not answer.
-func (c *cluster) status(i int) *engine.Status {
+func (c *cluster) status(i int) *client.Status {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, _, err := engine.FetchStatus(ctx, c.hc, c.tn.Nodes[i].API)
+	nc, err := client.New(c.tn.Nodes[i].API, client.Options{HTTPClient: c.hc})
 	if err != nil {
-		return &engine.Status{}
+		return &client.Status{}
+	}
+	st, _, err := nc.Status(ctx)
+	if err != nil {
+		return &client.Status{}
 	}
 	return st
 }

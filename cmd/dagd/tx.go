@@ -18,7 +18,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // Defaults of the tx commands.
@@ -237,7 +237,7 @@ type txOutput struct {
 	// Raw is the signed transaction in hex (with --dry-run).
 	Raw       string              `json:"raw,omitempty"`
 	Submitted bool                `json:"submitted"`
-	Receipt   *engine.ReceiptInfo `json:"receipt,omitempty"`
+	Receipt   *client.ReceiptInfo `json:"receipt,omitempty"`
 }
 
 // created names the objects tx creates, derived from its sender and
@@ -385,7 +385,7 @@ func sendTx(ctx context.Context, cmd *cobra.Command, f *txFlags, client *ledgerC
 
 // waitReceipt polls the node for the receipt of d until it exists or ctx
 // ends.
-func waitReceipt(ctx context.Context, client *ledgerClient, d crypto.Digest) (*engine.ReceiptInfo, error) {
+func waitReceipt(ctx context.Context, client *ledgerClient, d crypto.Digest) (*client.ReceiptInfo, error) {
 	t := time.NewTicker(receiptPoll)
 	defer t.Stop()
 	for {
@@ -414,7 +414,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // printReceipt prints a receipt as text.
-func printReceipt(w io.Writer, ri *engine.ReceiptInfo) {
+func printReceipt(w io.Writer, ri *client.ReceiptInfo) {
 	fmt.Fprintf(w, "receipt   %s in commit %d (index %d), fee %s\n", ri.CodeName, ri.Seq, ri.Index, ri.Fee)
 	if ri.Reason != "" {
 		fmt.Fprintf(w, "reason    %s\n", ri.Reason)
@@ -505,11 +505,7 @@ Content whose retention is over is collected by its holders; put it again.`, 2,
 			if err != nil || d < time.Millisecond {
 				return nil, usageError("DURATION %q: want a positive duration such as 720h", a[1])
 			}
-			cc, err := engine.NewContentClient(e.client.node, e.client.hc)
-			if err != nil {
-				return nil, err
-			}
-			st, err := cc.Stat(e.ctx, id)
+			st, err := e.client.Stat(e.ctx, id)
 			if err != nil {
 				return nil, err
 			}

@@ -79,7 +79,7 @@ func (c *Client) HTTPClient() *http.Client { return c.hc }
 
 // APIError is an answer of the node other than the one asked for: its
 // HTTP status and the reason and message of its ErrorBody. Reason is
-// "http" when the body was not an ErrorBody.
+// "http_STATUS" (as "http_502") when the body was not one.
 type APIError struct {
 	// Method and Path are the request's.
 	Method, Path string
@@ -137,7 +137,7 @@ func refusal(method, path string, resp *http.Response) *APIError {
 	if json.Unmarshal(body, &b) == nil && (b.Reason != "" || b.Error != "") {
 		e.Reason, e.Message = b.Reason, b.Error
 	} else {
-		e.Reason, e.Message = "http", fmt.Sprintf("%.200s", strings.TrimSpace(string(body)))
+		e.Reason, e.Message = "http_"+strconv.Itoa(resp.StatusCode), fmt.Sprintf("%.200s", strings.TrimSpace(string(body)))
 	}
 	return e
 }
@@ -251,7 +251,7 @@ func (c *Client) Submit(ctx context.Context, txs [][]byte) (*SubmitResponse, err
 	var sr SubmitResponse
 	if err := json.Unmarshal(data, &sr); err != nil {
 		return nil, fmt.Errorf("node %s: %w", c.addr, &APIError{Method: http.MethodPost, Path: path, Status: resp.StatusCode,
-			Reason: "http", Message: fmt.Sprintf("answer does not parse: %v: %.200s", err, bytes.TrimSpace(data))})
+			Reason: "http_" + strconv.Itoa(resp.StatusCode), Message: fmt.Sprintf("answer does not parse: %v: %.200s", err, bytes.TrimSpace(data))})
 	}
 	if resp.StatusCode == http.StatusAccepted && sr.Reason == "" {
 		return &sr, nil
