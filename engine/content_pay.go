@@ -2,14 +2,13 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client/contentpay"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/shard"
 )
@@ -74,7 +73,7 @@ func (s *contentService) authorize(tx *contracts.Tx, size int64) (*payment, erro
 	if size > s.opts.MaxContentSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", erasure.ErrTooLong, size, s.opts.MaxContentSize)
 	}
-	if err := checkShardBounds(int(op.K), int(op.N), s.v); err != nil {
+	if err := contentpay.CheckShards(int(op.K), int(op.N), s.v); err != nil {
 		return nil, err
 	}
 	if now := uint64(time.Now().UnixMilli()); tx.Expiry < now {
@@ -202,57 +201,3 @@ func (s *contentService) contentParams() *ContentParams {
 		ContentFee: p.ContentFee, ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit,
 		MaxContentRetention: p.MaxContentRetention}
 }
-
-// ContentParamsModule returns the token module of p's fee rules.
-func ContentParamsModule(p *ContentParams) *contracts.Module {
-	return contracts.NewModule(contracts.Params{MinFee: p.MinFee, FeePerByte: p.FeePerByte, ContentFee: p.ContentFee,
-		ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit, MaxContentRetention: p.MaxContentRetention,
-		CommitteeEpoch: p.Epoch})
-}
-
-// PaymentFee returns the fee a node of params p requires of tx, the payment of a put:
-// the module's minimum fee of tx as it will be submitted, with a full
-// signer bitmap as its witness.
-func PaymentFee(p *ContentParams, tx *contracts.Tx) uint64 {
-	op, ok := tx.Op.(*contracts.RegisterContent)
-	if !ok {
-		return ContentParamsModule(p).MinFee(tx)
-	}
-	w := *op
-	w.Signers = make([]byte, (p.CommitteeSize+7)/8)
-	full := *tx
-	full.Op = &w
-	return ContentParamsModule(p).MinFee(&full)
-}
-
-// ContentRegistrationFor codes the size bytes of r as the network does
-// (p's chunk size, k of n shards) without storing anything, and returns
-// the RegisterContent a payer signs for that content: its CID, manifest
-// digest, p's epoch and the retention (in consensus milliseconds).
-func ContentRegistrationFor(ctx context.Context, r io.Reader, size int64, p *ContentParams, k, n int, retention uint64) (*contracts.RegisterContent, error) {
-	if k == 0 {
-		k = p.K
-	}
-	if n == 0 {
-		n = p.N
-	}
-	if err := checkShardBounds(k, n, p.CommitteeSize); err != nil {
-		return nil, err
-	}
-	enc, err := erasure.NewEncoder(&erasure.Options{ChunkSize: p.ChunkSize, DataShards: k, ParityShards: n - k})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrContentParams, err)
-	}
-	id, m, err := enc.Encode(ctx, r, size, discardShards{})
-	if err != nil {
-		return nil, fmt.Errorf("engine: code the content: %w", err)
-	}
-	op := contracts.NewRegisterContent(id.Bytes(), m.ContentSize(), uint16(k), uint16(n), crypto.Digest(m.Digest()), nil, nil)
-	op.Epoch, op.Retention = p.Epoch, retention
-	return op, nil
-}
-
-// discardShards is an erasure.ShardSink that keeps nothing.
-type discardShards struct{}
-
-func (discardShards) Put(context.Context, int, int, []byte) error { return nil }

@@ -17,6 +17,7 @@ import (
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/client/contentpay"
 )
 
 // accountOf reads an account from node i's executed state.
@@ -40,14 +41,14 @@ func accountOf(t *testing.T, d *Devnet, i int, pk crypto.AccountPublicKey) contr
 // locally, with the fee the node requires plus extra.
 func paidTx(t *testing.T, d *Devnet, params *ContentParams, key *crypto.AccountPrivateKey, data []byte, extra int64) *contracts.Tx {
 	t.Helper()
-	op, err := ContentRegistrationFor(context.Background(), bytes.NewReader(data), int64(len(data)), params, 0, 0, 3_600_000)
+	op, err := contentpay.Registration(context.Background(), bytes.NewReader(data), int64(len(data)), params, 0, 0, 3_600_000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nonce := accountOf(t, d, 0, key.Public()).Nonce
 	tx := contracts.NewTx(params.ChainID, nonce, 0, uint64(time.Now().Add(time.Minute).UnixMilli()), op)
 	tx.Sender = key.Public()
-	tx.Fee = uint64(int64(PaymentFee(params, tx)) + extra)
+	tx.Fee = uint64(int64(contentpay.Fee(params, tx)) + extra)
 	tx.Sign(key)
 	return tx
 }

@@ -16,8 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/dagd/dagd/contracts"
-	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/client/contentpay"
 	"github.com/dagd/dagd/erasure"
 )
 
@@ -161,7 +161,7 @@ func signPut(ctx context.Context, cmd *cobra.Command, c *client.Client, kf *keyr
 	if err != nil {
 		return nil, err
 	}
-	op, err := engine.ContentRegistrationFor(ctx, r, size, params, k, n, uint64(retention.Milliseconds()))
+	op, err := contentpay.Registration(ctx, r, size, params, k, n, uint64(retention.Milliseconds()))
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +200,7 @@ func signPut(ctx context.Context, cmd *cobra.Command, c *client.Client, kf *keyr
 	}
 	tx := contracts.NewTx(params.ChainID, acct.Nonce, 0, exp, op)
 	tx.Sender = sender
-	tx.Fee = engine.PaymentFee(params, tx)
+	tx.Fee = contentpay.Fee(params, tx)
 	tx.Sign(key)
 	return tx, nil
 }

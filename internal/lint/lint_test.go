@@ -21,7 +21,7 @@ const module = "github.com/dagd/dagd"
 // apart: any package may import it.
 var layers = []string{
 	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
-	"engine/api", "engine/client", "engine",
+	"engine/api", "engine/client", "engine/client/contentpay", "engine",
 	"loadtest", "loadtest/inproc", "bench", "cmd",
 	"internal",
 }
@@ -35,26 +35,29 @@ var layers = []string{
 // engine/client, the public API's Go client and wire types, sits below the
 // node: the node serves its types, and loadtest and the dagd commands
 // reach nodes through it without importing the node (nor cgo).
+// engine/client/contentpay holds the rules of a paid content put that
+// client and node share, over the ledger's types.
 // loadtest/inproc is the one part of the load generator that drives an
 // in-process devnet.
 var edges = map[string][]string{
-	"crypto":          {},
-	"erasure":         {},
-	"zk":              {"crypto"},
-	"contracts":       {"crypto"},
-	"dag":             {"crypto"},
-	"state":           {"crypto"},
-	"netquic":         {},
-	"shard":           {"crypto", "contracts", "state"},
-	"heal":            {"erasure"},
-	"engine/api":      {},
-	"engine/client":   {"erasure", "engine/api"},
-	"engine":          {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client"},
-	"loadtest":        {"crypto", "erasure", "contracts", "engine/client"},
-	"loadtest/inproc": {"crypto", "contracts", "dag", "engine", "loadtest"},
-	"bench":           {"dag", "engine", "loadtest", "loadtest/inproc"},
-	"cmd":             {"crypto", "erasure", "zk", "contracts", "dag", "state", "engine", "engine/client", "loadtest", "loadtest/inproc", "bench"},
-	"internal":        {},
+	"crypto":                   {},
+	"erasure":                  {},
+	"zk":                       {"crypto"},
+	"contracts":                {"crypto"},
+	"dag":                      {"crypto"},
+	"state":                    {"crypto"},
+	"netquic":                  {},
+	"shard":                    {"crypto", "contracts", "state"},
+	"heal":                     {"erasure"},
+	"engine/api":               {},
+	"engine/client":            {"erasure", "engine/api"},
+	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay"},
+	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
+	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine", "loadtest"},
+	"bench":                    {"dag", "engine", "loadtest", "loadtest/inproc"},
+	"cmd":                      {"crypto", "erasure", "zk", "contracts", "dag", "state", "engine", "engine/client", "engine/client/contentpay", "loadtest", "loadtest/inproc", "bench"},
+	"internal":                 {},
 }
 
 type goPackage struct {
