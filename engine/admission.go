@@ -10,12 +10,13 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/state"
 )
 
 // ReasonInvalidTx: admission refused some of the request's transactions
 // (SubmitError.Rejected says which and why); the others were submitted.
-const ReasonInvalidTx = "invalid_tx"
+const ReasonInvalidTx = client.ReasonInvalidTx
 
 // Reasons of TxRejection: why admission refused one transaction.
 const (

@@ -19,11 +19,7 @@ import (
 	"github.com/dagd/dagd/dag"
 )
 
-// API limits of the commit endpoints (see also APIOptions.MaxResponseBytes
-// and MaxReadBytes).
 const (
-	// MaxCommitsPerRequest bounds GET /v1/commits?limit=.
-	MaxCommitsPerRequest = 1000
 	// commitInfoCost is what a commit's fields (not its transactions)
 	// are charged to the read budget.
 	commitInfoCost = 1 << 10
@@ -67,12 +63,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// apiError is the body of every refusal.
-type apiError struct {
-	Error  string `json:"error"`
-	Reason string `json:"reason"`
-}
-
 func writeError(w http.ResponseWriter, status int, reason, msg string) {
 	writeJSON(w, status, apiError{Error: msg, Reason: reason})
 }
@@ -106,33 +96,6 @@ func (n *Node) handleReady(w http.ResponseWriter, _ *http.Request) {
 
 func (n *Node) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, n.Status())
-}
-
-// CommitInfo is a commit as the API serves it.
-type CommitInfo struct {
-	Seq          uint64 `json:"seq"`
-	Digest       string `json:"digest"`
-	LeaderRound  uint64 `json:"leader_round"`
-	Timestamp    uint64 `json:"timestamp_ms"`
-	Certificates int    `json:"certificates"`
-	// TxCount and Batches are known when the engine indexed the commit.
-	TxCount *int `json:"tx_count,omitempty"`
-	Batches *int `json:"batches,omitempty"`
-	// Transactions are the requested transactions (or their first
-	// tx_prefix bytes), base64 in JSON.
-	Transactions [][]byte `json:"transactions,omitempty"`
-	// Pruned says the requested transactions are no longer stored.
-	Pruned bool `json:"pruned,omitempty"`
-	// TxOffset is the position of the first of Transactions among the
-	// commit's requested transactions (the request's tx_offset).
-	TxOffset int `json:"tx_offset,omitempty"`
-	// NextTxOffset, when set, says Transactions stop short of the
-	// commit's requested transactions (APIOptions.MaxResponseBytes): GET
-	// /v1/commits/{seq}?tx_offset=NextTxOffset continues them.
-	NextTxOffset *int `json:"next_tx_offset,omitempty"`
-	// The execution record (state_root, tx_root, receipts_root...) once
-	// the commit is executed.
-	*CommitExecution
 }
 
 // commitQuery is the parsed query of the commit endpoints.
@@ -342,18 +305,6 @@ func (n *Node) handleCommit(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// CommitRange is the answer of GET /v1/commits.
-type CommitRange struct {
-	Commits          []*CommitInfo `json:"commits"`
-	LastCommittedSeq uint64        `json:"last_committed_seq"`
-	// More says the answer stopped before limit at a commit that did not
-	// fit (APIOptions.MaxResponseBytes, or the read budget) and NextSeq
-	// is where to continue. A first commit too large alone comes with
-	// its transactions cut (its NextTxOffset set).
-	More    bool   `json:"more,omitempty"`
-	NextSeq uint64 `json:"next_seq,omitempty"`
-}
-
 // handleCommits answers GET /v1/commits: up to limit commits from from on,
 // their transactions within APIOptions.MaxResponseBytes in all, charged
 // to the read budget while they are copied.
@@ -399,30 +350,6 @@ func (n *Node) handleCommits(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, out)
 }
-
-// SubmitResponse is the answer of POST /v1/transactions.
-type SubmitResponse struct {
-	Accepted int    `json:"accepted"`
-	Rejected int    `json:"rejected"`
-	Reason   string `json:"reason,omitempty"`
-	Error    string `json:"error,omitempty"`
-	// Index is the offending transaction of an invalid request.
-	Index *int `json:"index,omitempty"`
-}
-
-// submitJSON is the JSON body of POST /v1/transactions.
-type submitJSON struct {
-	Transactions [][]byte `json:"transactions"`
-}
-
-// Content types of POST /v1/transactions.
-const (
-	// ContentTypeJSON: {"transactions": ["base64", ...]}.
-	ContentTypeJSON = "application/json"
-	// ContentTypeBinary: transactions one after another, each a 4-byte
-	// big-endian length then that many bytes.
-	ContentTypeBinary = "application/octet-stream"
-)
 
 // handleTransactions reads and checks a submission within its limits
 // (the submission memory budget, API.RequestReadTimeout, MaxRequestBytes,
@@ -633,10 +560,4 @@ func (n *Node) splitBinary(data []byte) ([][]byte, error) {
 		data = data[4+l:]
 	}
 	return txs, nil
-}
-
-// AppendBinaryTx appends tx to a binary submission body.
-func AppendBinaryTx(body, tx []byte) []byte {
-	body = binary.BigEndian.AppendUint32(body, uint32(len(tx)))
-	return append(body, tx...)
 }

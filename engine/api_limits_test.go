@@ -22,6 +22,7 @@ import (
 
 	"github.com/dagd/dagd/dag"
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
 )
 
@@ -254,7 +255,7 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 	}()
 	// Every slow body is being read: each holds its fixed charge.
 	waitUntil(t, "slow bodies admitted", 5*time.Second, func() bool { return n.limits.submit.used.Load() >= int64(len(conns))*fixed })
-	status, out := postEnc(t, url+"/v1/transactions", ContentTypeBinary, "", AppendBinaryTx(nil, []byte("honest")))
+	status, out := postEnc(t, url+"/v1/transactions", ContentTypeBinary, "", client.AppendBinaryTx(nil, []byte("honest")))
 	if status != http.StatusAccepted {
 		t.Fatalf("honest submission beside %d slow bodies: %d %s", len(conns), status, out)
 	}
@@ -324,7 +325,7 @@ func TestSubmitBudgetRefusal(t *testing.T) {
 			fmt.Fprintf(c, "POST /v1/transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", 60<<10)
 			c.Write(make([]byte, 50<<10))
 			waitUntil(t, "slow body charged", 5*time.Second, func() bool { return n.limits.submit.used.Load() >= 2*(50<<10) })
-			big := AppendBinaryTx(nil, bytes.Repeat([]byte("x"), 40<<10))
+			big := client.AppendBinaryTx(nil, bytes.Repeat([]byte("x"), 40<<10))
 			status, out := post(tc.from, big)
 			if status != http.StatusTooManyRequests || !strings.Contains(out, ReasonTooManyRequests) || !strings.Contains(out, tc.limit+")") {
 				t.Fatalf("submission beyond the %s: %d %s", tc.limit, status, out)

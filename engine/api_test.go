@@ -17,6 +17,7 @@ import (
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // testOptions returns the options of validator self in a committee of n
@@ -73,7 +74,7 @@ func jsonBody(txs ...[]byte) []byte {
 func binaryBody(txs ...[]byte) []byte {
 	var b []byte
 	for _, tx := range txs {
-		b = AppendBinaryTx(b, tx)
+		b = client.AppendBinaryTx(b, tx)
 	}
 	return b
 }

@@ -14,9 +14,10 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
-	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/client/contentpay"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 	"github.com/dagd/dagd/netquic"
@@ -26,15 +27,15 @@ import (
 var (
 	// ErrContentNotFound: no holder has the object (no certificate, no
 	// manifest anywhere).
-	ErrContentNotFound = errors.New("engine: content not found")
+	ErrContentNotFound = client.ErrContentNotFound
 	// ErrContentBusy: too many puts or gets are running on this node.
-	ErrContentBusy = errors.New("engine: content service busy")
+	ErrContentBusy = client.ErrContentBusy
 	// ErrNoQuorum: a put could not collect signatures of a quorum of
 	// stake; nothing was registered.
-	ErrNoQuorum = errors.New("engine: no quorum of holders signed")
+	ErrNoQuorum = client.ErrNoQuorum
 	// ErrContentParams: coding parameters a put asked for that this
 	// network cannot use.
-	ErrContentParams = errors.New("engine: invalid content parameters")
+	ErrContentParams = contentpay.ErrParams
 )
 
 // contentService is a node's content-addressed storage: the uploader side
@@ -521,26 +522,17 @@ func (s *contentService) holderStake(n int) uint64 {
 	return st
 }
 
-// maxChunksFor bounds the chunks of an object with n shards: the
-// manifest must fit in one frame, and the options bound the size.
 // checkShardBounds refuses a coding that would store too much per content
 // byte: n/k above contracts.MaxContentExpansion, or n above
 // contracts.MaxShardsPerValidator shards per validator of the committee
-// (the bounds the ledger registers under). Errors wrap ErrContentParams.
+// (the bounds the ledger registers under, contentpay.CheckShards). Errors
+// wrap ErrContentParams.
 func (s *contentService) checkShardBounds(p erasure.Params) error {
-	return checkShardBounds(p.DataShards, p.TotalShards(), s.v)
+	return contentpay.CheckShards(p.DataShards, p.TotalShards(), s.v)
 }
 
-func checkShardBounds(k, n, v int) error {
-	if n > contracts.MaxContentExpansion*k {
-		return fmt.Errorf("%w: k=%d n=%d stores %.2f bytes per content byte, limit: n/k at most %d", ErrContentParams, k, n, float64(n)/float64(k), contracts.MaxContentExpansion)
-	}
-	if limit := contracts.MaxShardsPerValidator * v; n > limit {
-		return fmt.Errorf("%w: n=%d shards for %d validators, limit %d (%d per validator)", ErrContentParams, n, v, limit, contracts.MaxShardsPerValidator)
-	}
-	return nil
-}
-
+// maxChunksFor bounds the chunks of an object with n shards: the
+// manifest must fit in one frame, and the options bound the size.
 func (s *contentService) maxChunksFor(p erasure.Params) int {
 	perChunk := erasure.HashSize * (p.TotalShards() + 1)
 	byFrame := (maxFrameSize - 1024) / perChunk

@@ -17,44 +17,6 @@ import (
 	"github.com/dagd/dagd/heal"
 )
 
-// Reasons of the content endpoints' refusals (the "reason" field of the
-// error body), beside the generic ones.
-const (
-	// ReasonMalformedCID: the path does not hold a dagd CID.
-	ReasonMalformedCID = "malformed_cid"
-	// ReasonContentNotFound: no holder has the object.
-	ReasonContentNotFound = "content_not_found"
-	// ReasonBadParams: k or n cannot be used.
-	ReasonBadParams = "bad_params"
-	// ReasonTruncated: the upload ended before its Content-Length.
-	ReasonTruncated = "truncated"
-	// ReasonTooLarge: the upload exceeds the node's limit.
-	ReasonTooLarge = "too_large"
-	// ReasonNoQuorum: too few holders signed.
-	ReasonNoQuorum = "no_quorum"
-	// ReasonBusy: too many content requests at once (retry).
-	ReasonBusy = "busy"
-	// ReasonRetrieval: the content could not be rebuilt.
-	ReasonRetrieval = "retrieval_failed"
-	// ReasonPaymentRequired: a put without a payment (the
-	// ContentPaymentHeader) on a node that does not pay for its clients.
-	ReasonPaymentRequired = "payment_required"
-	// ReasonPaymentRefused: the put's payment does not pay for it (see the
-	// error: chain, size, fee, balance, signature, content).
-	ReasonPaymentRefused = "payment_refused"
-	// ReasonBodyTooSlow: the put's body came slower than
-	// ContentOptions.MinUploadRate allows.
-	ReasonBodyTooSlow = "body_too_slow"
-)
-
-// Response headers of GET /v1/content/{cid}.
-const (
-	HeaderManifestDigest = "X-Dagd-Manifest-Digest"
-	HeaderContentK       = "X-Dagd-K"
-	HeaderContentN       = "X-Dagd-N"
-	HeaderChunkSize      = "X-Dagd-Chunk-Size"
-)
-
 // mountContent adds the content endpoints:
 //
 //	POST /v1/content?k=K&n=N      put the body; answers ContentPutResponse
@@ -74,81 +36,6 @@ func (n *Node) mountContent(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/content/{cid}", n.handleContentGet)
 	mux.HandleFunc("GET /v1/content/{cid}/manifest", n.handleContentManifest)
 	mux.HandleFunc("GET /v1/content/{cid}/stat", n.handleContentStat)
-}
-
-// ContentPutResponse is the answer of a put.
-type ContentPutResponse struct {
-	// CID names the content (base32 CIDv1, BLAKE3 multihash).
-	CID string `json:"cid"`
-	// Size is the content's length in bytes.
-	Size uint64 `json:"size"`
-	// Chunks is the number of chunks, of ChunkSize bytes (the last may be
-	// shorter).
-	Chunks    int `json:"chunks"`
-	ChunkSize int `json:"chunk_size"`
-	// K of N shards rebuild each chunk.
-	K int `json:"k"`
-	N int `json:"n"`
-	// Overhead is N/K: bytes stored per content byte.
-	Overhead float64 `json:"overhead"`
-	// ManifestDigest is the hex BLAKE3 hash of the manifest.
-	ManifestDigest string `json:"manifest_digest"`
-	// Signers are the validators whose signatures the certificate holds.
-	Signers []int `json:"signers"`
-	// Unconfirmed are the holders that did not sign this put.
-	Unconfirmed []int `json:"unconfirmed,omitempty"`
-	// AlreadyRegistered says the CID was registered before this put.
-	AlreadyRegistered bool `json:"already_registered,omitempty"`
-	// Certificate is the hex of the certificate's canonical encoding.
-	Certificate string `json:"certificate"`
-	// Registration says how the ledger records the content (see
-	// ContentRegistration): usually pending when the put returns.
-	Registration *ContentRegistration `json:"registration,omitempty"`
-}
-
-// ContentStat describes a stored object.
-type ContentStat struct {
-	// CID names the content.
-	CID string `json:"cid"`
-	// Size is the content's length in bytes.
-	Size uint64 `json:"size"`
-	// Chunks is the number of chunks of ChunkSize bytes.
-	Chunks    int `json:"chunks"`
-	ChunkSize int `json:"chunk_size"`
-	// K of N shards rebuild each chunk; Overhead is N/K.
-	K        int     `json:"k"`
-	N        int     `json:"n"`
-	Overhead float64 `json:"overhead"`
-	// ManifestDigest is the hex BLAKE3 hash of the manifest.
-	ManifestDigest string `json:"manifest_digest"`
-	// Registered says this node has a certificate for the CID in its
-	// local registry.
-	Registered bool `json:"registered"`
-	// Ledger says whether the ledger records the content (the commit and
-	// transaction that registered it), or why not.
-	Ledger *ContentRegistration `json:"ledger"`
-	// Holders are the validators assigned shards (shard j to validator
-	// j mod committee size).
-	Holders []ContentHolder `json:"holders"`
-	// Signers are the validators whose signatures the certificate holds,
-	// with their stake, against the quorum.
-	Signers     []int  `json:"signers"`
-	SignerStake uint64 `json:"signer_stake"`
-	QuorumStake uint64 `json:"quorum_stake"`
-	// Certificate is the hex of the certificate's canonical encoding.
-	Certificate string `json:"certificate,omitempty"`
-}
-
-// ContentHolder is one validator holding shards of an object.
-type ContentHolder struct {
-	// Validator is the holder's index in the committee.
-	Validator int `json:"validator"`
-	// Shards are the shard indices it holds of every chunk.
-	Shards []int `json:"shards"`
-	// Signed says its signature is in the certificate.
-	Signed bool `json:"signed"`
-	// Connected says the answering node reaches it now.
-	Connected bool `json:"connected"`
 }
 
 func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {

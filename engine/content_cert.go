@@ -11,6 +11,7 @@ import (
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/client/contentpay"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 )
@@ -165,7 +166,7 @@ func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, chainID stri
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
 	v := committee.Size()
-	if err := checkShardBounds(c.K, c.N, v); err != nil {
+	if err := contentpay.CheckShards(c.K, c.N, v); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
 	signers, err := crypto.ParseBitmap(c.Signers, v)

@@ -162,43 +162,6 @@ func decodeRegRec(p []byte) (*regRec, error) {
 	return rec, nil
 }
 
-// ContentRegistration says whether and how the ledger records a content.
-type ContentRegistration struct {
-	// Registered says the executed state of the answering node holds the
-	// content's record.
-	Registered bool `json:"registered"`
-	// Seq is the commit that executed the registration.
-	Seq uint64 `json:"seq,omitempty"`
-	// Tx is the hex digest of the registering transaction, when the
-	// answering node knows it.
-	Tx string `json:"tx,omitempty"`
-	// Registrant is the hex account key that sent it.
-	Registrant string `json:"registrant,omitempty"`
-	// Expiry is the consensus time (unix ms) until which the content is
-	// paid for (RenewContent extends it); then its holders delete it.
-	Expiry uint64 `json:"expiry,omitempty"`
-	// Pending says this node submitted a registration that has not
-	// executed yet.
-	Pending bool `json:"pending,omitempty"`
-	// Reason says why the content is not registered (only when
-	// Registered is false).
-	Reason string `json:"reason,omitempty"`
-}
-
-// String describes the registration in one line.
-func (r *ContentRegistration) String() string {
-	switch {
-	case r == nil:
-		return "unknown"
-	case r.Registered && r.Tx != "":
-		return fmt.Sprintf("yes, commit %d, tx %s, paid until %s", r.Seq, r.Tx, time.UnixMilli(int64(r.Expiry)).UTC().Format(time.RFC3339))
-	case r.Registered:
-		return fmt.Sprintf("yes, commit %d, paid until %s", r.Seq, time.UnixMilli(int64(r.Expiry)).UTC().Format(time.RFC3339))
-	default:
-		return fmt.Sprintf("no (%s)", r.Reason)
-	}
-}
-
 // ledgerView is the content service's access to the ledger: the executed
 // state, the index of registrations, and the registrar.
 type ledgerView struct {

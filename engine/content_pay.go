@@ -2,14 +2,13 @@ package engine
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client/contentpay"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/shard"
 )
@@ -31,11 +30,6 @@ import (
 // attaches it to the payer's transaction as its witness (the payer's
 // signature does not cover it) and submits that transaction. The node's own
 // account pays nothing.
-
-// ContentPaymentHeader carries a paid put's registration transaction: the
-// hex of the payer's signed contracts.Tx (a RegisterContent without its
-// certificate).
-const ContentPaymentHeader = "Dagd-Content-Payment"
 
 // ErrContentPayment is wrapped by every refusal of a put's payment: a
 // transaction that does not pay for the content it comes with, or that its
@@ -79,7 +73,7 @@ func (s *contentService) authorize(tx *contracts.Tx, size int64) (*payment, erro
 	if size > s.opts.MaxContentSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", erasure.ErrTooLong, size, s.opts.MaxContentSize)
 	}
-	if err := checkShardBounds(int(op.K), int(op.N), s.v); err != nil {
+	if err := contentpay.CheckShards(int(op.K), int(op.N), s.v); err != nil {
 		return nil, err
 	}
 	if now := uint64(time.Now().UnixMilli()); tx.Expiry < now {
@@ -198,33 +192,6 @@ func (s *contentService) readReceipt(tx crypto.Digest) (*shard.ReceiptRecord, bo
 	return shard.ReadReceipt(s.n.exec.st, tx)
 }
 
-// ContentParams is what a client needs to pay for a put itself
-// (GET /v1/content/params): the chain and epoch to sign for, the coding
-// that gives the content its CID, and the prices.
-type ContentParams struct {
-	// ChainID and Epoch are the chain and committee epoch a registration
-	// is signed for.
-	ChainID string `json:"chain_id"`
-	Epoch   uint64 `json:"epoch"`
-	// CommitteeSize bounds n (contracts.MaxShardsPerValidator per
-	// validator).
-	CommitteeSize int `json:"committee_size"`
-	// ChunkSize is the network's chunk size: the CID depends on it.
-	ChunkSize int `json:"chunk_size"`
-	// K and N are the node's default coding.
-	K int `json:"k"`
-	N int `json:"n"`
-	// MaxContentSize bounds one object.
-	MaxContentSize int64 `json:"max_content_size"`
-	// Fees are the token module's rules the fee is computed by.
-	MinFee               uint64 `json:"min_fee"`
-	FeePerByte           uint64 `json:"fee_per_byte"`
-	ContentFee           uint64 `json:"content_fee"`
-	ContentBytePrice     uint64 `json:"content_byte_price"`
-	ContentRetentionUnit uint64 `json:"content_retention_unit_ms"`
-	MaxContentRetention  uint64 `json:"max_content_retention_ms"`
-}
-
 // contentParams returns this node's ContentParams.
 func (s *contentService) contentParams() *ContentParams {
 	p := contracts.NewModule(s.n.opts.Execution.Params).Params()
@@ -234,57 +201,3 @@ func (s *contentService) contentParams() *ContentParams {
 		ContentFee: p.ContentFee, ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit,
 		MaxContentRetention: p.MaxContentRetention}
 }
-
-// Module returns the token module of p's fee rules.
-func (p *ContentParams) Module() *contracts.Module {
-	return contracts.NewModule(contracts.Params{MinFee: p.MinFee, FeePerByte: p.FeePerByte, ContentFee: p.ContentFee,
-		ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit, MaxContentRetention: p.MaxContentRetention,
-		CommitteeEpoch: p.Epoch})
-}
-
-// PaymentFee returns the fee a node requires of tx, the payment of a put:
-// the module's minimum fee of tx as it will be submitted, with a full
-// signer bitmap as its witness.
-func (p *ContentParams) PaymentFee(tx *contracts.Tx) uint64 {
-	op, ok := tx.Op.(*contracts.RegisterContent)
-	if !ok {
-		return p.Module().MinFee(tx)
-	}
-	w := *op
-	w.Signers = make([]byte, (p.CommitteeSize+7)/8)
-	full := *tx
-	full.Op = &w
-	return p.Module().MinFee(&full)
-}
-
-// ContentRegistrationFor codes the size bytes of r as the network does
-// (p's chunk size, k of n shards) without storing anything, and returns
-// the RegisterContent a payer signs for that content: its CID, manifest
-// digest, p's epoch and the retention (in consensus milliseconds).
-func ContentRegistrationFor(ctx context.Context, r io.Reader, size int64, p *ContentParams, k, n int, retention uint64) (*contracts.RegisterContent, error) {
-	if k == 0 {
-		k = p.K
-	}
-	if n == 0 {
-		n = p.N
-	}
-	if err := checkShardBounds(k, n, p.CommitteeSize); err != nil {
-		return nil, err
-	}
-	enc, err := erasure.NewEncoder(&erasure.Options{ChunkSize: p.ChunkSize, DataShards: k, ParityShards: n - k})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrContentParams, err)
-	}
-	id, m, err := enc.Encode(ctx, r, size, discardShards{})
-	if err != nil {
-		return nil, fmt.Errorf("engine: code the content: %w", err)
-	}
-	op := contracts.NewRegisterContent(id.Bytes(), m.ContentSize(), uint16(k), uint16(n), crypto.Digest(m.Digest()), nil, nil)
-	op.Epoch, op.Retention = p.Epoch, retention
-	return op, nil
-}
-
-// discardShards is an erasure.ShardSink that keeps nothing.
-type discardShards struct{}
-
-func (discardShards) Put(context.Context, int, int, []byte) error { return nil }

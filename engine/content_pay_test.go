@@ -16,6 +16,8 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/client/contentpay"
 )
 
 // accountOf reads an account from node i's executed state.
@@ -39,14 +41,14 @@ func accountOf(t *testing.T, d *Devnet, i int, pk crypto.AccountPublicKey) contr
 // locally, with the fee the node requires plus extra.
 func paidTx(t *testing.T, d *Devnet, params *ContentParams, key *crypto.AccountPrivateKey, data []byte, extra int64) *contracts.Tx {
 	t.Helper()
-	op, err := ContentRegistrationFor(context.Background(), bytes.NewReader(data), int64(len(data)), params, 0, 0, 3_600_000)
+	op, err := contentpay.Registration(context.Background(), bytes.NewReader(data), int64(len(data)), params, 0, 0, 3_600_000)
 	if err != nil {
 		t.Fatal(err)
 	}
 	nonce := accountOf(t, d, 0, key.Public()).Nonce
 	tx := contracts.NewTx(params.ChainID, nonce, 0, uint64(time.Now().Add(time.Minute).UnixMilli()), op)
 	tx.Sender = key.Public()
-	tx.Fee = uint64(int64(params.PaymentFee(tx)) + extra)
+	tx.Fee = uint64(int64(contentpay.Fee(params, tx)) + extra)
 	tx.Sign(key)
 	return tx
 }
@@ -87,11 +89,11 @@ func TestContentPaidPut(t *testing.T) {
 	if st, body := postPut(t, d, 1, data, nil); st != http.StatusUnauthorized || !strings.Contains(body, ReasonPaymentRequired) {
 		t.Fatalf("unpaid put: %d %s", st, body)
 	}
-	c, err := NewContentClient(d.Node(1).APIAddr(), nil)
+	c, err := client.New(d.Node(1).APIAddr(), client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	params, err := c.Params(context.Background())
+	params, err := c.ContentParams(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +136,7 @@ func TestContentPaidPut(t *testing.T) {
 
 	nodeBefore, payerBefore := accountOf(t, d, 2, node), accountOf(t, d, 2, payer.Public())
 	tx := paidTx(t, d, params, payer, data, 0)
-	res, err := c.Put(context.Background(), bytes.NewReader(data), int64(len(data)), PutOptions{Payment: tx})
+	res, err := c.Put(context.Background(), bytes.NewReader(data), int64(len(data)), client.PutOptions{Payment: tx.Encode()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 )
@@ -94,9 +95,9 @@ func randomContent(seed uint64, size int) []byte {
 	return b
 }
 
-func client(t testing.TB, d *Devnet, i int) *ContentClient {
+func apiClient(t testing.TB, d *Devnet, i int) *client.Client {
 	t.Helper()
-	c, err := NewContentClient(d.Node(i).APIAddr(), nil)
+	c, err := client.New(d.Node(i).APIAddr(), client.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestContentRoundTrip(t *testing.T) {
 			res = putBytes(t, d, in, data, PutOptions{})
 		} else {
 			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-			r, err := client(t, d, in).Put(ctx, bytes.NewReader(data), int64(size), PutOptions{})
+			r, err := apiClient(t, d, in).Put(ctx, bytes.NewReader(data), int64(size), client.PutOptions{})
 			cancel()
 			if err != nil {
 				t.Fatalf("HTTP put of %d bytes: %v", size, err)
@@ -188,7 +189,7 @@ func TestContentRoundTrip(t *testing.T) {
 		}
 		var viaHTTP bytes.Buffer
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-		_, err = client(t, d, (n+2)%4).Get(ctx, res.CID, &viaHTTP)
+		_, err = apiClient(t, d, (n+2)%4).Get(ctx, res.CID, &viaHTTP)
 		cancel()
 		if err != nil || !bytes.Equal(viaHTTP.Bytes(), data) {
 			t.Fatalf("size %d: HTTP get: %v (%d bytes)", size, err, viaHTTP.Len())
@@ -223,7 +224,7 @@ func TestContentTwoValidatorsStopped(t *testing.T) {
 	var b bytes.Buffer
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	if _, err := client(t, d, 0).Get(ctx, res.CID, &b); err != nil || !bytes.Equal(b.Bytes(), data) {
+	if _, err := apiClient(t, d, 0).Get(ctx, res.CID, &b); err != nil || !bytes.Equal(b.Bytes(), data) {
 		t.Fatalf("HTTP get through node 0: %v", err)
 	}
 	// A third holder down: fewer than k shards, a clear error.

@@ -7,7 +7,9 @@
 // stored batches) to subscribers.
 //
 // A node serves, on its own HTTP listener, /metrics (Prometheus, on a
-// per-node registry), /healthz, /readyz and a small JSON API:
+// per-node registry), /healthz, /readyz and a small JSON API, whose wire
+// types (and the Go client of it) are package engine/client: the handlers
+// serve those types, defined there once (api_wire.go aliases them):
 //
 //	GET  /v1/status                 progress of the node
 //	GET  /v1/commits/{seq}          one commit: seq, running commit digest...

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/shard"
 	"github.com/dagd/dagd/state"
 )
@@ -25,16 +26,6 @@ func (n *Node) mountExecution(mux *http.ServeMux) {
 	mux.Handle("GET /v1/state/{key}", n.withRequestDeadlines(http.HandlerFunc(n.handleState)))
 }
 
-// CommitExecution is what the executor recorded of a commit, as the
-// commit endpoints serve it.
-type CommitExecution struct {
-	StateRoot    string       `json:"state_root"`
-	TxRoot       string       `json:"tx_root"`
-	ReceiptsRoot string       `json:"receipts_root"`
-	Time         uint64       `json:"exec_time_ms"`
-	Counts       shard.Counts `json:"exec_counts"`
-}
-
 // commitExecution returns the execution record of commit seq, nil when it
 // is not executed (or the node does not execute).
 func (n *Node) commitExecution(seq uint64) (*CommitExecution, error) {
@@ -46,32 +37,7 @@ func (n *Node) commitExecution(seq uint64) (*CommitExecution, error) {
 		return nil, err
 	}
 	return &CommitExecution{StateRoot: rec.StateRoot.String(), TxRoot: rec.TxRoot.String(), ReceiptsRoot: rec.ReceiptsRoot.String(),
-		Time: rec.Time, Counts: rec.Counts}, nil
-}
-
-// ReceiptInfo is the answer of GET /v1/receipts/{tx}.
-type ReceiptInfo struct {
-	Tx       string `json:"tx"`
-	Seq      uint64 `json:"seq"`
-	Index    uint32 `json:"index"`
-	Code     uint16 `json:"code"`
-	CodeName string `json:"code_name"`
-	OK       bool   `json:"ok"`
-	Reason   string `json:"reason,omitempty"`
-	// Fee is the native amount charged, in decimal.
-	Fee    string         `json:"fee"`
-	Events []ReceiptEvent `json:"events,omitempty"`
-	// Receipt is the canonical encoding (hex) that the commit's receipts
-	// root commits to at leaf Index.
-	Receipt      string `json:"receipt"`
-	TxRoot       string `json:"tx_root,omitempty"`
-	ReceiptsRoot string `json:"receipts_root,omitempty"`
-}
-
-// ReceiptEvent is an event of a receipt.
-type ReceiptEvent struct {
-	Type  string            `json:"type"`
-	Attrs map[string]string `json:"attrs,omitempty"`
+		Time: rec.Time, Counts: client.ExecCounts(rec.Counts)}, nil
 }
 
 func (n *Node) executorOr503(w http.ResponseWriter) bool {
@@ -97,7 +63,7 @@ func (n *Node) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, "unknown_tx", fmt.Sprintf("no receipt for %s (last executed commit %d): not executed yet, dropped (duplicate, expired, malformed) or never committed", d, n.exec.executed.Load()))
+		writeError(w, http.StatusNotFound, client.ReasonUnknownTx, fmt.Sprintf("no receipt for %s (last executed commit %d): not executed yet, dropped (duplicate, expired, malformed) or never committed", d, n.exec.executed.Load()))
 		return
 	}
 	rc, err := contracts.DecodeReceipt(rec.Receipt)
@@ -121,32 +87,6 @@ func (n *Node) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		out.TxRoot, out.ReceiptsRoot = cr.TxRoot.String(), cr.ReceiptsRoot.String()
 	}
 	writeJSON(w, http.StatusOK, out)
-}
-
-// StateValue is the answer of GET /v1/state/{key}: the value of a key at
-// an executed commit and the proof of it against that commit's state root.
-type StateValue struct {
-	Key       string `json:"key"`
-	Seq       uint64 `json:"seq"`
-	StateRoot string `json:"state_root"`
-	Exists    bool   `json:"exists"`
-	Value     string `json:"value,omitempty"`
-	// Proof is the hex of the proof's binary encoding (package
-	// state/proof: Unmarshal, then VerifyProof(state_root, key, value)),
-	// an inclusion proof when Exists, else a non-inclusion proof.
-	Proof string `json:"proof,omitempty"`
-}
-
-// AccountInfo is the answer of GET /v1/accounts/{pubkey}.
-type AccountInfo struct {
-	PublicKey string `json:"public_key"`
-	Exists    bool   `json:"exists"`
-	Nonce     uint64 `json:"nonce"`
-	// Balance is the native balance in decimal.
-	Balance string `json:"balance"`
-	// State is the account's key and value with their proof (the proof
-	// only with ?proof=1).
-	State StateValue `json:"state"`
 }
 
 // parseSeq reads ?seq=, defaulting to the last executed commit, and

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // FuzzCommitIndex: the engine's commit index entries come back from disk;
@@ -35,7 +36,7 @@ func FuzzSplitBinary(f *testing.F) {
 		f.Fatal(err)
 	}
 	defer n.Close()
-	f.Add(AppendBinaryTx(AppendBinaryTx(nil, []byte("a")), []byte("bc")))
+	f.Add(client.AppendBinaryTx(client.AppendBinaryTx(nil, []byte("a")), []byte("bc")))
 	f.Add([]byte{0, 0, 0, 5, 1})
 	f.Add([]byte{0xff, 0xff, 0xff, 0xff})
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -48,7 +49,7 @@ func FuzzSplitBinary(f *testing.F) {
 			if len(tx) == 0 || len(tx) > n.MaxTxSize() {
 				t.Fatalf("transaction of %d bytes passed", len(tx))
 			}
-			again = AppendBinaryTx(again, tx)
+			again = client.AppendBinaryTx(again, tx)
 		}
 		if !bytes.Equal(again, body) {
 			t.Fatal("split does not round-trip")

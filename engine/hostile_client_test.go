@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
 )
 
@@ -332,7 +333,7 @@ func TestHostileClients(t *testing.T) {
 	deadline := time.Now().Add(12 * time.Second)
 	for k := 0; time.Now().Before(deadline); k++ {
 		<-pace.C
-		body := AppendBinaryTx(nil, fmt.Appendf(nil, "honest-%d", k))
+		body := client.AppendBinaryTx(nil, fmt.Appendf(nil, "honest-%d", k))
 		res, err := honest.Post(base+"/v1/transactions", ContentTypeBinary, bytes.NewReader(body))
 		if err != nil {
 			honestFailed.Add(1)

@@ -637,43 +637,6 @@ func (n *Node) observeCommit(ci *commitIndex, now time.Time) {
 	}
 }
 
-// Status is a snapshot of a node's progress, served by /v1/status.
-type Status struct {
-	// ChainID is the chain the node runs; clients sign transactions for
-	// it.
-	ChainID            string    `json:"chain_id,omitempty"`
-	Validator          int       `json:"validator"`
-	CommitteeSize      int       `json:"committee_size"`
-	Round              uint64    `json:"round"`
-	LastCommittedRound uint64    `json:"last_committed_round"`
-	LastCommittedSeq   uint64    `json:"last_committed_seq"`
-	CommitDigest       string    `json:"commit_digest"`
-	PeersConnected     int       `json:"peers_connected"`
-	QuorumConnected    bool      `json:"quorum_connected"`
-	CommittedTxs       uint64    `json:"committed_txs"`
-	LastCommitAt       time.Time `json:"last_commit_at,omitzero"`
-	PendingCerts       int       `json:"pending_certs"`
-	PendingCommits     int       `json:"pending_commits"`
-	// ReproposedBatches counts own batches proposed again because their
-	// certificate missed every commit (since the node started).
-	ReproposedBatches uint64 `json:"reproposed_batches"`
-	WorkerLoad        int    `json:"worker_load"`
-	SubmitQueue       int    `json:"submit_queue"`
-	InboxQueue        int    `json:"inbox_queue"`
-	// RequestedBatches counts batches asked of peers and not received.
-	RequestedBatches int `json:"requested_batches"`
-	// PeersBanned counts the bans imposed on faulty peers since the node
-	// started (Options.PeerBanDuration).
-	PeersBanned uint64 `json:"peers_banned"`
-	// Execution (execute.go): the last executed commit, the state root
-	// after it, the transactions that got a receipt since the node
-	// started, and why execution stopped, if it did.
-	LastExecutedSeq uint64 `json:"last_executed_seq"`
-	StateRoot       string `json:"state_root,omitempty"`
-	ExecutedTxs     uint64 `json:"executed_txs"`
-	ExecutionError  string `json:"execution_error,omitempty"`
-}
-
 // publishStatus stores a snapshot for other goroutines and updates the
 // gauges. connected nil keeps the last known peers.
 func (n *Node) publishStatus(connected []dag.ValidatorID) {

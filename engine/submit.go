@@ -7,36 +7,37 @@ import (
 	"net/http"
 
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // Reasons a submission is refused, as SubmitError.Reason and in API
 // answers.
 const (
 	// ReasonQueueFull: the node's submission queue is full (busy, retry).
-	ReasonQueueFull = "queue_full"
+	ReasonQueueFull = client.ReasonQueueFull
 	// ReasonNodeBusy: the consensus worker holds as many batches as it may
 	// (busy, retry).
-	ReasonNodeBusy = "node_busy"
+	ReasonNodeBusy = client.ReasonNodeBusy
 	// ReasonTooManyRequests: too many submissions are in flight on the
 	// API (retry).
-	ReasonTooManyRequests = "too_many_requests"
+	ReasonTooManyRequests = client.ReasonTooManyRequests
 	// ReasonTxTooLarge: a transaction exceeds the size cap.
-	ReasonTxTooLarge = "tx_too_large"
+	ReasonTxTooLarge = client.ReasonTxTooLarge
 	// ReasonEmptyTx: a transaction has no bytes.
-	ReasonEmptyTx = "empty_tx"
+	ReasonEmptyTx = client.ReasonEmptyTx
 	// ReasonTooManyTxs: the request carries more transactions than allowed.
-	ReasonTooManyTxs = "too_many_txs"
+	ReasonTooManyTxs = client.ReasonTooManyTxs
 	// ReasonNoTxs: the request carries no transaction.
-	ReasonNoTxs = "no_txs"
+	ReasonNoTxs = client.ReasonNoTxs
 	// ReasonBodyTooLarge: the request body exceeds its cap.
-	ReasonBodyTooLarge = "body_too_large"
+	ReasonBodyTooLarge = client.ReasonBodyTooLarge
 	// ReasonBodyTimeout: the request body did not arrive within
 	// APIOptions.RequestReadTimeout.
-	ReasonBodyTimeout = "body_timeout"
+	ReasonBodyTimeout = client.ReasonBodyTimeout
 	// ReasonBadRequest: the request does not parse.
-	ReasonBadRequest = "bad_request"
+	ReasonBadRequest = client.ReasonBadRequest
 	// ReasonStopped: the node is stopping.
-	ReasonStopped = "stopped"
+	ReasonStopped = client.ReasonStopped
 )
 
 // SubmitError explains why transactions were refused. Transactions are

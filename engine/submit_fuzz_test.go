@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+
+	"github.com/dagd/dagd/engine/client"
 )
 
 // FuzzParseSubmission: the body of POST /v1/transactions, in any of the
@@ -26,7 +28,7 @@ func FuzzParseSubmission(f *testing.F) {
 	f.Add(uint8(0), []byte(`{"transactions":[]}`))
 	f.Add(uint8(0), []byte(`{"transactions":["AAAA"]} {}`))
 	f.Add(uint8(2), []byte(`{"transactions":[null,"",1]}`))
-	f.Add(uint8(1), AppendBinaryTx(AppendBinaryTx(nil, []byte("a")), []byte("bc")))
+	f.Add(uint8(1), client.AppendBinaryTx(client.AppendBinaryTx(nil, []byte("a")), []byte("bc")))
 	f.Add(uint8(1), []byte{0, 0, 0, 5, 1})
 	f.Add(uint8(4), []byte(`{"transactions":["AAAA"],"x":1}`))
 	f.Add(uint8(5), []byte{0xff, 0xff, 0xff, 0xff})

@@ -12,8 +12,9 @@
 // percentiles are read.
 //
 // A Target is what the load goes to: a devnet in the same process
-// (NewDevnetTarget: Submit calls and commit subscriptions) or running nodes
-// over HTTP (NewHTTPTarget: POST /v1/transactions with the binary body, and
+// (package loadtest/inproc: Submit calls and commit subscriptions) or
+// running nodes over their public API (NewHTTPTarget, with package
+// engine/client: POST /v1/transactions with the binary body, and
 // commits followed by polling GET /v1/commits?from=S&txs=own&tx_prefix=N on
 // every target, which returns the first bytes of the transactions of the
 // batches each node authored). Both also report every node's commit digest

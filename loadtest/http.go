@@ -1,13 +1,10 @@
 package loadtest
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -15,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // HTTPOptions configures an HTTPTarget. Zero values mean defaults.
@@ -44,6 +41,12 @@ type HTTPOptions struct {
 	Logger *slog.Logger
 }
 
+// maxAnswerBytes bounds one JSON answer the follower reads: a page of
+// commits carries up to the node's APIOptions.MaxResponseBytes (8 MiB by
+// default) of transactions, base64 in JSON; this leaves room for nodes
+// configured larger.
+const maxAnswerBytes = 64 << 20
+
 // HTTPTarget offers load to running nodes over their HTTP API:
 // POST /v1/transactions with the length-prefixed binary body, and commits
 // followed by polling GET /v1/commits?from=S&limit=L&txs=own&tx_prefix=24
@@ -51,9 +54,8 @@ type HTTPOptions struct {
 // own batches, so a transaction is observed once, at the node it was sent
 // to, and every node's digests feed the consistency check.
 type HTTPTarget struct {
-	bases  []string
-	client *http.Client
-	opts   HTTPOptions
+	nodes []*client.Client
+	opts  HTTPOptions
 }
 
 // NewHTTPTarget returns a target over nodes at hostports ("host:port" or
@@ -77,96 +79,58 @@ func NewHTTPTarget(hostports []string, o HTTPOptions) (*HTTPTarget, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	t := &HTTPTarget{opts: o, client: &http.Client{Timeout: o.Timeout, Transport: &http.Transport{
-		MaxIdleConnsPerHost: o.MaxConnsPerHost, MaxConnsPerHost: o.MaxConnsPerHost, IdleConnTimeout: time.Minute}}}
+	hc := &http.Client{Timeout: o.Timeout, Transport: &http.Transport{
+		MaxIdleConnsPerHost: o.MaxConnsPerHost, MaxConnsPerHost: o.MaxConnsPerHost, IdleConnTimeout: time.Minute}}
+	t := &HTTPTarget{opts: o}
 	for _, h := range hostports {
 		h = strings.TrimSpace(h)
 		if h == "" {
 			continue
 		}
-		if !strings.Contains(h, "://") {
-			h = "http://" + h
+		c, err := client.New(h, client.Options{HTTPClient: hc, MaxAnswerBytes: maxAnswerBytes})
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: target: %w", err)
 		}
-		t.bases = append(t.bases, strings.TrimRight(h, "/"))
+		t.nodes = append(t.nodes, c)
 	}
-	if len(t.bases) == 0 {
+	if len(t.nodes) == 0 {
 		return nil, errors.New("loadtest: no targets")
 	}
 	return t, nil
 }
 
 // Nodes implements Target.
-func (t *HTTPTarget) Nodes() int { return len(t.bases) }
+func (t *HTTPTarget) Nodes() int { return len(t.nodes) }
 
 // Submit implements Target.
 func (t *HTTPTarget) Submit(ctx context.Context, node int, txs [][]byte) (int, error) {
-	size := 0
-	for _, tx := range txs {
-		size += 4 + len(tx)
-	}
-	body := make([]byte, 0, size)
-	for _, tx := range txs {
-		body = engine.AppendBinaryTx(body, tx)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.bases[node]+"/v1/transactions", bytes.NewReader(body))
-	if err != nil {
-		return 0, &SubmitError{Reason: "error", Err: err}
-	}
-	req.Header.Set("Content-Type", engine.ContentTypeBinary)
-	resp, err := t.client.Do(req)
-	if err != nil {
-		return 0, &SubmitError{Reason: "http_error", Err: err}
-	}
-	defer resp.Body.Close()
-	var sr engine.SubmitResponse
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	sr, err := t.nodes[node].Submit(ctx, txs)
 	if err == nil {
-		err = json.Unmarshal(data, &sr)
-	}
-	if resp.StatusCode == http.StatusAccepted && err == nil {
 		return sr.Accepted, nil
 	}
-	if err != nil {
-		return 0, &SubmitError{Reason: fmt.Sprintf("http_%d", resp.StatusCode), Err: fmt.Errorf("answer: %w", err)}
+	var ae *client.APIError
+	if !errors.As(err, &ae) {
+		return 0, &SubmitError{Reason: "http_error", Err: err}
 	}
-	busy := resp.StatusCode == http.StatusServiceUnavailable || resp.StatusCode == http.StatusTooManyRequests
-	return sr.Accepted, &SubmitError{Reason: sr.Reason, Busy: busy, Accepted: sr.Accepted, Err: errors.New(sr.Error)}
-}
-
-func (t *HTTPTarget) getJSON(ctx context.Context, url string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
+	accepted := 0
+	if sr != nil {
+		accepted = sr.Accepted
 	}
-	resp, err := t.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return &statusError{code: resp.StatusCode, msg: fmt.Sprintf("GET %s: %s: %s", url, resp.Status, bytes.TrimSpace(msg))}
-	}
-	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
-		return fmt.Errorf("GET %s: %w", url, err)
-	}
-	return nil
+	busy := ae.Status == http.StatusServiceUnavailable || ae.Status == http.StatusTooManyRequests
+	return accepted, &SubmitError{Reason: ae.Reason, Busy: busy, Accepted: accepted, Err: err}
 }
 
 // Status returns node i's status.
-func (t *HTTPTarget) Status(ctx context.Context, node int) (*engine.Status, error) {
-	var st engine.Status
-	if err := t.getJSON(ctx, t.bases[node]+"/v1/status", &st); err != nil {
-		return nil, err
-	}
-	return &st, nil
+func (t *HTTPTarget) Status(ctx context.Context, node int) (*client.Status, error) {
+	st, _, err := t.nodes[node].Status(ctx)
+	return st, err
 }
 
 // Round implements Target.
 func (t *HTTPTarget) Round(ctx context.Context) (uint64, error) {
 	var r uint64
 	var errs []error
-	for i := range t.bases {
+	for i := range t.nodes {
 		st, err := t.Status(ctx, i)
 		if err != nil {
 			errs = append(errs, err)
@@ -174,7 +138,7 @@ func (t *HTTPTarget) Round(ctx context.Context) (uint64, error) {
 		}
 		r = max(r, st.Round)
 	}
-	if len(errs) == len(t.bases) {
+	if len(errs) == len(t.nodes) {
 		return 0, errors.Join(errs...)
 	}
 	return r, nil
@@ -183,26 +147,26 @@ func (t *HTTPTarget) Round(ctx context.Context) (uint64, error) {
 // Follow implements Target: one poller per node, starting after each
 // node's last commit at the time of the call.
 func (t *HTTPTarget) Follow(ctx context.Context, fn func(Observation)) (func(), error) {
-	return t.followEach(ctx, func(st *engine.Status) uint64 { return st.LastCommittedSeq + 1 },
+	return t.followEach(ctx, func(st *client.Status) uint64 { return st.LastCommittedSeq + 1 },
 		func(ctx context.Context, node int, next uint64) { t.poll(ctx, node, next, fn) })
 }
 
 // followEach starts one poller per node, each from the sequence number
 // startOf gives of the node's status at the time of the call, and returns
 // the function that stops them and waits for them to end.
-func (t *HTTPTarget) followEach(ctx context.Context, startOf func(*engine.Status) uint64,
+func (t *HTTPTarget) followEach(ctx context.Context, startOf func(*client.Status) uint64,
 	poll func(ctx context.Context, node int, next uint64)) (func(), error) {
-	starts := make([]uint64, len(t.bases))
-	for i := range t.bases {
+	starts := make([]uint64, len(t.nodes))
+	for i := range t.nodes {
 		st, err := t.Status(ctx, i)
 		if err != nil {
-			return nil, fmt.Errorf("loadtest: node %s: %w", t.bases[i], err)
+			return nil, fmt.Errorf("loadtest: node %s: %w", t.nodes[i].Addr(), err)
 		}
 		starts[i] = startOf(st)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	for i := range t.bases {
+	for i := range t.nodes {
 		wg.Go(func() { poll(ctx, i, starts[i]) })
 	}
 	var once sync.Once
@@ -226,7 +190,7 @@ func (t *HTTPTarget) pollLoop(ctx context.Context, node int, what string, step f
 		switch {
 		case err != nil:
 			if ctx.Err() == nil {
-				t.opts.Logger.Warn(what, "node", t.bases[node], "err", err)
+				t.opts.Logger.Warn(what, "node", t.nodes[node].Addr(), "err", err)
 			}
 			timer.Reset(t.opts.PollInterval * 5)
 		case full:
@@ -241,12 +205,11 @@ const pollLimit = 200
 
 func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Observation)) {
 	t.pollLoop(ctx, node, "poll commits", func() (bool, error) {
-		var cr engine.CommitRange
-		url := fmt.Sprintf("%s/v1/commits?from=%d&limit=%d&txs=own&tx_prefix=%d", t.bases[node], next, pollLimit, HeaderSize)
+		q := client.CommitQuery{Txs: "own", TxPrefix: HeaderSize}
 		if t.opts.FullTransactions {
-			url = fmt.Sprintf("%s/v1/commits?from=%d&limit=%d&txs=own", t.bases[node], next, pollLimit)
+			q.TxPrefix = 0
 		}
-		err := t.getJSON(ctx, url, &cr)
+		cr, err := t.nodes[node].Commits(ctx, next, pollLimit, q)
 		at := time.Now()
 		if err != nil {
 			return false, err
@@ -260,7 +223,7 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 				copy(d[:], b)
 			}
 			if c.Pruned {
-				t.opts.Logger.Warn("transactions pruned before they were read: follower too slow", "node", t.bases[node], "seq", c.Seq)
+				t.opts.Logger.Warn("transactions pruned before they were read: follower too slow", "node", t.nodes[node].Addr(), "seq", c.Seq)
 			}
 			ob := Observation{Node: node, Seq: c.Seq, Digest: d, Txs: c.Transactions, At: at}
 			if c.CommitExecution != nil {
@@ -284,18 +247,17 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 // (a transaction without a receipt was dropped: duplicate, expired or
 // malformed).
 func (t *HTTPTarget) FollowExecution(ctx context.Context, fn func(ExecObservation)) (func(), error) {
-	return t.followEach(ctx, func(st *engine.Status) uint64 { return st.LastExecutedSeq + 1 },
+	return t.followEach(ctx, func(st *client.Status) uint64 { return st.LastExecutedSeq + 1 },
 		func(ctx context.Context, node int, next uint64) { t.pollExec(ctx, node, next, fn) })
 }
 
 func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn func(ExecObservation)) {
 	t.pollLoop(ctx, node, "poll executed commits", func() (bool, error) {
-		var cr engine.CommitRange
-		url := fmt.Sprintf("%s/v1/commits?from=%d&limit=%d", t.bases[node], next, pollLimit)
+		var q client.CommitQuery
 		if t.opts.Receipts {
-			url += "&txs=own"
+			q.Txs = "own"
 		}
-		err := t.getJSON(ctx, url, &cr)
+		cr, err := t.nodes[node].Commits(ctx, next, pollLimit, q)
 		at := time.Now()
 		if err != nil {
 			return false, err
@@ -311,12 +273,12 @@ func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn fun
 				copy(ob.StateRoot[:], b)
 			}
 			if c.Pruned {
-				t.opts.Logger.Warn("transactions pruned before their receipts were read: follower too slow", "node", t.bases[node], "seq", c.Seq)
+				t.opts.Logger.Warn("transactions pruned before their receipts were read: follower too slow", "node", t.nodes[node].Addr(), "seq", c.Seq)
 			}
 			if t.opts.Receipts && len(c.Transactions) > 0 {
 				if ob.Txs, err = t.receipts(ctx, node, c.Transactions); err != nil {
 					if ctx.Err() == nil {
-						t.opts.Logger.Warn("read receipts", "node", t.bases[node], "seq", c.Seq, "err", err)
+						t.opts.Logger.Warn("read receipts", "node", t.nodes[node].Addr(), "seq", c.Seq, "err", err)
 					}
 					break
 				}
@@ -342,14 +304,11 @@ func (t *HTTPTarget) receipts(ctx context.Context, node int, txs [][]byte) ([]Ex
 		wg.Go(func() {
 			defer func() { <-sem }()
 			d := crypto.Hash(tx)
-			var ri engine.ReceiptInfo
-			err := t.getJSON(ctx, fmt.Sprintf("%s/v1/receipts/%s", t.bases[node], d), &ri)
-			var se *statusError
+			ri, ok, err := t.nodes[node].Receipt(ctx, d)
 			switch {
-			case errors.As(err, &se) && se.code == http.StatusNotFound:
 			case err != nil:
 				errs[i] = err
-			default:
+			case ok:
 				out[i], found[i] = ExecTx{Digest: d, OK: ri.OK, Code: ri.CodeName}, true
 			}
 		})
@@ -372,11 +331,11 @@ func (t *HTTPTarget) receipts(ctx context.Context, node int, txs [][]byte) ([]Ex
 func (t *HTTPTarget) StateRoots(ctx context.Context, node int, from uint64, max int) ([][32]byte, error) {
 	var roots [][32]byte
 	for len(roots) < max {
-		var cr engine.CommitRange
-		limit := min(max-len(roots), engine.MaxCommitsPerRequest)
+		limit := min(max-len(roots), client.MaxCommitsPerRequest)
 		seq := from + uint64(len(roots))
-		if err := t.getJSON(ctx, fmt.Sprintf("%s/v1/commits?from=%d&limit=%d", t.bases[node], seq, limit), &cr); err != nil {
-			return nil, fmt.Errorf("loadtest: node %s: %w", t.bases[node], err)
+		cr, err := t.nodes[node].Commits(ctx, seq, limit, client.CommitQuery{})
+		if err != nil {
+			return nil, fmt.Errorf("loadtest: node %s: %w", t.nodes[node].Addr(), err)
 		}
 		n := len(roots)
 		for _, c := range cr.Commits {
@@ -385,7 +344,7 @@ func (t *HTTPTarget) StateRoots(ctx context.Context, node int, from uint64, max 
 			}
 			b, err := hex.DecodeString(c.StateRoot)
 			if err != nil || len(b) != 32 {
-				return nil, fmt.Errorf("loadtest: node %s: commit %d: state root %q", t.bases[node], c.Seq, c.StateRoot)
+				return nil, fmt.Errorf("loadtest: node %s: commit %d: state root %q", t.nodes[node].Addr(), c.Seq, c.StateRoot)
 			}
 			roots = append(roots, [32]byte(b))
 			seq++
@@ -396,11 +355,3 @@ func (t *HTTPTarget) StateRoots(ctx context.Context, node int, from uint64, max 
 	}
 	return roots, nil
 }
-
-// statusError is an HTTP answer other than 200.
-type statusError struct {
-	code int
-	msg  string
-}
-
-func (e *statusError) Error() string { return e.msg }

@@ -2,15 +2,13 @@ package loadtest
 
 import (
 	"bytes"
-	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/dag"
-	"github.com/dagd/dagd/engine"
 )
 
 // memStore is a contracts.Store in a map.
@@ -21,30 +19,37 @@ func (m memStore) Set(k, v []byte) error        { m[string(k)] = bytes.Clone(v);
 func (m memStore) Delete(k []byte) error        { delete(m, string(k)); return nil }
 
 // mixedChain returns a module with the given unbonding period over a
-// state holding a devnet genesis of n accounts and 4 validators, and the
-// accounts' keys.
+// state holding a genesis of n funded accounts and 4 validators, each
+// bonded by its own funded operator, and the accounts' keys.
 func mixedChain(t *testing.T, n int, unbonding time.Duration) (*contracts.Module, memStore, []*crypto.AccountPrivateKey) {
 	t.Helper()
-	var committee []engine.Validator
+	const balance = 1 << 40
+	g := &contracts.Genesis{ChainID: "dagd-test"}
+	keys := make([]*crypto.AccountPrivateKey, n)
+	for i := range keys {
+		keys[i] = crypto.AccountKeyFromSeed(crypto.Hash([]byte("loadtest/mixed-test/account"), []byte(fmt.Sprint(i))))
+		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: keys[i].Public(), Balance: balance})
+	}
 	for i := range 4 {
-		bk, _, err := engine.DevnetKeys("mixed-test", i)
+		seed := crypto.Hash([]byte("loadtest/mixed-test/bls"), []byte(fmt.Sprint(i)))
+		bk, err := crypto.BLSKeyFromSeed(seed[:])
 		if err != nil {
 			t.Fatal(err)
 		}
-		committee = append(committee, engine.Validator{BLSPublicKey: bk.PublicKey().Bytes(), ProofOfPossession: bk.ProofOfPossession(), Stake: 1})
+		op := crypto.AccountKeyFromSeed(crypto.Hash([]byte("loadtest/mixed-test/operator"), []byte(fmt.Sprint(i))))
+		gv := contracts.GenesisValidator{Stake: 1_000_000, Operator: op.Public()}
+		copy(gv.BLSPublicKey[:], bk.PublicKey().Bytes())
+		copy(gv.ProofOfPossession[:], bk.ProofOfPossession())
+		g.Validators = append(g.Validators, gv)
+		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: gv.Operator, Balance: balance})
 	}
-	g, err := engine.DevnetGenesis("dagd-test", "mixed-test", n, committee)
-	if err != nil {
+	if err := g.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	m := contracts.NewModule(contracts.Params{UnbondingPeriod: uint64(unbonding / time.Millisecond)})
 	st := memStore{}
 	if err := m.Genesis(st, g); err != nil {
 		t.Fatal(err)
-	}
-	keys := make([]*crypto.AccountPrivateKey, n)
-	for i := range keys {
-		keys[i] = engine.DevnetAccountKey("mixed-test", i)
 	}
 	return m, st, keys
 }
@@ -142,59 +147,5 @@ func TestMixedLongUnbonding(t *testing.T) {
 	}
 	if byLabel["withdraw"][contracts.CodeLocked.String()] == 0 {
 		t.Errorf("withdraw: %v, want locked", byLabel["withdraw"])
-	}
-}
-
-// TestDevnetMixed runs the mixed workload on an in-process devnet: every
-// operation gets an ok receipt at least once, the deliberate failures
-// fail with their code and nothing else fails, and every validator
-// reaches the same state root at every commit.
-func TestDevnetMixed(t *testing.T) {
-	const accounts = 12 // two starting with each chapter
-	d, err := engine.StartDevnet(context.Background(), engine.DevnetOptions{BaseDir: t.TempDir(), InMemoryNetwork: true, Accounts: accounts,
-		DAG: dag.Options{MaxBatchDelay: 5, MaxHeaderDelay: 20}, TickInterval: 5 * time.Millisecond,
-		Execution: engine.ExecutionOptions{Params: contracts.Params{UnbondingPeriod: uint64(MixedUnbondingPeriod / time.Millisecond)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Close(); err != nil {
-			t.Errorf("close devnet: %v", err)
-		}
-	})
-	keys := make([]*crypto.AccountPrivateKey, accounts)
-	for i := range keys {
-		keys[i] = d.AccountKey(i)
-	}
-	wl, err := NewMixed(MixedOptions{Keys: keys, ChainID: d.ChainID(), Validators: d.Size(), UnbondingPeriod: MixedUnbondingPeriod})
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := NewDevnetTarget(d)
-	rep, err := Run(context.Background(), target, Options{Rate: 200, Duration: 9 * time.Second, Workload: wl, Drain: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("executed %d (ok %d, expected failures %d, unexpected %d %v); by op %v", rep.ExecutedTx, rep.ExecOKTx,
-		rep.ExpectedFailures, rep.UnexpectedTx, rep.UnexpectedCodes, rep.ReceiptsByOp)
-	for _, s := range append(MixedSteps(), transferStep) {
-		if rep.ReceiptsByOp[s.Label][s.Expect.String()] == 0 {
-			t.Errorf("%s: no %s receipt: %v", s.Label, s.Expect, rep.ReceiptsByOp[s.Label])
-		}
-		if s.Expect != contracts.CodeOK && rep.ReceiptsByOp[s.Label][contracts.CodeOK.String()] > 0 {
-			t.Errorf("%s: meant to fail with %s, succeeded", s.Label, s.Expect)
-		}
-	}
-	if rep.UnexpectedTx != 0 || rep.ExpectedFailures == 0 || rep.ExecOKTx+rep.ExecRejectedTx != rep.ExecutedTx ||
-		rep.ReceiptCodes[contracts.CodeCycle.String()]+rep.ReceiptCodes[contracts.CodeSoulbound.String()] != rep.ExpectedFailures {
-		t.Errorf("receipts: %d executed, %d ok, %d rejected, %d expected failures, %d unexpected %v, codes %v", rep.ExecutedTx,
-			rep.ExecOKTx, rep.ExecRejectedTx, rep.ExpectedFailures, rep.UnexpectedTx, rep.UnexpectedCodes, rep.ReceiptCodes)
-	}
-	sc := rep.StateConsistency
-	if !rep.Consistent || sc == nil || sc.CommonSeqs < rep.Consistency.CommonSeqs || sc.CommonSeqs == 0 {
-		t.Errorf("consistency %+v, state %+v", rep.Consistency, sc)
-	}
-	if err := target.Err(); err != nil {
-		t.Errorf("follower: %v", err)
 	}
 }

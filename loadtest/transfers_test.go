@@ -7,7 +7,6 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
 )
 
 func testKeys(n int) []*crypto.AccountPrivateKey {
@@ -114,91 +113,5 @@ func TestTransfersPacing(t *testing.T) {
 	w2.Tx(4, time.Now(), 1)
 	if _, _, resigned := w2.Stats(); resigned != 1 {
 		t.Fatalf("resigned %d, want 1", resigned)
-	}
-}
-
-// TestDevnetTransfers runs the transfers workload on an in-process devnet:
-// every transaction executes, and every validator reaches the same state
-// roots.
-func TestDevnetTransfers(t *testing.T) {
-	d, err := engine.StartDevnet(context.Background(), engine.DevnetOptions{BaseDir: t.TempDir(), InMemoryNetwork: true, Accounts: 600})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Close(); err != nil {
-			t.Errorf("close devnet: %v", err)
-		}
-	})
-	keys := make([]*crypto.AccountPrivateKey, 600)
-	for i := range keys {
-		keys[i] = d.AccountKey(i)
-	}
-	wl, err := NewTransfers(TransferOptions{Keys: keys, ChainID: d.ChainID()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	target := NewDevnetTarget(d)
-	rep, err := Run(context.Background(), target, Options{Rate: 500, Duration: 2 * time.Second, Workload: wl, Drain: 10 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Everything committed executes; a batch of an orphaned certificate
-	// commits late, once its author proposes it again (see checkReport),
-	// and its account waits for it meanwhile.
-	if rep.Offered != 1000 || rep.ExecutedTx != rep.CommittedTx || rep.ExecRejectedTx != 0 || rep.CommittedTx < rep.Offered*9/10 {
-		t.Errorf("offered %d committed %d executed %d rejected %d %v (dropped %d %v)", rep.Offered, rep.CommittedTx, rep.ExecutedTx,
-			rep.ExecRejectedTx, rep.ReceiptCodes, rep.Dropped, rep.RejectReasons)
-	}
-	if !rep.Consistent || rep.StateConsistency == nil || rep.StateConsistency.CommonSeqs == 0 || rep.ExecLatency == nil {
-		t.Errorf("consistency %+v state %+v", rep.Consistency, rep.StateConsistency)
-	}
-	if err := target.Err(); err != nil {
-		t.Errorf("follower: %v", err)
-	}
-}
-
-// TestHTTPTransfers runs the transfers workload over the nodes' HTTP API:
-// whole transactions followed at their node, receipts read one by one,
-// state roots compared at every commit.
-func TestHTTPTransfers(t *testing.T) {
-	const accounts = 400
-	d, err := engine.StartDevnet(context.Background(), engine.DevnetOptions{BaseDir: t.TempDir(), InMemoryNetwork: true, API: true, Accounts: accounts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Close(); err != nil {
-			t.Errorf("close devnet: %v", err)
-		}
-	})
-	var addrs []string
-	keys := make([]*crypto.AccountPrivateKey, accounts)
-	for i := range keys {
-		keys[i] = d.AccountKey(i)
-	}
-	for i := 0; i < d.Size(); i++ {
-		addrs = append(addrs, d.Node(i).APIAddr())
-	}
-	target, err := NewHTTPTarget(addrs, HTTPOptions{PollInterval: 10 * time.Millisecond, FullTransactions: true, Receipts: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	wl, err := NewTransfers(TransferOptions{Keys: keys, ChainID: d.ChainID()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := Run(context.Background(), target, Options{Rate: 300, Duration: 2 * time.Second, Workload: wl, Drain: 10 * time.Second,
-		Tick: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if rep.ExecutedTx != rep.CommittedTx || rep.ExecOKTx != rep.ExecutedTx || rep.CommittedTx < rep.Offered*9/10 {
-		t.Errorf("offered %d committed %d executed %d ok %d %v (dropped %d %v)", rep.Offered, rep.CommittedTx, rep.ExecutedTx,
-			rep.ExecOKTx, rep.ReceiptCodes, rep.Dropped, rep.RejectReasons)
-	}
-	sc := rep.StateConsistency
-	if !rep.Consistent || sc == nil || sc.CommonSeqs < rep.Consistency.CommonSeqs || rep.ExecLatency == nil {
-		t.Errorf("consistency %+v state %+v", rep.Consistency, sc)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/loadtest"
+	"github.com/dagd/dagd/loadtest/inproc"
 )
 
 // Options configure Run. Zero values mean defaults.
@@ -399,7 +400,7 @@ func runRate(ctx context.Context, o *Options, rate float64, dir string) (Point, 
 	if err := waitLive(ctx, d, o.ConnectTimeout); err != nil {
 		return p, err
 	}
-	dt := loadtest.NewDevnetTarget(d)
+	dt := inproc.NewDevnetTarget(d)
 	var target loadtest.Target = dt
 	if !o.Execute {
 		target = consensusTarget{dt}

@@ -16,7 +16,8 @@ import (
 	"golang.org/x/term"
 
 	"github.com/dagd/dagd/contracts"
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/client/contentpay"
 	"github.com/dagd/dagd/erasure"
 )
 
@@ -32,8 +33,8 @@ func (f *contentFlags) register(cmd *cobra.Command) {
 	_ = cmd.MarkFlagRequired("node")
 }
 
-func (f *contentFlags) client() (*engine.ContentClient, error) {
-	return engine.NewContentClient(f.node, nil)
+func (f *contentFlags) client() (*client.Client, error) {
+	return client.New(f.node, client.Options{})
 }
 
 // parseCIDArg parses a CID given on the command line, saying clearly what
@@ -103,7 +104,7 @@ FILE (the content is read twice).`,
 			}
 			ctx, cancel := f.context(cmd)
 			defer cancel()
-			opts := engine.PutOptions{K: k, N: n}
+			opts := client.PutOptions{K: k, N: n}
 			if from != "" {
 				seeker, ok := r.(io.ReadSeeker)
 				if !ok || args[0] == "-" {
@@ -113,7 +114,7 @@ FILE (the content is read twice).`,
 				if err != nil {
 					return err
 				}
-				opts.Payment = tx
+				opts.Payment = tx.Encode()
 				fmt.Fprintf(cmd.ErrOrStderr(), "paying %d from %s (tx %s)\n", tx.Fee, tx.Sender, tx.Digest())
 			}
 			pr := newProgress(cmd.ErrOrStderr(), "put", size)
@@ -154,13 +155,13 @@ FILE (the content is read twice).`,
 // signPut computes the registration of the content of r (size bytes) as
 // the node codes it, signs it with the keyring key from for the fee the
 // node asks, and rewinds r for the upload.
-func signPut(ctx context.Context, cmd *cobra.Command, c *engine.ContentClient, kf *keyringFlags, node, from string, r io.ReadSeeker,
+func signPut(ctx context.Context, cmd *cobra.Command, c *client.Client, kf *keyringFlags, node, from string, r io.ReadSeeker,
 	size int64, k, n int, retention time.Duration, expiry string) (*contracts.Tx, error) {
-	params, err := c.Params(ctx)
+	params, err := c.ContentParams(ctx)
 	if err != nil {
 		return nil, err
 	}
-	op, err := engine.ContentRegistrationFor(ctx, r, size, params, k, n, uint64(retention.Milliseconds()))
+	op, err := contentpay.Registration(ctx, r, size, params, k, n, uint64(retention.Milliseconds()))
 	if err != nil {
 		return nil, err
 	}
@@ -199,7 +200,7 @@ func signPut(ctx context.Context, cmd *cobra.Command, c *engine.ContentClient, k
 	}
 	tx := contracts.NewTx(params.ChainID, acct.Nonce, 0, exp, op)
 	tx.Sender = sender
-	tx.Fee = params.PaymentFee(tx)
+	tx.Fee = contentpay.Fee(params, tx)
 	tx.Sign(key)
 	return tx, nil
 }
@@ -334,7 +335,7 @@ func newStatCmd() *cobra.Command {
 
 // describeRegistration says in one line whether the ledger records a
 // content: "yes, commit 12, tx ..." or "no (why)".
-func describeRegistration(r *engine.ContentRegistration) string {
+func describeRegistration(r *client.ContentRegistration) string {
 	if r.Pending && !r.Registered {
 		return r.Reason // "pending: ..."
 	}

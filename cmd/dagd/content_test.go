@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // TestContentCommands drives put, get and stat against an in-process
@@ -61,7 +62,7 @@ func TestContentCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st engine.ContentStat
+	var st client.ContentStat
 	if err := json.Unmarshal([]byte(out), &st); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +96,7 @@ func TestContentCommands(t *testing.T) {
 	if err := root.ExecuteContext(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var pr engine.ContentPutResponse
+	var pr client.ContentPutResponse
 	if err := json.Unmarshal(stdout.Bytes(), &pr); err != nil || pr.K != 1 || pr.N != 3 || pr.Size != 5000 {
 		t.Fatalf("put --k 1 --n 3 -: %+v %v", pr, err)
 	}
@@ -128,7 +129,7 @@ func TestPutPaidByAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pr engine.ContentPutResponse
+	var pr client.ContentPutResponse
 	if err := json.Unmarshal([]byte(out), &pr); err != nil {
 		t.Fatal(err)
 	}
@@ -139,19 +140,19 @@ func TestPutPaidByAccount(t *testing.T) {
 	if pr.Registration == nil || pr.Registration.Registrant == "" || !strings.Contains(shown, "public key:  "+pr.Registration.Registrant) {
 		t.Fatalf("put --from: registration %+v, alice %q", pr.Registration, shown)
 	}
-	stat := func() *engine.ContentRegistration {
+	stat := func() *client.ContentRegistration {
 		st, err := runDagd(t, "stat", "--node", f.node, pr.CID, "--json")
 		if err != nil {
 			t.Fatal(err)
 		}
-		var s engine.ContentStat
+		var s client.ContentStat
 		if err := json.Unmarshal([]byte(st), &s); err != nil {
 			t.Fatal(err)
 		}
 		return s.Ledger
 	}
 	deadline := time.Now().Add(time.Minute)
-	var reg *engine.ContentRegistration
+	var reg *client.ContentRegistration
 	for reg = stat(); reg == nil || !reg.Registered; reg = stat() {
 		if time.Now().After(deadline) {
 			t.Fatalf("never registered: %+v", reg)

@@ -18,6 +18,7 @@ import (
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/loadtest"
+	"github.com/dagd/dagd/loadtest/inproc"
 )
 
 // dagFlags are the consensus tuning flags shared by devnet commands.
@@ -175,7 +176,7 @@ exiting with status 2 if two differ.`,
 					return err
 				}
 			}
-			target := loadtest.NewDevnetTarget(d)
+			target := inproc.NewDevnetTarget(d)
 			rep, err := loadtest.Run(ctx, target, loadtest.Options{
 				Rate: rate, TxSize: txSize, Duration: duration, Logger: logger, Workload: wl, Drain: drain,
 				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s) },

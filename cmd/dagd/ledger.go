@@ -1,22 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -28,31 +22,11 @@ const maxAPIAnswer = 4 << 20
 // one recorded for the commit.
 var errProof = errors.New("state proof does not verify")
 
-// apiRefusal is a non-2xx answer of the node: its status and the reason
-// and message of its JSON body.
-type apiRefusal struct {
-	Status int
-	Reason string
-	Msg    string
-}
-
-func (e *apiRefusal) Error() string {
-	switch {
-	case e.Reason != "" && e.Msg != "":
-		return fmt.Sprintf("%s (HTTP %d): %s", e.Reason, e.Status, e.Msg)
-	case e.Msg != "":
-		return fmt.Sprintf("HTTP %d: %s", e.Status, e.Msg)
-	}
-	return fmt.Sprintf("HTTP %d", e.Status)
-}
-
-// ledgerClient talks to a node's JSON API: submissions, receipts, and
-// state with proofs, which it verifies with state/proof against the state
-// root the node records for the commit.
+// ledgerClient talks to a node's JSON API through package client:
+// submissions, receipts, and state with proofs, which it verifies with
+// state/proof against the state root the node records for the commit.
 type ledgerClient struct {
-	node string
-	base string
-	hc   *http.Client
+	*client.Client
 	// roots caches the recorded state root of each commit seen.
 	roots map[uint64]crypto.Digest
 }
@@ -60,67 +34,16 @@ type ledgerClient struct {
 // newLedgerClient returns a client of the API at node (host:port or an
 // http:// or https:// URL).
 func newLedgerClient(node string) (*ledgerClient, error) {
-	base := node
-	if !strings.HasPrefix(base, "http://") && !strings.HasPrefix(base, "https://") {
-		if _, _, err := net.SplitHostPort(node); err != nil {
-			return nil, usageError("--node %q: want HOST:PORT: %w", node, err)
-		}
-		base = "http://" + node
-	}
-	return &ledgerClient{node: node, base: strings.TrimSuffix(base, "/"), hc: http.DefaultClient, roots: make(map[uint64]crypto.Digest)}, nil
-}
-
-// do sends a request and decodes a 2xx JSON answer into out; any other
-// answer is an *apiRefusal.
-func (c *ledgerClient) do(ctx context.Context, method, path, contentType string, body []byte, out any) error {
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	c, err := client.New(node, client.Options{HTTPClient: http.DefaultClient, MaxAnswerBytes: maxAPIAnswer})
 	if err != nil {
-		return fmt.Errorf("node %s: %w", c.node, err)
+		return nil, usageError("--node %q: want HOST:PORT: %w", node, err)
 	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("node %s unreachable: %w", c.node, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAPIAnswer+1))
-	if err != nil {
-		return fmt.Errorf("node %s: %s %s: read answer: %w", c.node, method, path, err)
-	}
-	if len(data) > maxAPIAnswer {
-		return fmt.Errorf("node %s: %s %s: answer exceeds %d bytes", c.node, method, path, maxAPIAnswer)
-	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		var e struct {
-			Error  string `json:"error"`
-			Reason string `json:"reason"`
-		}
-		ref := &apiRefusal{Status: resp.StatusCode}
-		if json.Unmarshal(data, &e) == nil {
-			ref.Reason, ref.Msg = e.Reason, e.Error
-		} else {
-			ref.Msg = fmt.Sprintf("%.200s", strings.TrimSpace(string(data)))
-		}
-		return ref
-	}
-	if out == nil {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("node %s: %s %s: answer does not parse: %w", c.node, method, path, err)
-	}
-	return nil
+	return &ledgerClient{Client: c, roots: make(map[uint64]crypto.Digest)}, nil
 }
 
 // status returns GET /v1/status.
-func (c *ledgerClient) status(ctx context.Context) (*engine.Status, error) {
-	st, _, err := engine.FetchStatus(ctx, c.hc, c.base)
+func (c *ledgerClient) status(ctx context.Context) (*client.Status, error) {
+	st, _, err := c.Status(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
@@ -130,7 +53,7 @@ func (c *ledgerClient) status(ctx context.Context) (*engine.Status, error) {
 // submitRefused is a submission the node refused, with its reason.
 type submitRefused struct {
 	Status int
-	Answer engine.SubmitResponse
+	Answer client.SubmitResponse
 }
 
 func (e *submitRefused) Error() string {
@@ -139,44 +62,44 @@ func (e *submitRefused) Error() string {
 
 // submit posts one encoded transaction (POST /v1/transactions, binary).
 func (c *ledgerClient) submit(ctx context.Context, raw []byte) error {
-	var resp engine.SubmitResponse
-	err := c.do(ctx, http.MethodPost, "/v1/transactions", engine.ContentTypeBinary, engine.AppendBinaryTx(nil, raw), &resp)
-	var ref *apiRefusal
-	if errors.As(err, &ref) {
-		// The submission endpoint answers refusals with a SubmitResponse;
-		// do decoded its error and reason fields.
-		return &submitRefused{Status: ref.Status, Answer: engine.SubmitResponse{Reason: ref.Reason, Error: ref.Msg}}
+	resp, err := c.Submit(ctx, [][]byte{raw})
+	var ae *client.APIError
+	if errors.As(err, &ae) {
+		ans := client.SubmitResponse{Reason: ae.Reason, Error: ae.Message}
+		if resp != nil {
+			ans = *resp
+			ans.Reason = ae.Reason
+		}
+		return &submitRefused{Status: ae.Status, Answer: ans}
 	}
 	if err != nil {
 		return err
 	}
 	if resp.Accepted != 1 {
-		return &submitRefused{Status: http.StatusAccepted, Answer: resp}
+		return &submitRefused{Status: http.StatusAccepted, Answer: *resp}
 	}
 	return nil
 }
 
 // receipt returns the receipt of tx, or ok false when the node has none
 // (yet).
-func (c *ledgerClient) receipt(ctx context.Context, tx crypto.Digest) (*engine.ReceiptInfo, bool, error) {
-	var ri engine.ReceiptInfo
-	err := c.do(ctx, http.MethodGet, "/v1/receipts/"+tx.String(), "", nil, &ri)
-	var ref *apiRefusal
-	if errors.As(err, &ref) && ref.Status == http.StatusNotFound && ref.Reason == "unknown_tx" {
-		return nil, false, nil
-	}
+func (c *ledgerClient) receipt(ctx context.Context, tx crypto.Digest) (*client.ReceiptInfo, bool, error) {
+	ri, ok, err := c.Receipt(ctx, tx)
 	if err != nil {
 		return nil, false, fmt.Errorf("receipt of %s: %w", tx, err)
 	}
-	if err := checkReceipt(&ri, tx); err != nil {
+	if !ok {
+		return nil, false, nil
+	}
+	if err := checkReceipt(ri, tx); err != nil {
 		return nil, false, err
 	}
-	return &ri, true, nil
+	return ri, true, nil
 }
 
 // checkReceipt checks that the canonical receipt the node sent is the
 // one of tx and says what its decoded fields say.
-func checkReceipt(ri *engine.ReceiptInfo, tx crypto.Digest) error {
+func checkReceipt(ri *client.ReceiptInfo, tx crypto.Digest) error {
 	raw, err := hex.DecodeString(ri.Receipt)
 	if err != nil {
 		return fmt.Errorf("receipt of %s: encoding: %w", tx, err)
@@ -205,7 +128,7 @@ type provenValue struct {
 // about key, and that its proof shows its value (inclusion) or the key's
 // absence (non-inclusion) under its state root. It does not say whether
 // that root is the chain's: provenState checks that.
-func verifyStateValue(sv *engine.StateValue, key []byte) (*provenValue, error) {
+func verifyStateValue(sv *client.StateValue, key []byte) (*provenValue, error) {
 	if sv.Key != hex.EncodeToString(key) {
 		return nil, fmt.Errorf("%w: answer for key %.80s, asked %x", errProof, sv.Key, key)
 	}
@@ -251,8 +174,8 @@ func (c *ledgerClient) recordedRoot(ctx context.Context, seq uint64) (crypto.Dig
 	if r, ok := c.roots[seq]; ok {
 		return r, nil
 	}
-	var ci engine.CommitInfo
-	if err := c.do(ctx, http.MethodGet, "/v1/commits/"+strconv.FormatUint(seq, 10), "", nil, &ci); err != nil {
+	ci, err := c.Commit(ctx, seq, client.CommitQuery{})
+	if err != nil {
 		return crypto.Digest{}, fmt.Errorf("commit %d: %w", seq, err)
 	}
 	if ci.Seq != seq || ci.CommitExecution == nil {
@@ -282,18 +205,14 @@ func (c *ledgerClient) checkRoot(ctx context.Context, pv *provenValue) error {
 // proof, verifies the proof and checks its root against the commit's
 // record.
 func (c *ledgerClient) provenState(ctx context.Context, key []byte, seq uint64) (*provenValue, error) {
-	path := "/v1/state/" + hex.EncodeToString(key)
-	if seq > 0 {
-		path += "?seq=" + strconv.FormatUint(seq, 10)
-	}
-	var sv engine.StateValue
-	if err := c.do(ctx, http.MethodGet, path, "", nil, &sv); err != nil {
+	sv, err := c.State(ctx, key, seq)
+	if err != nil {
 		return nil, fmt.Errorf("state %x: %w", key, err)
 	}
 	if seq > 0 && sv.Seq != seq {
 		return nil, fmt.Errorf("%w: asked seq %d, the node answered for %d", errProof, seq, sv.Seq)
 	}
-	pv, err := verifyStateValue(&sv, key)
+	pv, err := verifyStateValue(sv, key)
 	if err != nil {
 		return nil, err
 	}
@@ -307,12 +226,8 @@ func (c *ledgerClient) provenState(ctx context.Context, key []byte, seq uint64) 
 // seq (0: the last executed), verified as provenState does; the nonce and
 // balance come from the proven value, not from the answer's fields.
 func (c *ledgerClient) provenAccount(ctx context.Context, pk crypto.AccountPublicKey, seq uint64) (contracts.Account, *provenValue, error) {
-	q := url.Values{"proof": {"1"}}
-	if seq > 0 {
-		q.Set("seq", strconv.FormatUint(seq, 10))
-	}
-	var ai engine.AccountInfo
-	if err := c.do(ctx, http.MethodGet, "/v1/accounts/"+pk.String()+"?"+q.Encode(), "", nil, &ai); err != nil {
+	ai, err := c.Account(ctx, pk[:], seq, true)
+	if err != nil {
 		return contracts.Account{}, nil, fmt.Errorf("account %s: %w", pk, err)
 	}
 	key := contracts.AccountKey(pk)

@@ -4,11 +4,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/config"
 )
 
@@ -280,12 +278,16 @@ func tail(path string, n int) string {
 }
 
 // status returns node i's status, or a zero one when it does not answer.
-func (c *cluster) status(i int) *engine.Status {
+func (c *cluster) status(i int) *client.Status {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	st, _, err := engine.FetchStatus(ctx, c.hc, c.tn.Nodes[i].API)
+	nc, err := client.New(c.tn.Nodes[i].API, client.Options{HTTPClient: c.hc})
 	if err != nil {
-		return &engine.Status{}
+		return &client.Status{}
+	}
+	st, _, err := nc.Status(ctx)
+	if err != nil {
+		return &client.Status{}
 	}
 	return st
 }
@@ -363,35 +365,28 @@ func (c *cluster) digest(i int, seq uint64) (string, error) {
 	return ci.Digest, nil
 }
 
-// commitView is what the test reads of GET /v1/commits/{seq}.
-type commitView struct {
-	Seq       uint64 `json:"seq"`
-	Digest    string `json:"digest"`
-	StateRoot string `json:"state_root"`
-}
-
-// commit returns commit seq as node i serves it.
-func (c *cluster) commit(i int, seq uint64) (*commitView, error) {
-	resp, err := c.hc.Get(fmt.Sprintf("http://%s/v1/commits/%d", c.tn.Nodes[i].API, seq))
+// commit returns commit seq as node i serves it (GET /v1/commits/{seq}).
+func (c *cluster) commit(i int, seq uint64) (*client.CommitInfo, error) {
+	nc, err := client.New(c.tn.Nodes[i].API, client.Options{HTTPClient: c.hc})
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	ci, err := nc.Commit(context.Background(), seq, client.CommitQuery{})
 	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
-	}
-	var ci commitView
-	if err := json.Unmarshal(body, &ci); err != nil {
 		return nil, err
 	}
 	if ci.Seq != seq || ci.Digest == "" {
-		return nil, fmt.Errorf("asked for commit %d, got %s", seq, body)
+		return nil, fmt.Errorf("asked for commit %d, got commit %d digest %q", seq, ci.Seq, ci.Digest)
 	}
-	return &ci, nil
+	return ci, nil
+}
+
+// stateRoot returns the state root ci carries, "" before it is executed.
+func stateRoot(ci *client.CommitInfo) string {
+	if ci.CommitExecution == nil {
+		return ""
+	}
+	return ci.StateRoot
 }
 
 // waitExecuted waits until the nodes have executed commit seq.
@@ -410,7 +405,7 @@ func (c *cluster) waitExecuted(seq uint64, timeout time.Duration, nodes ...int) 
 // (they have executed it) for commit seq.
 func (c *cluster) sameCommit(seq uint64, nodes ...int) {
 	c.t.Helper()
-	var want *commitView
+	var want *client.CommitInfo
 	var got []string
 	for _, i := range nodes {
 		ci, err := c.commit(i, seq)
@@ -418,14 +413,14 @@ func (c *cluster) sameCommit(seq uint64, nodes ...int) {
 			c.t.Errorf("seq %d: node %d: %v", seq, i, err)
 			return
 		}
-		got = append(got, fmt.Sprintf("node %d digest %.16s state %.16s", i, ci.Digest, ci.StateRoot))
+		got = append(got, fmt.Sprintf("node %d digest %.16s state %.16s", i, ci.Digest, stateRoot(ci)))
 		switch {
-		case ci.StateRoot == "":
+		case stateRoot(ci) == "":
 			c.t.Errorf("seq %d: node %d serves no state root (not executed)", seq, i)
 			return
 		case want == nil:
 			want = ci
-		case ci.Digest != want.Digest || ci.StateRoot != want.StateRoot:
+		case ci.Digest != want.Digest || stateRoot(ci) != stateRoot(want):
 			c.t.Errorf("DIVERGENCE at seq %d: %s", seq, strings.Join(got, ", "))
 			return
 		}

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/config"
 )
 
@@ -154,7 +154,7 @@ func TestStartRefusesBadSetup(t *testing.T) {
 }
 
 func TestStatusCommand(t *testing.T) {
-	st := engine.Status{Validator: 2, CommitteeSize: 4, Round: 120, LastCommittedRound: 118, LastCommittedSeq: 57,
+	st := client.Status{Validator: 2, CommitteeSize: 4, Round: 120, LastCommittedRound: 118, LastCommittedSeq: 57,
 		CommitDigest: strings.Repeat("ab", 32), PeersConnected: 3, QuorumConnected: true, CommittedTxs: 999,
 		LastCommitAt: time.Now().Add(-time.Second)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -179,7 +179,7 @@ func TestStatusCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back engine.Status
+	var back client.Status
 	if err := json.Unmarshal([]byte(out), &back); err != nil || back.LastCommittedSeq != 57 {
 		t.Errorf("--json output %q: %v", out, err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 )
 
 func newStatusCmd() *cobra.Command {
@@ -25,7 +25,11 @@ func newStatusCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, cancel := context.WithTimeout(cmd.Context(), timeout)
 			defer cancel()
-			st, body, err := engine.FetchStatus(ctx, nil, node)
+			c, err := client.New(node, client.Options{})
+			if err != nil {
+				return err
+			}
+			st, body, err := c.Status(ctx)
 			if err != nil {
 				return err
 			}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // Defaults of the tx commands.
@@ -237,7 +237,7 @@ type txOutput struct {
 	// Raw is the signed transaction in hex (with --dry-run).
 	Raw       string              `json:"raw,omitempty"`
 	Submitted bool                `json:"submitted"`
-	Receipt   *engine.ReceiptInfo `json:"receipt,omitempty"`
+	Receipt   *client.ReceiptInfo `json:"receipt,omitempty"`
 }
 
 // created names the objects tx creates, derived from its sender and
@@ -265,7 +265,7 @@ type opBuilder func(e *txEnv, args []string) (contracts.Op, error)
 func runSigned(cmd *cobra.Command, f *txFlags, args []string, build opBuilder) error {
 	ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 	defer cancel()
-	client, err := newLedgerClient(f.node)
+	lc, err := newLedgerClient(f.node)
 	if err != nil {
 		return err
 	}
@@ -278,7 +278,7 @@ func runSigned(cmd *cobra.Command, f *txFlags, args []string, build opBuilder) e
 	if err != nil {
 		return fmt.Errorf("--from %s: %w", f.from, err)
 	}
-	env := &txEnv{ctx: ctx, kr: kr, client: client, sender: sender}
+	env := &txEnv{ctx: ctx, kr: kr, client: lc, sender: sender}
 	op, err := build(env, args)
 	if err != nil {
 		return err
@@ -298,7 +298,7 @@ func runSigned(cmd *cobra.Command, f *txFlags, args []string, build opBuilder) e
 	}
 	chainID := f.chainID
 	if chainID == "" {
-		st, err := client.status(ctx)
+		st, err := lc.status(ctx)
 		if err != nil {
 			return fmt.Errorf("chain id: %w (or give --chain-id)", err)
 		}
@@ -309,7 +309,7 @@ func runSigned(cmd *cobra.Command, f *txFlags, args []string, build opBuilder) e
 	}
 	nonce := f.nonce
 	if !cmd.Flags().Changed("nonce") {
-		acct, _, err := client.provenAccount(ctx, sender, 0)
+		acct, _, err := lc.provenAccount(ctx, sender, 0)
 		if err != nil {
 			return fmt.Errorf("nonce of %s: %w (or give --nonce)", f.from, err)
 		}
@@ -321,13 +321,13 @@ func runSigned(cmd *cobra.Command, f *txFlags, args []string, build opBuilder) e
 		tx.Fee = contracts.NewModule(contracts.Params{}).MinFee(tx)
 	}
 	tx.Sign(key)
-	return sendTx(ctx, cmd, f, client, tx)
+	return sendTx(ctx, cmd, f, lc, tx)
 }
 
 // sendTx prints tx, submits it unless --dry-run, and with --wait waits
 // for its receipt. A refused submission or a failed receipt is an error
 // with exit status 1.
-func sendTx(ctx context.Context, cmd *cobra.Command, f *txFlags, client *ledgerClient, tx *contracts.Tx) error {
+func sendTx(ctx context.Context, cmd *cobra.Command, f *txFlags, lc *ledgerClient, tx *contracts.Tx) error {
 	raw := tx.Encode()
 	d := tx.Digest()
 	out := txOutput{Tx: d.String(), Op: tx.Op.Type().String(), ChainID: tx.ChainID, Sender: tx.Sender.String(), Nonce: tx.Nonce,
@@ -348,7 +348,7 @@ func sendTx(ctx context.Context, cmd *cobra.Command, f *txFlags, client *ledgerC
 		fmt.Fprintln(w, out.Raw)
 		return nil
 	}
-	if err := client.submit(ctx, raw); err != nil {
+	if err := lc.submit(ctx, raw); err != nil {
 		if f.asJSON {
 			_ = printJSON(w, out)
 		}
@@ -362,7 +362,7 @@ func sendTx(ctx context.Context, cmd *cobra.Command, f *txFlags, client *ledgerC
 		fmt.Fprintf(w, "submitted to %s; see the outcome with: dagd query receipt %s --node %s\n", f.node, d, f.node)
 		return nil
 	}
-	ri, err := waitReceipt(ctx, client, d)
+	ri, err := waitReceipt(ctx, lc, d)
 	if err != nil {
 		if f.asJSON {
 			_ = printJSON(w, out)
@@ -385,11 +385,11 @@ func sendTx(ctx context.Context, cmd *cobra.Command, f *txFlags, client *ledgerC
 
 // waitReceipt polls the node for the receipt of d until it exists or ctx
 // ends.
-func waitReceipt(ctx context.Context, client *ledgerClient, d crypto.Digest) (*engine.ReceiptInfo, error) {
+func waitReceipt(ctx context.Context, lc *ledgerClient, d crypto.Digest) (*client.ReceiptInfo, error) {
 	t := time.NewTicker(receiptPoll)
 	defer t.Stop()
 	for {
-		ri, ok, err := client.receipt(ctx, d)
+		ri, ok, err := lc.receipt(ctx, d)
 		if err != nil && ctx.Err() == nil {
 			return nil, err
 		}
@@ -414,7 +414,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // printReceipt prints a receipt as text.
-func printReceipt(w io.Writer, ri *engine.ReceiptInfo) {
+func printReceipt(w io.Writer, ri *client.ReceiptInfo) {
 	fmt.Fprintf(w, "receipt   %s in commit %d (index %d), fee %s\n", ri.CodeName, ri.Seq, ri.Index, ri.Fee)
 	if ri.Reason != "" {
 		fmt.Fprintf(w, "reason    %s\n", ri.Reason)
@@ -505,11 +505,7 @@ Content whose retention is over is collected by its holders; put it again.`, 2,
 			if err != nil || d < time.Millisecond {
 				return nil, usageError("DURATION %q: want a positive duration such as 720h", a[1])
 			}
-			cc, err := engine.NewContentClient(e.client.node, e.client.hc)
-			if err != nil {
-				return nil, err
-			}
-			st, err := cc.Stat(e.ctx, id)
+			st, err := e.client.Stat(e.ctx, id)
 			if err != nil {
 				return nil, err
 			}
@@ -916,13 +912,13 @@ func newTxBroadcastCmd() *cobra.Command {
 			if !tx.VerifySignature() {
 				return usageError("transaction %s: the signature does not verify", tx.Digest())
 			}
-			client, err := newLedgerClient(f.node)
+			lc, err := newLedgerClient(f.node)
 			if err != nil {
 				return err
 			}
 			ctx, cancel := context.WithTimeout(cmd.Context(), f.timeout)
 			defer cancel()
-			return sendTx(ctx, cmd, &f, client, tx)
+			return sendTx(ctx, cmd, &f, lc, tx)
 		},
 	}
 	f.register(cmd, false)

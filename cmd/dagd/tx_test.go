@@ -23,6 +23,7 @@ import (
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -359,7 +360,7 @@ func TestTxCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("broadcast: %v %q", err, out)
 	}
 	out, err = runDagdIn(t, "", "query", "receipt", o.Tx, "--node", node, "--json")
-	var ri engine.ReceiptInfo
+	var ri client.ReceiptInfo
 	if err != nil || json.Unmarshal([]byte(out), &ri) != nil || ri.Tx != o.Tx || !ri.OK || ri.Events[0].Type != "transfer" {
 		t.Fatalf("query receipt: %v %q", err, out)
 	}
@@ -375,9 +376,9 @@ func TestTxSubmitRefused(t *testing.T) {
 		status       int
 		reason, text string
 	}{
-		{http.StatusServiceUnavailable, engine.ReasonQueueFull, "submission queue full (64 requests)"},
-		{http.StatusRequestEntityTooLarge, engine.ReasonTxTooLarge, "20000 bytes, limit 16384"},
-		{http.StatusBadRequest, engine.ReasonBadRequest, "transaction 0 does not parse"},
+		{http.StatusServiceUnavailable, client.ReasonQueueFull, "submission queue full (64 requests)"},
+		{http.StatusRequestEntityTooLarge, client.ReasonTxTooLarge, "20000 bytes, limit 16384"},
+		{http.StatusBadRequest, client.ReasonBadRequest, "transaction 0 does not parse"},
 	} {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost || r.URL.Path != "/v1/transactions" {
@@ -387,7 +388,7 @@ func TestTxSubmitRefused(t *testing.T) {
 			_, _ = io.Copy(io.Discard, r.Body)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(c.status)
-			_ = json.NewEncoder(w).Encode(engine.SubmitResponse{Rejected: 1, Reason: c.reason, Error: c.text})
+			_ = json.NewEncoder(w).Encode(client.SubmitResponse{Rejected: 1, Reason: c.reason, Error: c.text})
 		}))
 		dir := t.TempDir()
 		kr := filepath.Join(dir, "keys")
@@ -457,8 +458,8 @@ func TestStateProofVerification(t *testing.T) {
 			break
 		}
 	}
-	honest := func(key []byte) engine.StateValue {
-		sv := engine.StateValue{Key: hex.EncodeToString(key), Seq: 7, StateRoot: tr.root.String(), Proof: tr.proofOf(t)}
+	honest := func(key []byte) client.StateValue {
+		sv := client.StateValue{Key: hex.EncodeToString(key), Seq: 7, StateRoot: tr.root.String(), Proof: tr.proofOf(t)}
 		if bytes.Equal(key, tr.k1) {
 			sv.Exists, sv.Value = true, hex.EncodeToString(tr.v1)
 		}
@@ -473,18 +474,18 @@ func TestStateProofVerification(t *testing.T) {
 	if pv, err := verifyStateValue(&sv, absent); err != nil || pv.Value != nil {
 		t.Fatalf("honest non-inclusion: %+v %v", pv, err)
 	}
-	tamper := map[string]func(sv *engine.StateValue){
-		"value": func(sv *engine.StateValue) { sv.Value = hex.EncodeToString([]byte("value 1")) },
-		"proof": func(sv *engine.StateValue) {
+	tamper := map[string]func(sv *client.StateValue){
+		"value": func(sv *client.StateValue) { sv.Value = hex.EncodeToString([]byte("value 1")) },
+		"proof": func(sv *client.StateValue) {
 			b, _ := hex.DecodeString(sv.Proof)
 			b[len(b)-1] ^= 1
 			sv.Proof = hex.EncodeToString(b)
 		},
-		"root":          func(sv *engine.StateValue) { sv.StateRoot = crypto.Hash([]byte("other")).String() },
-		"claims absent": func(sv *engine.StateValue) { sv.Exists, sv.Value = false, "" },
-		"no proof":      func(sv *engine.StateValue) { sv.Proof = "" },
-		"other key":     func(sv *engine.StateValue) { sv.Key = hex.EncodeToString(tr.k2) },
-		"bad encoding":  func(sv *engine.StateValue) { sv.Proof = "zz" },
+		"root":          func(sv *client.StateValue) { sv.StateRoot = crypto.Hash([]byte("other")).String() },
+		"claims absent": func(sv *client.StateValue) { sv.Exists, sv.Value = false, "" },
+		"no proof":      func(sv *client.StateValue) { sv.Proof = "" },
+		"other key":     func(sv *client.StateValue) { sv.Key = hex.EncodeToString(tr.k2) },
+		"bad encoding":  func(sv *client.StateValue) { sv.Proof = "zz" },
 	}
 	for name, f := range tamper {
 		sv := honest(tr.k1)

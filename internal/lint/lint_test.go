@@ -15,24 +15,49 @@ import (
 
 const module = "github.com/dagd/dagd"
 
-// allowed lists, for each top-level directory, the other top-level
-// directories its packages may import (DESIGN §1). A directory may always
-// import its own sub-packages and internal/.
-var allowed = map[string][]string{
-	"crypto":    {},
-	"erasure":   {},
-	"zk":        {"crypto"},
-	"contracts": {"crypto", "zk"},
-	"dag":       {"crypto"},
-	"state":     {"crypto", "contracts"},
-	"netquic":   {"crypto"},
-	"shard":     {"crypto", "state", "contracts"},
-	"heal":      {"crypto", "erasure"},
-	"engine":    {"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal"},
-	"loadtest":  {"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal", "engine"},
-	"bench":     {"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal", "engine", "loadtest"},
-	"cmd":       {"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal", "engine", "loadtest", "bench"},
-	"internal":  {},
+// layers are the rooms of the repository, lowest first. A package belongs
+// to the longest layer that prefixes its import path (engine/client is a
+// layer of its own, engine/config belongs to engine). internal/ stands
+// apart: any package may import it.
+var layers = []string{
+	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
+	"engine/api", "engine/client", "engine/client/contentpay", "engine",
+	"loadtest", "loadtest/inproc", "bench", "cmd",
+	"internal",
+}
+
+// edges lists, for each layer, the layers its packages (and their tests)
+// import: only the edges that exist, each to a lower layer. A new import
+// across layers fails TestImportsPointDown until its edge is added here,
+// which TestLayerTable allows only downwards; an edge no package uses any
+// more fails TestLayerTable until it is removed.
+//
+// engine/client, the public API's Go client and wire types, sits below the
+// node: the node serves its types, and loadtest and the dagd commands
+// reach nodes through it without importing the node (nor cgo).
+// engine/client/contentpay holds the rules of a paid content put that
+// client and node share, over the ledger's types.
+// loadtest/inproc is the one part of the load generator that drives an
+// in-process devnet.
+var edges = map[string][]string{
+	"crypto":                   {},
+	"erasure":                  {},
+	"zk":                       {"crypto"},
+	"contracts":                {"crypto"},
+	"dag":                      {"crypto"},
+	"state":                    {"crypto"},
+	"netquic":                  {},
+	"shard":                    {"crypto", "contracts", "state"},
+	"heal":                     {"erasure"},
+	"engine/api":               {},
+	"engine/client":            {"erasure", "engine/api"},
+	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay"},
+	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
+	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine", "loadtest"},
+	"bench":                    {"dag", "engine", "loadtest", "loadtest/inproc"},
+	"cmd":                      {"crypto", "erasure", "zk", "contracts", "dag", "state", "engine", "engine/client", "engine/client/contentpay", "loadtest", "loadtest/inproc", "bench"},
+	"internal":                 {},
 }
 
 type goPackage struct {
@@ -84,28 +109,97 @@ func topDir(importPath string) string {
 	return top
 }
 
-func TestImportsPointDown(t *testing.T) {
-	for _, p := range listPackages(t) {
-		from := topDir(p.ImportPath)
-		ok, known := allowed[from]
-		if !known {
-			t.Errorf("%s: top-level directory %q is not in the layer table of DESIGN §1", p.ImportPath, from)
-			continue
+// layerOf returns the layer of an import path inside the module (the
+// longest of layers that prefixes it), "?" for a module package in no
+// layer, or "" for packages outside the module.
+func layerOf(importPath string) string {
+	rest, ok := strings.CutPrefix(importPath, module+"/")
+	if !ok {
+		return ""
+	}
+	best := "?"
+	for _, l := range layers {
+		if (rest == l || strings.HasPrefix(rest, l+"/")) && (best == "?" || len(l) > len(best)) {
+			best = l
 		}
-		check := func(imports []string, what string) {
-			for _, imp := range imports {
-				to := topDir(imp)
+	}
+	return best
+}
+
+// layerEdges returns, for each pair of layers, the first import that
+// crosses from one to the other (package, kind of import, imported path).
+func layerEdges(pkgs []goPackage) map[[2]string]string {
+	out := map[[2]string]string{}
+	for _, p := range pkgs {
+		from := layerOf(p.ImportPath)
+		for _, list := range []struct {
+			what    string
+			imports []string
+		}{{"imports", p.Imports}, {"test imports", p.TestImports}, {"external test imports", p.XTestImports}} {
+			for _, imp := range list.imports {
+				to := layerOf(imp)
 				if to == "" || to == from || to == "internal" {
 					continue
 				}
-				if !contains(ok, to) {
-					t.Errorf("%s %s %s: %s may not depend on %s (DESIGN §1)", p.ImportPath, what, imp, from, to)
+				e := [2]string{from, to}
+				if _, seen := out[e]; !seen {
+					out[e] = p.ImportPath + " " + list.what + " " + imp
 				}
 			}
 		}
-		check(p.Imports, "imports")
-		// Tests may reach down further only through the same rule.
-		check(p.TestImports, "test imports")
+	}
+	return out
+}
+
+// TestImportsPointDown checks every import across layers (of packages and
+// of their tests) against the edge table.
+func TestImportsPointDown(t *testing.T) {
+	pkgs := listPackages(t)
+	for _, p := range pkgs {
+		if l := layerOf(p.ImportPath); l == "?" {
+			t.Errorf("%s is in no layer: add its directory to layers and edges", p.ImportPath)
+		}
+	}
+	for e, where := range layerEdges(pkgs) {
+		if e[0] == "?" || e[1] == "?" {
+			continue
+		}
+		if !contains(edges[e[0]], e[1]) {
+			t.Errorf("%s: %s may not depend on %s (no such edge in the layer table)", where, e[0], e[1])
+		}
+	}
+}
+
+// TestLayerTable checks that the edge table points down the layers and
+// lists only edges that some import uses.
+func TestLayerTable(t *testing.T) {
+	rank := map[string]int{}
+	for i, l := range layers {
+		rank[l] = i
+	}
+	used := layerEdges(listPackages(t))
+	for _, from := range layers {
+		list, ok := edges[from]
+		if !ok {
+			t.Errorf("layer %s has no row in the edge table", from)
+		}
+		for _, to := range list {
+			r, known := rank[to]
+			switch {
+			case !known:
+				t.Errorf("edge %s -> %s: %s is not a layer", from, to, to)
+			case r >= rank[from]:
+				t.Errorf("edge %s -> %s points up or sideways: layers are ordered %v", from, to, layers)
+			}
+			if _, ok := used[[2]string{from, to}]; !ok {
+				t.Errorf("edge %s -> %s: no package imports across it any more; remove it from the table", from, to)
+			}
+		}
+	}
+	for from := range edges {
+		if _, ok := rank[from]; !ok {
+			t.Errorf("edge table row %s is not a layer", from)
+		}
 	}
 }
 
@@ -258,4 +352,27 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// cgoFree are the packages a light client imports, which must build
+// without a C toolchain (scripts/test cross-builds them with cgo off).
+var cgoFree = []string{module + "/engine/client", module + "/crypto/digest", module + "/state/proof"}
+
+// TestLightClientPackagesNeedNoCgo checks that no package outside the
+// standard library that cgoFree packages depend on uses cgo (blst, pebble
+// and the like); the standard library's own cgo (net's resolver) turns
+// off with CGO_ENABLED=0.
+func TestLightClientPackagesNeedNoCgo(t *testing.T) {
+	args := append([]string{"list", "-deps", "-f", "{{if and .CgoFiles (not .Standard)}}{{.ImportPath}}{{end}}"}, cgoFree...)
+	cmd := exec.Command("go", args...)
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	for _, p := range strings.Fields(string(out)) {
+		t.Errorf("a light-client package (%s) depends on %s, which uses cgo", strings.Join(cgoFree, ", "), p)
+	}
 }

@@ -1,4 +1,9 @@
-package loadtest
+// Package inproc offers load from package loadtest to a devnet running in
+// the same process (engine.Devnet): Submit calls the nodes directly and
+// commits come from devnet subscriptions. It is the one part of the load
+// generator that imports the engine; loadtest itself talks to nodes
+// through their public API (engine/client) only.
+package inproc
 
 import (
 	"context"
@@ -8,6 +13,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/loadtest"
 )
 
 // DevnetTarget offers load to an in-process devnet: Submit calls the
@@ -25,10 +31,10 @@ type DevnetTarget struct {
 // NewDevnetTarget returns a target over d.
 func NewDevnetTarget(d *engine.Devnet) *DevnetTarget { return &DevnetTarget{d: d} }
 
-// Nodes implements Target.
+// Nodes implements loadtest.Target.
 func (t *DevnetTarget) Nodes() int { return t.d.Size() }
 
-// Submit implements Target.
+// Submit implements loadtest.Target.
 func (t *DevnetTarget) Submit(ctx context.Context, node int, txs [][]byte) (int, error) {
 	n, err := t.d.Submit(ctx, node, txs)
 	if err == nil {
@@ -36,13 +42,13 @@ func (t *DevnetTarget) Submit(ctx context.Context, node int, txs [][]byte) (int,
 	}
 	var se *engine.SubmitError
 	if errors.As(err, &se) {
-		return n, &SubmitError{Reason: se.Reason, Busy: se.Retryable() || se.Reason == engine.ReasonStopped, Accepted: n, Err: err}
+		return n, &loadtest.SubmitError{Reason: se.Reason, Busy: se.Retryable() || se.Reason == engine.ReasonStopped, Accepted: n, Err: err}
 	}
-	return n, &SubmitError{Reason: "error", Accepted: n, Err: err}
+	return n, &loadtest.SubmitError{Reason: "error", Accepted: n, Err: err}
 }
 
-// Follow implements Target.
-func (t *DevnetTarget) Follow(ctx context.Context, fn func(Observation)) (func(), error) {
+// Follow implements loadtest.Target.
+func (t *DevnetTarget) Follow(ctx context.Context, fn func(loadtest.Observation)) (func(), error) {
 	sub := t.d.Subscribe(engine.SubscribeOptions{Transactions: engine.TxOwn})
 	t.mu.Lock()
 	t.sub = sub
@@ -55,7 +61,7 @@ func (t *DevnetTarget) Follow(ctx context.Context, fn func(Observation)) (func()
 				if !ok {
 					return
 				}
-				ob := Observation{Node: int(c.Node), Seq: c.Seq, Digest: c.Digest, At: c.DeliveredAt}
+				ob := loadtest.Observation{Node: int(c.Node), Seq: c.Seq, Digest: c.Digest, At: c.DeliveredAt}
 				for _, b := range c.Batches {
 					ob.Txs = append(ob.Txs, b.Transactions...)
 				}
@@ -74,9 +80,9 @@ func (t *DevnetTarget) Follow(ctx context.Context, fn func(Observation)) (func()
 	}, nil
 }
 
-// FollowExecution implements ExecutionFollower: a devnet subscription to
+// FollowExecution implements loadtest.ExecutionFollower: a devnet subscription to
 // every node's executed commits.
-func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(ExecObservation)) (func(), error) {
+func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(loadtest.ExecObservation)) (func(), error) {
 	sub := t.d.SubscribeExecution(0)
 	t.mu.Lock()
 	t.exec = sub
@@ -89,10 +95,10 @@ func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(ExecObservat
 				if !ok {
 					return
 				}
-				ob := ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]ExecTx, len(c.Txs)),
+				ob := loadtest.ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]loadtest.ExecTx, len(c.Txs)),
 					Dropped: uint64(c.Counts.BadSignature) + uint64(c.Counts.Unpaid)}
 				for i, tx := range c.Txs {
-					ob.Txs[i] = ExecTx{Digest: tx.Digest, OK: tx.Code == contracts.CodeOK, Code: tx.Code.String()}
+					ob.Txs[i] = loadtest.ExecTx{Digest: tx.Digest, OK: tx.Code == contracts.CodeOK, Code: tx.Code.String()}
 				}
 				fn(ob)
 			case <-ctx.Done():
@@ -109,17 +115,17 @@ func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(ExecObservat
 	}, nil
 }
 
-// StateRoots implements StateRootLister from the nodes' commit records.
+// StateRoots implements loadtest.StateRootLister from the nodes' commit records.
 func (t *DevnetTarget) StateRoots(ctx context.Context, node int, from uint64, max int) ([][32]byte, error) {
 	n := t.d.Node(node)
 	if n == nil {
-		return nil, fmt.Errorf("loadtest: devnet node %d is stopped", node)
+		return nil, fmt.Errorf("inproc: devnet node %d is stopped", node)
 	}
 	var roots [][32]byte
 	for seq := from; len(roots) < max && ctx.Err() == nil; seq++ {
 		root, ok, err := n.ExecutedStateRoot(seq)
 		if err != nil {
-			return nil, fmt.Errorf("loadtest: devnet node %d: state root of commit %d: %w", node, seq, err)
+			return nil, fmt.Errorf("inproc: devnet node %d: state root of commit %d: %w", node, seq, err)
 		}
 		if !ok {
 			break
@@ -129,7 +135,7 @@ func (t *DevnetTarget) StateRoots(ctx context.Context, node int, from uint64, ma
 	return roots, ctx.Err()
 }
 
-// Round implements Target.
+// Round implements loadtest.Target.
 func (t *DevnetTarget) Round(context.Context) (uint64, error) {
 	var r uint64
 	for i := 0; i < t.d.Size(); i++ {
