@@ -494,7 +494,9 @@ func TestContentKindsAreNotDAGKinds(t *testing.T) {
 func TestContentOptions(t *testing.T) {
 	var o ContentOptions
 	o.ensureDefaults()
-	check := func(c ContentOptions) error { return errors.Join(append(c.validateSettings("Content."), c.validate())...) }
+	check := func(c ContentOptions) error {
+		return errors.Join(append(c.validateSettings("Content."), c.validate())...)
+	}
 	if err := check(o); err != nil { // k and n follow the committee, of one validator too
 		t.Fatalf("defaults: %v", err)
 	}
