@@ -31,6 +31,12 @@ type Validator struct {
 
 // Options configures a Node. Zero values mean defaults; New calls
 // EnsureDefaults and Validate on a copy.
+//
+// The fields with a toml tag are the settings of a node's configuration
+// file (engine/config): the tag is the key ("engine.tick_interval"), or,
+// on a struct of options (DAG, Content, API, RPC, Execution), the table
+// of its fields' keys; ",size" marks a number of bytes. ValidateSettings
+// checks them; their documentation for operators is engine/config's.
 type Options struct {
 	// Self is this validator's index in Committee. Required.
 	Self dag.ValidatorID
