@@ -181,9 +181,21 @@ same way).`,
 				}
 			}
 			target := loadtest.NewDevnetTarget(d)
+			draining := false
 			rep, err := loadtest.Run(ctx, target, loadtest.Options{
 				Rate: rate, TxSize: txSize, Duration: duration, Logger: logger, Workload: wl, Drain: drain,
-				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s, signed) },
+				OnSnapshot: func(s loadtest.Snapshot) {
+					if duration > 0 && s.Elapsed > duration && !draining {
+						// The rates fall to 0 from here: say why.
+						draining = true
+						what := "commits"
+						if signed {
+							what = "commits and receipts"
+						}
+						fmt.Fprintf(out, "devnet: load over; waiting for the last %s (%d pending)\n", what, s.Pending)
+					}
+					printSnapshot(out, s, signed)
+				},
 			})
 			if err != nil {
 				return err
