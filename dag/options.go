@@ -7,63 +7,68 @@ import (
 
 // Options tunes the consensus core. The zero value of a field means its
 // default; call EnsureDefaults, then Validate.
+//
+// A field's toml tag is its key in a node's configuration file (table
+// [dag], see engine/config); ",size" marks a number of bytes. Times
+// (Time, milliseconds) are durations there. A field without a tag is no
+// setting of the file.
 type Options struct {
 	// GCDepth is how many rounds below the last committed leader are kept.
 	// Default 50.
-	GCDepth uint64
+	GCDepth uint64 `toml:"gc_depth"`
 	// RetainRounds is how many rounds below the GC round the records of
 	// certificates and batches stay on disk, so that a validator that fell
 	// further behind than GCDepth can still fetch the history it must
 	// order. Default 1000.
-	RetainRounds uint64
+	RetainRounds uint64 `toml:"retain_rounds"`
 	// MaxRoundsAhead bounds how far beyond the local round a header or
 	// certificate may be before it is refused (the node then syncs instead
 	// of buffering). Default 60.
-	MaxRoundsAhead uint64
+	MaxRoundsAhead uint64 `toml:"max_rounds_ahead"`
 	// MinHeaderDelay is the least time between two own headers. Default 0.
-	MinHeaderDelay Time
+	MinHeaderDelay Time `toml:"min_header_delay"`
 	// MaxHeaderDelay is how long a primary waits for batches before
 	// proposing a header without any. Default 200 ms.
-	MaxHeaderDelay Time
+	MaxHeaderDelay Time `toml:"max_header_delay"`
 	// LeaderTimeout bounds the wait for the leader's certificate (even
 	// rounds) or for support for it (odd rounds) before advancing anyway.
 	// Default 1000 ms.
-	LeaderTimeout Time
+	LeaderTimeout Time `toml:"leader_timeout"`
 	// BatchSize seals a batch once its transactions reach this many bytes.
 	// Default 512 KiB.
-	BatchSize int
+	BatchSize int `toml:"batch_size,size"`
 	// MaxBatchDelay seals a non-empty batch after this long. Default 50 ms.
-	MaxBatchDelay Time
+	MaxBatchDelay Time `toml:"max_batch_delay"`
 	// MaxHeaderBatches bounds the batch references in one header. Default 1000.
-	MaxHeaderBatches int
+	MaxHeaderBatches int `toml:"max_header_batches"`
 	// MaxPendingBatches bounds own batches sealed but not yet stored by a
 	// quorum, plus those waiting for a header; Submit answers ErrBusy beyond
 	// it. Default 1000.
-	MaxPendingBatches int
+	MaxPendingBatches int `toml:"max_pending_batches"`
 	// MaxTxSize is the largest transaction Submit accepts. Default 64 KiB.
-	MaxTxSize int
+	MaxTxSize int `toml:"max_tx_size,size"`
 	// ResendInterval is how long to wait for votes, acknowledgements or
 	// requested data before asking again. Default 500 ms.
-	ResendInterval Time
+	ResendInterval Time `toml:"resend_interval"`
 	// SyncInterval: without progress for this long, ask a peer for the
 	// certificates from the local round on. Default 1000 ms.
-	SyncInterval Time
+	SyncInterval Time `toml:"sync_interval"`
 	// SyncLimit bounds the certificates sent in answer to one sync request.
 	// Default 500.
-	SyncLimit uint32
+	SyncLimit uint32 `toml:"sync_limit"`
 	// MaxPendingCerts bounds certificates waiting for their parents.
 	// Default 4096.
-	MaxPendingCerts int
+	MaxPendingCerts int `toml:"max_pending_certs"`
 	// MaxUnreferencedBatches bounds, per author, stored batches that no
 	// certificate references yet; the oldest are dropped first. Default 2000.
-	MaxUnreferencedBatches int
+	MaxUnreferencedBatches int `toml:"max_unreferenced_batches"`
 	// MaxUnreferencedBytes bounds, per author, the bytes of stored batches
 	// that no certificate references yet; the oldest are dropped first.
 	// Default 256 MiB.
-	MaxUnreferencedBytes int
+	MaxUnreferencedBytes int `toml:"max_unreferenced_bytes,size"`
 	// MaxClockDrift is how far ahead of the local clock a header's
 	// timestamp may be for this node to vote for it. Default 5000 ms.
-	MaxClockDrift Time
+	MaxClockDrift Time `toml:"max_clock_drift"`
 }
 
 // EnsureDefaults fills zero fields with their defaults and returns o.
@@ -106,35 +111,96 @@ func (o *Options) EnsureDefaults() *Options {
 	return o
 }
 
-// Validate reports settings that cannot work.
+// Validate reports settings that cannot work: every error is an
+// *OptionError naming its field (OptionErrors lists them). It does not
+// fill defaults: a zero is refused wherever zero cannot work, so call
+// EnsureDefaults first unless the zeros are the caller's own choice.
 func (o *Options) Validate() error {
 	var errs []error
-	if o.GCDepth < 4 {
-		errs = append(errs, fmt.Errorf("GCDepth %d: must be at least 4", o.GCDepth))
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &OptionError{Field: field, Err: fmt.Errorf(format, args...)})
 	}
-	if o.MaxRoundsAhead < 4 {
-		errs = append(errs, fmt.Errorf("MaxRoundsAhead %d: must be at least 4", o.MaxRoundsAhead))
+	atLeast := func(field string, v, least uint64) {
+		if v < least {
+			bad(field, "%d: must be at least %d", v, least)
+		}
 	}
-	if o.MaxHeaderBatches > MaxPayloadRefs {
-		errs = append(errs, fmt.Errorf("MaxHeaderBatches %d exceeds %d", o.MaxHeaderBatches, MaxPayloadRefs))
+	positive := func(field string, v int) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
 	}
-	if o.MaxTxSize > MaxTxSize || o.MaxTxSize < 0 {
-		errs = append(errs, fmt.Errorf("MaxTxSize %d: must be in 1..%d", o.MaxTxSize, MaxTxSize))
+	atLeast("GCDepth", o.GCDepth, 4)
+	atLeast("RetainRounds", o.RetainRounds, 1)
+	atLeast("MaxRoundsAhead", o.MaxRoundsAhead, 4)
+	for _, t := range []struct {
+		field string
+		v     Time
+	}{{"MaxHeaderDelay", o.MaxHeaderDelay}, {"LeaderTimeout", o.LeaderTimeout}, {"MaxBatchDelay", o.MaxBatchDelay},
+		{"ResendInterval", o.ResendInterval}, {"SyncInterval", o.SyncInterval}, {"MaxClockDrift", o.MaxClockDrift}} {
+		if t.v == 0 {
+			bad(t.field, "0ms: must be at least 1ms")
+		}
 	}
-	if o.BatchSize > MaxBatchBytes/2 || o.BatchSize < 0 {
-		errs = append(errs, fmt.Errorf("BatchSize %d: must be in 1..%d", o.BatchSize, MaxBatchBytes/2))
+	if o.MinHeaderDelay > o.MaxHeaderDelay && o.MaxHeaderDelay > 0 {
+		bad("MinHeaderDelay", "%dms exceeds MaxHeaderDelay (%dms)", o.MinHeaderDelay, o.MaxHeaderDelay)
 	}
-	if o.SyncLimit > MaxResponseCerts {
-		errs = append(errs, fmt.Errorf("SyncLimit %d exceeds %d", o.SyncLimit, MaxResponseCerts))
+	if o.BatchSize <= 0 || o.BatchSize > MaxBatchBytes/2 {
+		bad("BatchSize", "%d: must be in 1..%d", o.BatchSize, MaxBatchBytes/2)
 	}
-	if o.MinHeaderDelay > o.MaxHeaderDelay {
-		errs = append(errs, errors.New("MinHeaderDelay exceeds MaxHeaderDelay"))
+	if o.MaxHeaderBatches <= 0 || o.MaxHeaderBatches > MaxPayloadRefs {
+		bad("MaxHeaderBatches", "%d: must be in 1..%d", o.MaxHeaderBatches, MaxPayloadRefs)
 	}
-	if o.MaxPendingBatches <= 0 || o.MaxPendingCerts <= 0 || o.MaxUnreferencedBatches <= 0 || o.MaxUnreferencedBytes <= 0 {
-		errs = append(errs, errors.New("queue bounds must be positive"))
+	if o.MaxTxSize <= 0 || o.MaxTxSize > MaxTxSize {
+		bad("MaxTxSize", "%d: must be in 1..%d", o.MaxTxSize, MaxTxSize)
 	}
+	if o.SyncLimit == 0 || o.SyncLimit > MaxResponseCerts {
+		bad("SyncLimit", "%d: must be in 1..%d", o.SyncLimit, MaxResponseCerts)
+	}
+	positive("MaxPendingBatches", o.MaxPendingBatches)
+	positive("MaxPendingCerts", o.MaxPendingCerts)
+	positive("MaxUnreferencedBatches", o.MaxUnreferencedBatches)
+	positive("MaxUnreferencedBytes", o.MaxUnreferencedBytes)
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("dag: invalid options: %w", err)
 	}
 	return nil
+}
+
+// OptionError is a bad value of one field of an options struct. Field is
+// the field's name, with the names of the structs holding it ("DAG.GCDepth"
+// in engine.Options), so that a configuration file can name its key.
+type OptionError struct {
+	// Field names the field: "GCDepth", "Content.ChunkSize".
+	Field string
+	// Err says what is wrong with the value.
+	Err error
+}
+
+// Error returns "Field: what is wrong".
+func (e *OptionError) Error() string { return e.Field + ": " + e.Err.Error() }
+
+// Unwrap returns e.Err.
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// OptionErrors returns every *OptionError in err's tree (errors.Join and
+// %w wrapping), in order.
+func OptionErrors(err error) []*OptionError {
+	var out []*OptionError
+	var walk func(error)
+	walk = func(e error) {
+		switch x := e.(type) {
+		case nil:
+		case *OptionError:
+			out = append(out, x)
+		case interface{ Unwrap() []error }:
+			for _, c := range x.Unwrap() {
+				walk(c)
+			}
+		case interface{ Unwrap() error }:
+			walk(x.Unwrap())
+		}
+	}
+	walk(err)
+	return out
 }

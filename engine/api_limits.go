@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
+
+	"github.com/dagd/dagd/dag"
 )
 
 // APIOptions bounds what clients of the HTTP API may hold of the node:
@@ -22,30 +24,30 @@ import (
 type APIOptions struct {
 	// MaxConns bounds the API's open connections; beyond it a new
 	// connection gets a 503 naming the limit and is closed. Default 4096.
-	MaxConns int
+	MaxConns int `toml:"max_conns"`
 	// MaxConnsPerIP bounds the open connections of one client address;
 	// beyond it a new connection gets a 503 naming the limit and is
 	// closed. Default 128.
-	MaxConnsPerIP int
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
 	// ReadHeaderTimeout bounds the wait for a request's headers (also for
 	// the first request of a new connection). Default 10 s.
-	ReadHeaderTimeout time.Duration
+	ReadHeaderTimeout time.Duration `toml:"read_header_timeout"`
 	// IdleTimeout closes a keep-alive connection with no request for this
 	// long. Default 60 s.
-	IdleTimeout time.Duration
+	IdleTimeout time.Duration `toml:"idle_timeout"`
 	// RequestReadTimeout bounds the reading of the whole body of a
 	// submission or a read request (JSON endpoints and the Connect
 	// services); a body not received within it is refused (408, or
 	// DeadlineExceeded). Default 15 s.
-	RequestReadTimeout time.Duration
+	RequestReadTimeout time.Duration `toml:"request_read_timeout"`
 	// BodyIdleTimeout bounds the wait for the next bytes of any request
 	// body, uploads included (which may last longer than
 	// RequestReadTimeout as long as they make progress). Default 30 s.
-	BodyIdleTimeout time.Duration
+	BodyIdleTimeout time.Duration `toml:"body_idle_timeout"`
 	// WriteTimeout bounds the writing of a unary answer. Commit streams
 	// have their own per-message deadline (RPCOptions.StreamWriteTimeout)
 	// and content downloads their own. Default 30 s.
-	WriteTimeout time.Duration
+	WriteTimeout time.Duration `toml:"write_timeout"`
 	// MaxSubmitBytes bounds the memory of all submissions in flight (JSON,
 	// binary and Connect): each is charged twice its body bytes as they
 	// arrive (the body and the decoded transactions), twice
@@ -54,30 +56,30 @@ type APIOptions struct {
 	// submission that does not fit is refused as busy (429 or
 	// ResourceExhausted, too_many_requests). Default 256 MiB; at least
 	// 2*MaxRequestBytes plus the fixed part.
-	MaxSubmitBytes int64
+	MaxSubmitBytes int64 `toml:"max_submit_bytes,size"`
 	// MaxSubmitBytesPerIP bounds what the submissions of one client
 	// address hold of MaxSubmitBytes, so that one address cannot take it
 	// all. Default half of MaxSubmitBytes; at least one compressed
 	// submission (2*MaxRequestBytes plus the fixed part).
-	MaxSubmitBytesPerIP int64
+	MaxSubmitBytesPerIP int64 `toml:"max_submit_bytes_per_ip,size"`
 	// MaxResponseBytes bounds the transactions one read answer carries
 	// (GET /v1/commits, GET /v1/commits/{seq}): a range stops before the
 	// commit that would exceed it ("more": true), a single commit stops
 	// within its transactions ("next_tx_offset" continues it). Default
 	// 8 MiB.
-	MaxResponseBytes int
+	MaxResponseBytes int `toml:"max_response_bytes,size"`
 	// MaxReadBytes bounds the memory of all read answers being built at
 	// once (three times their transaction bytes: copies, JSON encoding);
 	// beyond it a read is refused with 429. Default 256 MiB; at least
 	// 3*MaxResponseBytes.
-	MaxReadBytes int64
+	MaxReadBytes int64 `toml:"max_read_bytes,size"`
 	// MaxStreamsPerIP bounds the commit streams of one client address
 	// (RPCOptions.MaxCommitStreams bounds them all). Default 16.
-	MaxStreamsPerIP int
+	MaxStreamsPerIP int `toml:"max_streams_per_ip"`
 	// MaxContentLookups bounds the content lookups that ask other
 	// validators for a manifest at once (they share per-peer request slots
 	// with repair); beyond it a lookup is refused as busy. Default 4.
-	MaxContentLookups int
+	MaxContentLookups int `toml:"max_content_lookups"`
 }
 
 func (o *APIOptions) ensureDefaults() {
@@ -116,22 +118,49 @@ func (o *APIOptions) ensureDefaults() {
 // slice headers of its transactions.
 func submitFixedCost(maxTxs int) int64 { return 24 * int64(maxTxs) }
 
-func (o *APIOptions) validate(maxRequestBytes int64, maxTxs int) error {
+// validateSettings reports the API limits that cannot work, as
+// *dag.OptionErrors whose fields start with prefix; a submission of
+// maxRequestBytes and maxTxs must fit one client's share.
+func (o *APIOptions) validateSettings(prefix string, maxRequestBytes int64, maxTxs int) []error {
 	var errs []error
-	need := 2*maxRequestBytes + submitFixedCost(maxTxs)
-	if o.MaxSubmitBytesPerIP < need {
-		errs = append(errs, fmt.Errorf("API.MaxSubmitBytesPerIP %d below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need))
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
+	}
+	positive := func(field string, v int64) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
+	}
+	for _, t := range []struct {
+		field string
+		d     time.Duration
+	}{{"ReadHeaderTimeout", o.ReadHeaderTimeout}, {"IdleTimeout", o.IdleTimeout}, {"RequestReadTimeout", o.RequestReadTimeout},
+		{"BodyIdleTimeout", o.BodyIdleTimeout}, {"WriteTimeout", o.WriteTimeout}} {
+		if t.d < time.Millisecond {
+			bad(t.field, "%s: must be at least 1ms", t.d)
+		}
+	}
+	positive("MaxConns", int64(o.MaxConns))
+	positive("MaxConnsPerIP", int64(o.MaxConnsPerIP))
+	if o.MaxConnsPerIP > o.MaxConns {
+		bad("MaxConnsPerIP", "%d exceeds MaxConns (%d)", o.MaxConnsPerIP, o.MaxConns)
+	}
+	positive("MaxSubmitBytes", o.MaxSubmitBytes)
+	positive("MaxSubmitBytesPerIP", o.MaxSubmitBytesPerIP)
+	if need := 2*maxRequestBytes + submitFixedCost(maxTxs); o.MaxSubmitBytesPerIP > 0 && o.MaxSubmitBytesPerIP < need {
+		bad("MaxSubmitBytesPerIP", "%d is below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need)
 	}
 	if o.MaxSubmitBytes < o.MaxSubmitBytesPerIP {
-		errs = append(errs, fmt.Errorf("API.MaxSubmitBytes %d below API.MaxSubmitBytesPerIP %d", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP))
+		bad("MaxSubmitBytes", "%d is below MaxSubmitBytesPerIP (%d)", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP)
 	}
+	positive("MaxResponseBytes", int64(o.MaxResponseBytes))
+	positive("MaxReadBytes", o.MaxReadBytes)
 	if o.MaxReadBytes < 3*int64(o.MaxResponseBytes) {
-		errs = append(errs, fmt.Errorf("API.MaxReadBytes %d below one read answer (3*%d)", o.MaxReadBytes, o.MaxResponseBytes))
+		bad("MaxReadBytes", "%d is below three answers of MaxResponseBytes (3*%d)", o.MaxReadBytes, o.MaxResponseBytes)
 	}
-	if o.MaxConnsPerIP > o.MaxConns {
-		errs = append(errs, fmt.Errorf("API.MaxConnsPerIP %d above API.MaxConns %d", o.MaxConnsPerIP, o.MaxConns))
-	}
-	return errors.Join(errs...)
+	positive("MaxStreamsPerIP", int64(o.MaxStreamsPerIP))
+	positive("MaxContentLookups", int64(o.MaxContentLookups))
+	return errs
 }
 
 // apiLimits is the state behind APIOptions; built by New.

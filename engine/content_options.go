@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
 )
 
@@ -28,38 +29,38 @@ type ContentOptions struct {
 	// Dir holds the shard files (content/objects, content/staging).
 	// Default "": DataDir/content. What the node holds is recorded in its
 	// pebble (DataDir), so Dir must stay with its DataDir.
-	Dir string
+	Dir string `toml:"dir"`
 	// ChunkSize is the number of content bytes coded together. It is part
 	// of the network's format: content coded with another chunk size gets
 	// another CID. Default erasure.DefaultChunkSize
 	// (1 MiB); range [erasure.MinChunkSize, 16 MiB].
-	ChunkSize int
+	ChunkSize int `toml:"chunk_size,size"`
 	// DataShards is k for puts that do not choose: any k of n shards
 	// rebuild a chunk. Default 0: f+1, where f is the largest number of
 	// validators holding less than a third of the stake, and below n.
-	DataShards int
+	DataShards int `toml:"data_shards"`
 	// TotalShards is n for puts that do not choose. Default 0: the
 	// committee size, one shard per validator; 2 for a committee of one
 	// (the validator holds both shards, and an audit rebuilds either from
 	// the other).
-	TotalShards int
+	TotalShards int `toml:"total_shards"`
 	// MaxContentSize bounds one object. Default 64 GiB. The manifest of an
 	// object must fit in one frame, so the largest object also depends on
 	// n: about 2^19 chunks at n=4, 2^11 at n=256.
-	MaxContentSize int64
+	MaxContentSize int64 `toml:"max_content_size,size"`
 	// Concurrency is the number of chunks coded at once by a put or a get.
 	// Default runtime.GOMAXPROCS(0).
-	Concurrency int
+	Concurrency int `toml:"concurrency"`
 	// UploadWindow bounds the shard bytes a put has sent to one holder and
 	// that the holder has not yet acknowledged; beyond it the put waits.
 	// Default 8 MiB; at least one shard frame (ChunkSize plus a header).
-	UploadWindow int64
+	UploadWindow int64 `toml:"upload_window,size"`
 	// FetchWindow bounds the shard bytes one get or repair has asked for
 	// and not yet used. Default 32 MiB; at least one shard frame.
-	FetchWindow int64
+	FetchWindow int64 `toml:"fetch_window,size"`
 	// FetchTimeout bounds the wait for one shard or manifest from a
 	// holder; the next holder is tried after it. Default 10 s.
-	FetchTimeout time.Duration
+	FetchTimeout time.Duration `toml:"fetch_timeout"`
 	// StallTimeout: a holder that acknowledges nothing of a put for this
 	// long is left out of it (it will be repaired later). Default 10 s.
 	StallTimeout time.Duration
@@ -68,7 +69,7 @@ type ContentOptions struct {
 	CommitTimeout time.Duration
 	// MaxUploadsPerPeer bounds the upload sessions a peer may have open at
 	// this node. Default 4.
-	MaxUploadsPerPeer int
+	MaxUploadsPerPeer int `toml:"max_uploads_per_peer"`
 	// UploadIdleTimeout drops an upload session (and its staged shards)
 	// that received nothing for this long. Default 2 min; at least twice
 	// StallTimeout, since a put that waits for a stalled holder sends the
@@ -77,15 +78,15 @@ type ContentOptions struct {
 	// MaxConcurrentPuts and MaxConcurrentGets bound the content requests
 	// the HTTP API serves at once; beyond them it answers 429. Defaults 4
 	// and 16.
-	MaxConcurrentPuts int
-	MaxConcurrentGets int
+	MaxConcurrentPuts int `toml:"max_concurrent_puts"`
+	MaxConcurrentGets int `toml:"max_concurrent_gets"`
 	// AuditInterval is how often the node checks every shard it should
 	// hold (presence and BLAKE3 hash) and repairs what is missing or
 	// corrupt. Default 10 min; range [MinAuditInterval, MaxAuditInterval].
-	AuditInterval time.Duration
+	AuditInterval time.Duration `toml:"audit_interval"`
 	// RepairConcurrency is the number of objects repaired at once.
 	// Default 2.
-	RepairConcurrency int
+	RepairConcurrency int `toml:"repair_concurrency"`
 	// RepairBackoffMin and RepairBackoffMax bound the wait before a failed
 	// repair is tried again (doubling). Defaults 1 s and 5 min.
 	RepairBackoffMin time.Duration
@@ -95,25 +96,25 @@ type ContentOptions struct {
 	// this node's account (Options.AccountKey) for Retention. Default
 	// false: they are refused with 401, and each client signs and pays for
 	// its own content (dagd put --from). A local devnet sets it.
-	OperatorPaysPuts bool
+	OperatorPaysPuts bool `toml:"operator_pays_puts"`
 	// Retention is how long content this node pays for (puts without a
 	// payment) is registered for, in consensus time. Default 30 days.
-	Retention time.Duration
+	Retention time.Duration `toml:"retention"`
 	// MaxAccountUploadBytes bounds the stored bytes (size times n/k) of
 	// the paid puts of one account running at once on this node; beyond
 	// it the node answers 429. Default 8 GiB.
-	MaxAccountUploadBytes int64
+	MaxAccountUploadBytes int64 `toml:"max_account_upload_bytes,size"`
 	// MinUploadRate and UploadBodyGrace bound how slowly a client may send
 	// a put's body: the read deadline of the n-th byte is UploadBodyGrace
 	// plus n/MinUploadRate after the put started, so a slow body cannot
 	// hold one of the MaxConcurrentPuts slots. Defaults 256 KiB/s and
 	// 30 s.
-	MinUploadRate   int64
-	UploadBodyGrace time.Duration
+	MinUploadRate   int64         `toml:"min_upload_rate,size"`
+	UploadBodyGrace time.Duration `toml:"upload_body_grace"`
 	// UncertifiedTTL: shards stored for an object that gets no
 	// availability certificate (its put failed) are deleted after this
 	// long. Default 1 h.
-	UncertifiedTTL time.Duration
+	UncertifiedTTL time.Duration `toml:"uncertified_ttl"`
 }
 
 // ensureDefaults fills the zero fields of o.
@@ -170,48 +171,77 @@ func (o *ContentOptions) ensureDefaults() {
 	def(&o.UploadBodyGrace, 30*time.Second)
 }
 
-// validate reports settings that cannot work for a committee of the given
-// size.
-func (o *ContentOptions) validate(validators int) error {
+// validateSettings reports the settings (the fields with a toml tag)
+// that cannot work, as *dag.OptionErrors whose fields start with prefix.
+// Zero is refused where it cannot work; it is allowed for DataShards,
+// TotalShards (the committee's) and Concurrency (the CPUs').
+func (o *ContentOptions) validateSettings(prefix string) []error {
 	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
+	}
+	positive := func(field string, v int64) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
+	}
+	atLeast := func(field string, d, least time.Duration) {
+		if d < least {
+			bad(field, "%s: must be at least %s", d, least)
+		}
+	}
 	if o.ChunkSize < erasure.MinChunkSize || o.ChunkSize > maxContentChunkSize {
-		errs = append(errs, fmt.Errorf("chunk size %d outside [%d, %d]", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize))
+		bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
 	}
-	if o.DataShards < 0 || o.TotalShards < 0 || o.TotalShards > erasure.MaxShards {
-		errs = append(errs, fmt.Errorf("k=%d n=%d: want 0 (the committee's) or 1 <= k < n <= %d", o.DataShards, o.TotalShards, erasure.MaxShards))
-	} else if o.DataShards > 0 && o.TotalShards > 0 && o.DataShards >= o.TotalShards {
-		errs = append(errs, fmt.Errorf("k=%d n=%d: want k < n", o.DataShards, o.TotalShards))
+	for _, s := range []struct {
+		field string
+		v     int
+	}{{"DataShards", o.DataShards}, {"TotalShards", o.TotalShards}} {
+		if s.v < 0 || s.v > erasure.MaxShards {
+			bad(s.field, "%d: want 0 (the committee's) or 1..%d", s.v, erasure.MaxShards)
+		}
 	}
-	if o.MaxContentSize < 0 {
-		errs = append(errs, fmt.Errorf("max content size %d", o.MaxContentSize))
+	if o.DataShards > 0 && o.TotalShards > 0 && o.DataShards >= o.TotalShards {
+		bad("DataShards", "%d: must be below TotalShards (%d)", o.DataShards, o.TotalShards)
 	}
-	if o.Concurrency < 1 || o.Concurrency > erasure.MaxConcurrency {
-		errs = append(errs, fmt.Errorf("concurrency %d outside [1, %d]", o.Concurrency, erasure.MaxConcurrency))
+	positive("MaxContentSize", o.MaxContentSize)
+	if o.Concurrency < 0 || o.Concurrency > erasure.MaxConcurrency {
+		bad("Concurrency", "%d: want 0 (the CPUs) or 1..%d", o.Concurrency, erasure.MaxConcurrency)
 	}
-	frame := int64(o.ChunkSize + contentHeaderRoom)
-	if o.UploadWindow < frame {
-		errs = append(errs, fmt.Errorf("upload window %d below one shard frame (%d)", o.UploadWindow, frame))
+	if o.ChunkSize > 0 {
+		frame := int64(o.ChunkSize + contentHeaderRoom)
+		if o.UploadWindow < frame {
+			bad("UploadWindow", "%d is below one shard frame (%d)", o.UploadWindow, frame)
+		}
+		if o.FetchWindow < frame {
+			bad("FetchWindow", "%d is below one shard frame (%d)", o.FetchWindow, frame)
+		}
 	}
-	if o.FetchWindow < frame {
-		errs = append(errs, fmt.Errorf("fetch window %d below one shard frame (%d)", o.FetchWindow, frame))
-	}
-	if o.MaxUploadsPerPeer < 1 || o.MaxConcurrentPuts < 1 || o.MaxConcurrentGets < 1 || o.RepairConcurrency < 1 {
-		errs = append(errs, errors.New("MaxUploadsPerPeer, MaxConcurrentPuts, MaxConcurrentGets and RepairConcurrency must be positive"))
-	}
+	atLeast("FetchTimeout", o.FetchTimeout, time.Millisecond)
+	positive("MaxUploadsPerPeer", int64(o.MaxUploadsPerPeer))
+	positive("MaxConcurrentPuts", int64(o.MaxConcurrentPuts))
+	positive("MaxConcurrentGets", int64(o.MaxConcurrentGets))
 	if o.AuditInterval < MinAuditInterval || o.AuditInterval > MaxAuditInterval {
-		errs = append(errs, fmt.Errorf("audit interval %v outside [%v, %v]", o.AuditInterval, MinAuditInterval, MaxAuditInterval))
+		bad("AuditInterval", "%s: must be in %s..%s", o.AuditInterval, MinAuditInterval, MaxAuditInterval)
 	}
+	positive("RepairConcurrency", int64(o.RepairConcurrency))
+	atLeast("UncertifiedTTL", o.UncertifiedTTL, time.Second)
+	atLeast("Retention", o.Retention, time.Millisecond)
+	positive("MaxAccountUploadBytes", o.MaxAccountUploadBytes)
+	positive("MinUploadRate", o.MinUploadRate)
+	positive("UploadBodyGrace", int64(o.UploadBodyGrace))
+	return errs
+}
+
+// validate reports the options that are no settings (no toml tag) and
+// cannot work; call ensureDefaults first.
+func (o *ContentOptions) validate() error {
+	var errs []error
 	if o.UploadIdleTimeout < 2*o.StallTimeout {
 		errs = append(errs, fmt.Errorf("upload idle timeout %v below twice the stall timeout %v", o.UploadIdleTimeout, o.StallTimeout))
 	}
 	if o.RepairBackoffMin < time.Millisecond || o.RepairBackoffMax < o.RepairBackoffMin {
 		errs = append(errs, fmt.Errorf("repair backoff [%v, %v]: want 1ms <= min <= max", o.RepairBackoffMin, o.RepairBackoffMax))
-	}
-	if o.MaxAccountUploadBytes < 0 || o.MinUploadRate < 0 {
-		errs = append(errs, errors.New("MaxAccountUploadBytes and MinUploadRate must not be negative"))
-	}
-	if o.Retention < time.Millisecond {
-		errs = append(errs, fmt.Errorf("retention %v below 1 ms", o.Retention))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("content: %w", err)

@@ -495,10 +495,11 @@ func TestContentKindsAreNotDAGKinds(t *testing.T) {
 func TestContentOptions(t *testing.T) {
 	var o ContentOptions
 	o.ensureDefaults()
-	for _, v := range []int{1, 2, 4} {
-		if err := o.validate(v); err != nil { // k and n follow the committee, of one validator too
-			t.Fatalf("committee of %d: %v", v, err)
-		}
+	check := func(c ContentOptions) error {
+		return errors.Join(append(c.validateSettings("Content."), c.validate())...)
+	}
+	if err := check(o); err != nil { // k and n follow the committee, of one validator too
+		t.Fatalf("defaults: %v", err)
 	}
 	for name, edit := range map[string]func(*ContentOptions){
 		"chunk too big":   func(o *ContentOptions) { o.ChunkSize = 32 << 20 },
@@ -510,7 +511,7 @@ func TestContentOptions(t *testing.T) {
 	} {
 		c := o
 		edit(&c)
-		if c.validate(4) == nil {
+		if check(c) == nil {
 			t.Errorf("%s: validated", name)
 		}
 	}

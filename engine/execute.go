@@ -69,13 +69,13 @@ type ExecutionOptions struct {
 	// only be dropped at execution. It must cover how far a client's
 	// transactions may run ahead of execution. Default
 	// DefaultAdmissionNonceWindow (1024).
-	AdmissionNonceWindow uint64
+	AdmissionNonceWindow uint64 `toml:"admission_nonce_window"`
 	// AdmitOpaque lets admission pass submitted bytes that do not decode
 	// as a transaction, for consensus benchmarks and tests with opaque
 	// load (the devnet sets it): they are ordered, then dropped at
 	// execution as malformed, without a receipt. Bytes that decode are
 	// checked all the same. Default false: refused (malformed).
-	AdmitOpaque bool
+	AdmitOpaque bool `toml:"admit_opaque"`
 
 	// testDelay slows each commit's execution down (tests of an executor
 	// that falls behind).

@@ -31,6 +31,12 @@ type Validator struct {
 
 // Options configures a Node. Zero values mean defaults; New calls
 // EnsureDefaults and Validate on a copy.
+//
+// The fields with a toml tag are the settings of a node's configuration
+// file (engine/config): the tag is the key ("engine.tick_interval"), or,
+// on a struct of options (DAG, Content, API, RPC, Execution), the table
+// of its fields' keys; ",size" marks a number of bytes. ValidateSettings
+// checks them; their documentation for operators is engine/config's.
 type Options struct {
 	// Self is this validator's index in Committee. Required.
 	Self dag.ValidatorID
@@ -73,60 +79,60 @@ type Options struct {
 	DisableMetrics bool
 	// DAG tunes the consensus core; zero fields take dag's defaults after
 	// the engine's own (see DefaultDAGOptions).
-	DAG dag.Options
+	DAG dag.Options `toml:"dag"`
 	// TickInterval is how often the core's clock advances. Default 10 ms.
-	TickInterval time.Duration
+	TickInterval time.Duration `toml:"engine.tick_interval"`
 	// SubmitQueue bounds client submission requests waiting for the event
 	// loop; beyond it a submission is refused as busy. Default 256.
-	SubmitQueue int
+	SubmitQueue int `toml:"engine.submit_queue"`
 	// MaxRequestTxs bounds the transactions of one submission. Default
 	// 20000.
-	MaxRequestTxs int
+	MaxRequestTxs int `toml:"engine.max_request_txs"`
 	// MaxRequestBytes bounds the body of one submission, and its
 	// decompressed size when compressed. Default 32 MiB. Memory held by
 	// all submissions in flight is bounded by API.MaxSubmitBytes.
-	MaxRequestBytes int64
+	MaxRequestBytes int64 `toml:"engine.max_request_bytes,size"`
 	// MaxInflightRequests bounds concurrent submissions (HTTP and Connect)
 	// whose body is read and that wait for the event loop; beyond it the
 	// API answers 429. Bodies being read hold no slot: their memory is
 	// bounded by API.MaxSubmitBytes and their time by
 	// API.RequestReadTimeout. Default 64.
-	MaxInflightRequests int
+	MaxInflightRequests int `toml:"engine.max_inflight_requests"`
 	// InboxSize bounds decoded peer messages waiting for the event loop.
 	// Default 1024.
-	InboxSize int
+	InboxSize int `toml:"engine.inbox_size"`
 	// InboxBytes bounds the encoded size of the decoded peer messages
 	// waiting for the event loop (the transport bounds its own queues).
 	// Default 64 MiB; at least the largest frame (about 17 MiB).
-	InboxBytes int64
+	InboxBytes int64 `toml:"engine.inbox_bytes,size"`
 	// PeerBatchBytes bounds the bytes of own batches sent to one peer and
 	// not yet acknowledged by it; beyond it new batches wait (the core
 	// re-sends them later). It keeps batch data from queueing ahead of
 	// headers and votes. Default 8 MiB. A batch always goes to a peer
 	// with nothing outstanding, whatever its size.
-	PeerBatchBytes int64
+	PeerBatchBytes int64 `toml:"engine.peer_batch_bytes,size"`
 	// MaxEventsPerFlush bounds the events (messages, submissions) the loop
 	// takes before it flushes the core's output (one synced write, then
 	// sends). Default 512.
-	MaxEventsPerFlush int
+	MaxEventsPerFlush int `toml:"engine.max_events_per_flush"`
 	// CommitBuffer is the default buffer of a commit subscription.
 	// Default 1024 commits.
-	CommitBuffer int
+	CommitBuffer int `toml:"engine.commit_buffer"`
 	// ReadyWindow: /readyz answers ready while the node is connected to a
 	// quorum and its last commit is at most this old. Default 10 s.
-	ReadyWindow time.Duration
+	ReadyWindow time.Duration `toml:"engine.ready_window"`
 	// NoSync commits pebble batches without fsync. Only for benchmarks on
 	// throwaway data: a crash may then lose votes and make the node vote
 	// twice. Default false.
-	NoSync bool
+	NoSync bool `toml:"storage.no_sync"`
 	// CacheSize is pebble's block cache in bytes. Default 32 MiB.
-	CacheSize int64
+	CacheSize int64 `toml:"storage.cache_size,size"`
 	// MemTableSize is pebble's memtable size in bytes. Default 32 MiB
 	// (batch bodies do not go through pebble).
-	MemTableSize uint64
+	MemTableSize uint64 `toml:"storage.memtable_size,size"`
 	// BatchSegmentSize is the size at which the batch log starts a new
 	// segment file. Default 64 MiB.
-	BatchSegmentSize int64
+	BatchSegmentSize int64 `toml:"storage.batch_segment_size,size"`
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 	// NewTransport builds the transport. Default: QUIC (netquic).
@@ -136,13 +142,13 @@ type Options struct {
 	WrapTransport func(Transport) Transport
 	// Content configures the node's content-addressed storage (put, get,
 	// audit and repair of erasure-coded shards); see ContentOptions.
-	Content ContentOptions
+	Content ContentOptions `toml:"content"`
 	// RPC configures the Connect API (dagd.v1) served on the API
 	// listener; see RPCOptions.
-	RPC RPCOptions
+	RPC RPCOptions `toml:"rpc"`
 	// API bounds the connections, time and memory that clients of the
 	// HTTP API may take; see APIOptions.
-	API APIOptions
+	API APIOptions `toml:"api"`
 	// Genesis is the chain's initial state (accounts and balances, the
 	// first committee), applied by the executor before the transactions
 	// of commit 1, in state version 1. Every validator must start from
@@ -150,7 +156,7 @@ type Options struct {
 	Genesis *contracts.Genesis
 	// Execution configures the executor that runs committed transactions
 	// (see ExecutionOptions).
-	Execution ExecutionOptions
+	Execution ExecutionOptions `toml:"engine"`
 	// PeerBanDuration is how long a peer's frames are dropped unread once
 	// it proved itself faulty (a signature that does not verify, an
 	// equivocation; see dag.Ready.Misbehaving). Default 30 s; negative:
@@ -256,7 +262,9 @@ func (o *Options) EnsureDefaults() *Options {
 	return o
 }
 
-// Validate reports settings that cannot work. Call EnsureDefaults first.
+// Validate reports settings that cannot work: the committee, the keys and
+// the addresses, then every setting (ValidateSettings). Call
+// EnsureDefaults first.
 func (o *Options) Validate() error {
 	var errs []error
 	n := len(o.Committee)
@@ -311,22 +319,13 @@ func (o *Options) Validate() error {
 	if o.ListenAddr == "" {
 		errs = append(errs, errors.New("ListenAddr is required"))
 	}
-	if err := o.DAG.Validate(); err != nil {
+	if err := o.ValidateSettings(); err != nil {
 		errs = append(errs, err)
-	}
-	if o.MaxRequestBytes < int64(o.DAG.MaxTxSize) {
-		errs = append(errs, fmt.Errorf("MaxRequestBytes %d below the largest transaction (%d)", o.MaxRequestBytes, o.DAG.MaxTxSize))
-	}
-	if o.InboxBytes < maxFrameSize {
-		errs = append(errs, fmt.Errorf("InboxBytes %d below the largest frame (%d)", o.InboxBytes, maxFrameSize))
 	}
 	if o.NewTransport == nil || o.Logger == nil {
 		errs = append(errs, errors.New("call EnsureDefaults before Validate"))
 	}
-	if err := o.API.validate(o.MaxRequestBytes, o.MaxRequestTxs); err != nil {
-		errs = append(errs, err)
-	}
-	if err := o.Content.validate(n); err != nil {
+	if err := o.Content.validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := o.Execution.validate(o.ChainID, o.Genesis); err != nil {
@@ -337,3 +336,63 @@ func (o *Options) Validate() error {
 	}
 	return nil
 }
+
+// ValidateSettings reports the settings that cannot work. The settings
+// are the fields with a toml tag, here and in DAG, Content, API, RPC and
+// Execution: a node's configuration file (engine/config) is made of them,
+// the tag giving the key. Every error is a *dag.OptionError whose Field is
+// the field's path ("Content.ChunkSize"; dag.OptionErrors lists them). It
+// fills no default: a zero is refused wherever zero cannot work, so that a
+// configuration file that sets one hears why (Validate calls it after
+// EnsureDefaults).
+func (o *Options) ValidateSettings() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &dag.OptionError{Field: field, Err: fmt.Errorf(format, args...)})
+	}
+	positive := func(field string, v int64) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
+	}
+	atLeast := func(field string, d, least time.Duration) {
+		if d < least {
+			bad(field, "%s: must be at least %s", d, least)
+		}
+	}
+	atLeast("TickInterval", o.TickInterval, time.Millisecond)
+	positive("SubmitQueue", int64(o.SubmitQueue))
+	positive("MaxRequestTxs", int64(o.MaxRequestTxs))
+	positive("MaxRequestBytes", o.MaxRequestBytes)
+	if o.MaxRequestBytes > 0 && o.MaxRequestBytes < int64(o.DAG.MaxTxSize) {
+		bad("MaxRequestBytes", "%d is below the largest transaction, DAG.MaxTxSize (%d)", o.MaxRequestBytes, o.DAG.MaxTxSize)
+	}
+	positive("MaxInflightRequests", int64(o.MaxInflightRequests))
+	positive("InboxSize", int64(o.InboxSize))
+	if o.InboxBytes < maxFrameSize {
+		bad("InboxBytes", "%d is below the largest frame (%d bytes)", o.InboxBytes, maxFrameSize)
+	}
+	positive("PeerBatchBytes", o.PeerBatchBytes)
+	positive("MaxEventsPerFlush", int64(o.MaxEventsPerFlush))
+	positive("CommitBuffer", int64(o.CommitBuffer))
+	atLeast("ReadyWindow", o.ReadyWindow, time.Millisecond)
+	positive("CacheSize", o.CacheSize)
+	if o.MemTableSize == 0 || o.MemTableSize > maxMemTableSize {
+		bad("MemTableSize", "%d: must be in 1..%d (pebble's limit)", o.MemTableSize, uint64(maxMemTableSize))
+	}
+	positive("BatchSegmentSize", o.BatchSegmentSize)
+	for _, e := range dag.OptionErrors(o.DAG.Validate()) {
+		errs = append(errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
+	}
+	errs = append(errs, o.Content.validateSettings("Content.")...)
+	errs = append(errs, o.API.validateSettings("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
+	positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
+	positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))
+	if o.Execution.AdmissionNonceWindow == 0 {
+		bad("Execution.AdmissionNonceWindow", "0: must be positive")
+	}
+	return errors.Join(errs...)
+}
+
+// maxMemTableSize is pebble's limit on its memtable.
+const maxMemTableSize = 4 << 30

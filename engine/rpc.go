@@ -25,12 +25,12 @@ import (
 type RPCOptions struct {
 	// MaxCommitStreams bounds the StreamCommits calls open at once; beyond
 	// it a call is refused with ResourceExhausted. Default 256.
-	MaxCommitStreams int
+	MaxCommitStreams int `toml:"max_commit_streams"`
 	// StreamChunkBytes: with include_transactions, a commit's
 	// transactions beyond this many bytes continue in further stream
 	// messages. Default 3 MiB, below the 4 MiB that gRPC clients accept by
 	// default (a message holds more only to carry one larger transaction).
-	StreamChunkBytes int
+	StreamChunkBytes int `toml:"stream_chunk_bytes,size"`
 	// StreamHeartbeat is how long a commit stream stays silent before it
 	// sends a heartbeat (it also opens with one). Default 10 s.
 	StreamHeartbeat time.Duration

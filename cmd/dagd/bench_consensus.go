@@ -98,7 +98,7 @@ validators committed different sequences.`,
 				if verbose {
 					o.OnSnapshot = func(rate float64, s loadtest.Snapshot) {
 						fmt.Fprintf(w, "  [%.0f tx/s] ", rate)
-						printSnapshot(w, s)
+						printSnapshot(w, s, false) // opaque load: consensus only
 					}
 				}
 			}

@@ -85,14 +85,19 @@ committed tx/s, p50/p99 commit latency from submission to commit, pending) and
 a summary; with --json the last line is a JSON object. Latency is end to end:
 from the moment a transaction fell due to the moment the node it was sent to
 delivered the commit holding it. It exits with status 2 if two validators
-committed different sequences.
+committed different sequences. It prints what it runs at start; Ctrl-C stops
+the load, then the summary is printed and the devnet stopped.
 
-With --workload transfers or mixed the transactions are signed and executed:
-the summary counts those that got a receipt (executed_tx, executed_tps), by
-receipt code and, for mixed, by operation, telling the failures the workload
-means (a soulbound transfer, an attach below the token's own child) from
-unexpected ones; and it compares every validator's state root at every commit,
-exiting with status 2 if two differ.`,
+By default (--workload transfers) the transactions are signed native-token
+transfers among the genesis accounts, executed by every validator: the summary
+counts those that got a receipt (executed_tx, executed_tps), by receipt code,
+and compares every validator's state root at every commit, exiting with status
+2 if two differ. --workload mixed runs every operation of the token module,
+by operation, telling the failures the workload means (a soulbound transfer,
+an attach below the token's own child) from unexpected ones. --workload opaque
+offers unsigned --tx-size-byte payloads that the validators order but do not
+execute: consensus alone, for benchmarks (dagd bench consensus measures the
+same way).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			out := cmd.OutOrStdout()
@@ -115,6 +120,9 @@ exiting with status 2 if two differ.`,
 					accounts = max(accounts, min(int(rate*devnetAccountSeconds), 200_000))
 				}
 			}
+			if txSizeSet := cmd.Flags().Changed("tx-size"); txSizeSet && signed {
+				return fmt.Errorf("--tx-size applies to --workload opaque only (the %s workload's transactions have their own size)", workload)
+			}
 			if accounts < 2 && signed {
 				return fmt.Errorf("--accounts %d: the %s workload needs at least 2", accounts, workload)
 			}
@@ -133,11 +141,8 @@ exiting with status 2 if two differ.`,
 				return err
 			}
 			defer d.Close()
-			if api || pprof {
-				for i := 0; i < d.Size(); i++ {
-					fmt.Fprintf(out, "node %d API http://%s\n", i, d.Node(i).APIAddr())
-				}
-			}
+			printDevnetBanner(out, d, devnetBanner{workload: workload, rate: rate, txSize: txSize, duration: duration,
+				accounts: accounts, memNet: memNet, api: api || pprof})
 			if rate == 0 {
 				// No load of its own: serve the APIs (for dagd loadtest)
 				// until Ctrl-C or --duration.
@@ -177,9 +182,21 @@ exiting with status 2 if two differ.`,
 				}
 			}
 			target := inproc.NewDevnetTarget(d)
+			draining := false
 			rep, err := loadtest.Run(ctx, target, loadtest.Options{
 				Rate: rate, TxSize: txSize, Duration: duration, Logger: logger, Workload: wl, Drain: drain,
-				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s) },
+				OnSnapshot: func(s loadtest.Snapshot) {
+					if duration > 0 && s.Elapsed > duration && !draining {
+						// The rates fall to 0 from here: say why.
+						draining = true
+						what := "commits"
+						if signed {
+							what = "commits and receipts"
+						}
+						fmt.Fprintf(out, "devnet: load over; waiting for the last %s (%d pending)\n", what, s.Pending)
+					}
+					printSnapshot(out, s, signed)
+				},
 			})
 			if err != nil {
 				return err
@@ -197,7 +214,7 @@ exiting with status 2 if two differ.`,
 	f.IntVar(&validators, "validators", 4, "number of validators")
 	f.DurationVar(&duration, "duration", 0, "how long to offer load (0: until Ctrl-C)")
 	f.Float64Var(&rate, "rate", 1000, "transactions per second offered (0: no load, serve the APIs for dagd loadtest)")
-	f.IntVar(&txSize, "tx-size", 512, "transaction size in bytes (opaque workload)")
+	f.IntVar(&txSize, "tx-size", 512, "payload size in bytes (--workload opaque only)")
 	f.BoolVar(&asJSON, "json", false, "print the summary as one JSON object on the last line")
 	f.StringVar(&dir, "dir", "", "directory for the nodes' stores (default: a temporary directory, removed at exit)")
 	f.BoolVar(&api, "api", false, "serve every node's HTTP API on a free loopback port")
@@ -206,15 +223,67 @@ exiting with status 2 if two differ.`,
 	f.BoolVar(&noSync, "no-sync", false, "do not fsync the stores (benchmarks only: a crash may make a node vote twice)")
 	f.IntVar(&memtable, "memtable-mb", 0, "pebble memtable size per node in MiB (0: the engine's default)")
 	f.StringVar(&logLevel, "log-level", "off", "node logs to stderr: off, debug, info, warn, error")
-	f.StringVar(&workload, "workload", "opaque", "load: opaque (bytes the nodes order but cannot execute), transfers (signed native-token transfers among the genesis accounts, pre-signed before the run) or mixed (every token operation besides transfers, with deliberate failures; see loadtest.Mixed)")
+	f.StringVar(&workload, "workload", "transfers", "load: transfers (signed native-token transfers among the genesis accounts, executed, state roots compared), mixed (every token operation besides transfers, with deliberate failures; see loadtest.Mixed) or opaque (unsigned --tx-size payloads the nodes order but do not execute: consensus only, for benchmarks)")
 	f.IntVar(&accounts, "accounts", 0, "funded accounts in the devnet's genesis, among which the transfers and mixed workloads send (0: 1024, or 8 s of --rate with a signed workload)")
 	df.register(cmd)
 	return cmd
 }
 
-func printSnapshot(w io.Writer, s loadtest.Snapshot) {
-	fmt.Fprintf(w, "t=%3.0fs round=%d committed=%.0f tx/s executed=%.0f tx/s p50=%s p99=%s pending=%d rejected=%d dropped=%d\n",
-		s.Elapsed.Seconds(), s.Round, s.CommittedTPS, s.ExecutedTPS, fmtMS(s.P50), fmtMS(s.P99), s.Pending, s.Rejected, s.Dropped)
+// printSnapshot prints one progress line; executed transactions only for
+// a workload that executes (an opaque one never does).
+func printSnapshot(w io.Writer, s loadtest.Snapshot, executes bool) {
+	executed := ""
+	if executes {
+		executed = fmt.Sprintf(" executed=%.0f tx/s", s.ExecutedTPS)
+	}
+	fmt.Fprintf(w, "t=%3.0fs round=%d committed=%.0f tx/s%s p50=%s p99=%s pending=%d rejected=%d dropped=%d\n",
+		s.Elapsed.Seconds(), s.Round, s.CommittedTPS, executed, fmtMS(s.P50), fmtMS(s.P99), s.Pending, s.Rejected, s.Dropped)
+}
+
+// devnetBanner is what the devnet command tells at start.
+type devnetBanner struct {
+	workload string
+	rate     float64
+	txSize   int
+	duration time.Duration
+	accounts int
+	memNet   bool
+	api      bool
+}
+
+// printDevnetBanner says what is running (nodes, network, API addresses,
+// workload, rate, duration) and how to stop it.
+func printDevnetBanner(w io.Writer, d *engine.Devnet, b devnetBanner) {
+	network := "QUIC on loopback"
+	if b.memNet {
+		network = "in memory"
+	}
+	fmt.Fprintf(w, "devnet: %d validators (chain %s), connected %s\n", d.Size(), d.ChainID(), network)
+	for i := 0; i < d.Size(); i++ {
+		if b.api {
+			fmt.Fprintf(w, "devnet: node %d API http://%s\n", i, d.Node(i).APIAddr())
+		}
+	}
+	if !b.api {
+		fmt.Fprintln(w, "devnet: no HTTP API (add --api to serve one per node)")
+	}
+	switch b.workload {
+	case "opaque":
+		fmt.Fprintf(w, "devnet: workload opaque: unsigned %d-byte payloads, ordered but not executed (consensus only)\n", b.txSize)
+	case "transfers":
+		fmt.Fprintf(w, "devnet: workload transfers: signed native-token transfers among %d genesis accounts, executed; state roots compared at every commit\n", b.accounts)
+	default:
+		fmt.Fprintf(w, "devnet: workload %s: every token operation among %d genesis accounts, executed; state roots compared at every commit\n", b.workload, b.accounts)
+	}
+	until := "until Ctrl-C"
+	if b.duration > 0 {
+		until = fmt.Sprintf("for %s (Ctrl-C stops it sooner)", b.duration)
+	}
+	if b.rate == 0 {
+		fmt.Fprintf(w, "devnet: no load of its own, serving the APIs %s\n", until)
+		return
+	}
+	fmt.Fprintf(w, "devnet: offering %.0f tx/s %s, then a summary; one progress line per second\n", b.rate, until)
 }
 
 func fmtMS(d time.Duration) string { return fmt.Sprintf("%dms", d.Milliseconds()) }

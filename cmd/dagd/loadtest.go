@@ -93,7 +93,7 @@ commit: two targets that disagree on one also exit with status 2.`,
 			rep, err := loadtest.Run(cmd.Context(), t, loadtest.Options{
 				Rate: rate, TxSize: size, Duration: duration, Tick: 5 * time.Millisecond, Concurrency: conc, Logger: logger,
 				Workload: wl, Drain: drain,
-				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s) },
+				OnSnapshot: func(s loadtest.Snapshot) { printSnapshot(out, s, signed) },
 			})
 			if err != nil {
 				return fmt.Errorf("loadtest: %w", err)

@@ -86,7 +86,7 @@ func TestMultiProcessTestnet(t *testing.T) {
 	c.waitExit(killed, 10*time.Second)
 	before := c.seqs(0, 1, 2)
 	t.Logf("node %d killed (SIGKILL) at round %d; nodes 0..2 at seqs %v", killed, killedRound, before)
-	gcDepth := config.Default().DAG.GCDepth
+	gcDepth := config.Default().Node.DAG.GCDepth
 	c.waitFor("nodes 0..2 to commit without node 3", 60*time.Second, func() (bool, string) {
 		now := c.seqs(0, 1, 2)
 		round := c.status(0).Round

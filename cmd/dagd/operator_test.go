@@ -44,7 +44,7 @@ func TestInitCommittee(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.ChainID != "c1" || cfg.DAG.BatchSize != 64<<10 || cfg.Log.Format != "json" || !cfg.API.Pprof ||
+	if cfg.ChainID != "c1" || cfg.Node.DAG.BatchSize != 64<<10 || cfg.Log.Format != "json" || !cfg.API.Pprof ||
 		cfg.Keys.PasswordFile != pwFile || cfg.Validator != "alice" || cfg.Network.QUICAddr != "127.0.0.1:7100" {
 		t.Errorf("config written: %+v", cfg)
 	}

@@ -71,11 +71,11 @@ func TestNonDefaultRoundTrip(t *testing.T) {
 	c.Log = LogConfig{Level: "debug", Format: "json"}
 	c.Keys.PasswordFile = `/etc/dagd/pass "word" \ file`
 	c.Keys.BLSKeystore = "kéys/bls\tone.json"
-	c.Storage.CacheSize = 12345
-	c.Storage.NoSync = true
-	c.DAG.MaxBatchDelay = 35 * time.Millisecond
-	c.DAG.SyncLimit = 17
-	c.Content.DataShards, c.Content.TotalShards = 2, 5
+	c.Node.CacheSize = 12345
+	c.Node.NoSync = true
+	c.Node.DAG.MaxBatchDelay = 35 // ms
+	c.Node.DAG.SyncLimit = 17
+	c.Node.Content.DataShards, c.Node.Content.TotalShards = 2, 5
 	text := writeString(t, c)
 	got, err := Parse([]byte(text), "")
 	if err != nil {
@@ -202,8 +202,8 @@ func TestSetFromFlags(t *testing.T) {
 			t.Fatalf("Set(%s, %s): %v", key, val, err)
 		}
 	}
-	if c.Log.Level != "debug" || !c.API.Pprof || c.DAG.BatchSize != 64<<10 || c.DAG.MaxBatchDelay != 15*time.Millisecond ||
-		c.Storage.MemTableSize != 8<<20 || c.Epoch != 3 || c.DAG.SyncLimit != 100 {
+	if c.Log.Level != "debug" || !c.API.Pprof || c.Node.DAG.BatchSize != 64<<10 || c.Node.DAG.MaxBatchDelay != 15 ||
+		c.Node.MemTableSize != 8<<20 || c.Epoch != 3 || c.Node.DAG.SyncLimit != 100 {
 		t.Errorf("Set did not apply: %+v", c)
 	}
 	for key, val := range map[string]string{"dag.batch_size": "lots", "api.pprof": "maybe", "epoch": "-1", "dag.max_batch_delay": "5"} {
@@ -296,7 +296,8 @@ upload_body_grace = "10s"
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	got := c.ContentOptions()
+	got := c.Node.Content
+	got.Dir = c.Path(got.Dir)
 	want := engine.ContentOptions{Dir: "/srv/dagd/blobs", DataShards: 3, TotalShards: 7, ChunkSize: 2 << 20, MaxContentSize: 1 << 30,
 		Concurrency: 3, MaxConcurrentPuts: 5, MaxConcurrentGets: 6, AuditInterval: 90 * time.Second, RepairConcurrency: 4,
 		UncertifiedTTL: 30 * time.Minute, UploadWindow: 16 << 20, FetchWindow: 48 << 20, FetchTimeout: 3 * time.Second,
@@ -317,7 +318,7 @@ upload_body_grace = "10s"
 
 	// The defaults are the engine's (0 for k, n, concurrency and dir: they
 	// follow the committee, the machine and the data directory).
-	def := Default().ContentOptions()
+	def := Default().Node.Content
 	var eng engine.Options
 	eng.EnsureDefaults()
 	e := eng.Content
@@ -403,5 +404,68 @@ func TestSingleValidatorContent(t *testing.T) {
 	var out bytes.Buffer
 	if _, err := n.GetContent(ctx, res.CID, &out); err != nil || !bytes.Equal(out.Bytes(), data) {
 		t.Fatalf("get: %v (%d bytes)", err, out.Len())
+	}
+}
+
+// TestOldConfigFileLoads: a config.toml written by `dagd init` before the
+// settings moved onto engine.Options (its [dag] keys in another order,
+// without dag.max_unreferenced_bytes) loads to the same settings.
+func TestOldConfigFileLoads(t *testing.T) {
+	c, err := Load(filepath.Join("testdata", "config-before-schema.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Default()
+	want.ChainID, want.Validator, want.Keys.PasswordFile = "c1", "alice", "password"
+	want.dir = c.dir
+	if !reflect.DeepEqual(c, want) {
+		t.Errorf("old file:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+// TestSettingsAreTheEngineOptions: the settings of [engine], [dag],
+// [content], [rpc] and the limits of [api] and [storage] are the fields of
+// engine.Options with a toml tag, and a file's values reach the node's
+// options unchanged.
+func TestSettingsAreTheEngineOptions(t *testing.T) {
+	c, err := Parse([]byte("[engine]\nsubmit_queue = 77\nadmit_opaque = true\n[dag]\ngc_depth = 9\nmax_batch_delay = \"35ms\"\n"+
+		"[storage]\nmemtable_size = \"8MiB\"\n[api]\nmax_streams_per_ip = 5\n[rpc]\nstream_chunk_bytes = \"1MiB\"\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := c.Node
+	if n.SubmitQueue != 77 || !n.Execution.AdmitOpaque || n.DAG.GCDepth != 9 || n.DAG.MaxBatchDelay != 35 ||
+		n.MemTableSize != 8<<20 || n.API.MaxStreamsPerIP != 5 || n.RPC.StreamChunkBytes != 1<<20 {
+		t.Errorf("settings did not reach engine.Options: %+v", n)
+	}
+	// Every key maps to exactly one field, and no two keys to the same.
+	seen := map[string]bool{}
+	for _, f := range fields(Default()) {
+		if seen[f.key] {
+			t.Errorf("key %s twice", f.key)
+		}
+		seen[f.key] = true
+	}
+}
+
+// TestNodeSettingErrorsNameKeys: the engine validates its settings once
+// (engine.Options.ValidateSettings) and the configuration names the keys,
+// of the setting at fault and of the others its message mentions.
+func TestNodeSettingErrorsNameKeys(t *testing.T) {
+	for _, tc := range []struct{ toml, want string }{
+		{"[content]\nmax_concurrent_puts = 0", "content.max_concurrent_puts: 0: must be positive"},
+		{"[content]\ndata_shards = 4\ntotal_shards = 4", "content.data_shards: 4: must be below content.total_shards (4)"},
+		{"[engine]\nmax_request_bytes = \"1KiB\"", "engine.max_request_bytes: 1024 is below the largest transaction, dag.max_tx_size (65536)"},
+		{"[api]\nmax_conns = 10\nmax_conns_per_ip = 20", "api.max_conns_per_ip: 20 exceeds api.max_conns (10)"},
+		{"[dag]\nmax_unreferenced_bytes = 0", "dag.max_unreferenced_bytes: 0: must be positive"},
+	} {
+		_, err := Parse([]byte(tc.toml), "")
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want %q", tc.toml, err, tc.want)
+		}
+		var se *SettingError
+		if !errors.As(err, &se) {
+			t.Errorf("%q: %v is no SettingError", tc.toml, err)
+		}
 	}
 }

@@ -17,6 +17,18 @@
 //
 // # Configuration file
 //
+// The schema is the options structs themselves. Config's own fields are
+// what only a home knows (chain, committee, addresses, keys, logs, data
+// directory); every other setting is a field of engine.Options (or of the
+// dag.Options, ContentOptions, APIOptions, RPCOptions and
+// ExecutionOptions it holds) whose toml tag is its key, held in
+// Config.Node. Their defaults are the engine's (EnsureDefaults) and their
+// validation is the engine's (engine.Options.ValidateSettings), whose
+// errors name the Go field: Validate turns them into SettingErrors naming
+// the key. The operator's documentation of each key, written into
+// config.toml, is the table in settings.go (TestEverySettingDocumented
+// keeps it complete).
+//
 // Load reads config.toml over the defaults (Default): a setting the file
 // leaves out keeps its default, a key the file has and Config does not is
 // an error naming the key, and Validate names the setting of every bad

@@ -6,11 +6,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"time"
 
 	"github.com/dagd/dagd/contracts"
 
-	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
 )
 
@@ -31,35 +29,6 @@ func (l LogConfig) NewLogger(w io.Writer) (*slog.Logger, error) {
 	}
 }
 
-// DAGOptions returns the [dag] section as dag.Options.
-func (c *Config) DAGOptions() dag.Options {
-	ms := func(d time.Duration) dag.Time { return dag.Time(d / time.Millisecond) }
-	d := &c.DAG
-	return dag.Options{
-		GCDepth: d.GCDepth, RetainRounds: d.RetainRounds, MaxRoundsAhead: d.MaxRoundsAhead,
-		MinHeaderDelay: ms(d.MinHeaderDelay), MaxHeaderDelay: ms(d.MaxHeaderDelay), LeaderTimeout: ms(d.LeaderTimeout),
-		BatchSize: int(d.BatchSize), MaxBatchDelay: ms(d.MaxBatchDelay), MaxHeaderBatches: d.MaxHeaderBatches,
-		MaxPendingBatches: d.MaxPendingBatches, MaxTxSize: int(d.MaxTxSize), ResendInterval: ms(d.ResendInterval),
-		SyncInterval: ms(d.SyncInterval), SyncLimit: d.SyncLimit, MaxPendingCerts: d.MaxPendingCerts,
-		MaxUnreferencedBatches: d.MaxUnreferencedBatches, MaxClockDrift: ms(d.MaxClockDrift),
-	}
-}
-
-// ContentOptions returns the [content] section as engine.ContentOptions
-// (content.dir resolved against Dir).
-func (c *Config) ContentOptions() engine.ContentOptions {
-	ct := &c.Content
-	return engine.ContentOptions{
-		Dir: c.Path(ct.Dir), DataShards: ct.DataShards, TotalShards: ct.TotalShards, ChunkSize: int(ct.ChunkSize),
-		MaxContentSize: int64(ct.MaxContentSize), Concurrency: ct.Concurrency,
-		MaxConcurrentPuts: ct.MaxConcurrentPuts, MaxConcurrentGets: ct.MaxConcurrentGets,
-		AuditInterval: ct.AuditInterval, RepairConcurrency: ct.RepairConcurrency, UncertifiedTTL: ct.UncertifiedTTL,
-		UploadWindow: int64(ct.UploadWindow), FetchWindow: int64(ct.FetchWindow), FetchTimeout: ct.FetchTimeout,
-		MaxUploadsPerPeer: ct.MaxUploadsPerPeer, OperatorPaysPuts: ct.OperatorPaysPuts, Retention: ct.Retention,
-		MaxAccountUploadBytes: int64(ct.MaxAccountUploadBytes), MinUploadRate: int64(ct.MinUploadRate), UploadBodyGrace: ct.UploadBodyGrace,
-	}
-}
-
 // EngineOptions maps the configuration, the committee and the keys to
 // the node's options. It checks that the committee belongs to the
 // configured chain and epoch and that it holds this validator with these
@@ -75,26 +44,13 @@ func (c *Config) EngineOptions(com *Committee, keys *Keys, logger *slog.Logger) 
 	if err != nil {
 		return engine.Options{}, fmt.Errorf("config: validator %q: %w", c.Validator, err)
 	}
-	e := &c.Engine
-	o := engine.Options{
-		Self: self, Committee: com.EngineValidators(), Epoch: c.Epoch, ChainID: c.ChainID,
-		BLSKey: keys.BLS, NetworkKey: keys.Network.PrivateKey(),
-		DataDir: c.Path(c.Storage.DataDir), ListenAddr: c.Network.QUICAddr,
-		APIListenAddr: c.API.Addr, EnablePprof: c.API.Pprof, DisableMetrics: !c.API.Metrics,
-		DAG:          c.DAGOptions(),
-		TickInterval: e.TickInterval, SubmitQueue: e.SubmitQueue, MaxRequestTxs: e.MaxRequestTxs,
-		MaxRequestBytes: int64(e.MaxRequestBytes), MaxInflightRequests: e.MaxInflightRequests,
-		InboxSize: e.InboxSize, InboxBytes: int64(e.InboxBytes), PeerBatchBytes: int64(e.PeerBatchBytes),
-		MaxEventsPerFlush: e.MaxEventsPerFlush, CommitBuffer: e.CommitBuffer, ReadyWindow: e.ReadyWindow,
-		NoSync: c.Storage.NoSync, CacheSize: int64(c.Storage.CacheSize), MemTableSize: uint64(c.Storage.MemTableSize),
-		BatchSegmentSize: int64(c.Storage.BatchSegmentSize),
-		Logger:           logger,
-		Content:          c.ContentOptions(),
-		AccountKey:       keys.Account,
-		RPC:              engine.RPCOptions{MaxCommitStreams: c.RPC.MaxCommitStreams, StreamChunkBytes: int(c.RPC.StreamChunkBytes)},
-		API:              c.APIOptions(),
-		Execution:        engine.ExecutionOptions{AdmissionNonceWindow: e.AdmissionNonceWindow, AdmitOpaque: e.AdmitOpaque},
-	}
+	o := c.Node
+	o.Self, o.Committee, o.Epoch, o.ChainID = self, com.EngineValidators(), c.Epoch, c.ChainID
+	o.BLSKey, o.NetworkKey, o.AccountKey = keys.BLS, keys.Network.PrivateKey(), keys.Account
+	o.DataDir, o.ListenAddr = c.Path(c.Storage.DataDir), c.Network.QUICAddr
+	o.APIListenAddr, o.EnablePprof, o.DisableMetrics = c.API.Addr, c.API.Pprof, !c.API.Metrics
+	o.Content.Dir = c.Path(o.Content.Dir)
+	o.Logger = logger
 	check := o
 	check.EnsureDefaults()
 	if err := check.Validate(); err != nil {

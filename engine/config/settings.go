@@ -120,6 +120,7 @@ var settingDocs = map[string]settingDoc{
 	"dag.sync_limit":               {doc: "Certificates sent in answer to one sync request."},
 	"dag.max_pending_certs":        {doc: "Certificates waiting for their parents."},
 	"dag.max_unreferenced_batches": {doc: "Stored batches per author that no certificate references yet; the oldest\nare dropped first."},
+	"dag.max_unreferenced_bytes":   {doc: "Bytes of the stored batches per author that no certificate references yet;\nthe oldest are dropped first."},
 	"dag.max_clock_drift":          {doc: "How far ahead of the local clock a header's timestamp may be for this node\nto vote for it."},
 
 	"content.dir":                  {flag: "content-dir", doc: "Directory of the shard files (one directory per object; pebble keeps what\nis held). \"\": storage.data_dir/content."},

@@ -207,7 +207,7 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 		cfg.API.Addr = api[i]
 		// A local testnet takes the opaque load of README's
 		// `dagd loadtest` (consensus only), as a devnet does.
-		cfg.Engine.AdmitOpaque = true
+		cfg.Node.Execution.AdmitOpaque = true
 		if o.Configure != nil {
 			o.Configure(i, cfg)
 		}

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine"
 )
 
 // maxConfigSize bounds the size of a configuration file read.
@@ -43,60 +48,202 @@ type Setting struct {
 
 // field is one setting of a Config reached by reflection.
 type field struct {
-	key     string
+	// key is the TOML key: "dag.batch_size".
+	key string
+	// section is the table, "" for a top-level key.
 	section string
-	v       reflect.Value
+	// path is the Go path of a field of Config.Node ("DAG.BatchSize"),
+	// "" for Config's own fields.
+	path string
+	kind kind
+	v    reflect.Value
 }
+
+// kind is how a setting is written in TOML and on the command line.
+type kind int
+
+const (
+	kindString   kind = iota
+	kindBool          // true or false
+	kindInt           // a signed integer
+	kindUint          // a non-negative integer
+	kindDuration      // time.Duration: "20ms", "2s"
+	kindMillis        // dag.Time, milliseconds: a duration, rounded down to milliseconds
+	kindSize          // a number of bytes (ByteSize, or a ",size" tag): 1024 or "1KiB"
+)
+
+// sectionOrder is the order of the tables in config.toml.
+var sectionOrder = []string{"", "network", "api", "log", "keys", "storage", "engine", "dag", "content", "rpc"}
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
 	sizeType     = reflect.TypeFor[ByteSize]()
+	millisType   = reflect.TypeFor[dag.Time]()
+	optionsType  = reflect.TypeFor[engine.Options]()
 )
 
 // fields lists the settings of c in file order: the top-level keys, then
-// each table's keys.
+// each table's keys; within a table, Config's own fields, then those of
+// Config.Node in the order of their declaration.
 func fields(c *Config) []field {
-	var top, tables []field
+	var out []field
 	rv := reflect.ValueOf(c).Elem()
 	rt := rv.Type()
 	for i := 0; i < rt.NumField(); i++ {
 		sf := rt.Field(i)
-		tag := sf.Tag.Get("toml")
-		if !sf.IsExported() || tag == "" {
+		if !sf.IsExported() {
 			continue
 		}
-		if sf.Type.Kind() == reflect.Struct && sf.Type != durationType {
+		if sf.Type == optionsType {
+			out = nodeFields(out, rv.Field(i), "", "")
+			continue
+		}
+		tag := sf.Tag.Get("toml")
+		if tag == "" {
+			continue
+		}
+		if sf.Type.Kind() == reflect.Struct {
 			sv := rv.Field(i)
 			for j := 0; j < sf.Type.NumField(); j++ {
 				sub := sf.Type.Field(j)
 				if t := sub.Tag.Get("toml"); t != "" {
-					tables = append(tables, field{key: tag + "." + t, section: tag, v: sv.Field(j)})
+					out = append(out, field{key: tag + "." + t, section: tag, kind: kindOf(sub.Type, ""), v: sv.Field(j)})
 				}
 			}
 			continue
 		}
-		top = append(top, field{key: tag, v: rv.Field(i)})
+		out = append(out, field{key: tag, kind: kindOf(sf.Type, ""), v: rv.Field(i)})
 	}
-	return append(top, tables...)
+	order := func(f field) int { return slices.Index(sectionOrder, f.section) }
+	slices.SortStableFunc(out, func(a, b field) int { return order(a) - order(b) })
+	return out
 }
 
-func typeName(t reflect.Type) string {
+// nodeFields appends the settings of an options struct v: its fields with
+// a toml tag, and those of the structs it holds under a tag (the tag of
+// the struct is the table of its fields, or, with a dot, their key's
+// prefix).
+func nodeFields(out []field, v reflect.Value, prefix, path string) []field {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		sf := t.Field(i)
+		tag := sf.Tag.Get("toml")
+		if tag == "" || tag == "-" || !sf.IsExported() {
+			continue
+		}
+		name, opt, _ := strings.Cut(tag, ",")
+		key := name
+		if prefix != "" {
+			key = prefix + "." + name
+		}
+		p := sf.Name
+		if path != "" {
+			p = path + "." + sf.Name
+		}
+		if sf.Type.Kind() == reflect.Struct && sf.Type != durationType {
+			out = nodeFields(out, v.Field(i), key, p)
+			continue
+		}
+		section, _, found := strings.Cut(key, ".")
+		if !found {
+			section = ""
+		}
+		out = append(out, field{key: key, section: section, path: p, kind: kindOf(sf.Type, opt), v: v.Field(i)})
+	}
+	return out
+}
+
+// kindOf returns the kind of a setting of type t whose tag has the option
+// opt ("size" for a number of bytes).
+func kindOf(t reflect.Type, opt string) kind {
 	switch {
 	case t == durationType:
-		return "duration"
-	case t == sizeType:
-		return "size"
+		return kindDuration
+	case t == millisType:
+		return kindMillis
+	case t == sizeType || opt == "size":
+		return kindSize
 	}
 	switch t.Kind() {
 	case reflect.String:
-		return "string"
+		return kindString
 	case reflect.Bool:
-		return "bool"
+		return kindBool
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		return "int"
+		return kindInt
 	default:
-		return "uint"
+		return kindUint
 	}
+}
+
+func (k kind) String() string {
+	return [...]string{"string", "bool", "int", "uint", "duration", "duration", "size"}[k]
+}
+
+// copySettings copies the settings (the fields with a toml tag) of src
+// into dst, and nothing else.
+func copySettings(dst, src *engine.Options) {
+	d, s := nodeFields(nil, reflect.ValueOf(dst).Elem(), "", ""), nodeFields(nil, reflect.ValueOf(src).Elem(), "", "")
+	for i := range d {
+		d[i].v.Set(s[i].v)
+	}
+}
+
+// nodeSettingErrors turns the errors of engine.Options.ValidateSettings
+// into SettingErrors naming the keys, with the other settings they
+// mention named by their keys too.
+func nodeSettingErrors(err error) []error {
+	if err == nil {
+		return nil
+	}
+	keys := map[string]string{} // Go path -> key
+	for _, f := range nodeFields(nil, reflect.ValueOf(&engine.Options{}).Elem(), "", "") {
+		keys[f.path] = f.key
+	}
+	var out []error
+	for _, e := range dag.OptionErrors(err) {
+		key, ok := keys[e.Field]
+		if !ok {
+			key = e.Field // not a setting: named as the engine names it
+		}
+		out = append(out, &SettingError{Key: key, Err: errors.New(nameKeys(e.Err.Error(), e.Field, keys))})
+	}
+	if len(out) == 0 { // not an OptionError: keep it whole
+		out = append(out, err)
+	}
+	return out
+}
+
+// goName matches a field name or path in an error message.
+var goName = regexp.MustCompile(`\b[A-Z][A-Za-z]*(\.[A-Z][A-Za-z]*)*\b`)
+
+// nameKeys replaces in msg the fields it mentions (a path, or the name of
+// a field beside the one at fault, path) with their keys.
+func nameKeys(msg, path string, keys map[string]string) string {
+	parent := ""
+	if i := strings.LastIndexByte(path, '.'); i >= 0 {
+		parent = path[:i+1]
+	}
+	return goName.ReplaceAllStringFunc(msg, func(name string) string {
+		if k, ok := keys[parent+name]; ok {
+			return k
+		}
+		if k, ok := keys[name]; ok {
+			return k
+		}
+		return name
+	})
+}
+
+// Settings lists every setting in file order, with its default.
+func Settings() []Setting {
+	def := Default()
+	var out []Setting
+	for _, f := range fields(def) {
+		out = append(out, Setting{Key: f.key, Flag: flagName(f.key), Doc: settingDocs[f.key].doc, Type: f.kind.String(),
+			Default: flagValue(f), IsBool: f.kind == kindBool, IsPath: pathKeys[f.key]})
+	}
+	return out
 }
 
 // flagName returns the flag of a setting.
@@ -111,31 +258,30 @@ func flagName(key string) string {
 	return strings.ReplaceAll(leaf, "_", "-")
 }
 
-// Settings lists every setting in file order, with its default.
-func Settings() []Setting {
-	def := Default()
-	var out []Setting
-	for _, f := range fields(def) {
-		out = append(out, Setting{Key: f.key, Flag: flagName(f.key), Doc: settingDocs[f.key].doc, Type: typeName(f.v.Type()),
-			Default: flagValue(f.v), IsBool: f.v.Kind() == reflect.Bool, IsPath: pathKeys[f.key]})
+// intValue returns a setting of an integer kind as an int64 (unsigned
+// ones are at most 1<<63 in practice; larger ones saturate).
+func intValue(v reflect.Value) int64 {
+	if v.CanInt() {
+		return v.Int()
 	}
-	return out
+	return int64(min(v.Uint(), math.MaxInt64))
 }
 
 // flagValue formats a setting as a flag takes it.
-func flagValue(v reflect.Value) string {
-	switch {
-	case v.Type() == durationType:
+func flagValue(f field) string {
+	v := f.v
+	switch f.kind {
+	case kindDuration:
 		return time.Duration(v.Int()).String()
-	case v.Type() == sizeType:
-		return ByteSize(v.Int()).String()
-	}
-	switch v.Kind() {
-	case reflect.String:
+	case kindMillis:
+		return (time.Duration(v.Uint()) * time.Millisecond).String()
+	case kindSize:
+		return ByteSize(intValue(v)).String()
+	case kindString:
 		return v.String()
-	case reflect.Bool:
+	case kindBool:
 		return strconv.FormatBool(v.Bool())
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+	case kindInt:
 		return strconv.FormatInt(v.Int(), 10)
 	default:
 		return strconv.FormatUint(v.Uint(), 10)
@@ -143,14 +289,14 @@ func flagValue(v reflect.Value) string {
 }
 
 // tomlValue formats a setting as a TOML value.
-func tomlValue(v reflect.Value) (string, error) {
-	switch {
-	case v.Type() == durationType, v.Type() == sizeType:
-		return tomlString(flagValue(v))
-	case v.Kind() == reflect.String:
-		return tomlString(v.String())
+func tomlValue(f field) (string, error) {
+	switch f.kind {
+	case kindDuration, kindMillis, kindSize:
+		return tomlString(flagValue(f))
+	case kindString:
+		return tomlString(f.v.String())
 	}
-	return flagValue(v), nil
+	return flagValue(f), nil
 }
 
 // tomlString quotes s as a TOML basic string.
@@ -192,7 +338,7 @@ func (c *Config) Set(key, value string) error {
 		if f.key != key {
 			continue
 		}
-		if err := setValue(f.v, value); err != nil {
+		if err := setValue(f, value); err != nil {
 			return &SettingError{Key: key, Err: err}
 		}
 		return nil
@@ -200,45 +346,74 @@ func (c *Config) Set(key, value string) error {
 	return &SettingError{Key: key, Err: errors.New("no such setting")}
 }
 
-func setValue(v reflect.Value, s string) error {
-	switch {
-	case v.Type() == durationType:
+// setValue sets a setting from a value as a flag gives it.
+func setValue(f field, s string) error {
+	switch f.kind {
+	case kindDuration, kindMillis:
 		d, err := time.ParseDuration(s)
 		if err != nil {
 			return fmt.Errorf("%q: want a duration such as 20ms or 2s", s)
 		}
-		v.SetInt(int64(d))
-		return nil
-	case v.Type() == sizeType:
+		return setDuration(f, d)
+	case kindSize:
 		n, err := ParseByteSize(s)
 		if err != nil {
 			return err
 		}
-		v.SetInt(int64(n))
-		return nil
-	}
-	switch v.Kind() {
-	case reflect.String:
-		v.SetString(s)
-	case reflect.Bool:
+		return setInt(f.v, int64(n))
+	case kindString:
+		f.v.SetString(s)
+	case kindBool:
 		b, err := strconv.ParseBool(s)
 		if err != nil {
 			return fmt.Errorf("%q: want true or false", s)
 		}
-		v.SetBool(b)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
-		n, err := strconv.ParseInt(s, 10, v.Type().Bits())
+		f.v.SetBool(b)
+	case kindInt:
+		n, err := strconv.ParseInt(s, 10, f.v.Type().Bits())
 		if err != nil {
 			return fmt.Errorf("%q: want an integer", s)
 		}
-		v.SetInt(n)
+		f.v.SetInt(n)
 	default:
-		n, err := strconv.ParseUint(s, 10, v.Type().Bits())
+		n, err := strconv.ParseUint(s, 10, f.v.Type().Bits())
 		if err != nil {
-			return fmt.Errorf("%q: want a non-negative integer below 2^%d", s, v.Type().Bits())
+			return fmt.Errorf("%q: want a non-negative integer below 2^%d", s, f.v.Type().Bits())
 		}
-		v.SetUint(n)
+		f.v.SetUint(n)
 	}
+	return nil
+}
+
+// setDuration sets a duration setting; milliseconds are rounded down.
+func setDuration(f field, d time.Duration) error {
+	if f.kind == kindDuration {
+		f.v.SetInt(int64(d))
+		return nil
+	}
+	if d < 0 {
+		return fmt.Errorf("%s: must not be negative", d)
+	}
+	f.v.SetUint(uint64(d / time.Millisecond))
+	return nil
+}
+
+// setInt sets an integer setting, signed or not, checking its range.
+func setInt(v reflect.Value, n int64) error {
+	if v.CanInt() {
+		if v.OverflowInt(n) {
+			return fmt.Errorf("%d out of range", n)
+		}
+		v.SetInt(n)
+		return nil
+	}
+	if n < 0 {
+		return fmt.Errorf("%d: must not be negative", n)
+	}
+	if v.OverflowUint(uint64(n)) {
+		return fmt.Errorf("%d out of range", n)
+	}
+	v.SetUint(uint64(n))
 	return nil
 }
 
@@ -246,7 +421,7 @@ func setValue(v reflect.Value, s string) error {
 func fillZero(c, def *Config) {
 	df := fields(def)
 	for i, f := range fields(c) {
-		if f.v.Kind() != reflect.Bool && f.v.IsZero() {
+		if f.kind != kindBool && f.v.IsZero() {
 			f.v.Set(df[i].v)
 		}
 	}
@@ -276,11 +451,11 @@ func (c *Config) Write(w io.Writer) error {
 		if !ok {
 			return fmt.Errorf("config: setting %s is not documented", f.key)
 		}
-		val, err := tomlValue(f.v)
+		val, err := tomlValue(f)
 		if err != nil {
 			return fmt.Errorf("config: %s: %w", f.key, err)
 		}
-		dval, err := tomlValue(def[i].v)
+		dval, err := tomlValue(def[i])
 		if err != nil {
 			return fmt.Errorf("config: %s: %w", f.key, err)
 		}
@@ -377,7 +552,7 @@ func parse(data []byte, dir string) (*Config, error) {
 			fail(key, errors.New("unknown setting"))
 			return
 		}
-		if err := assign(f.v, v); err != nil {
+		if err := assign(f, v); err != nil {
 			fail(key, err)
 		}
 	}
@@ -436,10 +611,11 @@ func tomlType(v any) string {
 
 // assign sets a setting from its decoded TOML value, checking its type
 // and range.
-func assign(dst reflect.Value, v any) error {
+func assign(f field, v any) error {
 	want := func(what string) error { return fmt.Errorf("want %s, got TOML %s", what, tomlType(v)) }
-	switch {
-	case dst.Type() == durationType:
+	dst := f.v
+	switch f.kind {
+	case kindDuration, kindMillis:
 		s, ok := v.(string)
 		if !ok {
 			return want(`a duration string such as "20ms" or "2s"`)
@@ -448,37 +624,32 @@ func assign(dst reflect.Value, v any) error {
 		if err != nil {
 			return fmt.Errorf("%q: want a duration such as \"20ms\" or \"2s\"", s)
 		}
-		dst.SetInt(int64(d))
-		return nil
-	case dst.Type() == sizeType:
+		return setDuration(f, d)
+	case kindSize:
 		switch v := v.(type) {
 		case int64:
-			dst.SetInt(v)
-			return nil
+			return setInt(dst, v)
 		case string:
 			n, err := ParseByteSize(v)
 			if err != nil {
 				return err
 			}
-			dst.SetInt(int64(n))
-			return nil
+			return setInt(dst, int64(n))
 		}
 		return want(`a size: bytes or a string such as "32MiB"`)
-	}
-	switch dst.Kind() {
-	case reflect.String:
+	case kindString:
 		s, ok := v.(string)
 		if !ok {
 			return want("a string")
 		}
 		dst.SetString(s)
-	case reflect.Bool:
+	case kindBool:
 		b, ok := v.(bool)
 		if !ok {
 			return want("true or false")
 		}
 		dst.SetBool(b)
-	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+	case kindInt:
 		n, ok := v.(int64)
 		if !ok {
 			return want("an integer")
