@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // hostileConns is the number of idle connections TestHostileClients
@@ -141,7 +142,7 @@ func TestHostileClients(t *testing.T) {
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}).DialContext}, Timeout: 30 * time.Second}
 
 	// Wait for the devnet to commit, then take the baseline.
-	waitUntil(t, "first commits", 30*time.Second, func() bool { return target.Status().LastCommittedSeq >= 3 })
+	testwait.Until(t, 30*time.Second, "first commits", func() bool { return target.Status().LastCommittedSeq >= 3 })
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // hostileFrame is a frame a committee member may send, and the reason
@@ -150,7 +151,7 @@ func TestHostilePeerRefused(t *testing.T) {
 			certsMu.Unlock()
 		}
 	}()
-	waitFor(t, "first commits", func() bool { return log.minSeq(4) >= 2 })
+	testwait.Until(t, testTimeout, "first commits", func() bool { return log.minSeq(4) >= 2 })
 
 	bk, _, err := DevnetKeys("dagd-devnet", 3)
 	if err != nil {
@@ -175,7 +176,7 @@ func TestHostilePeerRefused(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	waitFor(t, "commits to continue after the attack", func() bool { return log.minSeq(4) >= start+4 })
+	testwait.Until(t, testTimeout, "commits to continue after the attack", func() bool { return log.minSeq(4) >= start+4 })
 	for i, b := range before {
 		if now := d.Node(i).Status().LastCommittedSeq; now <= b {
 			t.Errorf("node %d: last committed seq %d, %d before the attack", i, now, b)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // hostileLink is validator 3's transport in TestHostileValidator: its own
@@ -238,7 +239,7 @@ func testHostileValidator(t *testing.T, ban bool) {
 		}
 		return m
 	}
-	waitFor(t, "first commits without validator 3", func() bool { return minSeq() >= 3 })
+	testwait.Until(t, testTimeout, "first commits without validator 3", func() bool { return minSeq() >= 3 })
 	link := slot.get()
 	bk, _, err := DevnetKeys("dagd-devnet", 3)
 	if err != nil {
