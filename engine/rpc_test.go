@@ -816,10 +816,10 @@ func TestRPCStreamStalledReader(t *testing.T) {
 	if !stalled.s.Receive() { // the opening heartbeat; then it stops reading
 		t.Fatalf("stream: %v", stalled.s.Err())
 	}
-	deadline := time.Now().Add(testTimeout)
-	for i := 0; n.rpc.streams.Load() > 0; i++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("the stalled stream was not cut (%d transactions committed)", n.Status().CommittedTxs)
+	// Load until the stream is cut: the stalled reader's window fills.
+	testwait.For(t, testTimeout, func() error {
+		if n.rpc.streams.Load() == 0 {
+			return nil
 		}
 		// Random bytes: the stream is gzipped when the client accepts it.
 		txs := [][]byte{make([]byte, 30_000), make([]byte, 30_000)}
@@ -827,8 +827,8 @@ func TestRPCStreamStalledReader(t *testing.T) {
 			_, _ = cryptorand.Read(tx)
 		}
 		submitAll(ctx, t, d, 1, txs)
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("the stalled stream was not cut (%d transactions committed)", n.Status().CommittedTxs)
+	})
 	t.Logf("cut after %d transactions committed", n.Status().CommittedTxs)
 	before := n.Status().LastCommittedSeq
 	testwait.Until(t, testTimeout, "commits after the stalled stream", func() bool { return n.Status().LastCommittedSeq >= before+3 })
