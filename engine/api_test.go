@@ -252,7 +252,7 @@ func TestAPIOverHTTP(t *testing.T) {
 	submit(try)
 	var seq uint64
 	var digest crypto.Digest
-	deadline := time.After(testTimeout)
+	deadline := time.After(testwait.Timeout(t, testTimeout))
 	retry := time.NewTicker(5 * time.Second)
 	defer retry.Stop()
 	for seq == 0 {

@@ -359,7 +359,7 @@ func TestRPCStreamLimitsAndStop(t *testing.T) {
 		if connect.CodeOf(err) != connect.CodeUnavailable {
 			t.Errorf("stream of a stopped node: %v, want Unavailable", err)
 		}
-	case <-time.After(testTimeout):
+	case <-time.After(testwait.Timeout(t, testTimeout)):
 		t.Fatal("stream did not end with the node")
 	}
 }
