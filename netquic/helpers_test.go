@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 const testChain = "dagd-test"
@@ -148,23 +150,11 @@ func startNetSome(t testing.TB, n, running int, mod func(i int, o *Options)) []*
 	return nodes
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitConnected waits until every node's outgoing links to all others are
 // confirmed.
 func waitConnected(t testing.TB, nodes []*node) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "all links up", func() bool {
+	testwait.Until(t, 10*time.Second, "all links up", func() bool {
 		for _, nd := range nodes {
 			if len(nd.tr.Connected()) != len(nodes)-1 {
 				return false
