@@ -129,6 +129,10 @@ type Options struct {
 	BatchSegmentSize int64
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+	// Clock is the time the node's time-dependent decisions read (content
+	// audits and retention, registrar retries, health); see Clock.
+	// Default SystemClock{}.
+	Clock Clock
 	// NewTransport builds the transport. Default: QUIC (netquic).
 	NewTransport TransportFactory
 	// WrapTransport, when set, wraps the transport the node uses (fault
@@ -248,6 +252,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.NewTransport == nil {
 		o.NewTransport = NewQUICTransport
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
 	}
 	o.Content.ensureDefaults()
 	o.RPC.ensureDefaults()
