@@ -173,7 +173,7 @@ func recv(t testing.TB, nd *node, d time.Duration) Inbound {
 			t.Fatalf("validator %d: inbox closed", nd.id)
 		}
 		return in
-	case <-time.After(d):
+	case <-time.After(testwait.Timeout(t, d)):
 		t.Fatalf("validator %d: no frame within %v", nd.id, d)
 	}
 	return Inbound{}
@@ -182,7 +182,7 @@ func recv(t testing.TB, nd *node, d time.Duration) Inbound {
 // sendAll sends frame, retrying while the queue is full, for at most d.
 func sendAll(t testing.TB, tr *Transport, to PeerID, frame []byte, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(testwait.Timeout(t, d))
 	for {
 		err := tr.Send(to, frame)
 		if err == nil {
@@ -263,7 +263,7 @@ func (c *rawClient) closedWith(t testing.TB, d time.Duration) error {
 	select {
 	case <-c.conn.Context().Done():
 		return context.Cause(c.conn.Context())
-	case <-time.After(d):
+	case <-time.After(testwait.Timeout(t, d)):
 		t.Fatalf("the server did not close the connection within %v", d)
 	}
 	return nil

@@ -402,8 +402,12 @@ func TestPendingHandshakesBounded(t *testing.T) {
 		}
 		return n
 	}
-	testwait.Until(t, 10*time.Second, "three busy refusals", func() bool { return busy() >= 3 })
-	time.Sleep(100 * time.Millisecond)
+	// Every connection is accounted for once three are refused and the
+	// other limit hold every handshake slot (until the 20 s timeout): no
+	// later refusal can come, so the count below is final.
+	testwait.Until(t, 10*time.Second, "three busy refusals and every handshake slot taken", func() bool {
+		return busy() >= 3 && len(a.tr.pending) == limit
+	})
 	if n := busy(); n != 3 {
 		t.Fatalf("%d of %d silent connections refused as busy, want exactly 3 (limit %d)", n, len(conns), limit)
 	}

@@ -394,7 +394,7 @@ func expectEvent(t testing.TB, nd *node, want PeerEvent) {
 		if !ev.Connected && ev.Err == nil {
 			t.Fatalf("validator %d: disconnect event without a reason", nd.id)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testwait.Timeout(t, 10*time.Second)):
 		t.Fatalf("validator %d: no event %+v within 10s", nd.id, want)
 	}
 }
@@ -605,7 +605,7 @@ func TestCancelContextCloses(t *testing.T) {
 		if ok {
 			t.Fatal("a frame arrived on a lone transport")
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Timeout(t, 5*time.Second)):
 		t.Fatal("the inbox was not closed after the context was cancelled")
 	}
 	if err := tr.Close(); err != nil {
