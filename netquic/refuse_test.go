@@ -312,7 +312,10 @@ func TestTruncatedFrames(t *testing.T) {
 				t.Fatalf("the whole frame: from %d, %v", in.From, err)
 			}
 			if tc.closeConn {
-				// Let the partial frame reach the server first.
+				// Let the partial frame reach the server first. No event
+				// says a reader holds part of a frame, so this stays a
+				// pause; if it is too short the test fails (the loss is
+				// logged as between frames), it cannot pass wrongly.
 				time.Sleep(100 * time.Millisecond)
 				_ = c.conn.CloseWithError(0x77, "going away mid-frame")
 				testwait.Until(t, 5*time.Second, "the server to log the loss", func() bool {
