@@ -78,7 +78,7 @@ func (n *Node) handleHealth(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "not_running", "event loop not started")
 		return
 	}
-	if age := time.Since(time.Unix(0, n.lastLoop.Load())); age > 5*time.Second {
+	if age := n.opts.Clock.Now().Sub(time.Unix(0, n.lastLoop.Load())); age > 5*time.Second {
 		writeError(w, http.StatusServiceUnavailable, "stalled", fmt.Sprintf("event loop last ran %s ago", age.Round(time.Millisecond)))
 		return
 	}

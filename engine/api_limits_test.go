@@ -24,6 +24,7 @@ import (
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
 	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // limitServer runs a node (alone: it accepts submissions, never commits)
@@ -217,19 +218,6 @@ func openSlowBody(t *testing.T, url, from, path string) net.Conn {
 	return c
 }
 
-// waitUntil polls cond (state the server publishes) until it holds.
-func waitUntil(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // TestSlowBodiesHoldNoSlots: MaxInflightRequests connections that send
 // one byte of their body used to hold every submission slot (honest
 // clients got 429 for as long as the bodies trickled). Slots are taken
@@ -254,7 +242,7 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 		}
 	}()
 	// Every slow body is being read: each holds its fixed charge.
-	waitUntil(t, "slow bodies admitted", 5*time.Second, func() bool { return n.limits.submit.used.Load() >= int64(len(conns))*fixed })
+	testwait.Until(t, 5*time.Second, "slow bodies admitted", func() bool { return n.limits.submit.used.Load() >= int64(len(conns))*fixed })
 	status, out := postEnc(t, url+"/v1/transactions", ContentTypeBinary, "", client.AppendBinaryTx(nil, []byte("honest")))
 	if status != http.StatusAccepted {
 		t.Fatalf("honest submission beside %d slow bodies: %d %s", len(conns), status, out)
@@ -275,7 +263,7 @@ func TestSlowBodiesHoldNoSlots(t *testing.T) {
 			t.Errorf("slow body %d: %d %.200s, want %d naming RequestReadTimeout", i, res.StatusCode, b, want)
 		}
 	}
-	waitUntil(t, "charges released", 5*time.Second, func() bool { return n.limits.submit.used.Load() == 0 })
+	testwait.Until(t, 5*time.Second, "charges released", func() bool { return n.limits.submit.used.Load() == 0 })
 }
 
 // TestSubmitBudgetRefusal: what bodies hold of the submission budget is
@@ -324,7 +312,7 @@ func TestSubmitBudgetRefusal(t *testing.T) {
 			defer c.Close()
 			fmt.Fprintf(c, "POST /v1/transactions HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nContent-Length: %d\r\n\r\n", 60<<10)
 			c.Write(make([]byte, 50<<10))
-			waitUntil(t, "slow body charged", 5*time.Second, func() bool { return n.limits.submit.used.Load() >= 2*(50<<10) })
+			testwait.Until(t, 5*time.Second, "slow body charged", func() bool { return n.limits.submit.used.Load() >= 2*(50<<10) })
 			big := client.AppendBinaryTx(nil, bytes.Repeat([]byte("x"), 40<<10))
 			status, out := post(tc.from, big)
 			if status != http.StatusTooManyRequests || !strings.Contains(out, ReasonTooManyRequests) || !strings.Contains(out, tc.limit+")") {
@@ -334,7 +322,7 @@ func TestSubmitBudgetRefusal(t *testing.T) {
 				t.Fatalf("submission from another address: %d %s", status, out)
 			}
 			c.Close()
-			waitUntil(t, "budget free", 5*time.Second, func() bool { return n.limits.submit.used.Load() == 0 })
+			testwait.Until(t, 5*time.Second, "budget free", func() bool { return n.limits.submit.used.Load() == 0 })
 			if status, out = post(tc.slowFrom, big); status != http.StatusAccepted {
 				t.Fatalf("submission with the budget free: %d %s", status, out)
 			}
@@ -368,13 +356,13 @@ func TestConnectionCaps(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		dial("127.0.0.2")
 	}
-	waitUntil(t, "4 connections accepted", 5*time.Second, func() bool { return ln.open.Load() >= 4 })
+	testwait.Until(t, 5*time.Second, "4 connections accepted", func() bool { return ln.open.Load() >= 4 })
 	if got := refusal(dial("127.0.0.2")); !strings.Contains(got, "503") || !strings.Contains(got, "MaxConnsPerIP") {
 		t.Errorf("5th connection from one address: %q", got)
 	}
 	dial("127.0.0.3")
 	dial("127.0.0.3")
-	waitUntil(t, "6 connections accepted", 5*time.Second, func() bool { return ln.open.Load() >= 6 })
+	testwait.Until(t, 5*time.Second, "6 connections accepted", func() bool { return ln.open.Load() >= 6 })
 	if got := refusal(dial("127.0.0.4")); !strings.Contains(got, "503") || !strings.Contains(got, "MaxConns") {
 		t.Errorf("connection beyond MaxConns: %q", got)
 	}
@@ -508,7 +496,7 @@ func TestCommitAnswersBounded(t *testing.T) {
 		}
 	}
 	next, more, cut := uint64(1), 0, 0
-	waitFor(t, "every transaction read through the cursors", func() bool {
+	testwait.Until(t, testTimeout, "every transaction read through the cursors", func() bool {
 		var cr CommitRange
 		getJSON(fmt.Sprintf("/v1/commits?from=%d&limit=1000&txs=own", next), &cr)
 		size := 0

@@ -18,6 +18,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // testOptions returns the options of validator self in a committee of n
@@ -252,7 +253,7 @@ func TestAPIOverHTTP(t *testing.T) {
 	submit(try)
 	var seq uint64
 	var digest crypto.Digest
-	deadline := time.After(testTimeout)
+	deadline := time.After(testwait.Timeout(t, testTimeout))
 	retry := time.NewTicker(5 * time.Second)
 	defer retry.Stop()
 	for seq == 0 {
@@ -323,7 +324,7 @@ func TestAPIOverHTTP(t *testing.T) {
 	if code := getJSON("/v1/status", &st); code != http.StatusOK || st.LastCommittedSeq < seq || st.CommitDigest == "" || st.Validator != 1 {
 		t.Errorf("status: %d %+v", code, st)
 	}
-	waitFor(t, "readyz", func() bool { return getJSON("/readyz", nil) == http.StatusOK })
+	testwait.Until(t, testTimeout, "readyz", func() bool { return getJSON("/readyz", nil) == http.StatusOK })
 	if code := getJSON("/healthz", nil); code != http.StatusOK {
 		t.Errorf("healthz: %d", code)
 	}
@@ -355,7 +356,7 @@ func TestReadyzNotReady(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
 	defer func() { cancel(); <-done }()
-	waitFor(t, "healthz", func() bool { c, _ := get(t, n.Handler(), "/healthz"); return c == http.StatusOK })
+	testwait.Until(t, testTimeout, "healthz", func() bool { c, _ := get(t, n.Handler(), "/healthz"); return c == http.StatusOK })
 	code, body := get(t, n.Handler(), "/readyz")
 	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no quorum") {
 		t.Errorf("readyz of a lone node: %d %s", code, body)

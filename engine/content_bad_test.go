@@ -24,6 +24,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // corruptingTransport flips a byte in the body of the successful fetch
@@ -155,19 +156,14 @@ func (errReader) Read([]byte) (int, error) { return 0, errors.New("disk on fire"
 // that none holds or registered anything.
 func assertNothingStored(t *testing.T, d *Devnet) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
 	for i := 0; i < d.Size(); i++ {
 		root := filepath.Join(d.DataDir(i), "content")
-		for {
-			staged, _ := os.ReadDir(filepath.Join(root, "staging"))
-			if len(staged) == 0 {
-				break
+		testwait.For(t, testTimeout, func() error {
+			if staged, _ := os.ReadDir(filepath.Join(root, "staging")); len(staged) != 0 {
+				return fmt.Errorf("node %d still stages %d uploads", i, len(staged))
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("node %d still stages %d uploads", i, len(staged))
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+			return nil
+		})
 		if objs, _ := os.ReadDir(filepath.Join(root, "objects")); len(objs) != 0 {
 			t.Errorf("node %d stores %d objects", i, len(objs))
 		}
@@ -519,23 +515,11 @@ func TestContentStalledHolder(t *testing.T) {
 	}
 	enc, _ := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
 	_, man, _ := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), discardSink{})
-	deadline := time.Now().Add(testTimeout)
-	for !shardsIntact(d, 3, res.CID, man) {
-		if time.Now().After(deadline) {
-			t.Fatal("the silent holder's shards were not rebuilt")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for {
+	testwait.Until(t, testTimeout, "the silent holder's shards to be rebuilt", func() bool { return shardsIntact(d, 3, res.CID, man) })
+	testwait.Until(t, testTimeout, "the silent holder's upload session to expire", func() bool {
 		staged, _ := os.ReadDir(filepath.Join(d.DataDir(3), "content", "staging"))
-		if len(staged) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the silent holder's upload session never expired")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return len(staged) == 0
+	})
 	// The window is free again: another put goes through.
 	putBytes(t, d, 0, data[:100<<10], PutOptions{})
 }

@@ -85,7 +85,7 @@ func (h *healState) notify(c *ContentCertificate) {
 // shard even if they were verified recently.
 func (h *healState) wakeFor(id cid.Cid, force bool) {
 	h.mu.Lock()
-	h.sched.Add(id.KeyString(), time.Now())
+	h.sched.Add(id.KeyString(), h.s.n.opts.Clock.Now())
 	if force {
 		h.forced[id.KeyString()] = true
 	}
@@ -96,31 +96,31 @@ func (h *healState) wakeFor(id cid.Cid, force bool) {
 // runHeal is the audit loop.
 func (s *contentService) runHeal() {
 	h := s.hs
-	nextPass := time.Now().Add(s.opts.AuditInterval)
-	timer := time.NewTimer(s.opts.AuditInterval)
-	defer timer.Stop()
+	clock := s.n.opts.Clock
+	nextPass := clock.Now().Add(s.opts.AuditInterval)
+	timer := clock.After(s.opts.AuditInterval)
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case <-timer.C:
+		case <-timer:
 		case <-h.wake:
 		}
-		now := time.Now()
+		now := clock.Now()
 		if !now.Before(nextPass) {
 			s.auditPass(s.ctx)
-			nextPass = time.Now().Add(s.opts.AuditInterval)
+			nextPass = clock.Now().Add(s.opts.AuditInterval)
 		}
 		h.mu.Lock()
 		for {
-			key, ok := h.sched.Next(time.Now())
+			key, ok := h.sched.Next(clock.Now())
 			if !ok {
 				break
 			}
 			s.wg.Go(func() {
 				err := s.healObject(s.ctx, key)
 				h.mu.Lock()
-				h.sched.Done(key, err, time.Now())
+				h.sched.Done(key, err, clock.Now())
 				h.mu.Unlock()
 				h.poke()
 			})
@@ -130,13 +130,7 @@ func (s *contentService) runHeal() {
 			next = at
 		}
 		h.mu.Unlock()
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
-		timer.Reset(max(time.Until(next), time.Millisecond))
+		timer = clock.After(max(next.Sub(clock.Now()), time.Millisecond))
 	}
 }
 
@@ -182,7 +176,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 		h.pulling = false
 		h.mu.Unlock()
 	}
-	now := time.Now()
+	now := s.n.opts.Clock.Now()
 	seen := map[string]bool{}
 	schedule := func(idb []byte, n int) {
 		key := string(idb)
@@ -338,7 +332,7 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	var m *erasure.Manifest
 	if rec, err := s.store.holding(id); err == nil {
 		if !forced && rec.ManifestDigest == claim.ManifestDigest && slices.Equal(rec.Shards, shards) &&
-			time.Since(rec.VerifiedAt) < s.opts.AuditInterval/2 {
+			s.n.opts.Clock.Now().Sub(rec.VerifiedAt) < s.opts.AuditInterval/2 {
 			// Verified moments ago (stored or audited): the next pass
 			// reads it.
 			if mm, err := s.store.manifest(id, rec); err == nil {
@@ -370,7 +364,7 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	}
 	s.hs.record(key, objHealth{good: rep.Good, missing: len(rep.Findings)})
 	if len(rep.Findings) == 0 {
-		s.store.markVerified(id, m.Digest(), time.Now())
+		s.store.markVerified(id, m.Digest(), s.n.opts.Clock.Now())
 		return nil
 	}
 	s.log.Info("audit found damage", "cid", id.String(), "missing", rep.Missing(), "corrupt", rep.Corrupt())
@@ -400,7 +394,7 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	}
 	s.m.shardsRepaired.Add(float64(repaired))
 	if left == 0 {
-		s.store.markVerified(id, m.Digest(), time.Now())
+		s.store.markVerified(id, m.Digest(), s.n.opts.Clock.Now())
 	}
 	s.hs.record(key, objHealth{good: rep.Good + repaired, missing: left})
 	s.m.repairSeconds.Observe(time.Since(start).Seconds())

@@ -408,17 +408,16 @@ const (
 // follows them until they execute.
 func (s *contentService) runRegistrar() {
 	l := s.ledger
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
+	clock := s.n.opts.Clock
 	backoff := time.Time{}
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
 		case <-l.wake:
-		case <-t.C:
+		case <-clock.After(250 * time.Millisecond):
 		}
-		if time.Now().Before(backoff) {
+		if clock.Now().Before(backoff) {
 			continue
 		}
 		if err := l.round(s.ctx); err != nil {
@@ -426,7 +425,7 @@ func (s *contentService) runRegistrar() {
 				return
 			}
 			s.log.Warn("content registration round failed; retrying", "err", err)
-			backoff = time.Now().Add(time.Second)
+			backoff = clock.Now().Add(time.Second)
 		}
 	}
 }
@@ -470,7 +469,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 		return nil
 	}
 	st := s.n.exec.st
-	now := time.Now()
+	now := s.n.opts.Clock.Now()
 	inFlight := 0
 	var submit []pendingReg
 	for _, p := range pend {

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/internal/testwait"
 	"github.com/dagd/dagd/shard"
 )
 
@@ -21,18 +23,18 @@ import (
 // returns the registration as its stat shows it.
 func waitRegistered(t *testing.T, d *Devnet, i int, id cid.Cid) *ContentRegistration {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for {
-		if n := d.Node(i); n != nil {
-			if r := n.content.registration(id); r.Registered && r.Tx != "" {
-				return r
-			}
+	var r *ContentRegistration
+	testwait.For(t, testTimeout, func() error {
+		n := d.Node(i)
+		if n == nil {
+			return fmt.Errorf("node %d is not running", i)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("node %d: %s not registered in the ledger within %v: %v", i, id, testTimeout, d.Node(i).content.registration(id))
+		if r = n.content.registration(id); !r.Registered || r.Tx == "" {
+			return fmt.Errorf("node %d: %s not registered in the ledger: %+v", i, id, r)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return r
 }
 
 // TestContentLedgerRegistration: a put through node 1 is registered in
@@ -149,13 +151,7 @@ func TestContentLedgerDrivesRepair(t *testing.T) {
 	waitRegistered(t, d, 3, res.CID)
 	enc, _ := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
 	_, man, _ := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), discardSink{})
-	deadline := time.Now().Add(testTimeout)
-	for !shardsIntact(d, 3, res.CID, man) {
-		if time.Now().After(deadline) {
-			t.Fatal("node 3 did not rebuild its shards from the ledger's registration")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, testTimeout, "node 3 to rebuild its shards from the ledger's registration", func() bool { return shardsIntact(d, 3, res.CID, man) })
 	if _, err := d.Node(3).content.store.certificate(res.CID); err == nil {
 		t.Fatal("node 3 has the certificate in its local registry: gossip reached it, the test tests nothing")
 	}
@@ -217,8 +213,7 @@ func TestContentLocalRegistryFallback(t *testing.T) {
 		if got, _ := getBytes(t, d, (put+1)%4, res.CID); !bytes.Equal(got, data) {
 			t.Fatal("content differs")
 		}
-		deadline := time.Now().Add(testTimeout)
-		for {
+		testwait.For(t, testTimeout, func() error {
 			st, err := d.Node(put).StatContent(context.Background(), res.CID)
 			if err != nil {
 				t.Fatal(err)
@@ -229,14 +224,12 @@ func TestContentLocalRegistryFallback(t *testing.T) {
 			if st.Ledger.Registered {
 				t.Fatalf("registered in the ledger: %+v", st.Ledger)
 			}
-			if strings.Contains(st.Ledger.Reason, want) {
-				return
+			if !strings.Contains(st.Ledger.Reason, want) {
+				return fmt.Errorf("stat says %q, want %q", st.Ledger.Reason, want)
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("stat says %q, want %q", st.Ledger.Reason, want)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
+
 	}
 	t.Run("no account", func(t *testing.T) {
 		d := contentDevnet(t, true, func(i int, o *Options) { o.AccountKey = nil })

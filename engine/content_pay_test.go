@@ -18,6 +18,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/client/contentpay"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // accountOf reads an account from node i's executed state.
@@ -99,11 +100,9 @@ func TestContentPaidPut(t *testing.T) {
 	}
 	payer := devnetOperatorKey(d.opts.Seed, 3) // funded by the genesis
 	node := devnetOperatorKey(d.opts.Seed, 1).Public()
-	for deadline := time.Now().Add(testTimeout); accountOf(t, d, 1, payer.Public()).Balance == 0 || accountOf(t, d, 2, payer.Public()).Balance == 0; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the genesis did not execute")
-		}
-	}
+	testwait.Until(t, testTimeout, "the genesis to execute on nodes 1 and 2", func() bool {
+		return accountOf(t, d, 1, payer.Public()).Balance != 0 && accountOf(t, d, 2, payer.Public()).Balance != 0
+	})
 	for name, c := range map[string]struct {
 		body  []byte
 		tx    *contracts.Tx
@@ -224,14 +223,15 @@ func TestContentExpiryCollected(t *testing.T) {
 		_, err := d.Node(i).content.store.holding(res.CID)
 		return err == nil
 	}
-	deadline := time.Now().Add(testTimeout)
 	for i := 0; i < d.Size(); i++ {
-		for held(i) {
-			if time.Now().After(deadline) {
-				t.Fatalf("node %d still holds %s after its expiry (consensus time %d, expiry %d)", i, res.CID, d.Node(i).content.ledger.now.Load(), rec.Expiry)
+		testwait.For(t, testTimeout, func() error {
+			// The collection ends with the counter: the shards, the
+			// certificate and the index entry are gone by then.
+			if held(i) || metricValue(t, d.Node(i), "dagd_content_objects_collected_total") == 0 {
+				return fmt.Errorf("node %d has not collected %s after its expiry (consensus time %d, expiry %d)", i, res.CID, d.Node(i).content.ledger.now.Load(), rec.Expiry)
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return nil
+		})
 	}
 	for i := 0; i < d.Size(); i++ {
 		s := d.Node(i).content

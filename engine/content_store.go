@@ -75,6 +75,7 @@ type contentStore struct {
 	db     *pebble.DB
 	dir    string
 	noSync bool
+	clock  Clock // the time of holding records (StoredAt, VerifiedAt)
 	log    *slog.Logger
 
 	// mu serialises the operations that create, replace or remove an
@@ -152,8 +153,8 @@ func stride(p erasure.Params) int64 {
 	return int64((p.ChunkSize + p.DataShards - 1) / p.DataShards)
 }
 
-func openContentStore(db *pebble.DB, dir string, noSync bool, log *slog.Logger) (*contentStore, error) {
-	s := &contentStore{db: db, dir: dir, noSync: noSync, log: log, manifests: newManifestCache(64 << 20)}
+func openContentStore(db *pebble.DB, dir string, noSync bool, clock Clock, log *slog.Logger) (*contentStore, error) {
+	s := &contentStore{db: db, dir: dir, noSync: noSync, clock: clock, log: log, manifests: newManifestCache(64 << 20)}
 	// Staged uploads do not survive a restart: their sessions are gone.
 	if err := os.RemoveAll(s.stagingRoot()); err != nil {
 		return nil, fmt.Errorf("engine: content staging: %w", err)
@@ -504,7 +505,7 @@ func (s *contentStore) adopt(id cid.Cid, m *erasure.Manifest, shards []int) (*ho
 		return nil, err
 	}
 	// Nothing verified yet: the audit that follows reads every shard.
-	h := &holdingRec{StoredAt: time.Now(), ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
+	h := &holdingRec{StoredAt: s.clock.Now(), ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
 	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), s.writeOpts()); err != nil {
 		return nil, fmt.Errorf("engine: adopt %s: %w", id, err)
 	}
@@ -551,7 +552,7 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 	if err := s.syncDir(s.objectsRoot()); err != nil {
 		return err
 	}
-	now := time.Now() // every shard was just checked against m
+	now := s.clock.Now() // every shard was just checked against m
 	h := &holdingRec{StoredAt: now, VerifiedAt: now, ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
 	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), s.writeOpts()); err != nil {
 		return fmt.Errorf("engine: store %s: %w", id, err)

@@ -20,6 +20,7 @@ import (
 	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // contentDevnet starts a devnet of four validators with APIs for the
@@ -56,9 +57,7 @@ func contentDevnet(t testing.TB, mem bool, edit func(i int, o *Options)) *Devnet
 // running node.
 func waitConnected(t testing.TB, d *Devnet) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for {
-		ok := true
+	testwait.For(t, testTimeout, func() error {
 		running := 0
 		for i := 0; i < d.Size(); i++ {
 			if d.Node(i) != nil {
@@ -67,17 +66,11 @@ func waitConnected(t testing.TB, d *Devnet) {
 		}
 		for i := 0; i < d.Size(); i++ {
 			if n := d.Node(i); n != nil && len(n.tr.Connected()) < running-1 {
-				ok = false
+				return fmt.Errorf("node %d reaches %d of the %d other running nodes", i, len(n.tr.Connected()), running-1)
 			}
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("devnet nodes did not connect")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func randomContent(seed uint64, size int) []byte {
@@ -341,14 +334,13 @@ func TestContentRepair(t *testing.T) {
 	// this bound, even on a loaded machine.
 	const repairBound = 15 * time.Second
 	damaged := time.Now()
-	deadline := damaged.Add(repairBound)
-	for !shardsIntact(d, 3, res.CID, man) || !shardsIntact(d, 2, res.CID, man) {
-		if time.Now().After(deadline) {
-			t.Fatalf("shards not repaired within %v (repaired: node 2 %v, node 3 %v)", repairBound,
-				metricValue(t, d.Node(2), "dagd_content_shards_repaired_total"), metricValue(t, d.Node(3), "dagd_content_shards_repaired_total"))
+	testwait.For(t, repairBound, func() error {
+		if shardsIntact(d, 3, res.CID, man) && shardsIntact(d, 2, res.CID, man) {
+			return nil
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return fmt.Errorf("shards not repaired (repaired: node 2 %v, node 3 %v)",
+			metricValue(t, d.Node(2), "dagd_content_shards_repaired_total"), metricValue(t, d.Node(3), "dagd_content_shards_repaired_total"))
+	})
 	t.Logf("repaired %v after the damage", time.Since(damaged).Round(time.Millisecond))
 	chunks := float64(man.NumChunks())
 	if got := metricValue(t, d.Node(2), "dagd_content_shards_repaired_total"); got != chunks {
@@ -358,9 +350,9 @@ func TestContentRepair(t *testing.T) {
 		t.Errorf("node 3 repaired %v shards, want %v (chunk 1 and chunks 10..)", got, chunks-10+1)
 	}
 	// The gauges settle at the next audit.
-	for time.Now().Before(deadline) && metricValue(t, d.Node(3), "dagd_content_shards_held") != chunks {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, repairBound, "node 3's gauges to settle at the next audit", func() bool {
+		return metricValue(t, d.Node(3), "dagd_content_shards_held") == chunks
+	})
 	if got := metricValue(t, d.Node(3), "dagd_content_shards_missing"); got != 0 {
 		t.Errorf("node 3 reports %v shards missing after repair", got)
 	}
@@ -408,13 +400,7 @@ func TestContentHolderDownDuringPut(t *testing.T) {
 	waitConnected(t, d)
 	enc, _ := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
 	_, man, _ := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), discardSink{})
-	deadline := time.Now().Add(testTimeout)
-	for !shardsIntact(d, 3, res.CID, man) {
-		if time.Now().After(deadline) {
-			t.Fatal("restarted holder did not rebuild its shards")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, testTimeout, "the restarted holder to rebuild its shards", func() bool { return shardsIntact(d, 3, res.CID, man) })
 	for _, i := range []int{0, 1} {
 		if err := d.StopNode(i); err != nil {
 			t.Fatal(err)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // TestDevnetCloseEndsSubscriptions: closing a devnet closes the channels
@@ -22,7 +24,7 @@ func TestDevnetCloseEndsSubscriptions(t *testing.T) {
 	drained := func(name string, done <-chan struct{}) {
 		select {
 		case <-done:
-		case <-time.After(10 * time.Second):
+		case <-time.After(testwait.Timeout(t, 10*time.Second)):
 			t.Fatalf("%s subscription still open 10 s after the devnet closed", name)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // testTimeout bounds waits in the devnet tests; loaded CI machines are
@@ -138,18 +139,6 @@ func gaugeValue(t *testing.T, n *Node, name string) float64 {
 	}
 	t.Fatalf("no metric %s", name)
 	return 0
-}
-
-// waitFor polls cond until it holds or the test times out.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 func testTx(tag string, i, size int) []byte {
@@ -291,7 +280,7 @@ func TestDevnetCommits(t *testing.T) {
 	}
 	gcRounds := DefaultDAGOptions().GCDepth
 	var stuckSince, stuckRound uint64
-	waitFor(t, "every transaction to commit", func() bool {
+	testwait.Until(t, testTimeout, "every transaction to commit", func() bool {
 		if committed() >= len(want) {
 			return true
 		}
@@ -303,7 +292,7 @@ func TestDevnetCommits(t *testing.T) {
 	})
 	// Let every node reach the same seq, then compare.
 	target := log.minSeq(4) + 2
-	waitFor(t, "all nodes to pass the same seq", func() bool { return log.minSeq(4) >= target })
+	testwait.Until(t, testTimeout, "all nodes to pass the same seq", func() bool { return log.minSeq(4) >= target })
 	log.check()
 	log.mu.Lock()
 	missing := 0
@@ -326,18 +315,18 @@ func TestDevnetCommits(t *testing.T) {
 	// Every batch sent was acknowledged: the flow control tracked the
 	// right digests (a wrong one would hold its bytes until expiry).
 	// Well before the 10 s expiry.
-	for drained := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	// Not scaled: past the expiry, bytes leave the gauge unacknowledged.
+	if err := testwait.Poll(5*time.Second, func() error {
 		var unacked float64
 		for i := 0; i < 4; i++ {
 			unacked += gaugeValue(t, d.Node(i), "dagd_batch_bytes_unacknowledged")
 		}
-		if unacked == 0 {
-			break
+		if unacked != 0 {
+			return fmt.Errorf("%v batch bytes still unacknowledged after the last commit", unacked)
 		}
-		if time.Now().After(drained) {
-			t.Errorf("%v batch bytes still unacknowledged 5 s after the last commit", unacked)
-			break
-		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 	// The API's view agrees with the subscriptions.
 	for i := 0; i < 4; i++ {
@@ -448,7 +437,7 @@ func TestRestartCatchesUp(t *testing.T) {
 	})
 	defer func() { stopLoad(); load.Wait() }()
 
-	waitFor(t, "node 3 to commit", func() bool { return log.minSeq(4) >= 3 })
+	testwait.Until(t, testTimeout, "node 3 to commit", func() bool { return log.minSeq(4) >= 3 })
 	if err := d.StopNode(3); err != nil {
 		t.Fatalf("stop node 3: %v", err)
 	}
@@ -458,12 +447,12 @@ func TestRestartCatchesUp(t *testing.T) {
 	}
 	stoppedAt := log.minSeq(4)
 	// The others go on without it.
-	waitFor(t, "nodes 0..2 to commit without node 3", func() bool { return log.minSeq(3) >= stoppedAt+3 })
+	testwait.Until(t, testTimeout, "nodes 0..2 to commit without node 3", func() bool { return log.minSeq(3) >= stoppedAt+3 })
 	if err := d.StartNode(3); err != nil {
 		t.Fatalf("restart node 3: %v", err)
 	}
 	target := log.minSeq(3) + 2
-	waitFor(t, "node 3 to catch up", func() bool { return log.minSeq(4) >= target })
+	testwait.Until(t, testTimeout, "node 3 to catch up", func() bool { return log.minSeq(4) >= target })
 	stopLoad()
 	load.Wait()
 	if err := d.StopNode(3); err != nil {
@@ -607,7 +596,7 @@ func TestGarbageFromPeer(t *testing.T) {
 	defer d.Close()
 	log := newDigestLog(t)
 	log.follow(ctx, d.Subscribe(SubscribeOptions{}))
-	waitFor(t, "first commits", func() bool { return log.minSeq(4) >= 2 })
+	testwait.Until(t, testTimeout, "first commits", func() bool { return log.minSeq(4) >= 2 })
 
 	bk, _, err := DevnetKeys("dagd-devnet", 3)
 	if err != nil {
@@ -622,36 +611,38 @@ func TestGarbageFromPeer(t *testing.T) {
 				inj.send(to, f)
 			}
 		}
-		time.Sleep(100 * time.Millisecond)
+		// The next round of garbage goes out once every node committed
+		// again: the garbage is interleaved with the honest traffic.
+		testwait.Until(t, testTimeout, "commits to continue after the garbage", func() bool { return log.minSeq(4) >= start+uint64(round)+1 })
 	}
-	waitFor(t, "commits to continue after the garbage", func() bool { return log.minSeq(4) >= start+4 })
-	waitFor(t, "a logged rejection", func() bool { return capture.find("rejected", "reason=", "malformed") })
-	if !capture.find("rejected", "kind=header", "signature") {
-		t.Error("the badly signed header was not rejected with a signature reason")
-	}
-	if !capture.find("rejected", "kind=vote", "sent by") {
-		t.Error("the forged vote was not rejected")
-	}
-	mfs, err := d.Node(0).Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var malformed float64
-	for _, mf := range mfs {
-		if mf.GetName() != "dagd_messages_rejected_total" {
-			continue
+	testwait.Until(t, testTimeout, "a logged rejection", func() bool { return capture.find("rejected", "reason=", "malformed") })
+	testwait.Until(t, testTimeout, "the badly signed header rejected with a signature reason", func() bool {
+		return capture.find("rejected", "kind=header", "signature")
+	})
+	testwait.Until(t, testTimeout, "the forged vote rejected", func() bool { return capture.find("rejected", "kind=vote", "sent by") })
+	testwait.For(t, testTimeout, func() error {
+		mfs, err := d.Node(0).Registry().Gather()
+		if err != nil {
+			t.Fatal(err)
 		}
-		for _, m := range mf.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "reason" && l.GetValue() == "malformed" {
-					malformed += m.GetCounter().GetValue()
+		var malformed float64
+		for _, mf := range mfs {
+			if mf.GetName() != "dagd_messages_rejected_total" {
+				continue
+			}
+			for _, m := range mf.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "reason" && l.GetValue() == "malformed" {
+						malformed += m.GetCounter().GetValue()
+					}
 				}
 			}
 		}
-	}
-	if malformed < 50 {
-		t.Errorf("dagd_messages_rejected_total{reason=malformed} = %v, want the garbage counted", malformed)
-	}
+		if malformed < 50 {
+			return fmt.Errorf("dagd_messages_rejected_total{reason=malformed} = %v, want the garbage counted", malformed)
+		}
+		return nil
+	})
 	log.check()
 }
 
@@ -668,17 +659,18 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 	sub := d.Subscribe(SubscribeOptions{Transactions: TxAll})
 	log.follow(ctx, sub)
 	submitAll(ctx, t, d, 0, [][]byte{[]byte("leak-check")})
-	waitFor(t, "a commit on every node", func() bool { return log.minSeq(4) >= 2 })
+	testwait.Until(t, testTimeout, "a commit on every node", func() bool { return log.minSeq(4) >= 2 })
 	if err := d.Close(); err != nil {
 		t.Errorf("close: %v", err)
 	}
 	cancel()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines before, %d after close:\n%s", before, runtime.NumGoroutine(), buf[:runtime.Stack(buf, true)])
+	if err := testwait.Poll(testwait.Timeout(t, 10*time.Second), func() error {
+		if after := runtime.NumGoroutine(); after > before {
+			return fmt.Errorf("%d goroutines before, %d after close", before, after)
 		}
-		time.Sleep(50 * time.Millisecond)
+		return nil
+	}); err != nil {
+		buf := make([]byte, 1<<20)
+		t.Fatalf("%v:\n%s", err, buf[:runtime.Stack(buf, true)])
 	}
 }

@@ -77,9 +77,10 @@ type ExecutionOptions struct {
 	// checked all the same. Default false: refused (malformed).
 	AdmitOpaque bool `toml:"admit_opaque"`
 
-	// testDelay slows each commit's execution down (tests of an executor
-	// that falls behind).
-	testDelay time.Duration
+	// testHold, when set, is called before each commit is executed and
+	// holds the executor until it returns (tests of an executor that falls
+	// behind drive it with a channel, not with a delay).
+	testHold func(ctx context.Context, seq uint64) error
 }
 
 func (o *ExecutionOptions) ensureDefaults() {
@@ -485,11 +486,9 @@ func (e *executor) run(ctx context.Context) {
 
 // executeOne reads commit seq back from the node's store and executes it.
 func (e *executor) executeOne(ctx context.Context, seq uint64) error {
-	if d := e.opts.testDelay; d > 0 {
-		select {
-		case <-time.After(d):
-		case <-ctx.Done():
-			return ctx.Err()
+	if hold := e.opts.testHold; hold != nil {
+		if err := hold(ctx, seq); err != nil {
+			return err
 		}
 	}
 	ci, err := e.n.store.commitIndex(seq)

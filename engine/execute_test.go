@@ -14,6 +14,7 @@ import (
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/internal/testwait"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -39,9 +40,7 @@ func getJSON(t *testing.T, url string, want int, v any) {
 // waitExecuted waits until every running node of d executed at least seq.
 func waitExecuted(t *testing.T, d *Devnet, seq uint64) {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for {
-		done := true
+	testwait.For(t, testTimeout, func() error {
 		for i := 0; i < d.Size(); i++ {
 			if n := d.Node(i); n != nil {
 				st := n.Status()
@@ -49,44 +48,33 @@ func waitExecuted(t *testing.T, d *Devnet, seq uint64) {
 					t.Fatalf("node %d: execution failed: %s", i, st.ExecutionError)
 				}
 				if st.LastExecutedSeq < seq {
-					done = false
+					return fmt.Errorf("node %d executed up to commit %d, waiting for %d", i, st.LastExecutedSeq, seq)
 				}
 			}
 		}
-		if done {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nodes did not execute commit %d in %v", seq, testTimeout)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // waitReceipt polls node's receipt of d until it exists.
 func waitReceipt(t *testing.T, n *Node, d crypto.Digest) *ReceiptInfo {
 	t.Helper()
-	deadline := time.Now().Add(testTimeout)
-	for {
+	var ri ReceiptInfo
+	testwait.For(t, testTimeout, func() error {
 		resp, err := http.Get("http://" + n.APIAddr() + "/v1/receipts/" + d.String())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.StatusCode == http.StatusOK {
-			var ri ReceiptInfo
-			err := json.NewDecoder(resp.Body).Decode(&ri)
-			resp.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return &ri
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("no receipt for %s yet (HTTP %d)", d.Short(), resp.StatusCode)
 		}
-		resp.Body.Close()
-		if time.Now().After(deadline) {
-			t.Fatalf("no receipt for %s after %v", d.Short(), testTimeout)
+		if err := json.NewDecoder(resp.Body).Decode(&ri); err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return &ri
 }
 
 // sameExecution checks that every node recorded the same roots for
@@ -366,19 +354,30 @@ func TestExecutionPreservesBatches(t *testing.T) {
 	}
 }
 
-// TestExecutionBehindRetention slows one validator's executor down until
-// the core deletes the batches of commits it has not run (GCDepth 4,
-// RetainRounds 1): it reads the preserved copies, restarts while behind,
-// and ends with the same roots as the others.
+// TestExecutionBehindRetention holds one validator's executor until the
+// core has deleted batches of commits it has not run (GCDepth 4,
+// RetainRounds 1), so that it must keep preserved copies; restarts it while
+// it is behind and still held, so that it reads them back; then lets it run
+// and checks it ends with the same roots as the others. The executor is held
+// by a channel, not slowed by a delay, so the condition is reached however
+// fast or slow the machine is.
 func TestExecutionBehindRetention(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	const accounts = 8
+	release := make(chan struct{}) // closed: the slow executor may run
 	d, err := StartDevnet(ctx, DevnetOptions{Validators: 4, InMemoryNetwork: true, NoSync: true, API: true, Accounts: accounts,
 		DAG: dag.Options{GCDepth: 4, RetainRounds: 1},
 		Configure: func(i int, o *Options) {
 			if i == 0 {
-				o.Execution.testDelay = 300 * time.Millisecond
+				o.Execution.testHold = func(ctx context.Context, _ uint64) error {
+					select {
+					case <-release:
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
 			}
 		}})
 	if err != nil {
@@ -405,6 +404,15 @@ func TestExecutionBehindRetention(t *testing.T) {
 			last = max(last, waitReceipt(t, d.Node(1), dg).Seq)
 		}
 		if round == 3 {
+			// The held executor has run nothing: once the core has moved
+			// GCDepth rounds past the first commits, their batches exist
+			// only as the executor's preserved copies.
+			testwait.Until(t, testTimeout, "the held executor to preserve a batch the core deleted", func() bool {
+				return d.Node(0).exec.presTotal.Load() > 0
+			})
+			if got := d.Node(0).Status().LastExecutedSeq; got != 0 {
+				t.Fatalf("the held executor executed up to commit %d", got)
+			}
 			// Restart the slow validator while it is behind.
 			preserved += d.Node(0).exec.presTotal.Load()
 			if err := d.StopNode(0); err != nil {
@@ -413,18 +421,19 @@ func TestExecutionBehindRetention(t *testing.T) {
 			if err := d.StartNode(0); err != nil {
 				t.Fatal(err)
 			}
+			e := d.Node(0).exec
+			e.presMu.Lock()
+			reloaded := len(e.preserved)
+			e.presMu.Unlock()
+			if reloaded == 0 {
+				t.Fatal("the restarted executor read back no preserved batch")
+			}
 		}
 	}
-	deadline := time.Now().Add(testTimeout)
-	for d.Node(0).Status().LastExecutedSeq < last && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	close(release)
 	waitExecuted(t, d, last)
 	preserved += d.Node(0).exec.presTotal.Load()
 	sameExecution(t, d, last)
-	if preserved == 0 {
-		t.Fatal("the slow executor never needed a preserved batch: the test did not test it")
-	}
 	t.Logf("the slow validator preserved %d batches", preserved)
 	var ai AccountInfo
 	pk := d.AccountKey(0).Public()

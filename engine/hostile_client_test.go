@@ -21,6 +21,7 @@ import (
 
 	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // hostileConns is the number of idle connections TestHostileClients
@@ -142,7 +143,7 @@ func TestHostileClients(t *testing.T) {
 		DialContext: (&net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.9")}}).DialContext}, Timeout: 30 * time.Second}
 
 	// Wait for the devnet to commit, then take the baseline.
-	waitUntil(t, "first commits", 30*time.Second, func() bool { return target.Status().LastCommittedSeq >= 3 })
+	testwait.Until(t, 30*time.Second, "first commits", func() bool { return target.Status().LastCommittedSeq >= 3 })
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // hostileFrame is a frame a committee member may send, and the reason
@@ -150,7 +152,7 @@ func TestHostilePeerRefused(t *testing.T) {
 			certsMu.Unlock()
 		}
 	}()
-	waitFor(t, "first commits", func() bool { return log.minSeq(4) >= 2 })
+	testwait.Until(t, testTimeout, "first commits", func() bool { return log.minSeq(4) >= 2 })
 
 	bk, _, err := DevnetKeys("dagd-devnet", 3)
 	if err != nil {
@@ -167,15 +169,17 @@ func TestHostilePeerRefused(t *testing.T) {
 	frames := hostileFrames(t, bk, d.Node(0).Status().Round+20)
 	// QUIC streams are reliable, but the sender's queue may refuse a
 	// frame when full: send everything a few times.
-	for range 3 {
+	// Each time after a commit, so that the queues drained in between
+	// (three commits are a few rounds: the frames stay ahead).
+	for round := range 3 {
 		for _, f := range frames {
 			for to := dag.ValidatorID(0); to < 3; to++ {
 				inj.send(to, f.frame)
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
+		testwait.Until(t, testTimeout, "a commit between two sends of the forged frames", func() bool { return log.minSeq(4) >= start+uint64(round)+1 })
 	}
-	waitFor(t, "commits to continue after the attack", func() bool { return log.minSeq(4) >= start+4 })
+	testwait.Until(t, testTimeout, "commits to continue after the attack", func() bool { return log.minSeq(4) >= start+4 })
 	for i, b := range before {
 		if now := d.Node(i).Status().LastCommittedSeq; now <= b {
 			t.Errorf("node %d: last committed seq %d, %d before the attack", i, now, b)
@@ -184,7 +188,7 @@ func TestHostilePeerRefused(t *testing.T) {
 	// Every refusal is logged with its reason (the frames were handled
 	// long before the commits went on; allow a little more time anyway).
 	missing := frames
-	for deadline := time.Now().Add(10 * time.Second); len(missing) > 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	_ = testwait.Poll(testwait.Timeout(t, 10*time.Second), func() error {
 		var still []hostileFrame
 		for _, f := range missing {
 			if !capture.find(append([]string{"rejected", "from=3"}, f.want...)...) {
@@ -192,7 +196,11 @@ func TestHostilePeerRefused(t *testing.T) {
 			}
 		}
 		missing = still
-	}
+		if len(missing) > 0 {
+			return fmt.Errorf("%d rejections not logged", len(missing))
+		}
+		return nil
+	})
 	for _, f := range missing {
 		t.Errorf("%s: no rejection logged with %q", f.name, f.want)
 	}

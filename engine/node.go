@@ -321,7 +321,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	lastMetrics := time.Time{}
 	for {
-		n.lastLoop.Store(time.Now().UnixNano())
+		n.lastLoop.Store(n.opts.Clock.Now().UnixNano())
 		events := 0
 		select {
 		case <-ctx.Done():

@@ -135,6 +135,10 @@ type Options struct {
 	BatchSegmentSize int64 `toml:"storage.batch_segment_size,size"`
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
+	// Clock is the time the node's time-dependent decisions read (content
+	// audits and retention, registrar retries, health); see Clock.
+	// Default SystemClock{}.
+	Clock Clock
 	// NewTransport builds the transport. Default: QUIC (netquic).
 	NewTransport TransportFactory
 	// WrapTransport, when set, wraps the transport the node uses (fault
@@ -254,6 +258,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.NewTransport == nil {
 		o.NewTransport = NewQUICTransport
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
 	}
 	o.Content.ensureDefaults()
 	o.RPC.ensureDefaults()

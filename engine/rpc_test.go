@@ -22,6 +22,7 @@ import (
 	"github.com/dagd/dagd/dag"
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
 	"github.com/dagd/dagd/engine/api/dagd/v1/dagdv1connect"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // protoLog records the HTTP protocol of every response a client gets.
@@ -332,7 +333,7 @@ func TestRPCStreamLimitsAndStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the stream to start", func() bool { return n.rpc.streams.Load() == 1 })
+	testwait.Until(t, testTimeout, "the stream to start", func() bool { return n.rpc.streams.Load() == 1 })
 	second, err := c.commit.StreamCommits(ctx, connect.NewRequest(&dagdv1.StreamCommitsRequest{}))
 	if err == nil && !second.Receive() {
 		err = second.Err()
@@ -358,7 +359,7 @@ func TestRPCStreamLimitsAndStop(t *testing.T) {
 		if connect.CodeOf(err) != connect.CodeUnavailable {
 			t.Errorf("stream of a stopped node: %v, want Unavailable", err)
 		}
-	case <-time.After(testTimeout):
+	case <-time.After(testwait.Timeout(t, testTimeout)):
 		t.Fatal("stream did not end with the node")
 	}
 }
@@ -634,7 +635,7 @@ func TestRPCOverHTTP(t *testing.T) {
 		}
 	}
 	before := d.Node(1).Status().LastCommittedSeq
-	waitFor(t, "commits after garbage", func() bool { return d.Node(1).Status().LastCommittedSeq >= before+3 })
+	testwait.Until(t, testTimeout, "commits after garbage", func() bool { return d.Node(1).Status().LastCommittedSeq >= before+3 })
 	if _, err := submitRPC(ctx, main, []byte("after-garbage")); err != nil {
 		t.Errorf("submit after garbage: %v", err)
 	}
@@ -751,7 +752,7 @@ func TestRPCStreamPruned(t *testing.T) {
 	}
 	gateAfter.Store(s1)
 	s2 := commitTx("second")
-	waitFor(t, fmt.Sprintf("commit %d pruned", s2), func() bool { return !n.txsStored(s2, s2) })
+	testwait.Until(t, testTimeout, fmt.Sprintf("commit %d pruned", s2), func() bool { return !n.txsStored(s2, s2) })
 	close(gate)
 	var err2 error
 	for err2 == nil {
@@ -815,10 +816,10 @@ func TestRPCStreamStalledReader(t *testing.T) {
 	if !stalled.s.Receive() { // the opening heartbeat; then it stops reading
 		t.Fatalf("stream: %v", stalled.s.Err())
 	}
-	deadline := time.Now().Add(testTimeout)
-	for i := 0; n.rpc.streams.Load() > 0; i++ {
-		if time.Now().After(deadline) {
-			t.Fatalf("the stalled stream was not cut (%d transactions committed)", n.Status().CommittedTxs)
+	// Load until the stream is cut: the stalled reader's window fills.
+	testwait.For(t, testTimeout, func() error {
+		if n.rpc.streams.Load() == 0 {
+			return nil
 		}
 		// Random bytes: the stream is gzipped when the client accepts it.
 		txs := [][]byte{make([]byte, 30_000), make([]byte, 30_000)}
@@ -826,11 +827,11 @@ func TestRPCStreamStalledReader(t *testing.T) {
 			_, _ = cryptorand.Read(tx)
 		}
 		submitAll(ctx, t, d, 1, txs)
-		time.Sleep(100 * time.Millisecond)
-	}
+		return fmt.Errorf("the stalled stream was not cut (%d transactions committed)", n.Status().CommittedTxs)
+	})
 	t.Logf("cut after %d transactions committed", n.Status().CommittedTxs)
 	before := n.Status().LastCommittedSeq
-	waitFor(t, "commits after the stalled stream", func() bool { return n.Status().LastCommittedSeq >= before+3 })
+	testwait.Until(t, testTimeout, "commits after the stalled stream", func() bool { return n.Status().LastCommittedSeq >= before+3 })
 	fresh := openStream(ctx, t, c, before, false)
 	if sc, err := fresh.next(); err != nil || sc.c.Seq != before {
 		t.Fatalf("new stream from %d: %v %v", before, sc, err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // TestRestartCatchesUpBeyondGC stops a validator until the others have
@@ -37,7 +38,7 @@ func TestRestartCatchesUpBeyondGC(t *testing.T) {
 	log := newDigestLog(t)
 	log.follow(ctx, d.Subscribe(SubscribeOptions{}))
 
-	waitFor(t, "every node to commit", func() bool { return log.minSeq(4) >= 2 })
+	testwait.Until(t, testTimeout, "every node to commit", func() bool { return log.minSeq(4) >= 2 })
 	stoppedAt := d.Node(3).Status().Round
 	if err := d.StopNode(3); err != nil {
 		t.Fatalf("stop node 3: %v", err)
@@ -45,13 +46,13 @@ func TestRestartCatchesUpBeyondGC(t *testing.T) {
 	// Far beyond GCDepth and MaxRoundsAhead: the peers' memory no longer
 	// holds what node 3 needs.
 	gap := 3 * (opts.GCDepth + opts.MaxRoundsAhead)
-	waitFor(t, "nodes 0..2 to move far ahead", func() bool { return d.Node(0).Status().Round > stoppedAt+gap })
+	testwait.Until(t, testTimeout, "nodes 0..2 to move far ahead", func() bool { return d.Node(0).Status().Round > stoppedAt+gap })
 	restarted := time.Now()
 	if err := d.StartNode(3); err != nil {
 		t.Fatalf("restart node 3: %v", err)
 	}
 	target := log.minSeq(3) + 2
-	waitFor(t, "node 3 to catch up", func() bool { return log.minSeq(4) >= target })
+	testwait.Until(t, testTimeout, "node 3 to catch up", func() bool { return log.minSeq(4) >= target })
 	t.Logf("node 3 stopped at round %d, caught up to seq %d in %v (node 0 at round %d)", stoppedAt, log.minSeq(4),
 		time.Since(restarted).Round(time.Millisecond), d.Node(0).Status().Round)
 	log.check()

@@ -9,6 +9,8 @@ import (
 
 	"github.com/klauspost/reedsolomon"
 	"github.com/zeebo/blake3"
+
+	"github.com/dagd/dagd/internal/cputime"
 )
 
 // Results and the command that produced them are in bench/erasure.md.
@@ -29,11 +31,11 @@ type cpuMeter struct {
 
 func startCPU(b *testing.B, bytesPerOp int64) cpuMeter {
 	b.SetBytes(bytesPerOp)
-	return cpuMeter{start: cpuTime(), bytes: bytesPerOp}
+	return cpuMeter{start: cputime.Process(), bytes: bytesPerOp}
 }
 
 func (c cpuMeter) stop(b *testing.B) {
-	used := cpuTime() - c.start
+	used := cputime.Process() - c.start
 	if used > 0 && c.start > 0 {
 		b.ReportMetric(float64(c.bytes)*float64(b.N)/used.Seconds()/1e6, "MB/cpu-s")
 	}

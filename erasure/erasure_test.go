@@ -11,6 +11,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 func TestOptionsDefaultsAndValidate(t *testing.T) {
@@ -573,13 +575,12 @@ func TestCancel(t *testing.T) {
 	}
 
 	// Every goroutine has returned.
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if g := runtime.NumGoroutine(); g > before {
-		t.Fatalf("%d goroutines after cancel, %d before", g, before)
-	}
+	testwait.For(t, 5*time.Second, func() error {
+		if g := runtime.NumGoroutine(); g > before {
+			return fmt.Errorf("%d goroutines after cancel, %d before", g, before)
+		}
+		return nil
+	})
 }
 
 type cancelSink struct {

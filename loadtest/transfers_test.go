@@ -97,8 +97,13 @@ func TestTransfersPacing(t *testing.T) {
 		Lifetime: time.Millisecond, MaxLifetime: time.Second})
 	first, _ := w2.Tx(0, time.Now(), 1)
 	w2.Tx(1, time.Now(), 1)
-	time.Sleep(5 * time.Millisecond)
+	// ResendAfter passes without a sleep: the sends are made older.
+	w2.mu.Lock()
+	for a := range w2.accts {
+		w2.accts[a].sentAt = w2.accts[a].sentAt.Add(-5 * time.Millisecond)
+	}
 	w2.lastScan = time.Time{}
+	w2.mu.Unlock()
 	again, _ := w2.Tx(2, time.Now(), 1)
 	if string(again) != string(first) {
 		t.Fatal("a lost transaction was not resent as it was")

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // isBulk marks test frames whose sequence number is odd as bulk.
@@ -119,7 +121,7 @@ func TestBulkQueueIsSeparate(t *testing.T) {
 			t.Fatalf("frame %d missing; got %v", seq, got)
 		}
 	}
-	waitFor(t, 5*time.Second, "queues drained", func() bool {
+	testwait.Until(t, 5*time.Second, "queues drained", func() bool {
 		ps := a.Stats().Peers[0]
 		return ps.QueueLen == 0 && ps.BulkQueueLen == 0 && ps.QueueBytes == 0 && ps.BulkQueueBytes == 0
 	})
@@ -147,5 +149,5 @@ func TestBulkStreamWithoutTag(t *testing.T) {
 	if !ok || code != codeBadFrame {
 		t.Fatalf("closed with %d %q (%v), want codeBadFrame", code, reason, ok)
 	}
-	waitFor(t, 5*time.Second, "the refusal logged", func() bool { return srv.logs.has("bad bulk stream") })
+	testwait.Until(t, 5*time.Second, "the refusal logged", func() bool { return srv.logs.has("bad bulk stream") })
 }

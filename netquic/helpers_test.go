@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 const testChain = "dagd-test"
@@ -148,23 +150,11 @@ func startNetSome(t testing.TB, n, running int, mod func(i int, o *Options)) []*
 	return nodes
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // waitConnected waits until every node's outgoing links to all others are
 // confirmed.
 func waitConnected(t testing.TB, nodes []*node) {
 	t.Helper()
-	waitFor(t, 10*time.Second, "all links up", func() bool {
+	testwait.Until(t, 10*time.Second, "all links up", func() bool {
 		for _, nd := range nodes {
 			if len(nd.tr.Connected()) != len(nodes)-1 {
 				return false
@@ -183,7 +173,7 @@ func recv(t testing.TB, nd *node, d time.Duration) Inbound {
 			t.Fatalf("validator %d: inbox closed", nd.id)
 		}
 		return in
-	case <-time.After(d):
+	case <-time.After(testwait.Timeout(t, d)):
 		t.Fatalf("validator %d: no frame within %v", nd.id, d)
 	}
 	return Inbound{}
@@ -192,7 +182,7 @@ func recv(t testing.TB, nd *node, d time.Duration) Inbound {
 // sendAll sends frame, retrying while the queue is full, for at most d.
 func sendAll(t testing.TB, tr *Transport, to PeerID, frame []byte, d time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(d)
+	deadline := time.Now().Add(testwait.Timeout(t, d))
 	for {
 		err := tr.Send(to, frame)
 		if err == nil {
@@ -273,7 +263,7 @@ func (c *rawClient) closedWith(t testing.TB, d time.Duration) error {
 	select {
 	case <-c.conn.Context().Done():
 		return context.Cause(c.conn.Context())
-	case <-time.After(d):
+	case <-time.After(testwait.Timeout(t, d)):
 		t.Fatalf("the server did not close the connection within %v", d)
 	}
 	return nil

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 func validOptions() Options {
@@ -165,18 +167,36 @@ func TestLogLimiter(t *testing.T) {
 	}
 }
 
+// waitProducer waits until a producer is inside q.put, which it holds
+// while it waits for room (q.sendMu).
+func waitProducer(t *testing.T, q *inbox) {
+	t.Helper()
+	testwait.Until(t, 10*time.Second, "a producer waiting in put", func() bool {
+		if q.sendMu.TryLock() {
+			q.sendMu.Unlock()
+			return false
+		}
+		return true
+	})
+}
+
 func TestInboxByteBudget(t *testing.T) {
 	q := newInbox(10, 100)
 	ctx := context.Background()
 	if err := q.put(ctx, Inbound{Frame: make([]byte, 60)}); err != nil {
 		t.Fatal(err)
 	}
+	// The decision itself, without a clock: 60 more bytes do not fit.
+	if q.fits(60) {
+		t.Fatal("a second 60-byte frame fits a 100-byte inbox holding 60")
+	}
 	done := make(chan error)
 	go func() { done <- q.put(ctx, Inbound{From: 1, Frame: make([]byte, 60)}) }()
+	waitProducer(t, q)
 	select {
 	case err := <-done:
 		t.Fatalf("a second 60-byte frame entered a 100-byte inbox: %v", err)
-	case <-time.After(100 * time.Millisecond):
+	default:
 	}
 	if n, b := q.pending(); n != 1 || b != 60 {
 		t.Fatalf("pending %d frames, %d bytes; want 1, 60", n, b)
@@ -198,7 +218,7 @@ func TestInboxByteBudget(t *testing.T) {
 	// A waiting producer gives up when its context ends.
 	cctx, cancel := context.WithCancel(ctx)
 	go func() { done <- q.put(cctx, Inbound{Frame: make([]byte, 1)}) }()
-	time.Sleep(20 * time.Millisecond)
+	waitProducer(t, q)
 	cancel()
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("put after cancel: %v", err)

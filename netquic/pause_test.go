@@ -3,6 +3,8 @@ package netquic
 import (
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // TestPause: while validator 0 pauses validator 1, none of 1's frames is
@@ -11,7 +13,7 @@ import (
 func TestPause(t *testing.T) {
 	nodes := startNet(t, 2, nil)
 	a, b := nodes[0], nodes[1]
-	waitFor(t, 10*time.Second, "the links", func() bool { return len(a.tr.Connected()) == 1 && len(b.tr.Connected()) == 1 })
+	testwait.Until(t, 10*time.Second, "the links", func() bool { return len(a.tr.Connected()) == 1 && len(b.tr.Connected()) == 1 })
 	if err := b.tr.Send(0, []byte("before")); err != nil {
 		t.Fatal(err)
 	}

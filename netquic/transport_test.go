@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // TestAllToAll: four transports send frames of assorted sizes to each
@@ -224,7 +226,7 @@ func TestQueueFull(t *testing.T) {
 			t.Fatalf("frame %d: %d bytes, want %d", i, len(in.Frame), len(f))
 		}
 	}
-	waitFor(t, 5*time.Second, "queue drained", func() bool {
+	testwait.Until(t, 5*time.Second, "queue drained", func() bool {
 		ps := a.Stats().Peers[0]
 		return ps.QueueLen == 0 && ps.QueueBytes == 0
 	})
@@ -392,7 +394,7 @@ func expectEvent(t testing.TB, nd *node, want PeerEvent) {
 		if !ev.Connected && ev.Err == nil {
 			t.Fatalf("validator %d: disconnect event without a reason", nd.id)
 		}
-	case <-time.After(10 * time.Second):
+	case <-time.After(testwait.Timeout(t, 10*time.Second)):
 		t.Fatalf("validator %d: no event %+v within 10s", nd.id, want)
 	}
 }
@@ -501,8 +503,8 @@ func TestGarbageDatagrams(t *testing.T) {
 	if err := <-junkDone; err != nil {
 		t.Fatalf("sending garbage: %v", err)
 	}
-	waitFor(t, 5*time.Second, "dropped datagrams counted", func() bool { return a.tr.Stats().DroppedDatagrams > 0 })
-	waitFor(t, 5*time.Second, "a log of the dropped datagrams and their reason", func() bool {
+	testwait.Until(t, 5*time.Second, "dropped datagrams counted", func() bool { return a.tr.Stats().DroppedDatagrams > 0 })
+	testwait.Until(t, 5*time.Second, "a log of the dropped datagrams and their reason", func() bool {
 		return a.logs.has("dropped a datagram") && a.logs.has("reason=not_quic")
 	})
 	if got := a.tr.Connected(); len(got) != 1 {
@@ -522,7 +524,7 @@ func TestCloseLeaksNoGoroutines(t *testing.T) {
 	before := transportGoroutines()
 	if len(before) > 0 {
 		// Some earlier test's goroutines are still winding down.
-		waitFor(t, 10*time.Second, "earlier goroutines to end", func() bool { return len(transportGoroutines()) == 0 })
+		testwait.Until(t, 10*time.Second, "earlier goroutines to end", func() bool { return len(transportGoroutines()) == 0 })
 	}
 	nodes := startNet(t, 3, func(i int, o *Options) { o.InboxLen = 2 })
 	waitConnected(t, nodes)
@@ -544,7 +546,7 @@ func TestCloseLeaksNoGoroutines(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		sendAll(t, nodes[0].tr, 1, testFrame(0, 1, i, 100), time.Second)
 	}
-	waitFor(t, 5*time.Second, "a full inbox", func() bool { return nodes[1].tr.Stats().InboxFrames == 2 })
+	testwait.Until(t, 5*time.Second, "a full inbox", func() bool { return nodes[1].tr.Stats().InboxFrames == 2 })
 	// ...and frames queued for a peer that is gone.
 	if err := nodes[2].tr.Close(); err != nil {
 		t.Fatal(err)
@@ -557,17 +559,12 @@ func TestCloseLeaksNoGoroutines(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		left := transportGoroutines()
-		if len(left) == 0 {
-			break
+	testwait.For(t, 10*time.Second, func() error {
+		if left := transportGoroutines(); len(left) != 0 {
+			return fmt.Errorf("%d goroutines left after Close:\n%s", len(left), strings.Join(left, "\n\n"))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d goroutines left after Close:\n%s", len(left), strings.Join(left, "\n\n"))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // transportGoroutines returns the stacks of the goroutines running code of
@@ -608,7 +605,7 @@ func TestCancelContextCloses(t *testing.T) {
 		if ok {
 			t.Fatal("a frame arrived on a lone transport")
 		}
-	case <-time.After(5 * time.Second):
+	case <-time.After(testwait.Timeout(t, 5*time.Second)):
 		t.Fatal("the inbox was not closed after the context was cancelled")
 	}
 	if err := tr.Close(); err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/internal/cputime"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -173,13 +174,13 @@ func BenchmarkCommit(b *testing.B) {
 						for j := 0; j < batch; j++ {
 							u.Set(benchKey(rng.IntN(n)), benchValue(f))
 						}
-						c0 := processCPU()
+						c0 := cputime.Process()
 						b.StartTimer()
 						if _, err := s.Commit(s.Version()+1, u); err != nil {
 							b.Fatal(err)
 						}
 						b.StopTimer()
-						cpu += processCPU() - c0
+						cpu += cputime.Process() - c0
 						b.StartTimer()
 					}
 					b.StopTimer()

@@ -15,6 +15,8 @@ import (
 	"github.com/consensys/gnark-crypto/ecc/bn254/fp"
 	"github.com/consensys/gnark-crypto/ecc/bn254/fr"
 	groth16bn254 "github.com/consensys/gnark/backend/groth16/bn254"
+
+	"github.com/dagd/dagd/internal/cputime"
 )
 
 // benchFixture holds depth-20 keys and a pool of valid proofs for the
@@ -97,7 +99,7 @@ var benchSizes = []int{1, 16, 64, 256, 1024}
 func reportPerProof(b *testing.B, n int, cpu0 time.Duration) {
 	per := float64(b.N * n)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/per, "ns/proof")
-	b.ReportMetric(float64((processCPU()-cpu0).Nanoseconds())/per, "cpu-ns/proof")
+	b.ReportMetric(float64((cputime.Process()-cpu0).Nanoseconds())/per, "cpu-ns/proof")
 	// go test -cpu 1 with -count > 1 runs the first round of a
 	// sub-benchmark with the previous GOMAXPROCS; show what was used.
 	b.ReportMetric(float64(runtime.GOMAXPROCS(0)), "procs")
@@ -119,7 +121,7 @@ func BenchmarkVerify(b *testing.B) {
 				v := envs[i].Public.vector()
 				pubs[i] = fr.Vector(v[:])
 			}
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				for i := range proofs {
 					if err := groth16bn254.Verify(proofs[i], bf.gvk, pubs[i]); err != nil {
@@ -134,7 +136,7 @@ func BenchmarkVerify(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			cpu0 := processCPU()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				res, err := v.VerifyProofs(ctx, envs)
 				if err != nil {
@@ -160,7 +162,7 @@ func BenchmarkVerifyBatch(b *testing.B) {
 	}
 	root := bf.group.Root()
 	pol := Policy{KnownRoot: func(r fr.Element) bool { return r == root }}
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	for b.Loop() {
 		res, err := v.VerifyBatch(context.Background(), envs, pol)
 		if err != nil {

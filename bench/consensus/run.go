@@ -14,6 +14,7 @@ import (
 
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/internal/cputime"
 	"github.com/dagd/dagd/loadtest"
 	"github.com/dagd/dagd/loadtest/inproc"
 )
@@ -413,12 +414,12 @@ func runRate(ctx context.Context, o *Options, rate float64, dir string) (Point, 
 				o.OnSnapshot(rate, s)
 			}
 		}}
-	cpu0 := processCPU()
+	cpu0 := cputime.Process()
 	rep, err := loadtest.Run(ctx, target, lo)
 	if err != nil {
 		return p, fmt.Errorf("load: %w", err)
 	}
-	if cpu := processCPU() - cpu0; cpu0 > 0 && cpu > 0 {
+	if cpu := cputime.Process() - cpu0; cpu0 > 0 && cpu > 0 {
 		p.CPUSeconds = cpu.Seconds()
 		if rep.CommittedTx > 0 {
 			p.CPUMicrosPerTx = 1e6 * p.CPUSeconds / float64(rep.CommittedTx)

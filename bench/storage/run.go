@@ -20,6 +20,7 @@ import (
 
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/internal/cputime"
 )
 
 // Options configure a run. Zero values mean defaults.
@@ -164,13 +165,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := waitConnected(ctx, d); err != nil {
 		return nil, err
 	}
-	c0, t0 := cpuTime(), time.Now()
+	c0, t0 := cputime.Process(), time.Now()
 	select {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	case <-time.After(time.Second):
 	}
-	res.IdleCPU = (cpuTime() - c0).Seconds() / time.Since(t0).Seconds()
+	res.IdleCPU = (cputime.Process() - c0).Seconds() / time.Since(t0).Seconds()
 	data := make([]byte, o.Size)
 	_, _ = rand.NewChaCha8([32]byte{'d', 'a', 'g', 'd'}).Read(data)
 	var want [32]byte
@@ -182,9 +183,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if err != nil {
 			return nil, err
 		}
-		c0, t0 := cpuTime(), time.Now()
+		c0, t0 := cputime.Process(), time.Now()
 		put, err := d.Node(0).PutContent(ctx, bytes.NewReader(data), o.Size, engine.PutOptions{K: o.K, N: o.N})
-		tPut, cPut := time.Since(t0), cpuTime()-c0
+		tPut, cPut := time.Since(t0), cputime.Process()-c0
 		stop()
 		if err != nil {
 			return nil, fmt.Errorf("round %d: put: %w", i, err)
@@ -204,9 +205,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if stop, err = startProfile(last, o.GetProfile); err != nil {
 			return nil, err
 		}
-		c0, t0 = cpuTime(), time.Now()
+		c0, t0 = cputime.Process(), time.Now()
 		_, err = d.Node(1).GetContent(ctx, put.CID, io.Discard)
-		tGet, cGet := time.Since(t0), cpuTime()-c0
+		tGet, cGet := time.Since(t0), cputime.Process()-c0
 		stop()
 		if err != nil {
 			return nil, fmt.Errorf("round %d: get: %w", i, err)

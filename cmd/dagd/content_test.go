@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // TestContentCommands drives put, get and stat against an in-process
@@ -76,16 +78,15 @@ func TestContentCommands(t *testing.T) {
 	}
 	// Node 0 registers the put in the ledger: once the transaction
 	// executes, stat through any node shows its commit and digest.
-	deadline := time.Now().Add(time.Minute)
-	for !strings.Contains(out, "registered     yes, commit ") || !strings.Contains(out, ", tx ") {
-		if time.Now().After(deadline) {
-			t.Fatalf("stat never showed the ledger registration: %q", out)
+	testwait.For(t, time.Minute, func() error {
+		if strings.Contains(out, "registered     yes, commit ") && strings.Contains(out, ", tx ") {
+			return nil
 		}
-		time.Sleep(50 * time.Millisecond)
 		if out, err = runDagd(t, "stat", "--node", node2, id); err != nil {
 			t.Fatal(err)
 		}
-	}
+		return fmt.Errorf("stat does not show the ledger registration yet: %q", out)
+	})
 	// k and n per put; standard input.
 	root := newRootCmd()
 	var stdout bytes.Buffer
@@ -151,14 +152,13 @@ func TestPutPaidByAccount(t *testing.T) {
 		}
 		return s.Ledger
 	}
-	deadline := time.Now().Add(time.Minute)
 	var reg *client.ContentRegistration
-	for reg = stat(); reg == nil || !reg.Registered; reg = stat() {
-		if time.Now().After(deadline) {
-			t.Fatalf("never registered: %+v", reg)
+	testwait.For(t, time.Minute, func() error {
+		if reg = stat(); reg == nil || !reg.Registered {
+			return fmt.Errorf("not registered yet: %+v", reg)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if reg.Registrant != pr.Registration.Registrant {
 		t.Fatalf("registered by %s, paid by %s", reg.Registrant, pr.Registration.Registrant)
 	}

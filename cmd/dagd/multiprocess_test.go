@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/config"
+	"github.com/dagd/dagd/internal/testwait"
 )
 
 // TestMultiProcessTestnet runs a testnet of four real `dagd start`
@@ -342,18 +344,17 @@ func rose(before, now map[int]uint64, by uint64) bool {
 func (c *cluster) waitFor(what string, timeout time.Duration, cond func() (bool, string)) {
 	c.t.Helper()
 	start := time.Now()
-	deadline := start.Add(timeout)
-	for {
-		ok, state := cond()
-		if ok {
-			c.t.Logf("%s (%s): %s", what, time.Since(start).Round(time.Millisecond), state)
-			return
+	var state string
+	if err := testwait.Poll(testwait.Timeout(c.t, timeout), func() error {
+		var ok bool
+		if ok, state = cond(); !ok {
+			return errors.New(what)
 		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("timed out after %s waiting for %s: %s", timeout, what, state)
-		}
-		time.Sleep(200 * time.Millisecond)
+		return nil
+	}); err != nil {
+		c.t.Fatalf("%v: %s", err, state)
 	}
+	c.t.Logf("%s (%s): %s", what, time.Since(start).Round(time.Millisecond), state)
 }
 
 // digest returns the digest node i serves for commit seq.

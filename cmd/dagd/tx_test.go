@@ -24,6 +24,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/internal/testwait"
 	"github.com/dagd/dagd/state/proof"
 )
 
@@ -201,13 +202,7 @@ func newTxFixture(t *testing.T) *txFixture {
 	t.Cleanup(func() { _ = d.Close() })
 	node := d.Node(0).APIAddr()
 	// Nothing is proven before the first commit (the genesis) executes.
-	deadline := time.Now().Add(30 * time.Second)
-	for d.Node(0).Status().LastExecutedSeq == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the devnet executed no commit in 30 s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, 30*time.Second, "the devnet's first commit to execute", func() bool { return d.Node(0).Status().LastExecutedSeq != 0 })
 	dir := t.TempDir()
 	kr := filepath.Join(dir, "keys")
 	pw := writePassword(t, dir, "pw", "devnet password")
