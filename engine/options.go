@@ -353,52 +353,62 @@ func (o *Options) Validate() error {
 // configuration file that sets one hears why (Validate calls it after
 // EnsureDefaults).
 func (o *Options) ValidateSettings() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &dag.OptionError{Field: field, Err: fmt.Errorf(format, args...)})
-	}
-	positive := func(field string, v int64) {
-		if v <= 0 {
-			bad(field, "%d: must be positive", v)
-		}
-	}
-	atLeast := func(field string, d, least time.Duration) {
-		if d < least {
-			bad(field, "%s: must be at least %s", d, least)
-		}
-	}
-	atLeast("TickInterval", o.TickInterval, time.Millisecond)
-	positive("SubmitQueue", int64(o.SubmitQueue))
-	positive("MaxRequestTxs", int64(o.MaxRequestTxs))
-	positive("MaxRequestBytes", o.MaxRequestBytes)
+	c := &settingErrors{prefix: ""}
+	c.atLeast("TickInterval", o.TickInterval, time.Millisecond)
+	c.positive("SubmitQueue", int64(o.SubmitQueue))
+	c.positive("MaxRequestTxs", int64(o.MaxRequestTxs))
+	c.positive("MaxRequestBytes", o.MaxRequestBytes)
 	if o.MaxRequestBytes > 0 && o.MaxRequestBytes < int64(o.DAG.MaxTxSize) {
-		bad("MaxRequestBytes", "%d is below the largest transaction, DAG.MaxTxSize (%d)", o.MaxRequestBytes, o.DAG.MaxTxSize)
+		c.bad("MaxRequestBytes", "%d is below the largest transaction, DAG.MaxTxSize (%d)", o.MaxRequestBytes, o.DAG.MaxTxSize)
 	}
-	positive("MaxInflightRequests", int64(o.MaxInflightRequests))
-	positive("InboxSize", int64(o.InboxSize))
+	c.positive("MaxInflightRequests", int64(o.MaxInflightRequests))
+	c.positive("InboxSize", int64(o.InboxSize))
 	if o.InboxBytes < maxFrameSize {
-		bad("InboxBytes", "%d is below the largest frame (%d bytes)", o.InboxBytes, maxFrameSize)
+		c.bad("InboxBytes", "%d is below the largest frame (%d bytes)", o.InboxBytes, maxFrameSize)
 	}
-	positive("PeerBatchBytes", o.PeerBatchBytes)
-	positive("MaxEventsPerFlush", int64(o.MaxEventsPerFlush))
-	positive("CommitBuffer", int64(o.CommitBuffer))
-	atLeast("ReadyWindow", o.ReadyWindow, time.Millisecond)
-	positive("CacheSize", o.CacheSize)
+	c.positive("PeerBatchBytes", o.PeerBatchBytes)
+	c.positive("MaxEventsPerFlush", int64(o.MaxEventsPerFlush))
+	c.positive("CommitBuffer", int64(o.CommitBuffer))
+	c.atLeast("ReadyWindow", o.ReadyWindow, time.Millisecond)
+	c.positive("CacheSize", o.CacheSize)
 	if o.MemTableSize == 0 || o.MemTableSize > maxMemTableSize {
-		bad("MemTableSize", "%d: must be in 1..%d (pebble's limit)", o.MemTableSize, uint64(maxMemTableSize))
+		c.bad("MemTableSize", "%d: must be in 1..%d (pebble's limit)", o.MemTableSize, uint64(maxMemTableSize))
 	}
-	positive("BatchSegmentSize", o.BatchSegmentSize)
+	c.positive("BatchSegmentSize", o.BatchSegmentSize)
 	for _, e := range dag.OptionErrors(o.DAG.Validate()) {
-		errs = append(errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
+		c.errs = append(c.errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
 	}
-	errs = append(errs, o.Content.validateSettings("Content.")...)
-	errs = append(errs, o.API.validateSettings("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
-	positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
-	positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))
+	c.errs = append(c.errs, o.Content.validateSettings("Content.")...)
+	c.errs = append(c.errs, o.API.validateSettings("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
+	c.positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
+	c.positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))
 	if o.Execution.AdmissionNonceWindow == 0 {
-		bad("Execution.AdmissionNonceWindow", "0: must be positive")
+		c.bad("Execution.AdmissionNonceWindow", "0: must be positive")
 	}
-	return errors.Join(errs...)
+	return errors.Join(c.errs...)
+}
+
+// settingErrors collects the *dag.OptionErrors of one options struct,
+// each named by prefix and its field.
+type settingErrors struct {
+	prefix string
+	errs   []error
+}
+
+func (c *settingErrors) bad(field, format string, args ...any) {
+	c.errs = append(c.errs, &dag.OptionError{Field: c.prefix + field, Err: fmt.Errorf(format, args...)})
+}
+
+func (c *settingErrors) positive(field string, v int64) {
+	if v <= 0 {
+		c.bad(field, "%d: must be positive", v)
+	}
+}
+
+func (c *settingErrors) atLeast(field string, d, least time.Duration) {
+	if d < least {
+		c.bad(field, "%s: must be at least %s", d, least)
+	}
 }
 
 // maxMemTableSize is pebble's limit on its memtable.

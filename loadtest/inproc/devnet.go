@@ -53,31 +53,13 @@ func (t *DevnetTarget) Follow(ctx context.Context, fn func(loadtest.Observation)
 	t.mu.Lock()
 	t.sub = sub
 	t.mu.Unlock()
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			select {
-			case c, ok := <-sub.C():
-				if !ok {
-					return
-				}
-				ob := loadtest.Observation{Node: int(c.Node), Seq: c.Seq, Digest: c.Digest, At: c.DeliveredAt}
-				for _, b := range c.Batches {
-					ob.Txs = append(ob.Txs, b.Transactions...)
-				}
-				fn(ob)
-			case <-ctx.Done():
-				return
-			}
+	return followEach(ctx, sub.C(), sub.Close, func(c *engine.Commit) {
+		ob := loadtest.Observation{Node: int(c.Node), Seq: c.Seq, Digest: c.Digest, At: c.DeliveredAt}
+		for _, b := range c.Batches {
+			ob.Txs = append(ob.Txs, b.Transactions...)
 		}
-	})
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			sub.Close()
-			wg.Wait()
-		})
-	}, nil
+		fn(ob)
+	}), nil
 }
 
 // FollowExecution implements loadtest.ExecutionFollower: a devnet subscription to
@@ -87,20 +69,29 @@ func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(loadtest.Exe
 	t.mu.Lock()
 	t.exec = sub
 	t.mu.Unlock()
+	return followEach(ctx, sub.C(), sub.Close, func(c *engine.ExecutedCommit) {
+		ob := loadtest.ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]loadtest.ExecTx, len(c.Txs)),
+			Dropped: uint64(c.Counts.BadSignature) + uint64(c.Counts.Unpaid)}
+		for i, tx := range c.Txs {
+			ob.Txs[i] = loadtest.ExecTx{Digest: tx.Digest, OK: tx.Code == contracts.CodeOK, Code: tx.Code.String()}
+		}
+		fn(ob)
+	}), nil
+}
+
+// followEach hands what ch carries to fn on a goroutine of its own until
+// ch closes or ctx ends; the function it returns ends the subscription
+// (closeSub) and waits for that goroutine.
+func followEach[T any](ctx context.Context, ch <-chan T, closeSub func(), fn func(T)) func() {
 	var wg sync.WaitGroup
 	wg.Go(func() {
 		for {
 			select {
-			case c, ok := <-sub.C():
+			case c, ok := <-ch:
 				if !ok {
 					return
 				}
-				ob := loadtest.ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]loadtest.ExecTx, len(c.Txs)),
-					Dropped: uint64(c.Counts.BadSignature) + uint64(c.Counts.Unpaid)}
-				for i, tx := range c.Txs {
-					ob.Txs[i] = loadtest.ExecTx{Digest: tx.Digest, OK: tx.Code == contracts.CodeOK, Code: tx.Code.String()}
-				}
-				fn(ob)
+				fn(c)
 			case <-ctx.Done():
 				return
 			}
@@ -109,10 +100,10 @@ func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(loadtest.Exe
 	var once sync.Once
 	return func() {
 		once.Do(func() {
-			sub.Close()
+			closeSub()
 			wg.Wait()
 		})
-	}, nil
+	}
 }
 
 // StateRoots implements loadtest.StateRootLister from the nodes' commit records.
