@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/semaphore"
-
 )
 
 // APIOptions bounds what clients of the HTTP API may hold of the node:
