@@ -51,19 +51,6 @@ import (
 // both know a CID, the ledger's record decides (its manifest digest, k, n).
 // A node says which it used in logs and in ContentStat.Ledger.
 
-// Keys of the ledger records in the node's pebble.
-const (
-	// ledgerPrefix: cid bytes -> ledgerRec, a registration this node
-	// executed.
-	ledgerPrefix = "c/l/"
-	// ledgerCursorKey: u64, the last executed commit whose registrations
-	// are in the index.
-	ledgerCursorKey = "c/lc"
-	// regPrefix: cid bytes -> regRec, this node's own registration of a
-	// content it put (the registrar's work).
-	regPrefix = "c/g/"
-)
-
 // contentRegisterEvent is the event contracts' RegisterContent emits.
 const contentRegisterEvent = "content_register"
 

@@ -22,16 +22,6 @@ import (
 	"github.com/dagd/dagd/heal"
 )
 
-// Key layout of the content records in the node's pebble database.
-const (
-	// certPrefix: cid bytes -> the encoding of a verified
-	// ContentCertificate (the local registry).
-	certPrefix = "c/r/"
-	// holdingPrefix: cid bytes -> the holding record of an object whose
-	// shards this node stores (see holdingRec).
-	holdingPrefix = "c/h/"
-)
-
 // errShardAbsent says a shard is not stored (no file, or the file is
 // shorter than the shard's range).
 var errShardAbsent = errors.New("engine: shard not stored")
@@ -244,10 +234,6 @@ func (s *contentStore) getRecord(key []byte) ([]byte, error) {
 	}
 	defer closer.Close()
 	return bytes.Clone(v), nil
-}
-
-func contentKey(prefix string, id []byte) []byte {
-	return append([]byte(prefix), id...)
 }
 
 // holding returns the holding record of an object, or errNotFound.

@@ -176,13 +176,6 @@ type heldCommit struct {
 	batches []crypto.Digest
 }
 
-// preservedPrefix prefixes, in the node's pebble, the copies of batches
-// that the core deleted before the executor ran their commit: digest ->
-// commit seq (8 bytes) then the batch encoding.
-const preservedPrefix = "e/b/"
-
-func preservedKey(d crypto.Digest) []byte { return append([]byte(preservedPrefix), d[:]...) }
-
 type execMetrics struct {
 	commits  prometheus.Counter
 	txs      *prometheus.CounterVec

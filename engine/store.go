@@ -14,15 +14,6 @@ import (
 	"github.com/dagd/dagd/dag"
 )
 
-// Key layout of the node's pebble database.
-const (
-	// dagPrefix prefixes every record the consensus core persists.
-	dagPrefix = "d/"
-	// indexPrefix prefixes the engine's commit index: seq -> the batches
-	// of the commit and their transaction counts.
-	indexPrefix = "x/"
-)
-
 // errNotFound says a key is absent.
 var errNotFound = errors.New("engine: not found")
 
@@ -92,17 +83,6 @@ func (s *store) close() error {
 		errs = append(errs, fmt.Errorf("engine: close store: %w", err))
 	}
 	return errors.Join(errs...)
-}
-
-func dagKey(k []byte) []byte {
-	out := make([]byte, 0, len(dagPrefix)+len(k))
-	return append(append(out, dagPrefix...), k...)
-}
-
-func prefixEnd(p string) []byte {
-	b := []byte(p)
-	b[len(b)-1]++
-	return b
 }
 
 // loadDAGRecords returns every record the core persisted, keys without the
@@ -236,12 +216,6 @@ func (s *store) commitRecord(seq uint64) (*dag.CommitRecord, error) {
 		return err
 	})
 	return cr, err
-}
-
-func indexKey(seq uint64) []byte {
-	k := make([]byte, 0, len(indexPrefix)+8)
-	k = append(k, indexPrefix...)
-	return binary.BigEndian.AppendUint64(k, seq)
 }
 
 // commitIndex is the engine's record of one commit: where its
