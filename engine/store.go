@@ -18,9 +18,15 @@ import (
 var errNotFound = errors.New("engine: not found")
 
 // store is the node's storage: a pebble database for the core's small
-// records and the engine's index, and a batch log (see batchLog) for
-// batch bodies. Only the event loop writes; the HTTP API reads
-// concurrently.
+// records, the engine's index, the executor's preserved batches and the
+// content records (keys.go lists every prefix), and a batch log (see
+// batchLog) for batch bodies. It is the one owner of the database: it
+// opens and closes it, and the executor and the content service read and
+// write through its accessors (get, record, set, del, scan, newBatch),
+// never through a pebble handle of their own. The node closes it last,
+// after the content service and the executor have stopped (Node.release).
+// The event loop writes the consensus records; the HTTP API, the executor
+// and the content service read and write their own prefixes concurrently.
 type store struct {
 	db     *pebble.DB
 	blog   *batchLog
@@ -159,11 +165,7 @@ func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
 		}
 	}
 	n := b.Len() + nlog
-	wo := pebble.Sync
-	if s.noSync {
-		wo = pebble.NoSync
-	}
-	if err := b.Commit(wo); err != nil {
+	if err := b.Commit(s.writeOpts(true)); err != nil {
 		return 0, fmt.Errorf("engine: write: %w", err)
 	}
 	return n, nil
@@ -181,6 +183,94 @@ func (s *store) get(key []byte, fn func(v []byte) error) error {
 	defer closer.Close()
 	return fn(v)
 }
+
+// writeOpts returns the options of a write: synced if durable, unless the
+// node does not sync at all (Options.NoSync).
+func (s *store) writeOpts(durable bool) *pebble.WriteOptions {
+	if durable && !s.noSync {
+		return pebble.Sync
+	}
+	return pebble.NoSync
+}
+
+// record returns a copy of the value of key, or errNotFound.
+func (s *store) record(key []byte) ([]byte, error) {
+	var out []byte
+	err := s.get(key, func(v []byte) error {
+		out = bytes.Clone(v)
+		return nil
+	})
+	return out, err
+}
+
+// set writes key, synced if durable (see writeOpts).
+func (s *store) set(key, value []byte, durable bool) error {
+	if err := s.db.Set(key, value, s.writeOpts(durable)); err != nil {
+		return fmt.Errorf("engine: write %q: %w", key, err)
+	}
+	return nil
+}
+
+// del deletes key, synced if durable (see writeOpts).
+func (s *store) del(key []byte, durable bool) error {
+	if err := s.db.Delete(key, s.writeOpts(durable)); err != nil {
+		return fmt.Errorf("engine: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// scan calls fn with each key under prefix (without the prefix) that
+// sorts after prefix+after, and its value, in order, until fn returns
+// false or limit keys were seen (limit <= 0: no limit). Keys and values
+// are valid during the call only.
+func (s *store) scan(prefix string, after []byte, limit int, fn func(k, v []byte) bool) error {
+	lower := append([]byte(prefix), after...)
+	if len(after) > 0 {
+		lower = append(lower, 0)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("engine: scan %q: %w", prefix, err)
+	}
+	n := 0
+	for ok := it.First(); ok && (limit <= 0 || n < limit); ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return fmt.Errorf("engine: scan %q: %w", prefix, err)
+		}
+		n++
+		if !fn(it.Key()[len(prefix):], v) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("engine: scan %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// writeBatch is a set of writes to the store applied atomically by
+// commit. Close it after use.
+type writeBatch struct {
+	s *store
+	b *pebble.Batch
+}
+
+// newBatch returns an empty write batch.
+func (s *store) newBatch() *writeBatch { return &writeBatch{s: s, b: s.db.NewBatch()} }
+
+// set adds a write of key to the batch.
+func (w *writeBatch) set(key, value []byte) error { return w.b.Set(key, value, nil) }
+
+// del adds a deletion of key to the batch.
+func (w *writeBatch) del(key []byte) error { return w.b.Delete(key, nil) }
+
+// commit applies the batch, synced if durable (see writeOpts).
+func (w *writeBatch) commit(durable bool) error { return w.b.Commit(w.s.writeOpts(durable)) }
+
+// close releases the batch.
+func (w *writeBatch) close() { _ = w.b.Close() }
 
 // getBatch calls fn with the encoding of stored batch d.
 func (s *store) getBatch(d crypto.Digest, fn func(v []byte) error) error { return s.blog.get(d, fn) }
