@@ -31,5 +31,9 @@ func (l *batchLog) peek(d crypto.Digest, n int, fn func(v []byte) error) error {
 // peekStoredBatch calls fn with the start of stored batch d's encoding
 // (dag.BatchHeaderSize bytes; see dag.PeekBatch).
 func (s *store) peekStoredBatch(d crypto.Digest, fn func(v []byte) error) error {
+	if !s.enter() {
+		return errStoreClosed
+	}
+	defer s.leave()
 	return s.blog.peek(d, dag.BatchHeaderSize, fn)
 }

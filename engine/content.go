@@ -175,7 +175,7 @@ func newContentService(n *Node, db *store) (*contentService, error) {
 	if dir == "" {
 		dir = filepath.Join(n.opts.DataDir, "content")
 	}
-	st, err := openContentStore(db.db, dir, n.opts.NoSync, n.opts.Clock, n.log.With("component", "content"))
+	st, err := openContentStore(db, dir, n.opts.NoSync, n.opts.Clock, n.log.With("component", "content"))
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/erasure"
@@ -265,7 +264,7 @@ func (s *contentService) collect(id cid.Cid) {
 		return
 	}
 	for _, prefix := range []string{certPrefix, ledgerPrefix, regPrefix} {
-		if err := s.store.db.Delete(contentKey(prefix, id.Bytes()), pebble.NoSync); err != nil {
+		if err := s.store.kv.del(contentKey(prefix, id.Bytes()), false); err != nil {
 			s.log.Error("collect expired content", "cid", id.String(), "err", err)
 		}
 	}

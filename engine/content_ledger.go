@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/contracts"
@@ -50,19 +49,6 @@ import (
 // (no genesis), or of content whose uploader has no funded account. When
 // both know a CID, the ledger's record decides (its manifest digest, k, n).
 // A node says which it used in logs and in ContentStat.Ledger.
-
-// Keys of the ledger records in the node's pebble.
-const (
-	// ledgerPrefix: cid bytes -> ledgerRec, a registration this node
-	// executed.
-	ledgerPrefix = "c/l/"
-	// ledgerCursorKey: u64, the last executed commit whose registrations
-	// are in the index.
-	ledgerCursorKey = "c/lc"
-	// regPrefix: cid bytes -> regRec, this node's own registration of a
-	// content it put (the registrar's work).
-	regPrefix = "c/g/"
-)
 
 // contentRegisterEvent is the event contracts' RegisterContent emits.
 const contentRegisterEvent = "content_register"
@@ -336,7 +322,7 @@ func (l *ledgerView) own(id cid.Cid) (*regRec, error) {
 }
 
 func (l *ledgerView) putOwn(id []byte, r *regRec) error {
-	if err := l.s.store.db.Set(contentKey(regPrefix, id), r.encode(), pebble.NoSync); err != nil {
+	if err := l.s.store.kv.set(contentKey(regPrefix, id), r.encode(), false); err != nil {
 		return fmt.Errorf("engine: registration record: %w", err)
 	}
 	return nil
@@ -599,8 +585,8 @@ func (l *ledgerView) fail(p pendingReg, why string) {
 // the executor's goroutine after the commit's state is written.
 func (s *contentService) indexExecuted(res *shard.Result) {
 	s.ledger.now.Store(res.Time)
-	b := s.store.db.NewBatch()
-	defer b.Close()
+	b := s.store.kv.newBatch()
+	defer b.close()
 	var fresh []cid.Cid
 	for i, r := range res.Receipts {
 		rc, ok := r.(*contracts.Receipt)
@@ -616,12 +602,12 @@ func (s *contentService) indexExecuted(res *shard.Result) {
 				s.log.Error("content registration event unreadable", "seq", res.Seq, "err", err)
 				continue
 			}
-			_ = b.Set(contentKey(ledgerPrefix, id.Bytes()), (&ledgerRec{Seq: res.Seq, Tx: res.Txs[i], N: n}).encode(), nil)
+			_ = b.set(contentKey(ledgerPrefix, id.Bytes()), (&ledgerRec{Seq: res.Seq, Tx: res.Txs[i], N: n}).encode())
 			fresh = append(fresh, id)
 		}
 	}
-	_ = b.Set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, res.Seq), nil)
-	if err := b.Commit(pebble.NoSync); err != nil {
+	_ = b.set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, res.Seq))
+	if err := b.commit(false); err != nil {
 		s.log.Error("content index not written; it catches up at the next start", "seq", res.Seq, "err", err)
 		return
 	}
@@ -677,8 +663,8 @@ func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 	}
 	start := time.Now()
 	found, missing := 0, 0
-	b := s.store.db.NewBatch()
-	defer b.Close()
+	b := s.store.kv.newBatch()
+	defer b.close()
 	for seq := cursor + 1; seq <= executed && ctx.Err() == nil; seq++ {
 		ci, err := e.n.store.commitIndex(seq)
 		if err != nil {
@@ -708,15 +694,15 @@ func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 			if err != nil || rec.Seq != seq {
 				continue
 			}
-			_ = b.Set(contentKey(ledgerPrefix, op.CID), (&ledgerRec{Seq: seq, Tx: tx.Digest(), N: int(op.N)}).encode(), nil)
+			_ = b.set(contentKey(ledgerPrefix, op.CID), (&ledgerRec{Seq: seq, Tx: tx.Digest(), N: int(op.N)}).encode())
 			found++
 		}
 	}
 	if ctx.Err() != nil {
 		return
 	}
-	_ = b.Set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, executed), nil)
-	if err := b.Commit(pebble.NoSync); err != nil {
+	_ = b.set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, executed))
+	if err := b.commit(false); err != nil {
 		s.log.Error("content index catch-up not written", "err", err)
 		return
 	}

@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -15,21 +14,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
-)
-
-// Key layout of the content records in the node's pebble database.
-const (
-	// certPrefix: cid bytes -> the encoding of a verified
-	// ContentCertificate (the local registry).
-	certPrefix = "c/r/"
-	// holdingPrefix: cid bytes -> the holding record of an object whose
-	// shards this node stores (see holdingRec).
-	holdingPrefix = "c/h/"
 )
 
 // errShardAbsent says a shard is not stored (no file, or the file is
@@ -72,7 +60,9 @@ var errShardAbsent = errors.New("engine: shard not stored")
 // holding record's digest. Pebble also holds the local registry of
 // certificates and the ledger index (content_ledger.go).
 type contentStore struct {
-	db     *pebble.DB
+	// kv is the node's store, which owns the database: the content
+	// records are under the c/ prefixes of keys.go.
+	kv     *store
 	dir    string
 	noSync bool
 	clock  Clock // the time of holding records (StoredAt, VerifiedAt)
@@ -153,8 +143,8 @@ func stride(p erasure.Params) int64 {
 	return int64((p.ChunkSize + p.DataShards - 1) / p.DataShards)
 }
 
-func openContentStore(db *pebble.DB, dir string, noSync bool, clock Clock, log *slog.Logger) (*contentStore, error) {
-	s := &contentStore{db: db, dir: dir, noSync: noSync, clock: clock, log: log, manifests: newManifestCache(64 << 20)}
+func openContentStore(kv *store, dir string, noSync bool, clock Clock, log *slog.Logger) (*contentStore, error) {
+	s := &contentStore{kv: kv, dir: dir, noSync: noSync, clock: clock, log: log, manifests: newManifestCache(64 << 20)}
 	// Staged uploads do not survive a restart: their sessions are gone.
 	if err := os.RemoveAll(s.stagingRoot()); err != nil {
 		return nil, fmt.Errorf("engine: content staging: %w", err)
@@ -228,27 +218,13 @@ func (s *contentStore) objectDir(id cid.Cid) string {
 
 func shardFileName(j int) string { return "s" + strconv.Itoa(j) }
 
-func (s *contentStore) writeOpts() *pebble.WriteOptions {
-	if s.noSync {
-		return pebble.NoSync
-	}
-	return pebble.Sync
-}
-
+// getRecord returns a copy of a content record, or errNotFound.
 func (s *contentStore) getRecord(key []byte) ([]byte, error) {
-	v, closer, err := s.db.Get(key)
-	if errors.Is(err, pebble.ErrNotFound) {
-		return nil, errNotFound
-	}
-	if err != nil {
+	v, err := s.kv.record(key)
+	if err != nil && !errors.Is(err, errNotFound) {
 		return nil, fmt.Errorf("engine: content record: %w", err)
 	}
-	defer closer.Close()
-	return bytes.Clone(v), nil
-}
-
-func contentKey(prefix string, id []byte) []byte {
-	return append([]byte(prefix), id...)
+	return v, err
 }
 
 // holding returns the holding record of an object, or errNotFound.
@@ -285,7 +261,7 @@ func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificat
 	} else if !errors.Is(err, errNotFound) {
 		return nil, false, err
 	}
-	if err := s.db.Set(contentKey(certPrefix, c.CID.Bytes()), c.Encode(), s.writeOpts()); err != nil {
+	if err := s.kv.set(contentKey(certPrefix, c.CID.Bytes()), c.Encode(), true); err != nil {
 		return nil, false, fmt.Errorf("engine: register %s: %w", c.CID, err)
 	}
 	return c, true, nil
@@ -295,27 +271,7 @@ func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificat
 // `after`, in order, until fn returns false or limit records were seen
 // (limit <= 0: no limit). Values are valid during the call only.
 func (s *contentStore) scan(prefix string, after []byte, limit int, fn func(id, v []byte) bool) error {
-	lower := contentKey(prefix, after)
-	if len(after) > 0 {
-		lower = append(lower, 0)
-	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
-	if err != nil {
-		return fmt.Errorf("engine: content scan: %w", err)
-	}
-	n := 0
-	for ok := it.First(); ok && (limit <= 0 || n < limit); ok = it.Next() {
-		v, err := it.ValueAndErr()
-		if err != nil {
-			_ = it.Close()
-			return fmt.Errorf("engine: content scan: %w", err)
-		}
-		n++
-		if !fn(it.Key()[len(prefix):], v) {
-			break
-		}
-	}
-	if err := it.Close(); err != nil {
+	if err := s.kv.scan(prefix, after, limit, fn); err != nil {
 		return fmt.Errorf("engine: content scan: %w", err)
 	}
 	return nil
@@ -483,7 +439,7 @@ func (s *contentStore) markVerified(id cid.Cid, digest erasure.Hash, t time.Time
 		return
 	}
 	h.VerifiedAt = t
-	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), pebble.NoSync); err != nil {
+	if err := s.kv.set(contentKey(holdingPrefix, id.Bytes()), h.encode(), false); err != nil {
 		s.log.Warn("holding record not updated", "cid", id.String(), "err", err)
 	}
 }
@@ -506,7 +462,7 @@ func (s *contentStore) adopt(id cid.Cid, m *erasure.Manifest, shards []int) (*ho
 	}
 	// Nothing verified yet: the audit that follows reads every shard.
 	h := &holdingRec{StoredAt: s.clock.Now(), ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
-	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), s.writeOpts()); err != nil {
+	if err := s.kv.set(contentKey(holdingPrefix, id.Bytes()), h.encode(), true); err != nil {
 		return nil, fmt.Errorf("engine: adopt %s: %w", id, err)
 	}
 	return h, nil
@@ -554,7 +510,7 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 	}
 	now := s.clock.Now() // every shard was just checked against m
 	h := &holdingRec{StoredAt: now, VerifiedAt: now, ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
-	if err := s.db.Set(contentKey(holdingPrefix, id.Bytes()), h.encode(), s.writeOpts()); err != nil {
+	if err := s.kv.set(contentKey(holdingPrefix, id.Bytes()), h.encode(), true); err != nil {
 		return fmt.Errorf("engine: store %s: %w", id, err)
 	}
 	s.manifests.drop(id.KeyString())
@@ -566,7 +522,7 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 func (s *contentStore) remove(id cid.Cid) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.db.Delete(contentKey(holdingPrefix, id.Bytes()), s.writeOpts()); err != nil {
+	if err := s.kv.del(contentKey(holdingPrefix, id.Bytes()), true); err != nil {
 		return fmt.Errorf("engine: remove %s: %w", id, err)
 	}
 	s.manifests.drop(id.KeyString())

@@ -80,7 +80,11 @@
 // the garbage-collection round stay on disk dag.Options.RetainRounds
 // longer, and the store serves them to peers' sync requests
 // (dag.CertificateReader): a validator that was down or paused for more
-// than GCDepth rounds catches up from them.
+// than GCDepth rounds catches up from them. The store (store.go) is the
+// one owner of the node's pebble database: it opens and closes it (last, on
+// shutdown), the executor and the content service read and write through
+// its accessors, and keys.go lists every key prefix, what it holds and
+// who writes it.
 //
 // Flow control: the core re-sends unacknowledged batches on a timer; the
 // engine holds back a batch already on its way to a peer and bounds the

@@ -177,13 +177,6 @@ type heldCommit struct {
 	batches []crypto.Digest
 }
 
-// preservedPrefix prefixes, in the node's pebble, the copies of batches
-// that the core deleted before the executor ran their commit: digest ->
-// commit seq (8 bytes) then the batch encoding.
-const preservedPrefix = "e/b/"
-
-func preservedKey(d crypto.Digest) []byte { return append([]byte(preservedPrefix), d[:]...) }
-
 type execMetrics struct {
 	commits  prometheus.Counter
 	txs      *prometheus.CounterVec
@@ -316,7 +309,7 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 			e.holdCommit(ci)
 		}
 	}
-	var b *pebble.Batch
+	var b *writeBatch
 	for _, r := range recs {
 		d, isBatch := dag.ParseBatchKey(r.Key)
 		if !r.Delete || !isBatch {
@@ -327,12 +320,12 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 			continue
 		}
 		if b == nil {
-			b = e.n.store.db.NewBatch()
-			defer b.Close()
+			b = e.n.store.newBatch()
+			defer b.close()
 		}
 		err := e.n.store.getBatch(d, func(v []byte) error {
 			val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(v)), seq)
-			return b.Set(preservedKey(d), append(val, v...), nil)
+			return b.set(preservedKey(d), append(val, v...))
 		})
 		if err != nil {
 			return fmt.Errorf("engine: preserve batch %s of commit %d: %w", d.Short(), seq, err)
@@ -346,11 +339,7 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 	if b == nil {
 		return nil
 	}
-	wo := pebble.Sync
-	if e.n.opts.NoSync {
-		wo = pebble.NoSync
-	}
-	if err := b.Commit(wo); err != nil {
+	if err := b.commit(true); err != nil {
 		return fmt.Errorf("engine: preserve batches: %w", err)
 	}
 	return nil
@@ -359,31 +348,26 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 // loadPreserved reads back the preserved batches at start, dropping those
 // of commits already executed.
 func (e *executor) loadPreserved(executed uint64) error {
-	db := e.n.store.db
-	it, err := db.NewIter(&pebble.IterOptions{LowerBound: []byte(preservedPrefix), UpperBound: prefixEnd(preservedPrefix)})
-	if err != nil {
-		return fmt.Errorf("engine: preserved batches: %w", err)
-	}
 	var stale [][]byte
-	for ok := it.First(); ok; ok = it.Next() {
-		k, v := it.Key(), it.Value()
-		if len(k) != len(preservedPrefix)+crypto.DigestSize || len(v) < 8 {
-			stale = append(stale, bytes.Clone(k))
-			continue
+	err := e.n.store.scan(preservedPrefix, nil, 0, func(k, v []byte) bool {
+		if len(k) != crypto.DigestSize || len(v) < 8 {
+			stale = append(stale, append([]byte(preservedPrefix), k...))
+			return true
 		}
 		var d crypto.Digest
-		copy(d[:], k[len(preservedPrefix):])
+		copy(d[:], k)
 		if seq := binary.BigEndian.Uint64(v); seq > executed {
 			e.preserved[d] = seq
 		} else {
-			stale = append(stale, bytes.Clone(k))
+			stale = append(stale, preservedKey(d))
 		}
-	}
-	if err := it.Close(); err != nil {
+		return true
+	})
+	if err != nil {
 		return fmt.Errorf("engine: preserved batches: %w", err)
 	}
 	for _, k := range stale {
-		if err := db.Delete(k, pebble.NoSync); err != nil {
+		if err := e.n.store.del(k, false); err != nil {
 			return fmt.Errorf("engine: preserved batches: %w", err)
 		}
 	}
@@ -426,14 +410,14 @@ func (e *executor) release(seq uint64) error {
 		return nil
 	}
 	slices.SortFunc(done, func(a, b crypto.Digest) int { return bytes.Compare(a[:], b[:]) })
-	b := e.n.store.db.NewBatch()
-	defer b.Close()
+	b := e.n.store.newBatch()
+	defer b.close()
 	for _, d := range done {
-		if err := b.Delete(preservedKey(d), nil); err != nil {
+		if err := b.del(preservedKey(d)); err != nil {
 			return fmt.Errorf("engine: release preserved batches: %w", err)
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := b.commit(false); err != nil {
 		return fmt.Errorf("engine: release preserved batches: %w", err)
 	}
 	for _, d := range done {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"sync"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -14,22 +15,23 @@ import (
 	"github.com/dagd/dagd/dag"
 )
 
-// Key layout of the node's pebble database.
-const (
-	// dagPrefix prefixes every record the consensus core persists.
-	dagPrefix = "d/"
-	// indexPrefix prefixes the engine's commit index: seq -> the batches
-	// of the commit and their transaction counts.
-	indexPrefix = "x/"
-)
-
 // errNotFound says a key is absent.
 var errNotFound = errors.New("engine: not found")
 
 // store is the node's storage: a pebble database for the core's small
-// records and the engine's index, and a batch log (see batchLog) for
-// batch bodies. Only the event loop writes; the HTTP API reads
-// concurrently.
+// records, the engine's index, the executor's preserved batches and the
+// content records (keys.go lists every prefix), and a batch log (see
+// batchLog) for batch bodies. It is the one owner of the database: it
+// opens and closes it, and the executor and the content service read and
+// write through its accessors (get, record, set, del, scan, newBatch),
+// never through a pebble handle of their own. The node closes it last,
+// after the content service and the executor have stopped (Node.release).
+// The event loop writes the consensus records; the HTTP API, the executor
+// and the content service read and write their own prefixes concurrently.
+// Every accessor enters the store's life (enter, leave): close waits for
+// those in flight, and after it they return errStoreClosed, where pebble
+// would panic on its closed database (an API handler can outlive the
+// server's shutdown timeout).
 type store struct {
 	db     *pebble.DB
 	blog   *batchLog
@@ -37,7 +39,29 @@ type store struct {
 	// maxSegments: beyond it the live batches of the oldest segment are
 	// written again so that it can be removed.
 	maxSegments int
+
+	lifeMu sync.Mutex
+	closed bool
+	inUse  sync.WaitGroup
 }
+
+// errStoreClosed is what every accessor returns once the store is closed.
+var errStoreClosed = fmt.Errorf("engine: store closed: %w", ErrStopped)
+
+// enter registers an access to the database; it is false once the store
+// is closed. Call leave when done.
+func (s *store) enter() bool {
+	s.lifeMu.Lock()
+	defer s.lifeMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.inUse.Add(1)
+	return true
+}
+
+// leave ends an access registered by enter.
+func (s *store) leave() { s.inUse.Done() }
 
 // pebbleLogger routes pebble's logs into slog.
 type pebbleLogger struct{ l *slog.Logger }
@@ -86,7 +110,19 @@ func openStore(dir string, o *Options, onStall func(reason string)) (*store, err
 	return &store{db: db, blog: blog, noSync: o.NoSync, maxSegments: 16}, nil
 }
 
+// close waits for the accesses in flight, refuses new ones and closes the
+// batch log and the database. The node calls it last on shutdown, once the
+// content service and the executor have stopped writing; a second call
+// does nothing.
 func (s *store) close() error {
+	s.lifeMu.Lock()
+	already := s.closed
+	s.closed = true
+	s.lifeMu.Unlock()
+	if already {
+		return nil
+	}
+	s.inUse.Wait()
 	errs := []error{s.blog.close()}
 	if err := s.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("engine: close store: %w", err))
@@ -94,20 +130,13 @@ func (s *store) close() error {
 	return errors.Join(errs...)
 }
 
-func dagKey(k []byte) []byte {
-	out := make([]byte, 0, len(dagPrefix)+len(k))
-	return append(append(out, dagPrefix...), k...)
-}
-
-func prefixEnd(p string) []byte {
-	b := []byte(p)
-	b[len(b)-1]++
-	return b
-}
-
 // loadDAGRecords returns every record the core persisted, keys without the
 // engine's prefix.
 func (s *store) loadDAGRecords() ([]dag.Record, error) {
+	if !s.enter() {
+		return nil, errStoreClosed
+	}
+	defer s.leave()
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(dagPrefix), UpperBound: prefixEnd(dagPrefix)})
 	if err != nil {
 		return nil, fmt.Errorf("engine: load records: %w", err)
@@ -141,6 +170,10 @@ func (s *store) loadDAGRecords() ([]dag.Record, error) {
 // references yet, which a restart handles like batches sealed but not
 // proposed. It returns the bytes written.
 func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
+	if !s.enter() {
+		return 0, errStoreClosed
+	}
+	defer s.leave()
 	var ops []batchOp
 	for _, r := range recs {
 		d, ok := dag.ParseBatchKey(r.Key)
@@ -179,11 +212,7 @@ func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
 		}
 	}
 	n := b.Len() + nlog
-	wo := pebble.Sync
-	if s.noSync {
-		wo = pebble.NoSync
-	}
-	if err := b.Commit(wo); err != nil {
+	if err := b.Commit(s.writeOpts(true)); err != nil {
 		return 0, fmt.Errorf("engine: write: %w", err)
 	}
 	return n, nil
@@ -191,6 +220,10 @@ func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
 
 // get calls fn with the value of key while it is valid.
 func (s *store) get(key []byte, fn func(v []byte) error) error {
+	if !s.enter() {
+		return errStoreClosed
+	}
+	defer s.leave()
 	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
 		return errNotFound
@@ -202,12 +235,151 @@ func (s *store) get(key []byte, fn func(v []byte) error) error {
 	return fn(v)
 }
 
+// writeOpts returns the options of a write: synced if durable, unless the
+// node does not sync at all (Options.NoSync).
+func (s *store) writeOpts(durable bool) *pebble.WriteOptions {
+	if durable && !s.noSync {
+		return pebble.Sync
+	}
+	return pebble.NoSync
+}
+
+// record returns a copy of the value of key, or errNotFound.
+func (s *store) record(key []byte) ([]byte, error) {
+	var out []byte
+	err := s.get(key, func(v []byte) error {
+		out = bytes.Clone(v)
+		return nil
+	})
+	return out, err
+}
+
+// set writes key, synced if durable (see writeOpts).
+func (s *store) set(key, value []byte, durable bool) error {
+	if !s.enter() {
+		return errStoreClosed
+	}
+	defer s.leave()
+	if err := s.db.Set(key, value, s.writeOpts(durable)); err != nil {
+		return fmt.Errorf("engine: write %q: %w", key, err)
+	}
+	return nil
+}
+
+// del deletes key, synced if durable (see writeOpts).
+func (s *store) del(key []byte, durable bool) error {
+	if !s.enter() {
+		return errStoreClosed
+	}
+	defer s.leave()
+	if err := s.db.Delete(key, s.writeOpts(durable)); err != nil {
+		return fmt.Errorf("engine: delete %q: %w", key, err)
+	}
+	return nil
+}
+
+// scan calls fn with each key under prefix (without the prefix) that
+// sorts after prefix+after, and its value, in order, until fn returns
+// false or limit keys were seen (limit <= 0: no limit). Keys and values
+// are valid during the call only.
+func (s *store) scan(prefix string, after []byte, limit int, fn func(k, v []byte) bool) error {
+	if !s.enter() {
+		return errStoreClosed
+	}
+	defer s.leave()
+	lower := append([]byte(prefix), after...)
+	if len(after) > 0 {
+		lower = append(lower, 0)
+	}
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
+	if err != nil {
+		return fmt.Errorf("engine: scan %q: %w", prefix, err)
+	}
+	n := 0
+	for ok := it.First(); ok && (limit <= 0 || n < limit); ok = it.Next() {
+		v, err := it.ValueAndErr()
+		if err != nil {
+			_ = it.Close()
+			return fmt.Errorf("engine: scan %q: %w", prefix, err)
+		}
+		n++
+		if !fn(it.Key()[len(prefix):], v) {
+			break
+		}
+	}
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("engine: scan %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// writeBatch is a set of writes to the store applied atomically by
+// commit. It holds the store open (enter) until close: always close it.
+type writeBatch struct {
+	s *store
+	b *pebble.Batch // nil: the store was closed
+}
+
+// newBatch returns an empty write batch; on a closed store, one whose
+// every operation returns errStoreClosed.
+func (s *store) newBatch() *writeBatch {
+	if !s.enter() {
+		return &writeBatch{s: s}
+	}
+	return &writeBatch{s: s, b: s.db.NewBatch()}
+}
+
+// set adds a write of key to the batch.
+func (w *writeBatch) set(key, value []byte) error {
+	if w.b == nil {
+		return errStoreClosed
+	}
+	return w.b.Set(key, value, nil)
+}
+
+// del adds a deletion of key to the batch.
+func (w *writeBatch) del(key []byte) error {
+	if w.b == nil {
+		return errStoreClosed
+	}
+	return w.b.Delete(key, nil)
+}
+
+// commit applies the batch, synced if durable (see writeOpts).
+func (w *writeBatch) commit(durable bool) error {
+	if w.b == nil {
+		return errStoreClosed
+	}
+	return w.b.Commit(w.s.writeOpts(durable))
+}
+
+// close releases the batch and its hold on the store; a second call does
+// nothing.
+func (w *writeBatch) close() {
+	if w.b == nil {
+		return
+	}
+	_ = w.b.Close()
+	w.b = nil
+	w.s.leave()
+}
+
 // getBatch calls fn with the encoding of stored batch d.
-func (s *store) getBatch(d crypto.Digest, fn func(v []byte) error) error { return s.blog.get(d, fn) }
+func (s *store) getBatch(d crypto.Digest, fn func(v []byte) error) error {
+	if !s.enter() {
+		return errStoreClosed
+	}
+	defer s.leave()
+	return s.blog.get(d, fn)
+}
 
 // compactBatches rewrites the live batches of the oldest batch-log segment
 // when there are too many segments, so that it can be removed.
 func (s *store) compactBatches() error {
+	if !s.enter() {
+		return errStoreClosed
+	}
+	defer s.leave()
 	ops := s.blog.oldLive(s.maxSegments)
 	if len(ops) == 0 {
 		return nil
@@ -236,12 +408,6 @@ func (s *store) commitRecord(seq uint64) (*dag.CommitRecord, error) {
 		return err
 	})
 	return cr, err
-}
-
-func indexKey(seq uint64) []byte {
-	k := make([]byte, 0, len(indexPrefix)+8)
-	k = append(k, indexPrefix...)
-	return binary.BigEndian.AppendUint64(k, seq)
 }
 
 // commitIndex is the engine's record of one commit: where its

@@ -16,6 +16,10 @@ import (
 // more than GCDepth rounds can still fetch the history it must order.
 // It runs on the event loop; limit (the core's SyncLimit) bounds the work.
 func (s *store) ReadCertificates(from uint64, limit int) []*dag.Certificate {
+	if !s.enter() {
+		return nil
+	}
+	defer s.leave()
 	lo, hi := dag.CertKeyRange(from)
 	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: dagKey(lo), UpperBound: dagKey(hi)})
 	if err != nil {
