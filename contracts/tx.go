@@ -131,7 +131,7 @@ func (tx *Tx) SigningBytes() []byte {
 
 // Digest names the transaction: BLAKE3-256 of its whole encoding
 // (signature included), without a domain prefix, so that it equals
-// crypto.Hash of the bytes as submitted and gossiped (DESIGN §3). Those
+// crypto.Hash of the bytes as submitted and gossiped (ARCHITECTURE.md). Those
 // bytes are canonical, so one transaction has one digest.
 func (tx *Tx) Digest() crypto.Digest { return crypto.Hash(tx.Encode()) }
 

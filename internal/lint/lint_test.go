@@ -230,7 +230,7 @@ func TestConsensusCoreIsPure(t *testing.T) {
 		}
 		for _, imp := range p.Imports {
 			if contains(forbiddenInCore, imp) || strings.HasPrefix(imp, "net/") {
-				t.Errorf("%s imports %s: the consensus core must stay pure (DESIGN §1)", p.ImportPath, imp)
+				t.Errorf("%s imports %s: the consensus core must stay pure (ARCHITECTURE.md)", p.ImportPath, imp)
 			}
 		}
 		fset := token.NewFileSet()
