@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,8 @@ type peerInbox struct {
 	count    int
 	// ready holds a token while messages wait.
 	ready chan struct{}
+	// room holds a token when a message was taken (waitRoom).
+	room chan struct{}
 }
 
 func newPeerInbox(peers, totalLen int, totalBytes, maxFrame int64) *peerInbox {
@@ -33,8 +36,24 @@ func newPeerInbox(peers, totalLen int, totalBytes, maxFrame int64) *peerInbox {
 	return &peerInbox{
 		queues: make([][]inboundMsg, peers), bytes: make([]int64, peers),
 		maxLen: max(totalLen/share, 64), maxBytes: max(totalBytes/int64(share), maxFrame),
-		ready: make(chan struct{}, 1),
+		ready: make(chan struct{}, 1), room: make(chan struct{}, 1),
 	}
+}
+
+// waitRoom blocks until a message of size from peer fits twice the peer's
+// share, or ctx ends: back-pressure for a transport that cannot pause one
+// peer (the in-memory network of devnets and tests), whose honest frames
+// must wait rather than be dropped. The receive goroutine is the only
+// producer, so the room it waited for is still there when it pushes.
+func (q *peerInbox) waitRoom(ctx context.Context, peer dag.ValidatorID, size int64) error {
+	for q.over(peer, size, 2) {
+		select {
+		case <-q.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 // over reports whether a message of size from peer would go past
@@ -101,6 +120,10 @@ func (q *peerInbox) pop() (inboundMsg, bool) {
 		q.next = (p + 1) % n
 		if q.count > 0 {
 			q.signal()
+		}
+		select {
+		case q.room <- struct{}{}:
+		default:
 		}
 		return in, true
 	}

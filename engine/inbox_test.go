@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -84,5 +85,41 @@ func TestBanList(t *testing.T) {
 	}
 	if b.banned(1, now) || b.banned(7, now) || b.count.Load() != 1 {
 		t.Fatal("a negative ban or an unknown peer counted")
+	}
+}
+
+// TestPeerInboxWaitRoom: a transport that cannot pause one peer (the
+// in-memory network) gets back-pressure instead of drops: the producer
+// waits until the loop takes a message from that peer's full queue.
+func TestPeerInboxWaitRoom(t *testing.T) {
+	q := newPeerInbox(4, 3*64, 1<<30, 1000) // shares of 64 messages
+	for i := 0; i < 2*64; i++ {
+		if ok, _ := q.push(inboundMsg{from: 1, size: 1}); !ok {
+			t.Fatalf("message %d refused below twice the share", i)
+		}
+	}
+	if !q.over(1, 1, 2) {
+		t.Fatal("the queue is not full at twice its share")
+	}
+	done := make(chan error, 1)
+	go func() { done <- q.waitRoom(context.Background(), 1, 1) }()
+	select {
+	case err := <-done:
+		t.Fatalf("waitRoom returned (%v) while the queue was full", err)
+	default:
+	}
+	if _, ok := q.pop(); !ok {
+		t.Fatal("nothing to pop")
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := q.push(inboundMsg{from: 1, size: 1}); !ok {
+		t.Fatal("no room after waitRoom")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := q.waitRoom(ctx, 1, 1); err == nil {
+		t.Fatal("waitRoom on a full queue with an ended context returned nil")
 	}
 }

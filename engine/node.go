@@ -402,7 +402,12 @@ func (n *Node) receive(ctx context.Context) {
 			n.content.deliver(f.From, f.Frame)
 			continue
 		}
-		if n.inbox.over(f.From, int64(len(f.Frame)), 2) {
+		if _, canPause := n.tr.(PeerPauser); !canPause {
+			// No per-peer pause: wait for room instead of dropping.
+			if err := n.inbox.waitRoom(ctx, f.From, int64(len(f.Frame))); err != nil {
+				return
+			}
+		} else if n.inbox.over(f.From, int64(len(f.Frame)), 2) {
 			// Cheap before expensive: past twice its share of the inbox,
 			// a peer's frames are not even decoded.
 			n.m.rejected.WithLabelValues("unknown", "peer_queue_full").Inc()
