@@ -203,6 +203,25 @@ func (t *HTTPTarget) pollLoop(ctx context.Context, node int, what string, step f
 
 const pollLimit = 200
 
+// restOf returns the transactions of c, asking node for those the answer
+// cut (the node's response size limit: CommitInfo.NextTxOffset).
+func (t *HTTPTarget) restOf(ctx context.Context, node int, c *client.CommitInfo, q client.CommitQuery) ([][]byte, error) {
+	txs := c.Transactions
+	for off := c.NextTxOffset; off != nil && *off > 0; {
+		q.TxOffset = *off
+		rest, err := t.nodes[node].Commit(ctx, c.Seq, q)
+		if err != nil {
+			return nil, fmt.Errorf("commit %d from transaction %d: %w", c.Seq, q.TxOffset, err)
+		}
+		if rest.NextTxOffset != nil && *rest.NextTxOffset <= *off {
+			return nil, fmt.Errorf("commit %d: the node's cursor went from %d back to %d", c.Seq, *off, *rest.NextTxOffset)
+		}
+		txs = append(txs, rest.Transactions...)
+		off = rest.NextTxOffset
+	}
+	return txs, nil
+}
+
 func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Observation)) {
 	t.pollLoop(ctx, node, "poll commits", func() (bool, error) {
 		q := client.CommitQuery{Txs: "own", TxPrefix: HeaderSize}
@@ -225,7 +244,11 @@ func (t *HTTPTarget) poll(ctx context.Context, node int, next uint64, fn func(Ob
 			if c.Pruned {
 				t.opts.Logger.Warn("transactions pruned before they were read: follower too slow", "node", t.nodes[node].Addr(), "seq", c.Seq)
 			}
-			ob := Observation{Node: node, Seq: c.Seq, Digest: d, Txs: c.Transactions, At: at}
+			txs, err := t.restOf(ctx, node, c, q)
+			if err != nil {
+				return false, err // next is this commit: asked again
+			}
+			ob := Observation{Node: node, Seq: c.Seq, Digest: d, Txs: txs, At: at}
 			if c.CommitExecution != nil {
 				if b, err := hex.DecodeString(c.StateRoot); err == nil && len(b) == 32 {
 					copy(ob.StateRoot[:], b)
@@ -276,7 +299,11 @@ func (t *HTTPTarget) pollExec(ctx context.Context, node int, next uint64, fn fun
 				t.opts.Logger.Warn("transactions pruned before their receipts were read: follower too slow", "node", t.nodes[node].Addr(), "seq", c.Seq)
 			}
 			if t.opts.Receipts && len(c.Transactions) > 0 {
-				if ob.Txs, err = t.receipts(ctx, node, c.Transactions); err != nil {
+				txs, err := t.restOf(ctx, node, c, q)
+				if err == nil {
+					ob.Txs, err = t.receipts(ctx, node, txs)
+				}
+				if err != nil {
 					if ctx.Err() == nil {
 						t.opts.Logger.Warn("read receipts", "node", t.nodes[node].Addr(), "seq", c.Seq, "err", err)
 					}
