@@ -89,6 +89,12 @@ type Options struct {
 	// Drain is how long to wait after the load for accepted transactions
 	// to commit. Default 5 s.
 	Drain time.Duration
+	// DrainQuiet ends the drain early once none of the run's
+	// transactions committed for this long (a batch of an orphaned
+	// certificate commits late, once its author proposes it again after
+	// garbage collection: on a loaded machine that can take longer).
+	// Default 5 s.
+	DrainQuiet time.Duration
 	// ReportEvery is the interval of live snapshots. Default 1 s.
 	ReportEvery time.Duration
 	// OnSnapshot, when set, receives a live snapshot every ReportEvery.
@@ -122,6 +128,9 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	if o.Drain <= 0 {
 		o.Drain = 5 * time.Second
+	}
+	if o.DrainQuiet <= 0 {
+		o.DrainQuiet = 5 * time.Second
 	}
 	if o.ReportEvery <= 0 {
 		o.ReportEvery = time.Second
@@ -609,13 +618,13 @@ loop:
 
 	// Drain: give accepted transactions time to commit and execute. It
 	// ends early once every accepted transaction committed, or once none
-	// has committed for drainQuiet (a batch of an orphaned certificate
+	// has committed for DrainQuiet (a batch of an orphaned certificate
 	// commits late, once proposed again), and, for a workload that executes, every
 	// committed one executed.
 	deadline := time.Now().Add(o.Drain)
 	for time.Now().Before(deadline) {
 		rec.mu.Lock()
-		settled := rec.committed >= rec.accepted || (!rec.lastCommit.IsZero() && time.Since(rec.lastCommit) > drainQuiet)
+		settled := rec.committed >= rec.accepted || (!rec.lastCommit.IsZero() && time.Since(rec.lastCommit) > o.DrainQuiet)
 		done := settled && (!rec.execFollowed || !o.Workload.Executes() || rec.executed >= rec.committed)
 		rec.mu.Unlock()
 		if done {
@@ -764,10 +773,6 @@ func sweepStateRoots(ctx context.Context, l StateRootLister, nodes int, log *slo
 	}
 	return c.Result()
 }
-
-// drainQuiet: a drain in which none of the run's transactions committed
-// for this long ends (once everything committed has executed).
-const drainQuiet = 5 * time.Second
 
 // enqueue hands a request to a node's senders, or counts it dropped
 // (and gives it back to the workload).

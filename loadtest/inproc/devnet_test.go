@@ -2,6 +2,7 @@ package inproc
 
 import (
 	"context"
+	"github.com/dagd/dagd/internal/testwait"
 	"testing"
 	"time"
 
@@ -108,7 +109,7 @@ func TestDevnetTransfers(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := NewDevnetTarget(d)
-	rep, err := loadtest.Run(context.Background(), target, loadtest.Options{Rate: 500, Duration: 2 * time.Second, Workload: wl, Drain: 10 * time.Second})
+	rep, err := loadtest.Run(context.Background(), target, loadtest.Options{Rate: 500, Duration: 2 * time.Second, Workload: wl, Drain: testwait.Timeout(t, 60*time.Second), DrainQuiet: testwait.Timeout(t, 30*time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestHTTPTransfers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rep, err := loadtest.Run(context.Background(), target, loadtest.Options{Rate: 300, Duration: 2 * time.Second, Workload: wl, Drain: 10 * time.Second,
+	rep, err := loadtest.Run(context.Background(), target, loadtest.Options{Rate: 300, Duration: 2 * time.Second, Workload: wl, Drain: testwait.Timeout(t, 60*time.Second), DrainQuiet: testwait.Timeout(t, 30*time.Second),
 		Tick: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -198,7 +199,7 @@ func TestDevnetMixed(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := NewDevnetTarget(d)
-	rep, err := loadtest.Run(context.Background(), target, loadtest.Options{Rate: 200, Duration: 9 * time.Second, Workload: wl, Drain: 10 * time.Second})
+	rep, err := loadtest.Run(context.Background(), target, loadtest.Options{Rate: 200, Duration: 9 * time.Second, Workload: wl, Drain: testwait.Timeout(t, 60*time.Second), DrainQuiet: testwait.Timeout(t, 30*time.Second)})
 	if err != nil {
 		t.Fatal(err)
 	}
