@@ -116,8 +116,12 @@ func TestDevnetTransfers(t *testing.T) {
 	// Everything committed executes; a batch of an orphaned certificate
 	// commits late, once its author proposes it again (see checkReport),
 	// and its account waits for it meanwhile.
-	if rep.Offered != 1000 || rep.ExecutedTx != rep.CommittedTx || rep.ExecRejectedTx != 0 || rep.CommittedTx < rep.Offered*9/10 {
-		t.Errorf("offered %d committed %d executed %d rejected %d %v (dropped %d %v)", rep.Offered, rep.CommittedTx, rep.ExecutedTx,
+	// An account sends again only once its last transaction committed:
+	// on a slow machine (the race detector) the workload runs out of idle
+	// accounts and drops offers (workload_idle); what it sent must commit.
+	if rep.Offered != 1000 || rep.ExecutedTx != rep.CommittedTx || rep.ExecRejectedTx != 0 || rep.Rejected != 0 ||
+		rep.Accepted < rep.Offered/2 || rep.CommittedTx < rep.Accepted*9/10 {
+		t.Errorf("offered %d accepted %d committed %d executed %d rejected %d %v (dropped %d %v)", rep.Offered, rep.Accepted, rep.CommittedTx, rep.ExecutedTx,
 			rep.ExecRejectedTx, rep.ReceiptCodes, rep.Dropped, rep.RejectReasons)
 	}
 	if !rep.Consistent || rep.StateConsistency == nil || rep.StateConsistency.CommonSeqs == 0 || rep.ExecLatency == nil {
@@ -163,8 +167,9 @@ func TestHTTPTransfers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.ExecutedTx != rep.CommittedTx || rep.ExecOKTx != rep.ExecutedTx || rep.CommittedTx < rep.Offered*9/10 {
-		t.Errorf("offered %d committed %d executed %d ok %d %v (dropped %d %v)", rep.Offered, rep.CommittedTx, rep.ExecutedTx,
+	if rep.ExecutedTx != rep.CommittedTx || rep.ExecOKTx != rep.ExecutedTx || rep.Rejected != 0 ||
+		rep.Accepted < rep.Offered/2 || rep.CommittedTx < rep.Accepted*9/10 {
+		t.Errorf("offered %d accepted %d committed %d executed %d ok %d %v (dropped %d %v)", rep.Offered, rep.Accepted, rep.CommittedTx, rep.ExecutedTx,
 			rep.ExecOKTx, rep.ReceiptCodes, rep.Dropped, rep.RejectReasons)
 	}
 	sc := rep.StateConsistency
