@@ -153,13 +153,9 @@ func (c *Client) send(ctx context.Context, method, path, contentType string, bod
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, fmt.Errorf("node %s did not answer in time: %w", c.addr, err)
-		}
-		return nil, fmt.Errorf("node %s unreachable: %w", c.addr, err)
+		return nil, err
 	}
 	if (want == 0 && resp.StatusCode/100 != 2) || (want != 0 && resp.StatusCode != want) {
 		defer resp.Body.Close()
@@ -235,13 +231,9 @@ func (c *Client) Submit(ctx context.Context, txs [][]byte) (*SubmitResponse, err
 		return nil, fmt.Errorf("node %s: %w", c.addr, err)
 	}
 	req.Header.Set("Content-Type", ContentTypeBinary)
-	resp, err := c.hc.Do(req)
+	resp, err := c.do(req)
 	if err != nil {
-		var ne net.Error
-		if errors.As(err, &ne) && ne.Timeout() {
-			return nil, fmt.Errorf("node %s did not answer in time: %w", c.addr, err)
-		}
-		return nil, fmt.Errorf("node %s unreachable: %w", c.addr, err)
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := c.readAnswer(http.MethodPost, path, resp)
@@ -384,4 +376,18 @@ func (c *Client) CommitService() dagdv1connect.CommitServiceClient {
 // dagd.v1.TransactionService.
 func (c *Client) TransactionService() dagdv1connect.TransactionServiceClient {
 	return dagdv1connect.NewTransactionServiceClient(c.hc, c.base)
+}
+
+// do does req, naming the node in a failure: a time-out, or a node
+// that could not be reached.
+func (c *Client) do(req *http.Request) (*http.Response, error) {
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var ne net.Error
+		if errors.As(err, &ne) && ne.Timeout() {
+			return nil, fmt.Errorf("node %s did not answer in time: %w", c.addr, err)
+		}
+		return nil, fmt.Errorf("node %s unreachable: %w", c.addr, err)
+	}
+	return resp, nil
 }
