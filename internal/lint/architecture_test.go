@@ -30,6 +30,22 @@ var codeSpan = regexp.MustCompile("`([^`\n]+)`")
 // suffix) are not paths.
 func docPaths(doc string) []docPath {
 	var out []docPath
+	for _, sp := range docSpans(doc) {
+		s := sp.path
+		if strings.ContainsAny(s, " \t") || strings.HasPrefix(s, "/") || strings.Contains(s, "://") {
+			continue
+		}
+		if strings.Contains(s, "/") || strings.HasSuffix(s, ".go") || strings.HasSuffix(s, ".md") {
+			out = append(out, sp)
+		}
+	}
+	return out
+}
+
+// docSpans returns the inline code spans of doc outside fenced blocks,
+// each with its line.
+func docSpans(doc string) []docPath {
+	var out []docPath
 	fenced := false
 	for i, line := range strings.Split(doc, "\n") {
 		if strings.HasPrefix(strings.TrimSpace(line), "```") {
@@ -40,13 +56,7 @@ func docPaths(doc string) []docPath {
 			continue
 		}
 		for _, m := range codeSpan.FindAllStringSubmatch(line, -1) {
-			s := m[1]
-			if strings.ContainsAny(s, " \t") || strings.HasPrefix(s, "/") || strings.Contains(s, "://") {
-				continue
-			}
-			if strings.Contains(s, "/") || strings.HasSuffix(s, ".go") || strings.HasSuffix(s, ".md") {
-				out = append(out, docPath{line: i + 1, path: s})
-			}
+			out = append(out, docPath{line: i + 1, path: m[1]})
 		}
 	}
 	return out
@@ -96,19 +106,9 @@ var testDecl = regexp.MustCompile(`(?m)^func ((?:Test|Fuzz|Benchmark)[A-Za-z0-9_
 // fenced blocks that are a test's name, TestX) that declared lacks.
 func missingDocTests(doc string, declared map[string]bool) []string {
 	var missing []string
-	fenced := false
-	for i, line := range strings.Split(doc, "\n") {
-		if strings.HasPrefix(strings.TrimSpace(line), "```") {
-			fenced = !fenced
-			continue
-		}
-		if fenced {
-			continue
-		}
-		for _, m := range codeSpan.FindAllStringSubmatch(line, -1) {
-			if testName.MatchString(m[1]) && !declared[m[1]] {
-				missing = append(missing, lineMsg(docPath{line: i + 1, path: m[1]}, "is declared in no _test.go file"))
-			}
+	for _, sp := range docSpans(doc) {
+		if testName.MatchString(sp.path) && !declared[sp.path] {
+			missing = append(missing, lineMsg(sp, "is declared in no _test.go file"))
 		}
 	}
 	return missing
