@@ -7,6 +7,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/state"
 )
 
 // TestUnpaidTransactionsLeaveNoReceipt pins issue 13, finding 8: a
@@ -56,17 +57,7 @@ func TestUnpaidTransactionsLeaveNoReceipt(t *testing.T) {
 			tk, o := tokenOptions(t, c, g)
 			st := openState(t, t.TempDir())
 			defer st.Close()
-			e, err := New(st, tk, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if _, err := e.Execute(context.Background(), Commit{Seq: 1, Time: now}); err != nil {
-				t.Fatal(err)
-			}
-			res, err := e.Execute(context.Background(), Commit{Seq: 2, Time: now + 1, Txs: txs})
-			if err != nil {
-				t.Fatal(err)
-			}
+			e, res := executeAfterGenesis(t, st, tk, o, now, txs)
 			stored := 0
 			for _, d := range worthless {
 				if _, ok, err := ReadReceipt(st, d); err != nil {
@@ -155,17 +146,7 @@ func TestVerifiedSetChangesNothing(t *testing.T) {
 		o.Verified = v
 		st := openState(t, t.TempDir())
 		defer st.Close()
-		e, err := New(st, tk, o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := e.Execute(context.Background(), Commit{Seq: 1, Time: now}); err != nil {
-			t.Fatal(err)
-		}
-		res, err := e.Execute(context.Background(), Commit{Seq: 2, Time: now + 1, Txs: txs})
-		if err != nil {
-			t.Fatal(err)
-		}
+		_, res := executeAfterGenesis(t, st, tk, o, now, txs)
 		return res
 	}
 	all, skipped := run(nil), run(known)
@@ -175,4 +156,22 @@ func TestVerifiedSetChangesNothing(t *testing.T) {
 	if all.StateRoot != skipped.StateRoot || all.ReceiptsRoot != skipped.ReceiptsRoot || all.Counts != skipped.Counts || all.Counts.BadSignature != 1 {
 		t.Fatalf("with verified digests %s, without %s", summary(skipped), summary(all))
 	}
+}
+
+// executeAfterGenesis runs commit 1 (the genesis) and then commit 2 with
+// txs on st, and returns the executor and commit 2's result.
+func executeAfterGenesis(t *testing.T, st *state.Store, tk *Tokens, o Options, now uint64, txs [][]byte) (*Executor[*contracts.Tx], *Result) {
+	t.Helper()
+	e, err := New(st, tk, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Execute(context.Background(), Commit{Seq: 1, Time: now}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Execute(context.Background(), Commit{Seq: 2, Time: now + 1, Txs: txs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, res
 }
