@@ -40,14 +40,7 @@ func limitServerLn(t *testing.T, edit func(*Options)) (*Node, string, *limitList
 	if edit != nil {
 		edit(&o)
 	}
-	n, err := New(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- n.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	n := runLoneNode(t, o)
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = n.apiServer()
 	ln := newLimitListener(srv.Listener, n.opts.API, func(reason string) { n.m.apiRefused.WithLabelValues(reason).Inc() })

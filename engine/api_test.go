@@ -190,14 +190,7 @@ func TestSubmitBusy(t *testing.T) {
 		o := testOptions(t, 4, 0, mem) // peers never start: no batch is ever acknowledged
 		o.DAG.MaxPendingBatches = 2
 		o.DAG.BatchSize = 100
-		n, err := New(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- n.Run(ctx) }()
-		defer func() { cancel(); <-done }()
+		n := runLoneNode(t, o)
 		tx := bytes.Repeat([]byte("b"), 100) // each seals a batch
 		r := post(t, n.Handler(), ContentTypeBinary, binaryBody(tx, tx, tx, tx))
 		if r.status != http.StatusServiceUnavailable || r.body.Reason != ReasonNodeBusy || r.body.Accepted != 2 || r.body.Rejected != 2 {
@@ -348,6 +341,17 @@ func TestAPIOverHTTP(t *testing.T) {
 // TestReadyzNotReady: a node alone is healthy but not ready.
 func TestReadyzNotReady(t *testing.T) {
 	o := testOptions(t, 4, 0, NewMemNetwork(0))
+	n := runLoneNode(t, o)
+	testwait.Until(t, testTimeout, "healthz", func() bool { c, _ := get(t, n.Handler(), "/healthz"); return c == http.StatusOK })
+	code, body := get(t, n.Handler(), "/readyz")
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no quorum") {
+		t.Errorf("readyz of a lone node: %d %s", code, body)
+	}
+}
+
+// runLoneNode starts a node of o and runs it until the test ends.
+func runLoneNode(t *testing.T, o Options) *Node {
+	t.Helper()
 	n, err := New(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -355,10 +359,6 @@ func TestReadyzNotReady(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- n.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	testwait.Until(t, testTimeout, "healthz", func() bool { c, _ := get(t, n.Handler(), "/healthz"); return c == http.StatusOK })
-	code, body := get(t, n.Handler(), "/readyz")
-	if code != http.StatusServiceUnavailable || !strings.Contains(body, "no quorum") {
-		t.Errorf("readyz of a lone node: %d %s", code, body)
-	}
+	t.Cleanup(func() { cancel(); <-done })
+	return n
 }

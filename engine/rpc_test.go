@@ -270,18 +270,11 @@ func TestRPCSubmitBusy(t *testing.T) {
 		o := testOptions(t, 4, 0, NewMemNetwork(0)) // peers never start: no batch is ever acknowledged
 		o.DAG.MaxPendingBatches = 2
 		o.DAG.BatchSize = 100
-		n, err := New(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
-		}
+		n := runLoneNode(t, o)
 		base := serveNode(t, n)
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- n.Run(ctx) }()
-		defer func() { cancel(); <-done }()
 		tx := bytes.Repeat([]byte("b"), 100) // each seals a batch
 		c := newRPCClient(t, "connect/h2c", base, true)
-		_, err = submitRPC(context.Background(), c, tx, tx, tx, tx)
+		_, err := submitRPC(context.Background(), c, tx, tx, tx, tx)
 		if connect.CodeOf(err) != connect.CodeResourceExhausted {
 			t.Fatalf("busy worker: %v, want ResourceExhausted", err)
 		}
