@@ -278,7 +278,7 @@ func TestDevnetCommits(t *testing.T) {
 		defer log.mu.Unlock()
 		return len(log.txs)
 	}
-	gcRounds := DefaultDAGOptions().GCDepth
+	gcRounds := d.Node(0).opts.DAG.GCDepth
 	var stuckSince, stuckRound uint64
 	testwait.Until(t, testTimeout, "every transaction to commit", func() bool {
 		if committed() >= len(want) {

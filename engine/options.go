@@ -207,6 +207,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.DAG.MaxPendingBatches == 0 {
 		o.DAG.MaxPendingBatches = def.MaxPendingBatches
 	}
+	if o.DAG.GCDepth == 0 {
+		o.DAG.GCDepth = def.GCDepth
+	}
 	o.DAG.EnsureDefaults()
 	if o.TickInterval <= 0 {
 		o.TickInterval = 10 * time.Millisecond

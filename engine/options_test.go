@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -31,5 +32,17 @@ func TestValidateSettingsNamesFieldPaths(t *testing.T) {
 		if !strings.Contains(err.Error(), f+": ") {
 			t.Errorf("%v does not name %s", err, f)
 		}
+	}
+}
+
+// The engine's consensus defaults are the ones a zero Options gets: a
+// field DefaultDAGOptions sets but EnsureDefaults forgot would silently
+// fall back to dag's own default (GCDepth once ran at 50, not 20, so an
+// orphaned certificate's batches waited 50 rounds to be proposed again).
+func TestEnsureDefaultsAppliesEngineDAGDefaults(t *testing.T) {
+	var o Options
+	o.EnsureDefaults()
+	if want := DefaultDAGOptions(); !reflect.DeepEqual(o.DAG, want) {
+		t.Errorf("EnsureDefaults gives DAG options\n%+v\nwant DefaultDAGOptions\n%+v", o.DAG, want)
 	}
 }
