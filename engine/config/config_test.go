@@ -417,6 +417,10 @@ func TestOldConfigFileLoads(t *testing.T) {
 	}
 	want := Default()
 	want.ChainID, want.Validator, want.Keys.PasswordFile = "c1", "alice", "password"
+	// The file states the GC depth nodes ran with then (dag's 50; the
+	// engine's default of 20 was not applied until later): an explicit
+	// setting is kept.
+	want.Node.DAG.GCDepth = 50
 	want.dir = c.dir
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("old file:\n got %+v\nwant %+v", c, want)
