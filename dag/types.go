@@ -27,6 +27,12 @@ const (
 	maxHeaderBytes   = 256 << 10 // sanity bound for header encodings
 )
 
+// MaxMessageSize is the largest message the core produces: a batch of
+// MaxBatchBytes of transactions, their length prefixes and the batch's
+// own fields. Transports and stores of batch encodings size their frames
+// by it.
+const MaxMessageSize = MaxBatchBytes + 4*MaxBatchTxs + 1024
+
 // Time is a point in time in milliseconds, from the clock the driver passes
 // to Tick: the wall clock in a node, a virtual clock in the simulator.
 type Time uint64

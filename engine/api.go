@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/dagd/dagd/dag"
@@ -186,7 +188,7 @@ func (n *Node) commitInfo(seq uint64, q commitQuery, tw *txWindow) (*CommitInfo,
 	if tw == nil {
 		tw = &txWindow{fit: func(int) bool { return true }}
 	}
-	cr, err := n.store.commitRecord(seq)
+	cr, err := n.store.CommitRecord(seq)
 	if err != nil {
 		return nil, err
 	}
@@ -195,15 +197,15 @@ func (n *Node) commitInfo(seq uint64, q commitQuery, tw *txWindow) (*CommitInfo,
 	if ci.CommitExecution, err = n.commitExecution(seq); err != nil {
 		return nil, err
 	}
-	idx, err := n.store.commitIndex(seq)
-	if errors.Is(err, errNotFound) {
+	idx, err := n.store.CommitIndex(seq)
+	if errors.Is(err, store.ErrNotFound) {
 		ci.Pruned = q.mode != TxNone
 		return ci, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	txs, batches := idx.txCount(), len(idx.Batches)
+	txs, batches := idx.TxCount(), len(idx.Batches)
 	ci.TxCount, ci.Batches = &txs, &batches
 	if q.mode == TxNone {
 		return ci, nil
@@ -218,10 +220,10 @@ func (n *Node) commitInfo(seq uint64, q commitQuery, tw *txWindow) (*CommitInfo,
 			tw.skip -= b.Txs // skipped without reading the batch
 			continue
 		}
-		err := n.store.getBatch(b.Digest, func(v []byte) error {
+		err := n.store.GetBatch(b.Digest, func(v []byte) error {
 			return tw.appendTxs(v, q.prefix, &ci.Transactions)
 		})
-		if errors.Is(err, errNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			ci.Pruned, ci.Transactions = true, nil
 			return ci, nil
 		}
@@ -292,7 +294,7 @@ func (n *Node) handleCommit(w http.ResponseWriter, r *http.Request) {
 	tw := newTxWindow(n.opts.API.MaxResponseBytes, c)
 	ci, err := n.commitInfo(seq, q, tw)
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, "unknown_commit", fmt.Sprintf("no commit %d (last committed %d)", seq, n.Status().LastCommittedSeq))
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
@@ -326,7 +328,7 @@ func (n *Node) handleCommits(w http.ResponseWriter, r *http.Request) {
 		var ci *CommitInfo
 		if !tw.full {
 			ci, err = n.commitInfo(seq, q, tw)
-			if errors.Is(err, errNotFound) {
+			if errors.Is(err, store.ErrNotFound) {
 				break
 			}
 			if err != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 )
@@ -184,8 +186,8 @@ type builtCommit [3]*Commit
 // prepareCommit reads what a commit needs from the store (or from the
 // batches of the Ready being flushed) and builds its index entry and the
 // commits to deliver.
-func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, m modes) (*commitIndex, builtCommit, error) {
-	ci := &commitIndex{Seq: sub.Seq, LeaderRound: sub.Leader.Round(), Timestamp: sub.Timestamp, Digest: sub.Digest, Certs: len(sub.Certificates)}
+func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, m modes) (*store.CommitIndex, builtCommit, error) {
+	ci := &store.CommitIndex{Seq: sub.Seq, LeaderRound: sub.Leader.Round(), Timestamp: sub.Timestamp, Digest: sub.Digest, Certs: len(sub.Certificates)}
 	var built builtCommit
 	base := &Commit{Node: n.self, Seq: sub.Seq, Digest: sub.Digest, LeaderRound: sub.Leader.Round(), Leader: sub.Leader.Author(),
 		Timestamp: sub.Timestamp, Certificates: len(sub.Certificates), SubDAG: sub}
@@ -206,7 +208,7 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 			key := dag.BatchKey(ref.Digest)
 			raw, ok := fresh[string(key)]
 			var batch *dag.Batch
-			ib := indexedBatch{Digest: ref.Digest, Author: cert.Author()}
+			ib := store.IndexedBatch{Digest: ref.Digest, Author: cert.Author()}
 			wantTxs := false
 			read := func(v []byte) error {
 				bh, err := dag.PeekBatch(v)
@@ -229,13 +231,13 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 			case ok:
 				err = read(raw)
 			case all != nil || (own != nil && cert.Author() == n.self):
-				err = n.store.getBatch(ref.Digest, read)
+				err = n.store.GetBatch(ref.Digest, read)
 			default:
 				// Only the author and the count are needed, unless the
 				// batch turns out to be ours (batchpeek.go).
-				err = n.store.peekStoredBatch(ref.Digest, read)
+				err = n.store.PeekBatch(ref.Digest, read)
 				if err == nil && wantTxs {
-					err = n.store.getBatch(ref.Digest, read)
+					err = n.store.GetBatch(ref.Digest, read)
 				}
 			}
 			if err != nil {
@@ -270,7 +272,7 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 }
 
 // deliver hands a commit to every subscriber, ending those that lag.
-func (n *Node) deliver(_ *commitIndex, built builtCommit) {
+func (n *Node) deliver(_ *store.CommitIndex, built builtCommit) {
 	now := time.Now()
 	for _, c := range built {
 		if c != nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"golang.org/x/sync/semaphore"
 
 	"github.com/dagd/dagd/crypto"
@@ -164,7 +166,7 @@ type waiter struct {
 	ch   chan []byte
 }
 
-func newContentService(n *Node, db *store) (*contentService, error) {
+func newContentService(n *Node, db *store.Store) (*contentService, error) {
 	o := n.opts.Content
 	v := len(n.opts.Committee)
 	dec, err := erasure.NewDecoder(&erasure.Options{Concurrency: o.Concurrency})

@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/engine/store"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 )
@@ -116,7 +117,7 @@ func contentErrorStatus(err error) (int, string) {
 		return http.StatusServiceUnavailable, ReasonNoQuorum
 	case errors.Is(err, ErrContentNotFound):
 		return http.StatusNotFound, ReasonContentNotFound
-	case errors.Is(err, ErrStopped), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrStopped), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, ReasonStopped
 	case errors.Is(err, erasure.ErrTooFewShards), errors.Is(err, erasure.ErrChunkMismatch):
 		return http.StatusBadGateway, ReasonRetrieval

@@ -20,6 +20,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
@@ -168,8 +170,8 @@ func assertNothingStored(t *testing.T, d *Devnet) {
 			t.Errorf("node %d stores %d objects", i, len(objs))
 		}
 		n := 0
-		_ = d.Node(i).content.store.scan(certPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
-		_ = d.Node(i).content.store.scan(holdingPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
+		_ = d.Node(i).content.store.scan(store.CertPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
+		_ = d.Node(i).content.store.scan(store.HoldingPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
 		if n != 0 {
 			t.Errorf("node %d has %d content records", i, n)
 		}
@@ -414,7 +416,7 @@ func TestContentBadCertificate(t *testing.T) {
 		}
 		other := mut(func(x *ContentCertificate) { *x = *c; x.CID = erasure.RawCID([]byte(name)) })
 		d.Node(2).content.handleServeFrame(3, (&registerMsg{Cert: other.Encode()}).encode())
-		if _, err := d.Node(2).content.store.certificate(other.CID); !errors.Is(err, errNotFound) {
+		if _, err := d.Node(2).content.store.certificate(other.CID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("%s: registered (%v)", name, err)
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/semaphore"
 
@@ -101,12 +103,12 @@ func (s *contentService) open(ctx context.Context, id cid.Cid) (*ContentObject, 
 	obj := &ContentObject{CID: id}
 	if c, err := s.store.certificate(id); err == nil {
 		obj.Certificate = c
-	} else if !errors.Is(err, errNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	if c, inLedger, err := s.claim(id); err == nil {
 		obj.Claim, obj.InLedger = c, inLedger
-	} else if !errors.Is(err, errNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
 	m, err := s.findManifest(ctx, id, obj.Claim)

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/erasure"
@@ -192,7 +194,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 	// The ledger's registrations first: they are the source of truth.
 	// Content whose paid retention is over is collected, not audited.
 	var expired []cid.Cid
-	err := s.store.scan(ledgerPrefix, nil, 0, func(idb, v []byte) bool {
+	err := s.store.scan(store.LedgerPrefix, nil, 0, func(idb, v []byte) bool {
 		rec, err := decodeLedgerRec(v)
 		if err != nil {
 			s.log.Error("content index entry unreadable", "err", err)
@@ -215,7 +217,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 	}
 	// Then the local registry: content the ledger does not record (yet, or
 	// ever, when registration is not possible).
-	err = s.store.scan(certPrefix, nil, 0, func(idb, v []byte) bool {
+	err = s.store.scan(store.CertPrefix, nil, 0, func(idb, v []byte) bool {
 		c, err := DecodeContentCertificate(v)
 		if err != nil {
 			s.log.Error("registry entry unreadable", "err", err)
@@ -230,7 +232,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 	registered := len(seen)
 	s.m.objectsHeld.Set(float64(registered))
 	var stale []cid.Cid
-	_ = s.store.scan(holdingPrefix, nil, 0, func(idb, v []byte) bool {
+	_ = s.store.scan(store.HoldingPrefix, nil, 0, func(idb, v []byte) bool {
 		rec, err := decodeHoldingRec(v)
 		if err != nil || now.Sub(rec.StoredAt) < s.opts.UncertifiedTTL {
 			return true
@@ -239,7 +241,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 		if err != nil {
 			return true
 		}
-		if _, _, err := s.claim(id); errors.Is(err, errNotFound) {
+		if _, _, err := s.claim(id); errors.Is(err, store.ErrNotFound) {
 			stale = append(stale, id)
 		}
 		return true
@@ -263,8 +265,8 @@ func (s *contentService) collect(id cid.Cid) {
 		s.log.Error("collect expired content", "cid", id.String(), "err", err)
 		return
 	}
-	for _, prefix := range []string{certPrefix, ledgerPrefix, regPrefix} {
-		if err := s.store.kv.del(contentKey(prefix, id.Bytes()), false); err != nil {
+	for _, prefix := range []string{store.CertPrefix, store.LedgerPrefix, store.RegPrefix} {
+		if err := s.store.kv.Del(store.ContentKey(prefix, id.Bytes()), false); err != nil {
 			s.log.Error("collect expired content", "cid", id.String(), "err", err)
 		}
 	}
@@ -317,7 +319,7 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	delete(h.forced, key)
 	h.mu.Unlock()
 	claim, fromLedger, err := s.claim(id)
-	if errors.Is(err, errNotFound) {
+	if errors.Is(err, store.ErrNotFound) {
 		return nil
 	}
 	if err != nil {

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/contracts"
@@ -198,7 +200,7 @@ func (l *ledgerView) usable() (bool, string) {
 
 // errExpired: the ledger records the content, but its paid retention is
 // over (in consensus time): its holders collect it. It wraps errNotFound.
-var errExpired = fmt.Errorf("%w: paid retention over", errNotFound)
+var errExpired = fmt.Errorf("%w: paid retention over", store.ErrNotFound)
 
 // record returns the ledger's record of a content, errNotFound when it has
 // none or this node does not execute, errExpired (with the record) when its
@@ -206,14 +208,14 @@ var errExpired = fmt.Errorf("%w: paid retention over", errNotFound)
 func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 	e := l.s.n.exec
 	if e == nil {
-		return nil, errNotFound
+		return nil, store.ErrNotFound
 	}
 	v, ok, err := e.st.Get(contracts.ContentKey(id.Bytes()))
 	if err != nil {
 		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
 	}
 	if !ok {
-		return nil, errNotFound
+		return nil, store.ErrNotFound
 	}
 	rec, err := contracts.DecodeContent(v)
 	if err != nil {
@@ -246,7 +248,7 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 		s.log.Error("ledger record of content out of range; ignored", "cid", id.String(), "k", rec.K, "n", rec.N)
 	} else if errors.Is(err, errExpired) {
 		return nil, false, err // the local registry's certificate is over too
-	} else if !errors.Is(err, errNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("ledger record unreadable; using the local registry", "cid", id.String(), "err", err)
 	}
 	cert, err := s.store.certificate(id)
@@ -263,7 +265,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 	rec, err := s.ledger.record(id)
 	if err == nil {
 		r.Registered, r.Seq, r.Registrant, r.Expiry = true, rec.Seq, rec.Registrant.String(), rec.Expiry
-		if v, err := s.store.getRecord(contentKey(ledgerPrefix, id.Bytes())); err == nil {
+		if v, err := s.store.getRecord(store.ContentKey(store.LedgerPrefix, id.Bytes())); err == nil {
 			if lr, err := decodeLedgerRec(v); err == nil && lr.Seq == rec.Seq {
 				r.Tx = lr.Tx.String()
 			}
@@ -275,7 +277,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 		}
 		return r
 	}
-	if !errors.Is(err, errNotFound) || errors.Is(err, errExpired) {
+	if !errors.Is(err, store.ErrNotFound) || errors.Is(err, errExpired) {
 		r.Reason = err.Error()
 		return r
 	}
@@ -314,7 +316,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 
 // own returns this node's registration record of id, or errNotFound.
 func (l *ledgerView) own(id cid.Cid) (*regRec, error) {
-	v, err := l.s.store.getRecord(contentKey(regPrefix, id.Bytes()))
+	v, err := l.s.store.getRecord(store.ContentKey(store.RegPrefix, id.Bytes()))
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +324,7 @@ func (l *ledgerView) own(id cid.Cid) (*regRec, error) {
 }
 
 func (l *ledgerView) putOwn(id []byte, r *regRec) error {
-	if err := l.s.store.kv.set(contentKey(regPrefix, id), r.encode(), false); err != nil {
+	if err := l.s.store.kv.Set(store.ContentKey(store.RegPrefix, id), r.encode(), false); err != nil {
 		return fmt.Errorf("engine: registration record: %w", err)
 	}
 	return nil
@@ -428,7 +430,7 @@ type pendingReg struct {
 func (l *ledgerView) round(ctx context.Context) error {
 	s := l.s
 	var pend []pendingReg
-	err := s.store.scan(regPrefix, nil, 0, func(idb, v []byte) bool {
+	err := s.store.scan(store.RegPrefix, nil, 0, func(idb, v []byte) bool {
 		rec, err := decodeRegRec(v)
 		if err != nil || rec.State != regPending {
 			return true
@@ -585,8 +587,8 @@ func (l *ledgerView) fail(p pendingReg, why string) {
 // the executor's goroutine after the commit's state is written.
 func (s *contentService) indexExecuted(res *shard.Result) {
 	s.ledger.now.Store(res.Time)
-	b := s.store.kv.newBatch()
-	defer b.close()
+	b := s.store.kv.NewBatch()
+	defer b.Close()
 	var fresh []cid.Cid
 	for i, r := range res.Receipts {
 		rc, ok := r.(*contracts.Receipt)
@@ -602,12 +604,12 @@ func (s *contentService) indexExecuted(res *shard.Result) {
 				s.log.Error("content registration event unreadable", "seq", res.Seq, "err", err)
 				continue
 			}
-			_ = b.set(contentKey(ledgerPrefix, id.Bytes()), (&ledgerRec{Seq: res.Seq, Tx: res.Txs[i], N: n}).encode())
+			_ = b.Set(store.ContentKey(store.LedgerPrefix, id.Bytes()), (&ledgerRec{Seq: res.Seq, Tx: res.Txs[i], N: n}).encode())
 			fresh = append(fresh, id)
 		}
 	}
-	_ = b.set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, res.Seq))
-	if err := b.commit(false); err != nil {
+	_ = b.Set([]byte(store.LedgerCursorKey), binary.BigEndian.AppendUint64(nil, res.Seq))
+	if err := b.Commit(false); err != nil {
 		s.log.Error("content index not written; it catches up at the next start", "seq", res.Seq, "err", err)
 		return
 	}
@@ -654,7 +656,7 @@ func parseRegisterEvent(ev contracts.Event) (cid.Cid, int, error) {
 // before it executes anything.
 func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 	var cursor uint64
-	if v, err := s.store.getRecord([]byte(ledgerCursorKey)); err == nil && len(v) == 8 {
+	if v, err := s.store.getRecord([]byte(store.LedgerCursorKey)); err == nil && len(v) == 8 {
 		cursor = binary.BigEndian.Uint64(v)
 	}
 	executed := e.executed.Load()
@@ -663,10 +665,10 @@ func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 	}
 	start := time.Now()
 	found, missing := 0, 0
-	b := s.store.kv.newBatch()
-	defer b.close()
+	b := s.store.kv.NewBatch()
+	defer b.Close()
 	for seq := cursor + 1; seq <= executed && ctx.Err() == nil; seq++ {
-		ci, err := e.n.store.commitIndex(seq)
+		ci, err := e.n.store.CommitIndex(seq)
 		if err != nil {
 			missing++
 			continue
@@ -694,15 +696,15 @@ func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 			if err != nil || rec.Seq != seq {
 				continue
 			}
-			_ = b.set(contentKey(ledgerPrefix, op.CID), (&ledgerRec{Seq: seq, Tx: tx.Digest(), N: int(op.N)}).encode())
+			_ = b.Set(store.ContentKey(store.LedgerPrefix, op.CID), (&ledgerRec{Seq: seq, Tx: tx.Digest(), N: int(op.N)}).encode())
 			found++
 		}
 	}
 	if ctx.Err() != nil {
 		return
 	}
-	_ = b.set([]byte(ledgerCursorKey), binary.BigEndian.AppendUint64(nil, executed))
-	if err := b.commit(false); err != nil {
+	_ = b.Set([]byte(store.LedgerCursorKey), binary.BigEndian.AppendUint64(nil, executed))
+	if err := b.Commit(false); err != nil {
 		s.log.Error("content index catch-up not written", "err", err)
 		return
 	}

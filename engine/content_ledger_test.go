@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/ipfs/go-cid"
 
@@ -183,10 +185,10 @@ func TestContentLedgerIndexCatchUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.DeleteRange([]byte(ledgerPrefix), prefixEnd(ledgerPrefix), pebble.Sync); err != nil {
+	if err := db.DeleteRange([]byte(store.LedgerPrefix), store.PrefixEnd(store.LedgerPrefix), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Delete([]byte(ledgerCursorKey), pebble.Sync); err != nil {
+	if err := db.Delete([]byte(store.LedgerCursorKey), pebble.Sync); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

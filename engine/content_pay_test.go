@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine/client"
@@ -235,7 +237,7 @@ func TestContentExpiryCollected(t *testing.T) {
 	}
 	for i := 0; i < d.Size(); i++ {
 		s := d.Node(i).content
-		if _, err := s.store.certificate(res.CID); !errors.Is(err, errNotFound) {
+		if _, err := s.store.certificate(res.CID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("node %d keeps the certificate: %v", i, err)
 		}
 		if r := s.registration(res.CID); r.Registered || !strings.Contains(r.Reason, "paid retention over") {

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/dagd/dagd/engine/store"
 )
 
 // The local registry of availability certificates.
@@ -67,7 +69,7 @@ func (s *contentService) announce(c *ContentCertificate) {
 func (s *contentService) serveRegistry(from int, r *registryRequest) {
 	var certs [][]byte
 	size := 0
-	err := s.store.scan(certPrefix, r.After, int(r.Limit), func(_, v []byte) bool {
+	err := s.store.scan(store.CertPrefix, r.After, int(r.Limit), func(_, v []byte) bool {
 		if size+len(v)+4 > maxFrameSize-1024 {
 			return false
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/erasure"
@@ -62,7 +64,7 @@ var errShardAbsent = errors.New("engine: shard not stored")
 type contentStore struct {
 	// kv is the node's store, which owns the database: the content
 	// records are under the c/ prefixes of keys.go.
-	kv     *store
+	kv     *store.Store
 	dir    string
 	noSync bool
 	clock  Clock // the time of holding records (StoredAt, VerifiedAt)
@@ -143,7 +145,7 @@ func stride(p erasure.Params) int64 {
 	return int64((p.ChunkSize + p.DataShards - 1) / p.DataShards)
 }
 
-func openContentStore(kv *store, dir string, noSync bool, clock Clock, log *slog.Logger) (*contentStore, error) {
+func openContentStore(kv *store.Store, dir string, noSync bool, clock Clock, log *slog.Logger) (*contentStore, error) {
 	s := &contentStore{kv: kv, dir: dir, noSync: noSync, clock: clock, log: log, manifests: newManifestCache(64 << 20)}
 	// Staged uploads do not survive a restart: their sessions are gone.
 	if err := os.RemoveAll(s.stagingRoot()); err != nil {
@@ -179,7 +181,7 @@ func (s *contentStore) reconcile() error {
 		keep := err == nil && e.IsDir()
 		if keep {
 			_, err := s.holding(id)
-			keep = !errors.Is(err, errNotFound) // an unreadable record: the audit decides
+			keep = !errors.Is(err, store.ErrNotFound) // an unreadable record: the audit decides
 		}
 		if !keep {
 			if err := os.RemoveAll(dir); err != nil {
@@ -220,8 +222,8 @@ func shardFileName(j int) string { return "s" + strconv.Itoa(j) }
 
 // getRecord returns a copy of a content record, or errNotFound.
 func (s *contentStore) getRecord(key []byte) ([]byte, error) {
-	v, err := s.kv.record(key)
-	if err != nil && !errors.Is(err, errNotFound) {
+	v, err := s.kv.Record(key)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, fmt.Errorf("engine: content record: %w", err)
 	}
 	return v, err
@@ -229,7 +231,7 @@ func (s *contentStore) getRecord(key []byte) ([]byte, error) {
 
 // holding returns the holding record of an object, or errNotFound.
 func (s *contentStore) holding(id cid.Cid) (*holdingRec, error) {
-	v, err := s.getRecord(contentKey(holdingPrefix, id.Bytes()))
+	v, err := s.getRecord(store.ContentKey(store.HoldingPrefix, id.Bytes()))
 	if err != nil {
 		return nil, err
 	}
@@ -243,7 +245,7 @@ func (s *contentStore) holding(id cid.Cid) (*holdingRec, error) {
 // certificate returns the registered certificate of an object, or
 // errNotFound. Certificates are verified before they are stored.
 func (s *contentStore) certificate(id cid.Cid) (*ContentCertificate, error) {
-	v, err := s.getRecord(contentKey(certPrefix, id.Bytes()))
+	v, err := s.getRecord(store.ContentKey(store.CertPrefix, id.Bytes()))
 	if err != nil {
 		return nil, err
 	}
@@ -258,10 +260,10 @@ func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificat
 	defer s.mu.Unlock()
 	if old, err := s.certificate(c.CID); err == nil {
 		return old, false, nil
-	} else if !errors.Is(err, errNotFound) {
+	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, false, err
 	}
-	if err := s.kv.set(contentKey(certPrefix, c.CID.Bytes()), c.Encode(), true); err != nil {
+	if err := s.kv.Set(store.ContentKey(store.CertPrefix, c.CID.Bytes()), c.Encode(), true); err != nil {
 		return nil, false, fmt.Errorf("engine: register %s: %w", c.CID, err)
 	}
 	return c, true, nil
@@ -271,7 +273,7 @@ func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificat
 // `after`, in order, until fn returns false or limit records were seen
 // (limit <= 0: no limit). Values are valid during the call only.
 func (s *contentStore) scan(prefix string, after []byte, limit int, fn func(id, v []byte) bool) error {
-	if err := s.kv.scan(prefix, after, limit, fn); err != nil {
+	if err := s.kv.Scan(prefix, after, limit, fn); err != nil {
 		return fmt.Errorf("engine: content scan: %w", err)
 	}
 	return nil
@@ -439,7 +441,7 @@ func (s *contentStore) markVerified(id cid.Cid, digest erasure.Hash, t time.Time
 		return
 	}
 	h.VerifiedAt = t
-	if err := s.kv.set(contentKey(holdingPrefix, id.Bytes()), h.encode(), false); err != nil {
+	if err := s.kv.Set(store.ContentKey(store.HoldingPrefix, id.Bytes()), h.encode(), false); err != nil {
 		s.log.Warn("holding record not updated", "cid", id.String(), "err", err)
 	}
 }
@@ -462,7 +464,7 @@ func (s *contentStore) adopt(id cid.Cid, m *erasure.Manifest, shards []int) (*ho
 	}
 	// Nothing verified yet: the audit that follows reads every shard.
 	h := &holdingRec{StoredAt: s.clock.Now(), ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
-	if err := s.kv.set(contentKey(holdingPrefix, id.Bytes()), h.encode(), true); err != nil {
+	if err := s.kv.Set(store.ContentKey(store.HoldingPrefix, id.Bytes()), h.encode(), true); err != nil {
 		return nil, fmt.Errorf("engine: adopt %s: %w", id, err)
 	}
 	return h, nil
@@ -510,7 +512,7 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 	}
 	now := s.clock.Now() // every shard was just checked against m
 	h := &holdingRec{StoredAt: now, VerifiedAt: now, ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
-	if err := s.kv.set(contentKey(holdingPrefix, id.Bytes()), h.encode(), true); err != nil {
+	if err := s.kv.Set(store.ContentKey(store.HoldingPrefix, id.Bytes()), h.encode(), true); err != nil {
 		return fmt.Errorf("engine: store %s: %w", id, err)
 	}
 	s.manifests.drop(id.KeyString())
@@ -522,7 +524,7 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 func (s *contentStore) remove(id cid.Cid) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.kv.del(contentKey(holdingPrefix, id.Bytes()), true); err != nil {
+	if err := s.kv.Del(store.ContentKey(store.HoldingPrefix, id.Bytes()), true); err != nil {
 		return fmt.Errorf("engine: remove %s: %w", id, err)
 	}
 	s.manifests.drop(id.KeyString())

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/internal/testwait"
@@ -387,12 +389,12 @@ func (wt *watchedTransport) Send(to dag.ValidatorID, frame []byte) error {
 // voteRecords reads a stopped node's persisted votes and own headers.
 func voteRecords(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	s, err := openStore(dir, (&Options{}).EnsureDefaults(), nil)
+	s, err := store.Open(dir, (&Options{}).EnsureDefaults().storeOptions(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close()
-	recs, err := s.loadDAGRecords()
+	defer s.Close()
+	recs, err := s.LoadDAGRecords()
 	if err != nil {
 		t.Fatal(err)
 	}

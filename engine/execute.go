@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -228,7 +230,6 @@ func newExecutor(n *Node) (*executor, error) {
 	defer cache.Unref()
 	po.Cache = cache
 	po.MemTableSize = o.MemTableSize
-	po.Logger = pebbleLogger{n.log.With("component", "state")}
 	st, err := state.Open(dir, state.Options{KeepVersions: o.KeepVersions, NoSync: n.opts.NoSync, NodeCacheSize: o.NodeCacheSize,
 		// A commit's update holds its writes, one receipt per transaction
 		// and its dedup window record: bound them far above any commit.
@@ -255,7 +256,7 @@ func newExecutor(n *Node) (*executor, error) {
 		return nil, fmt.Errorf("engine: the state has executed commit %d but consensus has only %d: the state directory %s belongs to another node or chain", seq, committed, dir)
 	}
 	for s := seq + 1; s <= committed; s++ {
-		ci, err := n.store.commitIndex(s)
+		ci, err := n.store.CommitIndex(s)
 		if err != nil {
 			_ = st.Close()
 			return nil, fmt.Errorf("engine: commit %d to execute: %w", s, err)
@@ -273,7 +274,7 @@ func newExecutor(n *Node) (*executor, error) {
 
 // holdCommit keeps the batches of commit ci until it is executed
 // (loop-owned).
-func (e *executor) holdCommit(ci *commitIndex) {
+func (e *executor) holdCommit(ci *store.CommitIndex) {
 	hc := heldCommit{seq: ci.Seq}
 	for _, b := range ci.Batches {
 		if e.held[b.Digest] < ci.Seq {
@@ -291,7 +292,7 @@ func (e *executor) holdCommit(ci *commitIndex) {
 // far behind reads the copy instead. The copy is synced before the write
 // that deletes the batch, and its key is outside the core's records, so a
 // restart neither loses it nor shows it to the core.
-func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
+func (e *executor) hold(recs []dag.Record, index []*store.CommitIndex) error {
 	executed := e.executed.Load()
 	for len(e.heldQ) > 0 && e.heldQ[0].seq <= executed {
 		for _, d := range e.heldQ[0].batches {
@@ -309,7 +310,7 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 			e.holdCommit(ci)
 		}
 	}
-	var b *writeBatch
+	var b *store.WriteBatch
 	for _, r := range recs {
 		d, isBatch := dag.ParseBatchKey(r.Key)
 		if !r.Delete || !isBatch {
@@ -320,12 +321,12 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 			continue
 		}
 		if b == nil {
-			b = e.n.store.newBatch()
-			defer b.close()
+			b = e.n.store.NewBatch()
+			defer b.Close()
 		}
-		err := e.n.store.getBatch(d, func(v []byte) error {
+		err := e.n.store.GetBatch(d, func(v []byte) error {
 			val := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(v)), seq)
-			return b.set(preservedKey(d), append(val, v...))
+			return b.Set(store.PreservedKey(d), append(val, v...))
 		})
 		if err != nil {
 			return fmt.Errorf("engine: preserve batch %s of commit %d: %w", d.Short(), seq, err)
@@ -339,7 +340,7 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 	if b == nil {
 		return nil
 	}
-	if err := b.commit(true); err != nil {
+	if err := b.Commit(true); err != nil {
 		return fmt.Errorf("engine: preserve batches: %w", err)
 	}
 	return nil
@@ -349,9 +350,9 @@ func (e *executor) hold(recs []dag.Record, index []*commitIndex) error {
 // of commits already executed.
 func (e *executor) loadPreserved(executed uint64) error {
 	var stale [][]byte
-	err := e.n.store.scan(preservedPrefix, nil, 0, func(k, v []byte) bool {
+	err := e.n.store.Scan(store.PreservedPrefix, nil, 0, func(k, v []byte) bool {
 		if len(k) != crypto.DigestSize || len(v) < 8 {
-			stale = append(stale, append([]byte(preservedPrefix), k...))
+			stale = append(stale, append([]byte(store.PreservedPrefix), k...))
 			return true
 		}
 		var d crypto.Digest
@@ -359,7 +360,7 @@ func (e *executor) loadPreserved(executed uint64) error {
 		if seq := binary.BigEndian.Uint64(v); seq > executed {
 			e.preserved[d] = seq
 		} else {
-			stale = append(stale, preservedKey(d))
+			stale = append(stale, store.PreservedKey(d))
 		}
 		return true
 	})
@@ -367,7 +368,7 @@ func (e *executor) loadPreserved(executed uint64) error {
 		return fmt.Errorf("engine: preserved batches: %w", err)
 	}
 	for _, k := range stale {
-		if err := e.n.store.del(k, false); err != nil {
+		if err := e.n.store.Del(k, false); err != nil {
 			return fmt.Errorf("engine: preserved batches: %w", err)
 		}
 	}
@@ -378,11 +379,11 @@ func (e *executor) loadPreserved(executed uint64) error {
 // readBatch calls fn with the encoding of batch d: from the batch log, or
 // from its preserved copy.
 func (e *executor) readBatch(d crypto.Digest, fn func(v []byte) error) error {
-	err := e.n.store.getBatch(d, fn)
-	if !errors.Is(err, errNotFound) {
+	err := e.n.store.GetBatch(d, fn)
+	if !errors.Is(err, store.ErrNotFound) {
 		return err
 	}
-	err = e.n.store.get(preservedKey(d), func(v []byte) error {
+	err = e.n.store.Get(store.PreservedKey(d), func(v []byte) error {
 		if len(v) < 8 {
 			return fmt.Errorf("engine: preserved batch %s of %d bytes: %w", d.Short(), len(v), dag.ErrMalformed)
 		}
@@ -410,14 +411,14 @@ func (e *executor) release(seq uint64) error {
 		return nil
 	}
 	slices.SortFunc(done, func(a, b crypto.Digest) int { return bytes.Compare(a[:], b[:]) })
-	b := e.n.store.newBatch()
-	defer b.close()
+	b := e.n.store.NewBatch()
+	defer b.Close()
 	for _, d := range done {
-		if err := b.del(preservedKey(d)); err != nil {
+		if err := b.Del(store.PreservedKey(d)); err != nil {
 			return fmt.Errorf("engine: release preserved batches: %w", err)
 		}
 	}
-	if err := b.commit(false); err != nil {
+	if err := b.Commit(false); err != nil {
 		return fmt.Errorf("engine: release preserved batches: %w", err)
 	}
 	for _, d := range done {
@@ -475,14 +476,14 @@ func (e *executor) executeOne(ctx context.Context, seq uint64) error {
 			return err
 		}
 	}
-	ci, err := e.n.store.commitIndex(seq)
+	ci, err := e.n.store.CommitIndex(seq)
 	if err != nil {
 		return fmt.Errorf("engine: read commit %d: %w", seq, err)
 	}
 	c := shard.Commit{Seq: seq, Time: uint64(ci.Timestamp)}
 	for _, b := range ci.Batches {
 		err := e.readBatch(b.Digest, func(v []byte) error { return appendTxs(v, 0, &c.Txs) })
-		if errors.Is(err, errNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			return fmt.Errorf("engine: batch %s of commit %d is no longer stored: this state is behind the node's retained history (state sync is not implemented)", b.Digest.Short(), seq)
 		}
 		if err != nil {

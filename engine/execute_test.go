@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
@@ -279,11 +281,11 @@ func verifyStateProof(t *testing.T, sv *StateValue, key []byte, present bool) {
 func TestExecutionPreservesBatches(t *testing.T) {
 	opts := Options{DataDir: t.TempDir(), NoSync: true}
 	opts.EnsureDefaults()
-	st, err := openStore(opts.DataDir, &opts, nil)
+	st, err := store.Open(opts.DataDir, opts.storeOptions(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.close()
+	defer st.Close()
 	n := &Node{store: st, opts: opts}
 	newExec := func() *executor {
 		return &executor{n: n, held: make(map[crypto.Digest]uint64), preserved: make(map[crypto.Digest]uint64), m: newExecMetrics(newMetrics().reg)}
@@ -298,7 +300,7 @@ func TestExecutionPreservesBatches(t *testing.T) {
 	d1, r1 := batch(1)
 	d2, r2 := batch(2)
 	d9, r9 := batch(9)
-	if _, err := st.write([]dag.Record{r1, r2, r9}, nil); err != nil {
+	if _, err := st.Write([]dag.Record{r1, r2, r9}, nil); err != nil {
 		t.Fatal(err)
 	}
 	del := func(ds ...crypto.Digest) []dag.Record {
@@ -308,14 +310,14 @@ func TestExecutionPreservesBatches(t *testing.T) {
 		}
 		return out
 	}
-	idx := []*commitIndex{{Seq: 1, Batches: []indexedBatch{{Digest: d1}}}, {Seq: 2, Batches: []indexedBatch{{Digest: d2}}}}
+	idx := []*store.CommitIndex{{Seq: 1, Batches: []store.IndexedBatch{{Digest: d1}}}, {Seq: 2, Batches: []store.IndexedBatch{{Digest: d2}}}}
 	// Commits 1 and 2 arrive; the core deletes their batches and an
 	// uncommitted one at once.
 	recs := del(d1, d2, d9)
 	if err := e.hold(recs, idx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.write(recs, idx); err != nil {
+	if _, err := st.Write(recs, idx); err != nil {
 		t.Fatal(err)
 	}
 	read := func(e *executor, d crypto.Digest) error {

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/semaphore"
 
@@ -27,9 +29,8 @@ var ErrStopped = errors.New("engine: node stopped")
 // ErrAlreadyRunning is returned by a second call to Run.
 var ErrAlreadyRunning = errors.New("engine: node already running")
 
-// maxFrameSize is the largest message the core can produce: a batch of
-// dag.MaxBatchBytes of transactions and its length prefixes.
-const maxFrameSize = dag.MaxBatchBytes + 4*dag.MaxBatchTxs + 1024
+// maxFrameSize is the largest message the core can produce.
+const maxFrameSize = dag.MaxMessageSize
 
 // Node is one validator: the dag core, its store, its transport and its
 // API, driven by one event loop (Run). Its methods are safe for concurrent
@@ -39,7 +40,7 @@ type Node struct {
 	log   *slog.Logger
 	self  dag.ValidatorID
 	core  *dag.Node
-	store *store
+	store *store.Store
 	tr    Transport
 	m     *metrics
 	bls   *crypto.BLSCommittee
@@ -135,7 +136,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		ownSealed: make(map[crypto.Digest]time.Time),
 		flow:      newBatchFlow(len(opts.Committee), opts.PeerBatchBytes, 10*time.Second),
 	}
-	if n.store, err = openStore(opts.DataDir, &opts, func(string) { n.m.storeStalls.Inc() }); err != nil {
+	if n.store, err = store.Open(opts.DataDir, opts.storeOptions(), func(string) { n.m.storeStalls.Inc() }); err != nil {
 		return nil, err
 	}
 	ok := false
@@ -153,7 +154,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
-	recs, err := n.store.loadDAGRecords()
+	recs, err := n.store.LoadDAGRecords()
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +260,7 @@ func (n *Node) release() {
 			}
 		}
 		if n.store != nil {
-			if err := n.store.close(); err != nil {
+			if err := n.store.Close(); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -366,7 +367,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 			lastMetrics = now
 			n.publishStatus(n.tr.Connected())
 			n.m.unacked.Set(float64(n.flow.outstanding()))
-			if err := n.store.compactBatches(); err != nil {
+			if err := n.store.CompactBatches(); err != nil {
 				n.log.Error("batch log compaction failed; stopping", "err", err)
 				return err
 			}
@@ -506,7 +507,7 @@ func (n *Node) flush() error {
 			sealed = append(sealed, sealedBatch{digest: d, size: len(r.Value)})
 		}
 	}
-	var index []*commitIndex
+	var index []*store.CommitIndex
 	var deliveries []builtCommit
 	if len(rd.Committed) > 0 {
 		modes := n.subscriptionModes()
@@ -529,7 +530,7 @@ func (n *Node) flush() error {
 	}
 	if len(rd.Persist) > 0 || len(index) > 0 {
 		start := time.Now()
-		nb, err := n.store.write(rd.Persist, index)
+		nb, err := n.store.Write(rd.Persist, index)
 		if err != nil {
 			n.log.Error("persist failed; stopping", "err", err)
 			return err
@@ -615,11 +616,11 @@ func (n *Node) sendOne(to dag.ValidatorID, frame []byte, kind string) {
 }
 
 // observeCommit updates metrics for a commit about to be delivered.
-func (n *Node) observeCommit(ci *commitIndex, now time.Time) {
+func (n *Node) observeCommit(ci *store.CommitIndex, now time.Time) {
 	n.m.commits.Inc()
 	n.m.committedCerts.Add(float64(ci.Certs))
 	n.m.committedBatches.Add(float64(len(ci.Batches)))
-	txs := ci.txCount()
+	txs := ci.TxCount()
 	n.m.committedTxs.Add(float64(txs))
 	n.committedTxs += uint64(txs)
 	n.lastCommitAt = now

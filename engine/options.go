@@ -8,6 +8,8 @@ import (
 	"net"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
@@ -416,3 +418,9 @@ func (c *settingErrors) atLeast(field string, d, least time.Duration) {
 
 // maxMemTableSize is pebble's limit on its memtable.
 const maxMemTableSize = 4 << 30
+
+// storeOptions returns the options of the node's store.
+func (o *Options) storeOptions() store.Options {
+	return store.Options{CacheSize: o.CacheSize, MemTableSize: o.MemTableSize, BatchSegmentSize: o.BatchSegmentSize,
+		NoSync: o.NoSync, Logger: o.Logger}
+}

@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"connectrpc.com/connect"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -313,7 +315,7 @@ func (s *rpcService) GetCommit(_ context.Context, req *connect.Request[dagdv1.Ge
 	}
 	c, _, err := s.n.rpcCommit(seq)
 	switch {
-	case errors.Is(err, errNotFound):
+	case errors.Is(err, store.ErrNotFound):
 		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("no commit %d (last committed %d)", seq, s.n.Status().LastCommittedSeq))
 	case err != nil:
 		return nil, connect.NewError(connect.CodeInternal, err)
@@ -323,20 +325,20 @@ func (s *rpcService) GetCommit(_ context.Context, req *connect.Request[dagdv1.Ge
 
 // rpcCommit reads commit seq as the API serves it, and its index entry.
 // It reports errNotFound for a commit the node has not made.
-func (n *Node) rpcCommit(seq uint64) (*dagdv1.Commit, *commitIndex, error) {
-	cr, err := n.store.commitRecord(seq)
+func (n *Node) rpcCommit(seq uint64) (*dagdv1.Commit, *store.CommitIndex, error) {
+	cr, err := n.store.CommitRecord(seq)
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, err := n.store.commitIndex(seq)
-	if errors.Is(err, errNotFound) {
+	idx, err := n.store.CommitIndex(seq)
+	if errors.Is(err, store.ErrNotFound) {
 		return nil, nil, fmt.Errorf("engine: commit %d has no index entry", seq)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	c := &dagdv1.Commit{Seq: cr.Seq, Digest: cr.Digest[:], LeaderRound: cr.LeaderRound, LeaderCertificate: cr.Leader[:],
-		TimestampMs: uint64(cr.Timestamp), Certificates: uint32(len(cr.Certificates)), TxCount: uint64(idx.txCount()),
+		TimestampMs: uint64(cr.Timestamp), Certificates: uint32(len(cr.Certificates)), TxCount: uint64(idx.TxCount()),
 		Batches: make([]*dagdv1.CommittedBatch, len(idx.Batches))}
 	for i := range idx.Batches {
 		b := &idx.Batches[i]

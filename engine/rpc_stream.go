@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/dagd/dagd/engine/store"
+
 	"connectrpc.com/connect"
 
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
@@ -112,7 +114,7 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 		return false, stream.Send(msg)
 	}
 	for _, b := range idx.Batches {
-		if b.Txs > 0 && !n.store.blog.has(b.Digest) {
+		if b.Txs > 0 && !n.store.HasBatch(b.Digest) {
 			return false, errPruned
 		}
 	}
@@ -127,17 +129,17 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 		// stream works on it, so that many streams wait rather than hold
 		// every batch at once. (The message being filled, at most
 		// StreamChunkBytes, is the stream's own.)
-		size, _ := n.store.blog.size(b.Digest)
+		size, _ := n.store.BatchSize(b.Digest)
 		held, err := n.limits.read.take(stream.ctx, 2*size)
 		if err != nil {
 			return true, contextRPCError(err, "stream commits: wait for the read budget")
 		}
 		var txs [][]byte
-		err = n.store.getBatch(b.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) })
+		err = n.store.GetBatch(b.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) })
 		if err != nil {
 			n.limits.read.give(held)
 		}
-		if errors.Is(err, errNotFound) {
+		if errors.Is(err, store.ErrNotFound) {
 			// Pruned after the check above; part of the commit may be out.
 			return true, errPruned
 		}
@@ -229,15 +231,15 @@ func (n *Node) oldestStoredTxs(from, last uint64) uint64 {
 // commits on (beyond, it answers true).
 func (n *Node) txsStored(seq, last uint64) bool {
 	for i := 0; i < 64 && seq <= last; i, seq = i+1, seq+1 {
-		idx, err := n.store.commitIndex(seq)
+		idx, err := n.store.CommitIndex(seq)
 		if err != nil {
 			return false
 		}
-		if idx.txCount() == 0 {
+		if idx.TxCount() == 0 {
 			continue
 		}
 		for _, b := range idx.Batches {
-			if b.Txs > 0 && !n.store.blog.has(b.Digest) {
+			if b.Txs > 0 && !n.store.HasBatch(b.Digest) {
 				return false
 			}
 		}

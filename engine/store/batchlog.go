@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"encoding/binary"
@@ -16,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/dag"
 )
 
 // batchLog stores batch bodies outside pebble, in append-only segment
@@ -65,7 +66,7 @@ const (
 	opPut      = 1
 	opDel      = 2
 	recHead    = 4 + 4 + 1 + crypto.DigestSize
-	maxRecBody = 1 + crypto.DigestSize + maxFrameSize
+	maxRecBody = 1 + crypto.DigestSize + dag.MaxMessageSize
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
@@ -75,12 +76,12 @@ func segName(id uint64) string { return fmt.Sprintf("%016d.batches", id) }
 // openBatchLog opens (or creates) the log in dir and replays it.
 func openBatchLog(dir string, segSize int64, logger *slog.Logger) (*batchLog, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("engine: batch log: %w", err)
+		return nil, fmt.Errorf("store: batch log: %w", err)
 	}
 	l := &batchLog{dir: dir, segSize: segSize, log: logger, index: make(map[crypto.Digest]batchLoc)}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, fmt.Errorf("engine: batch log: %w", err)
+		return nil, fmt.Errorf("store: batch log: %w", err)
 	}
 	var ids []uint64
 	for _, e := range ents {
@@ -90,7 +91,7 @@ func openBatchLog(dir string, segSize int64, logger *slog.Logger) (*batchLog, er
 		}
 		id, err := strconv.ParseUint(name, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("engine: batch log: unexpected file %s", e.Name())
+			return nil, fmt.Errorf("store: batch log: unexpected file %s", e.Name())
 		}
 		ids = append(ids, id)
 	}
@@ -115,24 +116,24 @@ func (l *batchLog) replay(id uint64, last bool) error {
 	path := filepath.Join(l.dir, segName(id))
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
-		return fmt.Errorf("engine: batch log: %w", err)
+		return fmt.Errorf("store: batch log: %w", err)
 	}
 	seg := &segment{id: id, f: f}
 	l.segs = append(l.segs, seg)
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("engine: batch log: %w", err)
+		return fmt.Errorf("store: batch log: %w", err)
 	}
 	var off int64
 	head := make([]byte, recHead)
 	for off < st.Size() {
 		bad := func(why string) error {
 			if !last {
-				return fmt.Errorf("engine: batch log %s: %s at offset %d", path, why, off)
+				return fmt.Errorf("store: batch log %s: %s at offset %d", path, why, off)
 			}
 			l.log.Warn("batch log: cutting a torn tail", "segment", path, "offset", off, "reason", why)
 			if err := f.Truncate(off); err != nil {
-				return fmt.Errorf("engine: batch log: %w", err)
+				return fmt.Errorf("store: batch log: %w", err)
 			}
 			seg.size = off
 			return nil
@@ -190,7 +191,7 @@ func (l *batchLog) rotate() error {
 	}
 	f, err := os.OpenFile(filepath.Join(l.dir, segName(id)), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
-		return fmt.Errorf("engine: batch log: %w", err)
+		return fmt.Errorf("store: batch log: %w", err)
 	}
 	if err := syncDir(l.dir); err != nil {
 		_ = f.Close()
@@ -203,11 +204,11 @@ func (l *batchLog) rotate() error {
 func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("engine: batch log: %w", err)
+		return fmt.Errorf("store: batch log: %w", err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("engine: batch log: sync dir: %w", err)
+		return fmt.Errorf("store: batch log: sync dir: %w", err)
 	}
 	return nil
 }
@@ -272,11 +273,11 @@ func (l *batchLog) apply(ops []batchOp, noSync bool) (int, error) {
 		return 0, nil
 	}
 	if _, err := seg.f.WriteAt(buf, seg.size); err != nil {
-		return 0, fmt.Errorf("engine: batch log write: %w", err)
+		return 0, fmt.Errorf("store: batch log write: %w", err)
 	}
 	if !noSync {
 		if err := seg.f.Sync(); err != nil {
-			return 0, fmt.Errorf("engine: batch log sync: %w", err)
+			return 0, fmt.Errorf("store: batch log sync: %w", err)
 		}
 	}
 	seg.size += int64(len(buf))
@@ -341,13 +342,13 @@ func (l *batchLog) get(d crypto.Digest, fn func(v []byte) error) error {
 	loc, ok := l.index[d]
 	if !ok {
 		l.mu.RUnlock()
-		return errNotFound
+		return ErrNotFound
 	}
 	v := make([]byte, loc.size)
 	_, err := loc.seg.f.ReadAt(v, loc.off)
 	l.mu.RUnlock()
 	if err != nil && !(errors.Is(err, io.EOF) && loc.size == 0) {
-		return fmt.Errorf("engine: batch log read: %w", err)
+		return fmt.Errorf("store: batch log read: %w", err)
 	}
 	return fn(v)
 }
@@ -403,7 +404,7 @@ func (l *batchLog) close() error {
 	}
 	l.segs = nil
 	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("engine: batch log close: %w", err)
+		return fmt.Errorf("store: batch log close: %w", err)
 	}
 	return nil
 }

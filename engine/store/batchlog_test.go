@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"bytes"
@@ -67,7 +67,7 @@ func TestBatchLogReopen(t *testing.T) {
 	l = openTestLog(t, dir, 1<<20)
 	defer l.close()
 	wantBatches(t, l, want)
-	if err := l.get(blogDigest(3), func([]byte) error { return nil }); !errors.Is(err, errNotFound) {
+	if err := l.get(blogDigest(3), func([]byte) error { return nil }); !errors.Is(err, ErrNotFound) {
 		t.Errorf("deleted batch 3: %v", err)
 	}
 }
@@ -130,7 +130,7 @@ func TestBatchLogSegments(t *testing.T) {
 		t.Fatalf("segments went from %d to %d while the oldest is live", segs, s)
 	}
 	// Rewriting the pinned batch lets all the old segments go.
-	if err := (&store{blog: l, noSync: true, maxSegments: 2}).compactBatches(); err != nil {
+	if err := (&Store{blog: l, noSync: true, maxSegments: 2}).CompactBatches(); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := l.stats(); s != 1 {

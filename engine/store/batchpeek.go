@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"errors"
@@ -17,22 +17,22 @@ func (l *batchLog) peek(d crypto.Digest, n int, fn func(v []byte) error) error {
 	loc, ok := l.index[d]
 	if !ok {
 		l.mu.RUnlock()
-		return errNotFound
+		return ErrNotFound
 	}
 	v := make([]byte, min(n, loc.size))
 	_, err := loc.seg.f.ReadAt(v, loc.off)
 	l.mu.RUnlock()
 	if err != nil && !(errors.Is(err, io.EOF) && len(v) == 0) {
-		return fmt.Errorf("engine: batch log read: %w", err)
+		return fmt.Errorf("store: batch log read: %w", err)
 	}
 	return fn(v)
 }
 
-// peekStoredBatch calls fn with the start of stored batch d's encoding
+// PeekBatch calls fn with the start of stored batch d's encoding
 // (dag.BatchHeaderSize bytes; see dag.PeekBatch).
-func (s *store) peekStoredBatch(d crypto.Digest, fn func(v []byte) error) error {
+func (s *Store) PeekBatch(d crypto.Digest, fn func(v []byte) error) error {
 	if !s.enter() {
-		return errStoreClosed
+		return ErrClosed
 	}
 	defer s.leave()
 	return s.blog.peek(d, dag.BatchHeaderSize, fn)

@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"bytes"
@@ -32,7 +32,7 @@ func TestBatchLogPeek(t *testing.T) {
 	if err := l.peek(blogDigest(2), dag.BatchHeaderSize, func(v []byte) error { got = bytes.Clone(v); return nil }); err != nil || string(got) != "short" {
 		t.Errorf("peek of a short value = %q, %v", got, err)
 	}
-	if err := l.peek(blogDigest(3), dag.BatchHeaderSize, func([]byte) error { return nil }); !errors.Is(err, errNotFound) {
+	if err := l.peek(blogDigest(3), dag.BatchHeaderSize, func([]byte) error { return nil }); !errors.Is(err, ErrNotFound) {
 		t.Errorf("peek of a missing batch: %v", err)
 	}
 }

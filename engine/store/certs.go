@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"bytes"
@@ -15,20 +15,20 @@ import (
 // longer for exactly that, so a validator that was down or paused for
 // more than GCDepth rounds can still fetch the history it must order.
 // It runs on the event loop; limit (the core's SyncLimit) bounds the work.
-func (s *store) ReadCertificates(from uint64, limit int) []*dag.Certificate {
+func (s *Store) ReadCertificates(from uint64, limit int) []*dag.Certificate {
 	if !s.enter() {
 		return nil
 	}
 	defer s.leave()
 	lo, hi := dag.CertKeyRange(from)
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: dagKey(lo), UpperBound: dagKey(hi)})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: DAGKey(lo), UpperBound: DAGKey(hi)})
 	if err != nil {
 		return nil
 	}
 	defer it.Close()
 	var out []*dag.Certificate
 	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
-		if _, _, ok := dag.ParseCertKey(it.Key()[len(dagPrefix):]); !ok {
+		if _, _, ok := dag.ParseCertKey(it.Key()[len(DAGPrefix):]); !ok {
 			continue
 		}
 		v, err := it.ValueAndErr()

@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"encoding/binary"
@@ -7,14 +7,15 @@ import (
 )
 
 // Key layout of the node's pebble database (DataDir/pebble), every key the
-// engine writes there. The store (store.go) opens and closes the database
+// node writes there. The Store (store.go) opens and closes the database
 // and is the only code that touches it; the others write through it.
+// Files named below without a directory are the engine package's.
 //
 //	prefix  holds                                                written by
-//	d/      the consensus core's records (dag.Record keys, parsed  the event loop (store.write)
+//	d/      the consensus core's records (dag.Record keys, parsed  the event loop (Store.Write)
 //	        by dag.ParseCertKey, dag.CommitKey...), except batch
 //	        bodies, which live in the batch log (batchlog.go)
-//	x/      commit index: seq u64 -> commitIndex (the batches of   the event loop (store.write)
+//	x/      commit index: seq u64 -> CommitIndex (the batches of   the event loop (Store.Write)
 //	        the commit and their transaction counts)
 //	e/b/    batches the core deleted before their commit was       the executor (execute.go: hold,
 //	        executed: digest -> commit seq u64 | batch encoding     loadPreserved, release)
@@ -34,71 +35,71 @@ import (
 // one never sees another's keys. The ledger state lives in a database of
 // its own (DataDir/state), which the state package lays out.
 const (
-	// dagPrefix prefixes every record the consensus core persists.
-	dagPrefix = "d/"
-	// indexPrefix prefixes the engine's commit index: seq -> the batches
+	// DAGPrefix prefixes every record the consensus core persists.
+	DAGPrefix = "d/"
+	// IndexPrefix prefixes the engine's commit index: seq -> the batches
 	// of the commit and their transaction counts.
-	indexPrefix = "x/"
-	// preservedPrefix prefixes the copies of batches that the core
+	IndexPrefix = "x/"
+	// PreservedPrefix prefixes the copies of batches that the core
 	// deleted before the executor ran their commit: digest -> commit seq
 	// (8 bytes) then the batch encoding.
-	preservedPrefix = "e/b/"
-	// certPrefix: cid bytes -> the encoding of a verified
+	PreservedPrefix = "e/b/"
+	// CertPrefix: cid bytes -> the encoding of a verified
 	// ContentCertificate (the local registry).
-	certPrefix = "c/r/"
-	// holdingPrefix: cid bytes -> the holding record of an object whose
+	CertPrefix = "c/r/"
+	// HoldingPrefix: cid bytes -> the holding record of an object whose
 	// shards this node stores (see holdingRec).
-	holdingPrefix = "c/h/"
-	// ledgerPrefix: cid bytes -> ledgerRec, a registration this node
+	HoldingPrefix = "c/h/"
+	// LedgerPrefix: cid bytes -> ledgerRec, a registration this node
 	// executed.
-	ledgerPrefix = "c/l/"
-	// ledgerCursorKey: u64, the last executed commit whose registrations
+	LedgerPrefix = "c/l/"
+	// LedgerCursorKey: u64, the last executed commit whose registrations
 	// are in the index.
-	ledgerCursorKey = "c/lc"
-	// regPrefix: cid bytes -> regRec, this node's own registration of a
+	LedgerCursorKey = "c/lc"
+	// RegPrefix: cid bytes -> regRec, this node's own registration of a
 	// content it put (the registrar's work).
-	regPrefix = "c/g/"
+	RegPrefix = "c/g/"
 )
 
-// keyPrefixes lists every prefix (and single key) of the table above, by
+// KeyPrefixes lists every prefix (and single key) of the table above, by
 // name, for the test that they are disjoint.
-func keyPrefixes() map[string]string {
+func KeyPrefixes() map[string]string {
 	return map[string]string{
-		"dagPrefix":       dagPrefix,
-		"indexPrefix":     indexPrefix,
-		"preservedPrefix": preservedPrefix,
-		"certPrefix":      certPrefix,
-		"holdingPrefix":   holdingPrefix,
-		"ledgerPrefix":    ledgerPrefix,
-		"ledgerCursorKey": ledgerCursorKey,
-		"regPrefix":       regPrefix,
+		"dagPrefix":       DAGPrefix,
+		"indexPrefix":     IndexPrefix,
+		"preservedPrefix": PreservedPrefix,
+		"certPrefix":      CertPrefix,
+		"holdingPrefix":   HoldingPrefix,
+		"ledgerPrefix":    LedgerPrefix,
+		"ledgerCursorKey": LedgerCursorKey,
+		"regPrefix":       RegPrefix,
 	}
 }
 
-// dagKey returns the key of the core's record k.
-func dagKey(k []byte) []byte {
-	out := make([]byte, 0, len(dagPrefix)+len(k))
-	return append(append(out, dagPrefix...), k...)
+// DAGKey returns the key of the core's record k.
+func DAGKey(k []byte) []byte {
+	out := make([]byte, 0, len(DAGPrefix)+len(k))
+	return append(append(out, DAGPrefix...), k...)
 }
 
-// indexKey returns the key of the commit index entry of commit seq.
-func indexKey(seq uint64) []byte {
-	k := make([]byte, 0, len(indexPrefix)+8)
-	k = append(k, indexPrefix...)
+// IndexKey returns the key of the commit index entry of commit seq.
+func IndexKey(seq uint64) []byte {
+	k := make([]byte, 0, len(IndexPrefix)+8)
+	k = append(k, IndexPrefix...)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
 
-// preservedKey returns the key of the preserved copy of batch d.
-func preservedKey(d crypto.Digest) []byte { return append([]byte(preservedPrefix), d[:]...) }
+// PreservedKey returns the key of the preserved copy of batch d.
+func PreservedKey(d crypto.Digest) []byte { return append([]byte(PreservedPrefix), d[:]...) }
 
-// contentKey returns the key of a content record: one of the c/ prefixes
+// ContentKey returns the key of a content record: one of the c/ prefixes
 // and the CID's bytes.
-func contentKey(prefix string, id []byte) []byte {
+func ContentKey(prefix string, id []byte) []byte {
 	return append([]byte(prefix), id...)
 }
 
-// prefixEnd returns the first key after every key that starts with p.
-func prefixEnd(p string) []byte {
+// PrefixEnd returns the first key after every key that starts with p.
+func PrefixEnd(p string) []byte {
 	b := []byte(p)
 	b[len(b)-1]++
 	return b

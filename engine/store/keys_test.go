@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"sort"
@@ -12,7 +12,7 @@ import (
 // prefix of another, so a scan of one never returns another's keys, and
 // the key bytes are those already on disk.
 func TestKeyPrefixesDisjoint(t *testing.T) {
-	ps := keyPrefixes()
+	ps := KeyPrefixes()
 	names := make([]string, 0, len(ps))
 	for name := range ps {
 		names = append(names, name)
@@ -43,19 +43,19 @@ func TestKeyPrefixesDisjoint(t *testing.T) {
 	}
 	var d crypto.Digest
 	d[0], d[31] = 1, 2
-	if got := string(indexKey(0x0102)); got != "x/\x00\x00\x00\x00\x00\x00\x01\x02" {
+	if got := string(IndexKey(0x0102)); got != "x/\x00\x00\x00\x00\x00\x00\x01\x02" {
 		t.Errorf("indexKey = %q", got)
 	}
-	if got := string(preservedKey(d)); got != "e/b/"+string(d[:]) {
+	if got := string(PreservedKey(d)); got != "e/b/"+string(d[:]) {
 		t.Errorf("preservedKey = %q", got)
 	}
-	if got := string(dagKey([]byte("k"))); got != "d/k" {
+	if got := string(DAGKey([]byte("k"))); got != "d/k" {
 		t.Errorf("dagKey = %q", got)
 	}
-	if got := string(contentKey(certPrefix, []byte{7})); got != "c/r/\x07" {
+	if got := string(ContentKey(CertPrefix, []byte{7})); got != "c/r/\x07" {
 		t.Errorf("contentKey = %q", got)
 	}
-	if got := string(prefixEnd(ledgerPrefix)); got != "c/l0" {
+	if got := string(PrefixEnd(LedgerPrefix)); got != "c/l0" {
 		t.Errorf("prefixEnd = %q", got)
 	}
 }

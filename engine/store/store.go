@@ -1,4 +1,4 @@
-package engine
+package store
 
 import (
 	"bytes"
@@ -15,24 +15,24 @@ import (
 	"github.com/dagd/dagd/dag"
 )
 
-// errNotFound says a key is absent.
-var errNotFound = errors.New("engine: not found")
+// ErrNotFound says a key is absent.
+var ErrNotFound = errors.New("store: not found")
 
-// store is the node's storage: a pebble database for the core's small
+// Store is the node's storage: a pebble database for the core's small
 // records, the engine's index, the executor's preserved batches and the
 // content records (keys.go lists every prefix), and a batch log (see
 // batchLog) for batch bodies. It is the one owner of the database: it
 // opens and closes it, and the executor and the content service read and
-// write through its accessors (get, record, set, del, scan, newBatch),
+// write through its accessors (Get, Record, Set, Del, Scan, NewBatch),
 // never through a pebble handle of their own. The node closes it last,
 // after the content service and the executor have stopped (Node.release).
 // The event loop writes the consensus records; the HTTP API, the executor
 // and the content service read and write their own prefixes concurrently.
-// Every accessor enters the store's life (enter, leave): close waits for
-// those in flight, and after it they return errStoreClosed, where pebble
+// Every accessor enters the Store's life (enter, leave): close waits for
+// those in flight, and after it they return ErrClosed, where pebble
 // would panic on its closed database (an API handler can outlive the
 // server's shutdown timeout).
-type store struct {
+type Store struct {
 	db     *pebble.DB
 	blog   *batchLog
 	noSync bool
@@ -45,12 +45,12 @@ type store struct {
 	inUse  sync.WaitGroup
 }
 
-// errStoreClosed is what every accessor returns once the store is closed.
-var errStoreClosed = fmt.Errorf("engine: store closed: %w", ErrStopped)
+// ErrClosed is what every accessor returns once the store is closed.
+var ErrClosed = errors.New("store: closed")
 
 // enter registers an access to the database; it is false once the store
 // is closed. Call leave when done.
-func (s *store) enter() bool {
+func (s *Store) enter() bool {
 	s.lifeMu.Lock()
 	defer s.lifeMu.Unlock()
 	if s.closed {
@@ -61,7 +61,7 @@ func (s *store) enter() bool {
 }
 
 // leave ends an access registered by enter.
-func (s *store) leave() { s.inUse.Done() }
+func (s *Store) leave() { s.inUse.Done() }
 
 // pebbleLogger routes pebble's logs into slog.
 type pebbleLogger struct{ l *slog.Logger }
@@ -79,7 +79,38 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	panic(fmt.Sprintf("pebble: "+format, args...))
 }
 
-func openStore(dir string, o *Options, onStall func(reason string)) (*store, error) {
+// Options configures the store. Zero fields take the defaults in
+// parentheses.
+type Options struct {
+	// CacheSize is pebble's block cache in bytes (32 MiB).
+	CacheSize int64
+	// MemTableSize is pebble's memtable size in bytes (32 MiB).
+	MemTableSize uint64
+	// BatchSegmentSize is the size at which the batch log starts a new
+	// segment (64 MiB).
+	BatchSegmentSize int64
+	// NoSync writes without fsync: for benchmarks on throwaway data only.
+	NoSync bool
+	// Logger receives pebble's and the batch log's logs (discard).
+	Logger *slog.Logger
+}
+
+// Open opens (or creates) the store in dir: the pebble database in
+// dir/pebble and the batch log in dir/batches. onStall, if not nil, is
+// called when pebble stalls writes.
+func Open(dir string, o Options, onStall func(reason string)) (*Store, error) {
+	if o.CacheSize <= 0 {
+		o.CacheSize = 32 << 20
+	}
+	if o.MemTableSize == 0 {
+		o.MemTableSize = 32 << 20
+	}
+	if o.BatchSegmentSize <= 0 {
+		o.BatchSegmentSize = 64 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	opts := &pebble.Options{
@@ -100,21 +131,21 @@ func openStore(dir string, o *Options, onStall func(reason string)) (*store, err
 	opts.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
 	db, err := pebble.Open(filepath.Join(dir, "pebble"), opts)
 	if err != nil {
-		return nil, fmt.Errorf("engine: open store %s: %w", dir, err)
+		return nil, fmt.Errorf("store: open %s: %w", dir, err)
 	}
 	blog, err := openBatchLog(filepath.Join(dir, "batches"), o.BatchSegmentSize, o.Logger)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
 	}
-	return &store{db: db, blog: blog, noSync: o.NoSync, maxSegments: 16}, nil
+	return &Store{db: db, blog: blog, noSync: o.NoSync, maxSegments: 16}, nil
 }
 
-// close waits for the accesses in flight, refuses new ones and closes the
+// Close waits for the accesses in flight, refuses new ones and closes the
 // batch log and the database. The node calls it last on shutdown, once the
 // content service and the executor have stopped writing; a second call
 // does nothing.
-func (s *store) close() error {
+func (s *Store) Close() error {
 	s.lifeMu.Lock()
 	already := s.closed
 	s.closed = true
@@ -125,34 +156,34 @@ func (s *store) close() error {
 	s.inUse.Wait()
 	errs := []error{s.blog.close()}
 	if err := s.db.Close(); err != nil {
-		errs = append(errs, fmt.Errorf("engine: close store: %w", err))
+		errs = append(errs, fmt.Errorf("store: close store: %w", err))
 	}
 	return errors.Join(errs...)
 }
 
-// loadDAGRecords returns every record the core persisted, keys without the
+// LoadDAGRecords returns every record the core persisted, keys without the
 // engine's prefix.
-func (s *store) loadDAGRecords() ([]dag.Record, error) {
+func (s *Store) LoadDAGRecords() ([]dag.Record, error) {
 	if !s.enter() {
-		return nil, errStoreClosed
+		return nil, ErrClosed
 	}
 	defer s.leave()
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(dagPrefix), UpperBound: prefixEnd(dagPrefix)})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: []byte(DAGPrefix), UpperBound: PrefixEnd(DAGPrefix)})
 	if err != nil {
-		return nil, fmt.Errorf("engine: load records: %w", err)
+		return nil, fmt.Errorf("store: load records: %w", err)
 	}
 	var out []dag.Record
 	for ok := it.First(); ok; ok = it.Next() {
-		k := bytes.Clone(it.Key()[len(dagPrefix):])
+		k := bytes.Clone(it.Key()[len(DAGPrefix):])
 		v, err := it.ValueAndErr()
 		if err != nil {
 			_ = it.Close()
-			return nil, fmt.Errorf("engine: load records: %w", err)
+			return nil, fmt.Errorf("store: load records: %w", err)
 		}
 		out = append(out, dag.Record{Key: k, Value: bytes.Clone(v)})
 	}
 	if err := it.Close(); err != nil {
-		return nil, fmt.Errorf("engine: load records: %w", err)
+		return nil, fmt.Errorf("store: load records: %w", err)
 	}
 	err = s.blog.all(func(d crypto.Digest, v []byte) error {
 		out = append(out, dag.Record{Key: dag.BatchKey(d), Value: v})
@@ -164,14 +195,14 @@ func (s *store) loadDAGRecords() ([]dag.Record, error) {
 	return out, nil
 }
 
-// write makes recs and the commit index entries durable, in order: batch
+// Write makes recs and the commit index entries durable, in order: batch
 // bodies first (the batch log, synced), then everything else in one
 // synced pebble batch. A crash in between leaves batches that no record
 // references yet, which a restart handles like batches sealed but not
 // proposed. It returns the bytes written.
-func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
+func (s *Store) Write(recs []dag.Record, index []*CommitIndex) (int, error) {
 	if !s.enter() {
-		return 0, errStoreClosed
+		return 0, ErrClosed
 	}
 	defer s.leave()
 	var ops []batchOp
@@ -198,38 +229,38 @@ func (s *store) write(recs []dag.Record, index []*commitIndex) (int, error) {
 		}
 		var err error
 		if r.Delete {
-			err = b.Delete(dagKey(r.Key), nil)
+			err = b.Delete(DAGKey(r.Key), nil)
 		} else {
-			err = b.Set(dagKey(r.Key), r.Value, nil)
+			err = b.Set(DAGKey(r.Key), r.Value, nil)
 		}
 		if err != nil {
-			return 0, fmt.Errorf("engine: write: %w", err)
+			return 0, fmt.Errorf("store: write: %w", err)
 		}
 	}
 	for _, ci := range index {
-		if err := b.Set(indexKey(ci.Seq), ci.encode(), nil); err != nil {
-			return 0, fmt.Errorf("engine: write: %w", err)
+		if err := b.Set(IndexKey(ci.Seq), ci.Encode(), nil); err != nil {
+			return 0, fmt.Errorf("store: write: %w", err)
 		}
 	}
 	n := b.Len() + nlog
 	if err := b.Commit(s.writeOpts(true)); err != nil {
-		return 0, fmt.Errorf("engine: write: %w", err)
+		return 0, fmt.Errorf("store: write: %w", err)
 	}
 	return n, nil
 }
 
-// get calls fn with the value of key while it is valid.
-func (s *store) get(key []byte, fn func(v []byte) error) error {
+// Get calls fn with the value of key while it is valid.
+func (s *Store) Get(key []byte, fn func(v []byte) error) error {
 	if !s.enter() {
-		return errStoreClosed
+		return ErrClosed
 	}
 	defer s.leave()
 	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
-		return errNotFound
+		return ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("engine: read %q: %w", key, err)
+		return fmt.Errorf("store: read %q: %w", key, err)
 	}
 	defer closer.Close()
 	return fn(v)
@@ -237,70 +268,70 @@ func (s *store) get(key []byte, fn func(v []byte) error) error {
 
 // writeOpts returns the options of a write: synced if durable, unless the
 // node does not sync at all (Options.NoSync).
-func (s *store) writeOpts(durable bool) *pebble.WriteOptions {
+func (s *Store) writeOpts(durable bool) *pebble.WriteOptions {
 	if durable && !s.noSync {
 		return pebble.Sync
 	}
 	return pebble.NoSync
 }
 
-// record returns a copy of the value of key, or errNotFound.
-func (s *store) record(key []byte) ([]byte, error) {
+// Record returns a copy of the value of key, or errNotFound.
+func (s *Store) Record(key []byte) ([]byte, error) {
 	var out []byte
-	err := s.get(key, func(v []byte) error {
+	err := s.Get(key, func(v []byte) error {
 		out = bytes.Clone(v)
 		return nil
 	})
 	return out, err
 }
 
-// set writes key, synced if durable (see writeOpts).
-func (s *store) set(key, value []byte, durable bool) error {
+// Set writes key, synced if durable (see writeOpts).
+func (s *Store) Set(key, value []byte, durable bool) error {
 	if !s.enter() {
-		return errStoreClosed
+		return ErrClosed
 	}
 	defer s.leave()
 	if err := s.db.Set(key, value, s.writeOpts(durable)); err != nil {
-		return fmt.Errorf("engine: write %q: %w", key, err)
+		return fmt.Errorf("store: write %q: %w", key, err)
 	}
 	return nil
 }
 
-// del deletes key, synced if durable (see writeOpts).
-func (s *store) del(key []byte, durable bool) error {
+// Del deletes key, synced if durable (see writeOpts).
+func (s *Store) Del(key []byte, durable bool) error {
 	if !s.enter() {
-		return errStoreClosed
+		return ErrClosed
 	}
 	defer s.leave()
 	if err := s.db.Delete(key, s.writeOpts(durable)); err != nil {
-		return fmt.Errorf("engine: delete %q: %w", key, err)
+		return fmt.Errorf("store: delete %q: %w", key, err)
 	}
 	return nil
 }
 
-// scan calls fn with each key under prefix (without the prefix) that
+// Scan calls fn with each key under prefix (without the prefix) that
 // sorts after prefix+after, and its value, in order, until fn returns
 // false or limit keys were seen (limit <= 0: no limit). Keys and values
 // are valid during the call only.
-func (s *store) scan(prefix string, after []byte, limit int, fn func(k, v []byte) bool) error {
+func (s *Store) Scan(prefix string, after []byte, limit int, fn func(k, v []byte) bool) error {
 	if !s.enter() {
-		return errStoreClosed
+		return ErrClosed
 	}
 	defer s.leave()
 	lower := append([]byte(prefix), after...)
 	if len(after) > 0 {
 		lower = append(lower, 0)
 	}
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: prefixEnd(prefix)})
+	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: PrefixEnd(prefix)})
 	if err != nil {
-		return fmt.Errorf("engine: scan %q: %w", prefix, err)
+		return fmt.Errorf("store: scan %q: %w", prefix, err)
 	}
 	n := 0
 	for ok := it.First(); ok && (limit <= 0 || n < limit); ok = it.Next() {
 		v, err := it.ValueAndErr()
 		if err != nil {
 			_ = it.Close()
-			return fmt.Errorf("engine: scan %q: %w", prefix, err)
+			return fmt.Errorf("store: scan %q: %w", prefix, err)
 		}
 		n++
 		if !fn(it.Key()[len(prefix):], v) {
@@ -308,54 +339,54 @@ func (s *store) scan(prefix string, after []byte, limit int, fn func(k, v []byte
 		}
 	}
 	if err := it.Close(); err != nil {
-		return fmt.Errorf("engine: scan %q: %w", prefix, err)
+		return fmt.Errorf("store: scan %q: %w", prefix, err)
 	}
 	return nil
 }
 
-// writeBatch is a set of writes to the store applied atomically by
+// WriteBatch is a set of writes to the store applied atomically by
 // commit. It holds the store open (enter) until close: always close it.
-type writeBatch struct {
-	s *store
+type WriteBatch struct {
+	s *Store
 	b *pebble.Batch // nil: the store was closed
 }
 
-// newBatch returns an empty write batch; on a closed store, one whose
+// NewBatch returns an empty write batch; on a closed store, one whose
 // every operation returns errStoreClosed.
-func (s *store) newBatch() *writeBatch {
+func (s *Store) NewBatch() *WriteBatch {
 	if !s.enter() {
-		return &writeBatch{s: s}
+		return &WriteBatch{s: s}
 	}
-	return &writeBatch{s: s, b: s.db.NewBatch()}
+	return &WriteBatch{s: s, b: s.db.NewBatch()}
 }
 
-// set adds a write of key to the batch.
-func (w *writeBatch) set(key, value []byte) error {
+// Set adds a write of key to the batch.
+func (w *WriteBatch) Set(key, value []byte) error {
 	if w.b == nil {
-		return errStoreClosed
+		return ErrClosed
 	}
 	return w.b.Set(key, value, nil)
 }
 
-// del adds a deletion of key to the batch.
-func (w *writeBatch) del(key []byte) error {
+// Del adds a deletion of key to the batch.
+func (w *WriteBatch) Del(key []byte) error {
 	if w.b == nil {
-		return errStoreClosed
+		return ErrClosed
 	}
 	return w.b.Delete(key, nil)
 }
 
-// commit applies the batch, synced if durable (see writeOpts).
-func (w *writeBatch) commit(durable bool) error {
+// Commit applies the batch, synced if durable (see writeOpts).
+func (w *WriteBatch) Commit(durable bool) error {
 	if w.b == nil {
-		return errStoreClosed
+		return ErrClosed
 	}
 	return w.b.Commit(w.s.writeOpts(durable))
 }
 
-// close releases the batch and its hold on the store; a second call does
+// Close releases the batch and its hold on the store; a second call does
 // nothing.
-func (w *writeBatch) close() {
+func (w *WriteBatch) Close() {
 	if w.b == nil {
 		return
 	}
@@ -364,20 +395,20 @@ func (w *writeBatch) close() {
 	w.s.leave()
 }
 
-// getBatch calls fn with the encoding of stored batch d.
-func (s *store) getBatch(d crypto.Digest, fn func(v []byte) error) error {
+// GetBatch calls fn with the encoding of stored batch d.
+func (s *Store) GetBatch(d crypto.Digest, fn func(v []byte) error) error {
 	if !s.enter() {
-		return errStoreClosed
+		return ErrClosed
 	}
 	defer s.leave()
 	return s.blog.get(d, fn)
 }
 
-// compactBatches rewrites the live batches of the oldest batch-log segment
+// CompactBatches rewrites the live batches of the oldest batch-log segment
 // when there are too many segments, so that it can be removed.
-func (s *store) compactBatches() error {
+func (s *Store) CompactBatches() error {
 	if !s.enter() {
-		return errStoreClosed
+		return ErrClosed
 	}
 	defer s.leave()
 	ops := s.blog.oldLive(s.maxSegments)
@@ -388,10 +419,28 @@ func (s *store) compactBatches() error {
 	return err
 }
 
+// HasBatch reports whether batch d is stored.
+func (s *Store) HasBatch(d crypto.Digest) bool {
+	if !s.enter() {
+		return false
+	}
+	defer s.leave()
+	return s.blog.has(d)
+}
+
+// BatchSize returns the size of stored batch d's encoding.
+func (s *Store) BatchSize(d crypto.Digest) (int64, bool) {
+	if !s.enter() {
+		return 0, false
+	}
+	defer s.leave()
+	return s.blog.size(d)
+}
+
 // ReadBatch implements dag.BatchReader over the persisted batches.
-func (s *store) ReadBatch(d crypto.Digest) (*dag.Batch, bool) {
+func (s *Store) ReadBatch(d crypto.Digest) (*dag.Batch, bool) {
 	var b *dag.Batch
-	err := s.getBatch(d, func(v []byte) error {
+	err := s.GetBatch(d, func(v []byte) error {
 		var err error
 		b, err = dag.DecodeBatch(v)
 		return err
@@ -399,10 +448,10 @@ func (s *store) ReadBatch(d crypto.Digest) (*dag.Batch, bool) {
 	return b, err == nil
 }
 
-// commitRecord reads the core's record of commit seq.
-func (s *store) commitRecord(seq uint64) (*dag.CommitRecord, error) {
+// CommitRecord reads the core's record of commit seq.
+func (s *Store) CommitRecord(seq uint64) (*dag.CommitRecord, error) {
 	var cr *dag.CommitRecord
-	err := s.get(dagKey(dag.CommitKey(seq)), func(v []byte) error {
+	err := s.Get(DAGKey(dag.CommitKey(seq)), func(v []byte) error {
 		var err error
 		cr, err = dag.DecodeCommitRecord(v)
 		return err
@@ -410,25 +459,27 @@ func (s *store) commitRecord(seq uint64) (*dag.CommitRecord, error) {
 	return cr, err
 }
 
-// commitIndex is the engine's record of one commit: where its
+// CommitIndex is the engine's record of one commit: where its
 // transactions are, so the API can serve them while the batches live.
-type commitIndex struct {
+type CommitIndex struct {
 	Seq         uint64
 	LeaderRound uint64
 	Timestamp   dag.Time
 	Digest      crypto.Digest
 	Certs       int
-	Batches     []indexedBatch
+	Batches     []IndexedBatch
 }
 
-type indexedBatch struct {
+// IndexedBatch is one batch of a CommitIndex: its digest, author and
+// transaction count.
+type IndexedBatch struct {
 	Digest crypto.Digest
 	Author dag.ValidatorID
 	Txs    int
 }
 
-// txCount returns the transactions of the commit.
-func (ci *commitIndex) txCount() int {
+// TxCount returns the transactions of the commit.
+func (ci *CommitIndex) TxCount() int {
 	n := 0
 	for _, b := range ci.Batches {
 		n += b.Txs
@@ -438,7 +489,8 @@ func (ci *commitIndex) txCount() int {
 
 const indexVersion = 1
 
-func (ci *commitIndex) encode() []byte {
+// Encode returns the entry's canonical encoding (DecodeCommitIndex).
+func (ci *CommitIndex) Encode() []byte {
 	b := make([]byte, 0, 1+8+8+8+32+4+4+len(ci.Batches)*38)
 	b = append(b, indexVersion)
 	b = binary.BigEndian.AppendUint64(b, ci.Seq)
@@ -455,13 +507,13 @@ func (ci *commitIndex) encode() []byte {
 	return b
 }
 
-// decodeCommitIndex strictly decodes an index entry read from disk.
-func decodeCommitIndex(p []byte) (*commitIndex, error) {
+// DecodeCommitIndex strictly decodes an index entry read from disk.
+func DecodeCommitIndex(p []byte) (*CommitIndex, error) {
 	const head = 1 + 8 + 8 + 8 + 32 + 4 + 4
 	if len(p) < head || p[0] != indexVersion {
-		return nil, fmt.Errorf("engine: commit index entry of %d bytes: %w", len(p), dag.ErrMalformed)
+		return nil, fmt.Errorf("store: commit index entry of %d bytes: %w", len(p), dag.ErrMalformed)
 	}
-	ci := &commitIndex{
+	ci := &CommitIndex{
 		Seq:         binary.BigEndian.Uint64(p[1:]),
 		LeaderRound: binary.BigEndian.Uint64(p[9:]),
 		Timestamp:   dag.Time(binary.BigEndian.Uint64(p[17:])),
@@ -471,9 +523,9 @@ func decodeCommitIndex(p []byte) (*commitIndex, error) {
 	n := binary.BigEndian.Uint32(p[61:])
 	rest := p[head:]
 	if uint64(n)*38 != uint64(len(rest)) {
-		return nil, fmt.Errorf("engine: commit index entry: %d batches in %d bytes: %w", n, len(rest), dag.ErrMalformed)
+		return nil, fmt.Errorf("store: commit index entry: %d batches in %d bytes: %w", n, len(rest), dag.ErrMalformed)
 	}
-	ci.Batches = make([]indexedBatch, n)
+	ci.Batches = make([]IndexedBatch, n)
 	for i := range ci.Batches {
 		x := rest[i*38:]
 		copy(ci.Batches[i].Digest[:], x[:32])
@@ -483,12 +535,12 @@ func decodeCommitIndex(p []byte) (*commitIndex, error) {
 	return ci, nil
 }
 
-// commitIndex reads the index entry of commit seq.
-func (s *store) commitIndex(seq uint64) (*commitIndex, error) {
-	var ci *commitIndex
-	err := s.get(indexKey(seq), func(v []byte) error {
+// CommitIndex reads the index entry of commit seq.
+func (s *Store) CommitIndex(seq uint64) (*CommitIndex, error) {
+	var ci *CommitIndex
+	err := s.Get(IndexKey(seq), func(v []byte) error {
 		var err error
-		ci, err = decodeCommitIndex(v)
+		ci, err = DecodeCommitIndex(v)
 		return err
 	})
 	return ci, err

@@ -21,7 +21,7 @@ const module = "github.com/dagd/dagd"
 // apart: any package may import it.
 var layers = []string{
 	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
-	"engine/api", "engine/client", "engine/client/contentpay", "engine",
+	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine",
 	"loadtest", "loadtest/inproc", "bench", "cmd",
 	"internal",
 }
@@ -37,6 +37,8 @@ var layers = []string{
 // reach nodes through it without importing the node (nor cgo).
 // engine/client/contentpay holds the rules of a paid content put that
 // client and node share, over the ledger's types.
+// engine/store, the storage room, owns the node's pebble database and
+// batch log under the node and its rooms.
 // loadtest/inproc is the one part of the load generator that drives an
 // in-process devnet.
 var edges = map[string][]string{
@@ -52,7 +54,8 @@ var edges = map[string][]string{
 	"engine/api":               {},
 	"engine/client":            {"erasure", "engine/api"},
 	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
-	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay"},
+	"engine/store":             {"crypto", "dag"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store"},
 	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
 	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine", "loadtest"},
 	"bench":                    {"dag", "engine", "loadtest", "loadtest/inproc"},
