@@ -61,7 +61,7 @@ func TestContentLedgerRegistration(t *testing.T) {
 			t.Fatalf("node %d sees registration %+v, node 0 %+v", i, r, first)
 		}
 	}
-	op := devnetOperatorKey(d.opts.Seed, 1).Public()
+	op := contracts.DevnetOperatorKey(d.opts.Seed, 1).Public()
 	if first.Registrant != op.String() {
 		t.Fatalf("registrant %s, want node 1's account %s", first.Registrant, op)
 	}

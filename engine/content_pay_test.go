@@ -100,8 +100,8 @@ func TestContentPaidPut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	payer := devnetOperatorKey(d.opts.Seed, 3) // funded by the genesis
-	node := devnetOperatorKey(d.opts.Seed, 1).Public()
+	payer := contracts.DevnetOperatorKey(d.opts.Seed, 3) // funded by the genesis
+	node := contracts.DevnetOperatorKey(d.opts.Seed, 1).Public()
 	testwait.Until(t, testTimeout, "the genesis to execute on nodes 1 and 2", func() bool {
 		return accountOf(t, d, 1, payer.Public()).Balance != 0 && accountOf(t, d, 2, payer.Public()).Balance != 0
 	})
@@ -114,7 +114,7 @@ func TestContentPaidPut(t *testing.T) {
 		"fee one short":  {data, paidTx(t, d, params, payer, data, -1), http.StatusPaymentRequired, "stored bytes"},
 		"other size":     {data[1:], paidTx(t, d, params, payer, data, 0), http.StatusPaymentRequired, "pays for"},
 		"other content":  {randomContent(132, len(data)), paidTx(t, d, params, payer, data, 0), http.StatusPaymentRequired, "not the content signed for"},
-		"unfunded payer": {data, paidTx(t, d, params, DevnetAccountKey("nobody", 99), data, 0), http.StatusPaymentRequired, "does not exist"},
+		"unfunded payer": {data, paidTx(t, d, params, contracts.DevnetAccountKey("nobody", 99), data, 0), http.StatusPaymentRequired, "does not exist"},
 		"over the quota": {randomContent(133, 3<<20), paidTx(t, d, params, payer, randomContent(133, 3<<20), 0), http.StatusTooManyRequests, "limit 4194304 per account"},
 	} {
 		st, body := postPut(t, d, 1, c.body, c.tx)

@@ -50,7 +50,7 @@ type DevnetOptions struct {
 	// Default: discard.
 	Logger *slog.Logger
 	// Accounts is the number of funded accounts of the devnet's genesis
-	// (DevnetAccountKey). Default DefaultDevnetAccounts; negative: none.
+	// (contracts.DevnetAccountKey). Default DefaultDevnetAccounts; negative: none.
 	Accounts int
 	// Execution configures every node's executor (see ExecutionOptions);
 	// with Execution.Disabled the devnet has no genesis and no state.
@@ -230,7 +230,7 @@ func (d *Devnet) NodeOptions(i int) Options {
 	// admission lets it through; signed transactions are checked.
 	o.Execution.AdmitOpaque = true
 	if d.genesis != nil {
-		o.AccountKey = devnetOperatorKey(d.opts.Seed, i) // funded by the genesis
+		o.AccountKey = contracts.DevnetOperatorKey(d.opts.Seed, i) // funded by the genesis
 	}
 	o.Content.OperatorPaysPuts = true // a local devnet: operators pay for puts, as clients need no account
 	if d.opts.API {

@@ -11,33 +11,15 @@ import (
 const (
 	// DefaultDevnetAccounts is the default DevnetOptions.Accounts.
 	DefaultDevnetAccounts = 1024
-	// DevnetAccountBalance is the genesis balance of each devnet account:
-	// a billion transfers at the minimum fee, and room for 10^7 accounts
-	// within the uint64 supply.
-	DevnetAccountBalance = 1 << 40
 	// DevnetValidatorStake is the stake each devnet validator's operator
 	// bonds in the genesis.
 	DevnetValidatorStake = 1_000_000
 )
 
-// DevnetAccountKey derives funded account i of a devnet's genesis from
-// seed (DevnetOptions.Seed): anyone with the seed has the keys, so use
-// them for tests and local networks only.
-func DevnetAccountKey(seed string, i int) *crypto.AccountPrivateKey {
-	return crypto.AccountKeyFromSeed(crypto.Hash([]byte("dagd/devnet/account/v1"), []byte(seed), []byte(fmt.Sprint(i))))
-}
-
-// devnetOperatorKey derives the operator account of validator i. The
-// genesis funds it, and node i uses it as its own account
-// (Options.AccountKey) to register the content put through it.
-func devnetOperatorKey(seed string, i int) *crypto.AccountPrivateKey {
-	return crypto.AccountKeyFromSeed(crypto.Hash([]byte("dagd/devnet/operator/v1"), []byte(seed), []byte(fmt.Sprint(i))))
-}
-
 // DevnetGenesis returns the deterministic genesis of a devnet: accounts
-// DevnetAccountKey(seed, 0..accounts-1) with DevnetAccountBalance each,
+// contracts.DevnetAccountKey(seed, 0..accounts-1) with contracts.DevnetAccountBalance each,
 // and the committee's validators, each bonded by its own operator account,
-// which also holds DevnetAccountBalance to pay the validator's own
+// which also holds contracts.DevnetAccountBalance to pay the validator's own
 // transactions (content registrations).
 func DevnetGenesis(chainID, seed string, accounts int, committee []Validator) (*contracts.Genesis, error) {
 	if accounts < 0 || accounts > contracts.MaxGenesisAccounts {
@@ -45,17 +27,17 @@ func DevnetGenesis(chainID, seed string, accounts int, committee []Validator) (*
 	}
 	g := &contracts.Genesis{ChainID: chainID}
 	for i := range accounts {
-		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: DevnetAccountKey(seed, i).Public(), Balance: DevnetAccountBalance})
+		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: contracts.DevnetAccountKey(seed, i).Public(), Balance: contracts.DevnetAccountBalance})
 	}
 	for i, v := range committee {
-		gv := contracts.GenesisValidator{Stake: DevnetValidatorStake * v.Stake, Operator: devnetOperatorKey(seed, i).Public()}
+		gv := contracts.GenesisValidator{Stake: DevnetValidatorStake * v.Stake, Operator: contracts.DevnetOperatorKey(seed, i).Public()}
 		if len(v.BLSPublicKey) != len(gv.BLSPublicKey) || len(v.ProofOfPossession) != len(gv.ProofOfPossession) {
 			return nil, fmt.Errorf("engine: devnet validator %d: malformed BLS key or proof of possession", i)
 		}
 		copy(gv.BLSPublicKey[:], v.BLSPublicKey)
 		copy(gv.ProofOfPossession[:], v.ProofOfPossession)
 		g.Validators = append(g.Validators, gv)
-		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: gv.Operator, Balance: DevnetAccountBalance})
+		g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: gv.Operator, Balance: contracts.DevnetAccountBalance})
 	}
 	if err := g.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: devnet genesis: %w", err)
@@ -67,7 +49,9 @@ func DevnetGenesis(chainID, seed string, accounts int, committee []Validator) (*
 func (d *Devnet) Genesis() *contracts.Genesis { return d.genesis }
 
 // AccountKey returns funded account i of the devnet's genesis.
-func (d *Devnet) AccountKey(i int) *crypto.AccountPrivateKey { return DevnetAccountKey(d.opts.Seed, i) }
+func (d *Devnet) AccountKey(i int) *crypto.AccountPrivateKey {
+	return contracts.DevnetAccountKey(d.opts.Seed, i)
+}
 
 // ChainID returns the devnet's chain id.
 func (d *Devnet) ChainID() string { return d.opts.ChainID }

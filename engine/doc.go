@@ -175,5 +175,5 @@
 // StartDevnet runs several nodes in one process on loopback, with
 // deterministic keys, for tests, benchmarks and `dagd devnet`. Unless
 // execution is disabled, a devnet starts from DevnetGenesis: accounts
-// DevnetAccountKey(seed, i) funded with DevnetAccountBalance each.
+// contracts.DevnetAccountKey(seed, i) funded with contracts.DevnetAccountBalance each.
 package engine

@@ -175,7 +175,7 @@ func TestExecutionEndToEnd(t *testing.T) {
 		var ai AccountInfo
 		pk := d.AccountKey(a).Public()
 		getJSON(t, base+"/v1/accounts/"+hex.EncodeToString(pk[:])+"?proof=1&seq="+strconv.FormatUint(last, 10), 200, &ai)
-		want := uint64(DevnetAccountBalance)
+		want := uint64(contracts.DevnetAccountBalance)
 		for _, tx := range txs {
 			op := tx.Op.(*contracts.Transfer)
 			if tx.Sender == pk {

@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/engine/config"
 )
 
@@ -434,7 +434,7 @@ anyone with the seed has those keys, so use them on local networks only.`,
 				if devnetAcct < 0 {
 					return usageError("--devnet-account %d: want an account index", devnetAcct)
 				}
-				key = engine.DevnetAccountKey(devnetSeed, devnetAcct)
+				key = contracts.DevnetAccountKey(devnetSeed, devnetAcct)
 			case fromSeed:
 				key, err = readSeed(cmd)
 			default:

@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
-	"github.com/dagd/dagd/engine"
 	"github.com/dagd/dagd/loadtest"
 )
 
@@ -79,7 +79,7 @@ commit: two targets that disagree on one also exit with status 2.`,
 				}
 				keys := make([]*crypto.AccountPrivateKey, accounts)
 				for i := range keys {
-					keys[i] = engine.DevnetAccountKey(seed, i)
+					keys[i] = contracts.DevnetAccountKey(seed, i)
 				}
 				if workload == "transfers" {
 					wl, err = loadtest.NewTransfers(loadtest.TransferOptions{Keys: keys, ChainID: chainID})

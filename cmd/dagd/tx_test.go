@@ -277,7 +277,7 @@ func TestTxCommandsEndToEnd(t *testing.T) {
 		t.Fatalf("bob after the transfer: %+v", bob)
 	}
 	alice := query("account", d.AccountKey(0).Public().String(), "--seq", seq)
-	if alice.Value["balance"] != strconv.FormatUint(engine.DevnetAccountBalance-50000-contracts.DefaultMinFee, 10) || alice.Value["nonce"] != "1" {
+	if alice.Value["balance"] != strconv.FormatUint(contracts.DevnetAccountBalance-50000-contracts.DefaultMinFee, 10) || alice.Value["nonce"] != "1" {
 		t.Fatalf("alice after the transfer: %+v", alice)
 	}
 	nobody := query("account", crypto.AccountKeyFromSeed(crypto.Hash([]byte("nobody"))).Public().String())

@@ -62,7 +62,7 @@ type TestnetOptions struct {
 	Rand io.Reader
 	// Accounts, when positive, writes DIR/genesis.json, which every home's
 	// genesis_file names: Accounts funded accounts derived from
-	// AccountsSeed (engine.DevnetAccountKey, engine.DevnetAccountBalance
+	// AccountsSeed (contracts.DevnetAccountKey, contracts.DevnetAccountBalance
 	// each) and the validators' stakes (engine.DevnetGenesis). Default 0:
 	// no genesis, the state starts empty.
 	Accounts int
@@ -142,7 +142,7 @@ type Testnet struct {
 	// accounts.
 	Genesis string `json:"genesis,omitempty"`
 	// Accounts is the number of funded accounts and AccountsSeed what
-	// derives their keys (engine.DevnetAccountKey).
+	// derives their keys (contracts.DevnetAccountKey).
 	Accounts     int    `json:"accounts,omitempty"`
 	AccountsSeed string `json:"accounts_seed,omitempty"`
 	// Nodes lists the validators in committee order.
@@ -237,7 +237,7 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 		// Each node's own account is funded too, so that it can register
 		// content in the ledger (its transactions pay fees).
 		for _, a := range nodeAccounts {
-			g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: a, Balance: engine.DevnetAccountBalance})
+			g.Accounts = append(g.Accounts, contracts.GenesisAccount{PublicKey: a, Balance: contracts.DevnetAccountBalance})
 		}
 		if err := g.Validate(); err != nil {
 			return nil, fmt.Errorf("config: testnet: genesis: %w", err)

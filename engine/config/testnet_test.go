@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/contracts"
 )
 
 func TestGenerateTestnet(t *testing.T) {
@@ -201,7 +201,7 @@ func TestTestnetGenesis(t *testing.T) {
 			funded[a.PublicKey.String()] = a.Balance
 		}
 		for j := range 5 {
-			if pk := engine.DevnetAccountKey("s1", j).Public(); funded[pk.String()] != engine.DevnetAccountBalance {
+			if pk := contracts.DevnetAccountKey("s1", j).Public(); funded[pk.String()] != contracts.DevnetAccountBalance {
 				t.Errorf("node %d: account %d of the seed (%s) has %d", i, j, pk, funded[pk.String()])
 			}
 		}
@@ -218,7 +218,7 @@ func TestTestnetGenesis(t *testing.T) {
 			if mo.AccountKey == nil {
 				t.Fatalf("node %d has no account key", j)
 			}
-			if pk := mo.AccountKey.Public(); funded[pk.String()] != engine.DevnetAccountBalance {
+			if pk := mo.AccountKey.Public(); funded[pk.String()] != contracts.DevnetAccountBalance {
 				t.Errorf("node %d's genesis: node %d's account %s has %d", i, j, pk, funded[pk.String()])
 			}
 		}
