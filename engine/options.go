@@ -249,18 +249,9 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.PeerBanDuration == 0 {
 		o.PeerBanDuration = 30 * time.Second
 	}
-	if o.CacheSize <= 0 {
-		o.CacheSize = 32 << 20
-	}
-	if o.MemTableSize == 0 {
-		o.MemTableSize = 32 << 20
-	}
-	if o.BatchSegmentSize <= 0 {
-		o.BatchSegmentSize = 64 << 20
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
+	so := o.storeOptions()
+	so.EnsureDefaults()
+	o.CacheSize, o.MemTableSize, o.BatchSegmentSize, o.Logger = so.CacheSize, so.MemTableSize, so.BatchSegmentSize, so.Logger
 	if o.NewTransport == nil {
 		o.NewTransport = NewQUICTransport
 	}

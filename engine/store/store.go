@@ -95,10 +95,8 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// Open opens (or creates) the store in dir: the pebble database in
-// dir/pebble and the batch log in dir/batches. onStall, if not nil, is
-// called when pebble stalls writes.
-func Open(dir string, o Options, onStall func(reason string)) (*Store, error) {
+// EnsureDefaults fills the zero fields of o with their defaults.
+func (o *Options) EnsureDefaults() {
 	if o.CacheSize <= 0 {
 		o.CacheSize = 32 << 20
 	}
@@ -111,6 +109,13 @@ func Open(dir string, o Options, onStall func(reason string)) (*Store, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+}
+
+// Open opens (or creates) the store in dir: the pebble database in
+// dir/pebble and the batch log in dir/batches. onStall, if not nil, is
+// called when pebble stalls writes.
+func Open(dir string, o Options, onStall func(reason string)) (*Store, error) {
+	o.EnsureDefaults()
 	cache := pebble.NewCache(o.CacheSize)
 	defer cache.Unref()
 	opts := &pebble.Options{
