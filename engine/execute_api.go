@@ -113,7 +113,7 @@ func (n *Node) parseSeq(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 func (n *Node) stateValue(w http.ResponseWriter, key []byte, seq uint64, withProof bool) (*StateValue, []byte, bool) {
 	v, pf, err := n.exec.State().GetWithProof(key, seq)
 	if errors.Is(err, state.ErrVersionUnavailable) {
-		writeError(w, http.StatusGone, "pruned", fmt.Sprintf("the state of commit %d is no longer kept (the last %d are)", seq, n.exec.Options().KeepVersions))
+		writeError(w, http.StatusGone, "pruned", fmt.Sprintf("the state of commit %d is no longer kept (the last %d are)", seq, n.opts.Execution.KeepVersions))
 		return nil, nil, false
 	}
 	var root crypto.Digest

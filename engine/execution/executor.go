@@ -217,9 +217,6 @@ func (e *Executor) Executed() uint64 { return e.executed.Load() }
 // State returns the executed state. It is closed by Close.
 func (e *Executor) State() *state.Store { return e.st }
 
-// Options returns the executor's options.
-func (e *Executor) Options() Options { return e.opts }
-
 // Verified returns the set where admission puts the digests it verified
 // (nil when there is none).
 func (e *Executor) Verified() *VerifiedSet { return e.verified }
