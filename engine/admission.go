@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/state"
 )
 
@@ -41,10 +41,6 @@ const (
 	// TxBadSignature: the signature does not verify for the sender.
 	TxBadSignature = "bad_signature"
 )
-
-// DefaultAdmissionNonceWindow is the default
-// ExecutionOptions.AdmissionNonceWindow.
-const DefaultAdmissionNonceWindow = 1024
 
 // maxListedRejections bounds the rejections SubmitError.Error spells out.
 const maxListedRejections = 8
@@ -77,7 +73,7 @@ type accountSource interface {
 // signatures of what is left (crypto.VerifyAccountBatch, the executor's
 // rules, small-order senders refused).
 //
-// A node without execution (ExecutionOptions.Disabled) has no state to
+// A node without execution (execution.Options.Disabled) has no state to
 // read: its admission does only the stateless checks (decoding, chain id,
 // fee floor, small-order sender, signature), and a transaction with a
 // wrong nonce or an unfunded sender is ordered; the executing validators
@@ -93,11 +89,11 @@ type accountSource interface {
 type admission struct {
 	chainID  string
 	module   *contracts.Module
-	accounts accountSource // nil: the node does not execute
-	window   uint64        // nonces admitted beyond the next one
-	workers  int           // signature verification goroutines
-	opaque   bool          // let bytes that do not decode through (ExecutionOptions.AdmitOpaque)
-	verified *verifiedSet  // where verified digests go for the executor; nil without execution
+	accounts accountSource          // nil: the node does not execute
+	window   uint64                 // nonces admitted beyond the next one
+	workers  int                    // signature verification goroutines
+	opaque   bool                   // let bytes that do not decode through (execution.Options.AdmitOpaque)
+	verified *execution.VerifiedSet // where verified digests go for the executor; nil without execution
 }
 
 // newAdmission returns the admission of node n (its executor is set up).
@@ -106,7 +102,7 @@ func newAdmission(n *Node) *admission {
 	a := &admission{chainID: n.opts.ChainID, module: contracts.NewModule(o.Params), window: o.AdmissionNonceWindow, workers: o.VerifyWorkers,
 		opaque: o.AdmitOpaque}
 	if n.exec != nil {
-		a.accounts, a.verified = n.exec.st, n.exec.verified
+		a.accounts, a.verified = n.exec.State(), n.exec.Verified()
 	}
 	return a
 }
@@ -192,7 +188,7 @@ func (a *admission) check(txs [][]byte) ([]TxRejection, error) {
 				ok = append(ok, crypto.Hash(txs[at[j]]))
 			}
 		}
-		a.verified.add(ok)
+		a.verified.Add(ok)
 	}
 	slices.SortFunc(rej, func(x, y TxRejection) int { return cmp.Compare(x.Index, y.Index) })
 	return rej, nil
@@ -251,57 +247,6 @@ func withRejections(accepted int, err error, rej []TxRejection) error {
 	}
 	return &SubmitError{Reason: ReasonInvalidTx, Accepted: accepted, Index: rej[0].Index, Rejected: rej,
 		Detail: fmt.Sprintf("%d transactions refused, %d accepted", len(rej), accepted)}
-}
-
-// verifiedSetSize bounds the digests a verifiedSet remembers: about 5 MB.
-const verifiedSetSize = 1 << 16
-
-// verifiedSet remembers the digests of the transactions whose signatures
-// admission verified, for the executor (shard.Options.Verified), which
-// then does not verify them a second time: a transaction's validity is a
-// function of its bytes, which the digest names. It is bounded: beyond
-// verifiedSetSize digests the oldest are forgotten (then verified again).
-// It is safe for concurrent use.
-type verifiedSet struct {
-	mu   sync.Mutex
-	m    map[crypto.Digest]struct{}
-	ring []crypto.Digest // insertion order, to forget the oldest
-	next int             // the ring's oldest entry once it is full
-}
-
-func newVerifiedSet(size int) *verifiedSet {
-	size = max(size, 1)
-	return &verifiedSet{m: make(map[crypto.Digest]struct{}, size), ring: make([]crypto.Digest, 0, size)}
-}
-
-// add remembers ds; a nil set ignores them.
-func (s *verifiedSet) add(ds []crypto.Digest) {
-	if s == nil || len(ds) == 0 {
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, d := range ds {
-		if len(s.ring) < cap(s.ring) {
-			s.ring = append(s.ring, d)
-		} else {
-			delete(s.m, s.ring[s.next]) // it may be gone, or named again later: a miss costs a verification only
-			s.ring[s.next] = d
-			s.next = (s.next + 1) % len(s.ring)
-		}
-		s.m[d] = struct{}{}
-	}
-}
-
-// Take implements shard.VerifiedSet.
-func (s *verifiedSet) Take(d crypto.Digest) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.m[d]; ok {
-		delete(s.m, d)
-		return true
-	}
-	return false
 }
 
 // describeRejections spells out the first rejections for an error message.

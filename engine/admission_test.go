@@ -12,6 +12,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/state"
 )
 
@@ -67,8 +68,8 @@ func worthlessBatch(t testing.TB, src *mapAccounts) ([][]byte, []string) {
 	forged.Signature[0] = 1 // all-zero sender, R = identity, S = 0: verifies under plain ZIP-215
 	add(TxSmallOrderSender, forged)
 	add(TxNonceUsed, signed(rich, admitChain, 4, fee))
-	add(TxNonceTooFar, signed(rich, admitChain, 5+DefaultAdmissionNonceWindow, fee))
-	add("", signed(rich, admitChain, 5+DefaultAdmissionNonceWindow-1, fee))
+	add(TxNonceTooFar, signed(rich, admitChain, 5+execution.DefaultAdmissionNonceWindow, fee))
+	add("", signed(rich, admitChain, 5+execution.DefaultAdmissionNonceWindow-1, fee))
 	add(TxCannotPayFee, signed(poor, admitChain, 0, fee))
 	add(TxCannotPayFee, signed(admitKey(3), admitChain, 0, fee)) // no account at all
 	bad := signed(rich, admitChain, 7, fee)
@@ -81,7 +82,7 @@ func worthlessBatch(t testing.TB, src *mapAccounts) ([][]byte, []string) {
 
 func testAdmission(src accountSource) *admission {
 	return &admission{chainID: admitChain, module: contracts.NewModule(contracts.Params{}), accounts: src,
-		window: DefaultAdmissionNonceWindow, workers: 2}
+		window: execution.DefaultAdmissionNonceWindow, workers: 2}
 }
 
 // TestAdmissionRefusesWorthless pins issue 13, finding 8 at admission:
@@ -116,7 +117,7 @@ func TestAdmissionRefusesWorthless(t *testing.T) {
 		t.Errorf("%d account reads for 3 senders that reach the state checks", src.reads)
 	}
 	// What verified is remembered for the executor, nothing else.
-	vs := newVerifiedSet(4)
+	vs := execution.NewVerifiedSet(4)
 	a = testAdmission(src)
 	a.verified = vs
 	if _, err := a.check(txs); err != nil {
@@ -312,20 +313,4 @@ func FuzzAdmission(f *testing.F) {
 			}
 		}
 	})
-}
-
-// TestVerifiedSetBounded: beyond its size the set forgets the oldest.
-func TestVerifiedSetBounded(t *testing.T) {
-	s := newVerifiedSet(2)
-	d := func(i byte) crypto.Digest { return crypto.Digest{i} }
-	s.add([]crypto.Digest{d(1), d(2), d(3)})
-	s.add([]crypto.Digest{d(4)})
-	if s.Take(d(1)) || s.Take(d(2)) || !s.Take(d(3)) || !s.Take(d(4)) || s.Take(d(4)) {
-		t.Fatal("set of 2 does not hold the last two exactly")
-	}
-	if len(s.m) != 0 || len(s.ring) != 2 {
-		t.Fatalf("%d digests, ring of %d", len(s.m), len(s.ring))
-	}
-	var nilSet *verifiedSet
-	nilSet.add([]crypto.Digest{d(1)}) // no execution: nothing to remember
 }

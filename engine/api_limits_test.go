@@ -23,6 +23,7 @@ import (
 	"github.com/dagd/dagd/dag"
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/internal/testwait"
 )
@@ -457,7 +458,7 @@ func TestCommitAnswersBounded(t *testing.T) {
 	defer cancel()
 	const limit = 200
 	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), API: true, InMemoryNetwork: true, NoSync: true, Accounts: -1,
-		Execution: ExecutionOptions{Disabled: true},
+		Execution: execution.Options{Disabled: true},
 		Configure: func(i int, o *Options) { o.API.MaxResponseBytes = limit }})
 	if err != nil {
 		t.Fatal(err)

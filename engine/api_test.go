@@ -18,6 +18,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/internal/testwait"
 )
 
@@ -40,7 +41,7 @@ func testOptions(t testing.TB, n, self int, mem *MemNetwork) Options {
 			Stake: 1, NetworkKey: k.Public().(ed25519.PublicKey), Address: fmt.Sprintf("mem:%d", i)})
 	}
 	return Options{Self: dag.ValidatorID(self), Committee: committee, ChainID: "api-test", BLSKey: bk, NetworkKey: nk,
-		DataDir: t.TempDir(), NewTransport: mem.Factory(), Execution: ExecutionOptions{AdmitOpaque: true}}
+		DataDir: t.TempDir(), NewTransport: mem.Factory(), Execution: execution.Options{AdmitOpaque: true}}
 }
 
 func testOptionsF(f *testing.F) Options { return testOptions(f, 4, 0, NewMemNetwork(0)) }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/ipfs/go-cid"
@@ -184,7 +185,7 @@ func (l *ledgerView) usable() (bool, string) {
 	if l.hasCommittee.Load() {
 		return true, ""
 	}
-	_, ok, err := e.st.Get(contracts.CommitteeKey())
+	_, ok, err := e.State().Get(contracts.CommitteeKey())
 	if err != nil {
 		return false, fmt.Sprintf("state unreadable: %v", err)
 	}
@@ -192,7 +193,7 @@ func (l *ledgerView) usable() (bool, string) {
 		l.hasCommittee.Store(true)
 		return true, ""
 	}
-	if e.executed.Load() == 0 {
+	if e.Executed() == 0 {
 		return false, "the ledger has not executed its first commit yet"
 	}
 	return false, "the ledger has no committee (the chain started without a genesis): local registry only"
@@ -210,7 +211,7 @@ func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 	if e == nil {
 		return nil, store.ErrNotFound
 	}
-	v, ok, err := e.st.Get(contracts.ContentKey(id.Bytes()))
+	v, ok, err := e.State().Get(contracts.ContentKey(id.Bytes()))
 	if err != nil {
 		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
 	}
@@ -306,11 +307,11 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 				}
 			}
 		default:
-			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.n.exec.executed.Load())
+			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.n.exec.Executed())
 		}
 		return r
 	}
-	r.Reason = fmt.Sprintf("not in the ledger as of commit %d (the node that put it registers it)", s.n.exec.executed.Load())
+	r.Reason = fmt.Sprintf("not in the ledger as of commit %d (the node that put it registers it)", s.n.exec.Executed())
 	return r
 }
 
@@ -447,7 +448,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 	}
 	ok, why := l.usable()
 	if !ok {
-		if s.n.exec != nil && s.n.exec.executed.Load() == 0 {
+		if s.n.exec != nil && s.n.exec.Executed() == 0 {
 			return nil // the genesis executes with the first commit
 		}
 		for _, p := range pend {
@@ -456,7 +457,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 		}
 		return nil
 	}
-	st := s.n.exec.st
+	st := s.n.exec.State()
 	now := s.n.opts.Clock.Now()
 	inFlight := 0
 	var submit []pendingReg
@@ -653,13 +654,13 @@ func parseRegisterEvent(ev contracts.Event) (cid.Cid, int, error) {
 // index write was lost, or of a whole history the first time. It reads the
 // commits' transactions back and keeps the RegisterContent operations the
 // state says executed in that commit. It runs on the executor's goroutine
-// before it executes anything.
-func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
+// before it executes anything (execution.Follower.CatchUp), given the last
+// executed commit and a reader of the commits' transactions.
+func (s *contentService) catchUpLedger(ctx context.Context, executed uint64, r execution.TxReader) {
 	var cursor uint64
 	if v, err := s.store.getRecord([]byte(store.LedgerCursorKey)); err == nil && len(v) == 8 {
 		cursor = binary.BigEndian.Uint64(v)
 	}
-	executed := e.executed.Load()
 	if cursor >= executed {
 		return
 	}
@@ -668,16 +669,9 @@ func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 	b := s.store.kv.NewBatch()
 	defer b.Close()
 	for seq := cursor + 1; seq <= executed && ctx.Err() == nil; seq++ {
-		ci, err := e.n.store.CommitIndex(seq)
+		txs, err := r.CommitTxs(seq)
 		if err != nil {
-			missing++
-			continue
-		}
-		var txs [][]byte
-		for _, bt := range ci.Batches {
-			if err := e.readBatch(bt.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) }); err != nil {
-				missing++
-			}
+			missing++ // what was read is indexed all the same
 		}
 		for _, raw := range txs {
 			tx, err := contracts.DecodeTx(raw)

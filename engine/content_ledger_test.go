@@ -75,7 +75,7 @@ func TestContentLedgerRegistration(t *testing.T) {
 	}
 	var txd crypto.Digest
 	copy(txd[:], mustHex(t, first.Tx))
-	rr, found, err := shard.ReadReceipt(n0.exec.st, txd)
+	rr, found, err := shard.ReadReceipt(n0.exec.State(), txd)
 	if err != nil || !found || rr.Seq != first.Seq {
 		t.Fatalf("receipt of %s: %+v %v %v", first.Tx, rr, found, err)
 	}

@@ -119,7 +119,7 @@ func (s *contentService) canPay(tx *contracts.Tx) error {
 	if s.n.exec == nil {
 		return fmt.Errorf("%w: this node does not execute transactions, so it cannot check a payment", ErrContentPayment)
 	}
-	v, found, err := s.n.exec.st.Get(contracts.AccountKey(tx.Sender))
+	v, found, err := s.n.exec.State().Get(contracts.AccountKey(tx.Sender))
 	if err != nil {
 		return fmt.Errorf("engine: account %s: %w", tx.Sender, err)
 	}
@@ -189,7 +189,7 @@ func (s *contentService) readReceipt(tx crypto.Digest) (*shard.ReceiptRecord, bo
 	if s.n.exec == nil {
 		return nil, false, nil
 	}
-	return shard.ReadReceipt(s.n.exec.st, tx)
+	return shard.ReadReceipt(s.n.exec.State(), tx)
 }
 
 // contentParams returns this node's ContentParams.

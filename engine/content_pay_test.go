@@ -26,7 +26,7 @@ import (
 // accountOf reads an account from node i's executed state.
 func accountOf(t *testing.T, d *Devnet, i int, pk crypto.AccountPublicKey) contracts.Account {
 	t.Helper()
-	v, found, err := d.Node(i).exec.st.Get(contracts.AccountKey(pk))
+	v, found, err := d.Node(i).exec.State().Get(contracts.AccountKey(pk))
 	if err != nil {
 		t.Fatal(err)
 	}

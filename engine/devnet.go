@@ -16,6 +16,7 @@ import (
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/execution"
 )
 
 // DevnetOptions configures StartDevnet. Zero values mean defaults.
@@ -52,11 +53,11 @@ type DevnetOptions struct {
 	// Accounts is the number of funded accounts of the devnet's genesis
 	// (contracts.DevnetAccountKey). Default DefaultDevnetAccounts; negative: none.
 	Accounts int
-	// Execution configures every node's executor (see ExecutionOptions);
+	// Execution configures every node's executor (see execution.Options);
 	// with Execution.Disabled the devnet has no genesis and no state.
 	// Workers and VerifyWorkers default to GOMAXPROCS divided by
 	// Validators (at least 1): the nodes share the cores.
-	Execution ExecutionOptions
+	Execution execution.Options
 	// Configure, when set, edits each node's options last (tests).
 	Configure func(i int, o *Options)
 }
@@ -379,6 +380,14 @@ type nodeStream[T any] interface {
 	Close()
 }
 
+// endedByCloser reports whether a node's subscription (of commits or of
+// executed commits) ended because its node stopped or it was closed,
+// rather than because its reader lagged.
+func endedByCloser(err error) bool {
+	return errors.Is(err, ErrStopped) || errors.Is(err, ErrUnsubscribed) ||
+		errors.Is(err, execution.ErrStopped) || errors.Is(err, execution.ErrUnsubscribed)
+}
+
 // fanIn is what a devnet tells of its nodes: a node started, the devnet
 // closed.
 type fanIn interface {
@@ -429,7 +438,7 @@ func (s *devnetFanIn[T]) attach(n *Node) {
 			select {
 			case c, ok := <-ns.C():
 				if !ok {
-					if err := ns.Err(); !errors.Is(err, ErrStopped) && !errors.Is(err, ErrUnsubscribed) {
+					if err := ns.Err(); !endedByCloser(err) {
 						s.mu.Lock()
 						s.err = errors.Join(s.err, fmt.Errorf("node %d: %w", n.Self(), err))
 						s.mu.Unlock()

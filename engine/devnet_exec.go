@@ -5,6 +5,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/execution"
 )
 
 // Devnet genesis defaults.
@@ -59,15 +60,17 @@ func (d *Devnet) ChainID() string { return d.opts.ChainID }
 // DevnetExecSubscription receives the executed commits of every node of a
 // devnet, including nodes started after it was made, each tagged with
 // ExecutedCommit.Node.
-type DevnetExecSubscription struct{ *devnetFanIn[*ExecutedCommit] }
+type DevnetExecSubscription struct {
+	*devnetFanIn[*execution.ExecutedCommit]
+}
 
 // SubscribeExecution returns a subscription to the executed commits of
 // every node. Its channel holds buffer commits (default 4096 times the
-// committee size); a node whose part backs up ends with ErrLagged,
-// reported by Err.
+// committee size); a node whose part backs up ends with
+// execution.ErrLagged, reported by Err.
 func (d *Devnet) SubscribeExecution(buffer int) *DevnetExecSubscription {
 	if buffer <= 0 {
 		buffer = 4096 * d.opts.Validators
 	}
-	return &DevnetExecSubscription{newDevnetFanIn(d, buffer, func(n *Node) nodeStream[*ExecutedCommit] { return n.SubscribeExecution(buffer) })}
+	return &DevnetExecSubscription{newDevnetFanIn(d, buffer, func(n *Node) nodeStream[*execution.ExecutedCommit] { return n.SubscribeExecution(buffer) })}
 }

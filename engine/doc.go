@@ -128,7 +128,7 @@
 // Admission (admission.go): a transaction that could only be dropped at
 // execution (it does not decode, is for another chain, carries a fee below
 // the floor, a small-order sender, a used nonce or one more than
-// ExecutionOptions.AdmissionNonceWindow ahead, a fee its sender cannot pay
+// execution.Options.AdmissionNonceWindow ahead, a fee its sender cannot pay
 // in the last executed state, or a bad signature) is refused before it is
 // ordered, with its own reason (SubmitError.Rejected, reason invalid_tx,
 // listed in the message of the JSON and the Connect answers alike); the
@@ -137,33 +137,17 @@
 // execution only the checks that need no state run. Execution drops what
 // a Byzantine validator orders anyway without a receipt (package shard).
 //
-// Execution (execute.go): unless Options.Execution.Disabled, the node runs
-// committed transactions with the token module through package shard's
-// parallel executor, on a goroutine of its own behind consensus. The loop
-// never waits for it: after each synced write it stores the last committed
-// seq and wakes the executor, which reads each commit back from the store
-// (commit index, then batch bodies) in order and executes it. The state is
-// a state.Store in its own pebble database under DataDir/state: its
-// compactions and large synced batches stay out of the consensus store's
-// write path, it is tuned on its own (ExecutionOptions), and it can be
-// dropped or replaced (state sync) without touching the consensus records.
-// No cross-database atomicity is needed: consensus makes each commit
-// durable before the executor may see it, and each executed commit is one
-// atomic, synced state write holding its writes, receipts, dedup window
-// and the executor's position (version = seq), so a restart resumes at the
-// first commit not executed, reading it back like any other.
-//
-// Retention: the core deletes batches RetainRounds after garbage
-// collection. An executor that falls that far behind would lose its input,
-// so the loop holds back the deletion of every batch that a commit not yet
-// executed references, and releases it once the executor is past that
-// commit (the gauge dagd_execution_held_batch_deletes counts them). A
-// restarted node holds the batches of the commits between its state and
-// consensus; a batch held when the node stopped is left to the core's
-// bound on unreferenced batches. A node whose state is behind batches it
-// no longer has (state deleted, or a store from before this rule) stops
-// with an error: state sync is not implemented. An execution error stops
-// the node (Run returns it): the state must not diverge silently.
+// Execution (package execution, wired in execute.go): unless
+// Options.Execution.Disabled, the node runs committed transactions with
+// the token module through package shard's parallel executor, on a
+// goroutine of its own behind consensus, on a state of its own under
+// DataDir/state. The loop never waits for it: before each synced write it
+// lets the executor preserve the batches the write deletes that commits
+// not executed yet need (Executor.Hold), after it tells it how far
+// consensus has got (Executor.Committed). The executor publishes each
+// executed commit to its followers (the content service's ledger index,
+// contentFollower) and subscriptions. An execution error stops the node
+// (Run returns it): the state must not diverge silently.
 //
 // Options.Genesis, applied by the executor in commit 1's version, sets the
 // initial accounts and committee. /v1/status adds last_executed_seq,

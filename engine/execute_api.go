@@ -32,7 +32,7 @@ func (n *Node) commitExecution(seq uint64) (*CommitExecution, error) {
 	if n.exec == nil {
 		return nil, nil
 	}
-	rec, ok, err := shard.ReadCommitRecord(n.exec.st, seq)
+	rec, ok, err := shard.ReadCommitRecord(n.exec.State(), seq)
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -57,13 +57,13 @@ func (n *Node) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("transaction digest %q: want 64 hex characters", r.PathValue("tx")))
 		return
 	}
-	rec, ok, err := shard.ReadReceipt(n.exec.st, d)
+	rec, ok, err := shard.ReadReceipt(n.exec.State(), d)
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, client.ReasonUnknownTx, fmt.Sprintf("no receipt for %s (last executed commit %d): not executed yet, dropped (duplicate, expired, malformed) or never committed", d, n.exec.executed.Load()))
+		writeError(w, http.StatusNotFound, client.ReasonUnknownTx, fmt.Sprintf("no receipt for %s (last executed commit %d): not executed yet, dropped (duplicate, expired, malformed) or never committed", d, n.exec.Executed()))
 		return
 	}
 	rc, err := contracts.DecodeReceipt(rec.Receipt)
@@ -83,7 +83,7 @@ func (n *Node) handleReceipt(w http.ResponseWriter, r *http.Request) {
 		}
 		out.Events = append(out.Events, e)
 	}
-	if cr, ok, err := shard.ReadCommitRecord(n.exec.st, rec.Seq); err == nil && ok {
+	if cr, ok, err := shard.ReadCommitRecord(n.exec.State(), rec.Seq); err == nil && ok {
 		out.TxRoot, out.ReceiptsRoot = cr.TxRoot.String(), cr.ReceiptsRoot.String()
 	}
 	writeJSON(w, http.StatusOK, out)
@@ -92,7 +92,7 @@ func (n *Node) handleReceipt(w http.ResponseWriter, r *http.Request) {
 // parseSeq reads ?seq=, defaulting to the last executed commit, and
 // checks it can be served.
 func (n *Node) parseSeq(w http.ResponseWriter, r *http.Request) (uint64, bool) {
-	last := n.exec.st.Version()
+	last := n.exec.State().Version()
 	seq := last
 	if s := r.URL.Query().Get("seq"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
@@ -111,14 +111,14 @@ func (n *Node) parseSeq(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 
 // stateValue reads key at seq with its proof.
 func (n *Node) stateValue(w http.ResponseWriter, key []byte, seq uint64, withProof bool) (*StateValue, []byte, bool) {
-	v, pf, err := n.exec.st.GetWithProof(key, seq)
+	v, pf, err := n.exec.State().GetWithProof(key, seq)
 	if errors.Is(err, state.ErrVersionUnavailable) {
-		writeError(w, http.StatusGone, "pruned", fmt.Sprintf("the state of commit %d is no longer kept (the last %d are)", seq, n.exec.opts.KeepVersions))
+		writeError(w, http.StatusGone, "pruned", fmt.Sprintf("the state of commit %d is no longer kept (the last %d are)", seq, n.opts.Execution.KeepVersions))
 		return nil, nil, false
 	}
 	var root crypto.Digest
 	if err == nil {
-		root, err = n.exec.st.RootAt(seq)
+		root, err = n.exec.State().RootAt(seq)
 	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "internal", err.Error())

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dagd/dagd/engine/store"
+	"github.com/dagd/dagd/engine/execution"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
@@ -115,7 +115,7 @@ func TestExecutionEndToEnd(t *testing.T) {
 	defer cancel()
 	const accounts = 16
 	d, err := StartDevnet(ctx, DevnetOptions{Validators: 4, InMemoryNetwork: true, NoSync: true, API: true, Accounts: accounts,
-		Execution: ExecutionOptions{Shards: 8, Workers: 3}})
+		Execution: execution.Options{Shards: 8, Workers: 3}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,88 +274,6 @@ func verifyStateProof(t *testing.T, sv *StateValue, key []byte, present bool) {
 	}
 }
 
-// TestExecutionPreservesBatches checks that a batch the core deletes
-// before its commit is executed stays readable by the executor (a synced
-// copy), that the copy goes once the commit is executed, and that a
-// restart drops copies of executed commits and keeps the others.
-func TestExecutionPreservesBatches(t *testing.T) {
-	opts := Options{DataDir: t.TempDir(), NoSync: true}
-	opts.EnsureDefaults()
-	st, err := store.Open(opts.DataDir, opts.storeOptions(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	n := &Node{store: st, opts: opts}
-	newExec := func() *executor {
-		return &executor{n: n, held: make(map[crypto.Digest]uint64), preserved: make(map[crypto.Digest]uint64), m: newExecMetrics(newMetrics().reg)}
-	}
-	e := newExec()
-	batch := func(i byte) (crypto.Digest, dag.Record) {
-		b := &dag.Batch{Author: 1, Transactions: [][]byte{{i, 1, 2, 3}}}
-		enc := b.Encode()
-		d := dag.BatchDigest(enc)
-		return d, dag.Record{Key: dag.BatchKey(d), Value: enc}
-	}
-	d1, r1 := batch(1)
-	d2, r2 := batch(2)
-	d9, r9 := batch(9)
-	if _, err := st.Write([]dag.Record{r1, r2, r9}, nil); err != nil {
-		t.Fatal(err)
-	}
-	del := func(ds ...crypto.Digest) []dag.Record {
-		var out []dag.Record
-		for _, d := range ds {
-			out = append(out, dag.Record{Key: dag.BatchKey(d), Delete: true})
-		}
-		return out
-	}
-	idx := []*store.CommitIndex{{Seq: 1, Batches: []store.IndexedBatch{{Digest: d1}}}, {Seq: 2, Batches: []store.IndexedBatch{{Digest: d2}}}}
-	// Commits 1 and 2 arrive; the core deletes their batches and an
-	// uncommitted one at once.
-	recs := del(d1, d2, d9)
-	if err := e.hold(recs, idx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.Write(recs, idx); err != nil {
-		t.Fatal(err)
-	}
-	read := func(e *executor, d crypto.Digest) error {
-		return e.readBatch(d, func(v []byte) error {
-			b, err := dag.DecodeBatch(v)
-			if err == nil && len(b.Transactions) != 1 {
-				err = fmt.Errorf("batch of %d transactions", len(b.Transactions))
-			}
-			return err
-		})
-	}
-	for _, d := range []crypto.Digest{d1, d2} {
-		if err := read(e, d); err != nil {
-			t.Fatalf("preserved batch %s: %v", d.Short(), err)
-		}
-	}
-	if err := read(e, d9); err == nil {
-		t.Fatal("an uncommitted batch was preserved")
-	}
-	// Commit 1 executed: its copy goes.
-	e.executed.Store(1)
-	if err := e.release(1); err != nil {
-		t.Fatal(err)
-	}
-	if err := read(e, d1); err == nil {
-		t.Fatal("the copy of an executed commit's batch stayed")
-	}
-	// A restart at executed 1 keeps commit 2's copy; at executed 2 drops it.
-	e2 := newExec()
-	if err := e2.loadPreserved(1); err != nil || len(e2.preserved) != 1 || read(e2, d2) != nil {
-		t.Fatalf("after a restart: %v %v", e2.preserved, err)
-	}
-	e3 := newExec()
-	if err := e3.loadPreserved(2); err != nil || len(e3.preserved) != 0 || read(e3, d2) == nil {
-		t.Fatalf("after a restart past the commit: %v %v", e3.preserved, err)
-	}
-}
-
 // TestExecutionBehindRetention holds one validator's executor until the
 // core has deleted batches of commits it has not run (GCDepth 4,
 // RetainRounds 1), so that it must keep preserved copies; restarts it while
@@ -372,7 +290,7 @@ func TestExecutionBehindRetention(t *testing.T) {
 		DAG: dag.Options{GCDepth: 4, RetainRounds: 1},
 		Configure: func(i int, o *Options) {
 			if i == 0 {
-				o.Execution.testHold = func(ctx context.Context, _ uint64) error {
+				o.testExecHold = func(ctx context.Context, _ uint64) error {
 					select {
 					case <-release:
 						return nil
@@ -410,31 +328,30 @@ func TestExecutionBehindRetention(t *testing.T) {
 			// GCDepth rounds past the first commits, their batches exist
 			// only as the executor's preserved copies.
 			testwait.Until(t, testTimeout, "the held executor to preserve a batch the core deleted", func() bool {
-				return d.Node(0).exec.presTotal.Load() > 0
+				total, _ := d.Node(0).exec.Preserved()
+				return total > 0
 			})
 			if got := d.Node(0).Status().LastExecutedSeq; got != 0 {
 				t.Fatalf("the held executor executed up to commit %d", got)
 			}
 			// Restart the slow validator while it is behind.
-			preserved += d.Node(0).exec.presTotal.Load()
+			total, _ := d.Node(0).exec.Preserved()
+			preserved += total
 			if err := d.StopNode(0); err != nil {
 				t.Fatal(err)
 			}
 			if err := d.StartNode(0); err != nil {
 				t.Fatal(err)
 			}
-			e := d.Node(0).exec
-			e.presMu.Lock()
-			reloaded := len(e.preserved)
-			e.presMu.Unlock()
-			if reloaded == 0 {
+			if _, reloaded := d.Node(0).exec.Preserved(); reloaded == 0 {
 				t.Fatal("the restarted executor read back no preserved batch")
 			}
 		}
 	}
 	close(release)
 	waitExecuted(t, d, last)
-	preserved += d.Node(0).exec.presTotal.Load()
+	total, _ := d.Node(0).exec.Preserved()
+	preserved += total
 	sameExecution(t, d, last)
 	t.Logf("the slow validator preserved %d batches", preserved)
 	var ai AccountInfo

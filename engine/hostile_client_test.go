@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/internal/testwait"
 )
@@ -102,7 +103,7 @@ func TestHostileClients(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), API: true, InMemoryNetwork: true, NoSync: true, Accounts: -1,
-		Execution: ExecutionOptions{Disabled: true},
+		Execution: execution.Options{Disabled: true},
 		Configure: func(i int, o *Options) {
 			o.MaxRequestBytes = 8 << 20
 			o.API.MaxSubmitBytes = submitBudget

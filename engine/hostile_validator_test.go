@@ -17,6 +17,7 @@ import (
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/internal/testwait"
 )
 
@@ -218,7 +219,7 @@ func testHostileValidator(t *testing.T, ban bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	slot := &hostileLinkSlot{}
-	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), API: true, Execution: ExecutionOptions{Disabled: true},
+	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), API: true, Execution: execution.Options{Disabled: true},
 		Configure: func(i int, o *Options) {
 			if !ban {
 				o.PeerBanDuration = -1

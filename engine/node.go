@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,10 +48,9 @@ type Node struct {
 	comm  *dag.Committee
 	// content is the content-addressed storage (content*.go).
 	content *contentService
-	// exec runs committed transactions (execute.go); nil when
-	// Options.Execution.Disabled.
-	exec        *executor
-	execStarted bool
+	// exec runs committed transactions (package execution, wired in
+	// execute.go); nil when Options.Execution.Disabled.
+	exec *execution.Executor
 	// admission checks client transactions before they are submitted
 	// (admission.go).
 	admission *admission
@@ -255,7 +255,7 @@ func (n *Node) release() {
 			n.content.close()
 		}
 		if n.exec != nil {
-			if err := n.exec.close(n.execStarted); err != nil {
+			if err := n.exec.Close(); err != nil {
 				errs = append(errs, err)
 			}
 		}
@@ -309,8 +309,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	}
 	wg.Go(func() { n.receive(ctx) })
 	if n.exec != nil {
-		n.execStarted = true
-		wg.Go(func() { n.exec.run(ctx) })
+		wg.Go(func() { n.exec.Run(ctx) })
 	}
 	n.content.start(ctx)
 
@@ -522,8 +521,8 @@ func (n *Node) flush() error {
 	}
 	if n.exec != nil {
 		// Copy the batches this write deletes that commits not executed
-		// yet still need (execute.go).
-		if err := n.exec.hold(rd.Persist, index); err != nil {
+		// yet still need (execution.Executor.Hold).
+		if err := n.exec.Hold(rd.Persist, index); err != nil {
 			n.log.Error("persist failed; stopping", "err", err)
 			return err
 		}
@@ -536,7 +535,7 @@ func (n *Node) flush() error {
 			return err
 		}
 		if n.exec != nil && len(index) > 0 {
-			n.exec.committed(index[len(index)-1].Seq)
+			n.exec.Committed(index[len(index)-1].Seq)
 		}
 		n.m.persistLatency.Observe(time.Since(start).Seconds())
 		n.m.persistBytes.Add(float64(nb))
@@ -689,7 +688,7 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 func (n *Node) Status() Status {
 	s := *n.status.Load()
 	if n.exec != nil {
-		n.exec.fillStatus(&s)
+		fillExecStatus(n.exec, &s)
 	}
 	return s
 }
@@ -700,7 +699,7 @@ func (n *Node) execFailed() <-chan error {
 	if n.exec == nil {
 		return nil
 	}
-	return n.exec.fatal
+	return n.exec.Failed()
 }
 
 // Ready reports whether the node is connected to a quorum and committing:

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"crypto/ed25519"
 	"errors"
 	"fmt"
@@ -8,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/dagd/dagd/contracts"
@@ -161,8 +163,11 @@ type Options struct {
 	// the same. Default nil: the state starts empty.
 	Genesis *contracts.Genesis
 	// Execution configures the executor that runs committed transactions
-	// (see ExecutionOptions).
-	Execution ExecutionOptions `toml:"engine"`
+	// (see execution.Options).
+	Execution execution.Options `toml:"engine"`
+	// testExecHold, when set, is the executor's execution.Config.Hold
+	// (tests of an executor that falls behind).
+	testExecHold func(ctx context.Context, seq uint64) error
 	// PeerBanDuration is how long a peer's frames are dropped unread once
 	// it proved itself faulty (a signature that does not verify, an
 	// equivocation; see dag.Ready.Misbehaving). Default 30 s; negative:
@@ -261,7 +266,7 @@ func (o *Options) EnsureDefaults() *Options {
 	o.Content.ensureDefaults()
 	o.RPC.ensureDefaults()
 	o.API.ensureDefaults()
-	o.Execution.ensureDefaults()
+	o.Execution.EnsureDefaults()
 	return o
 }
 
@@ -331,7 +336,7 @@ func (o *Options) Validate() error {
 	if err := o.Content.validate(); err != nil {
 		errs = append(errs, err)
 	}
-	if err := o.Execution.validate(o.ChainID, o.Genesis); err != nil {
+	if err := o.Execution.Validate(o.ChainID, o.Genesis); err != nil {
 		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {

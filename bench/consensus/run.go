@@ -14,6 +14,7 @@ import (
 
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/internal/cputime"
 	"github.com/dagd/dagd/loadtest"
 	"github.com/dagd/dagd/loadtest/inproc"
@@ -388,7 +389,7 @@ func runRate(ctx context.Context, o *Options, rate float64, dir string) (Point, 
 	p := Point{Rate: rate, LoadStart: ReadLoadAvg()}
 	d, err := engine.StartDevnet(context.WithoutCancel(ctx), engine.DevnetOptions{
 		Validators: o.Validators, BaseDir: dir, DAG: o.DAG, InMemoryNetwork: o.InMemoryNetwork, NoSync: o.NoSync,
-		Logger: o.Logger.With("rate", rate), Accounts: -1, Execution: engine.ExecutionOptions{Disabled: !o.Execute},
+		Logger: o.Logger.With("rate", rate), Accounts: -1, Execution: execution.Options{Disabled: !o.Execute},
 	})
 	if err != nil {
 		return p, fmt.Errorf("start devnet: %w", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/loadtest"
 	"github.com/dagd/dagd/loadtest/inproc"
 )
@@ -126,7 +127,7 @@ same way).`,
 			if accounts < 2 && signed {
 				return fmt.Errorf("--accounts %d: the %s workload needs at least 2", accounts, workload)
 			}
-			var exec engine.ExecutionOptions
+			var exec execution.Options
 			if workload == "mixed" {
 				// Withdrawals of the mixed workload come soon after the
 				// unbond: a devnet's unbonding period is short.

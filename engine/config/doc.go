@@ -21,7 +21,7 @@
 // what only a home knows (chain, committee, addresses, keys, logs, data
 // directory); every other setting is a field of engine.Options (or of the
 // dag.Options, ContentOptions, APIOptions, RPCOptions and
-// ExecutionOptions it holds) whose toml tag is its key, held in
+// execution.Options it holds) whose toml tag is its key, held in
 // Config.Node. Their defaults are the engine's (EnsureDefaults) and their
 // validation is the engine's (engine.Options.ValidateSettings), whose
 // errors name the Go field: Validate turns them into SettingErrors naming

@@ -17,8 +17,8 @@ import (
 //	        bodies, which live in the batch log (batchlog.go)
 //	x/      commit index: seq u64 -> CommitIndex (the batches of   the event loop (Store.Write)
 //	        the commit and their transaction counts)
-//	e/b/    batches the core deleted before their commit was       the executor (execute.go: hold,
-//	        executed: digest -> commit seq u64 | batch encoding     loadPreserved, release)
+//	e/b/    batches the core deleted before their commit was       the executor (engine/execution:
+//	        executed: digest -> commit seq u64 | batch encoding     Hold, loadPreserved, release)
 //	c/r/    local content registry: cid bytes -> a verified        the content service
 //	        ContentCertificate                                     (content_store.go, content_heal.go)
 //	c/h/    holding records: cid bytes -> holdingRec of an object  the content service

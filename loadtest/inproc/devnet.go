@@ -13,6 +13,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/loadtest"
 )
 
@@ -69,7 +70,7 @@ func (t *DevnetTarget) FollowExecution(ctx context.Context, fn func(loadtest.Exe
 	t.mu.Lock()
 	t.exec = sub
 	t.mu.Unlock()
-	return followEach(ctx, sub.C(), sub.Close, func(c *engine.ExecutedCommit) {
+	return followEach(ctx, sub.C(), sub.Close, func(c *execution.ExecutedCommit) {
 		ob := loadtest.ExecObservation{Node: int(c.Node), Seq: c.Seq, StateRoot: c.StateRoot, At: c.ExecutedAt, Txs: make([]loadtest.ExecTx, len(c.Txs)),
 			Dropped: uint64(c.Counts.BadSignature) + uint64(c.Counts.Unpaid)}
 		for i, tx := range c.Txs {

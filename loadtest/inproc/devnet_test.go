@@ -2,9 +2,11 @@ package inproc
 
 import (
 	"context"
-	"github.com/dagd/dagd/internal/testwait"
 	"testing"
 	"time"
+
+	"github.com/dagd/dagd/engine/execution"
+	"github.com/dagd/dagd/internal/testwait"
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
@@ -186,7 +188,7 @@ func TestDevnetMixed(t *testing.T) {
 	const accounts = 12 // two starting with each chapter
 	d, err := engine.StartDevnet(context.Background(), engine.DevnetOptions{BaseDir: t.TempDir(), InMemoryNetwork: true, Accounts: accounts,
 		DAG: dag.Options{MaxBatchDelay: 5, MaxHeaderDelay: 20}, TickInterval: 5 * time.Millisecond,
-		Execution: engine.ExecutionOptions{Params: contracts.Params{UnbondingPeriod: uint64(loadtest.MixedUnbondingPeriod / time.Millisecond)}}})
+		Execution: execution.Options{Params: contracts.Params{UnbondingPeriod: uint64(loadtest.MixedUnbondingPeriod / time.Millisecond)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
