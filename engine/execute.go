@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -530,7 +531,7 @@ func (e *executor) observe(res *shard.Result) {
 }
 
 // fillStatus adds the executor's progress to a status snapshot.
-func (e *executor) fillStatus(s *Status) {
+func (e *executor) fillStatus(s *client.Status) {
 	s.LastExecutedSeq = e.executed.Load()
 	s.StateRoot = e.root.Load().String()
 	s.ExecutedTxs = e.txs.Load()

@@ -21,7 +21,7 @@ const module = "github.com/dagd/dagd"
 // apart: any package may import it.
 var layers = []string{
 	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
-	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine",
+	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/apiserver", "engine",
 	"loadtest", "loadtest/inproc", "bench", "cmd",
 	"internal",
 }
@@ -39,6 +39,8 @@ var layers = []string{
 // client and node share, over the ledger's types.
 // engine/store, the storage room, owns the node's pebble database and
 // batch log under the node and its rooms.
+// engine/apiserver, the API room, serves the HTTP/JSON and Connect API
+// against a narrow interface of the node (Backend) and the store.
 // loadtest/inproc is the one part of the load generator that drives an
 // in-process devnet.
 var edges = map[string][]string{
@@ -55,7 +57,8 @@ var edges = map[string][]string{
 	"engine/client":            {"erasure", "engine/api"},
 	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
 	"engine/store":             {"crypto", "dag"},
-	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store"},
+	"engine/apiserver":         {"crypto", "dag", "engine/api", "engine/client", "engine/store"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/apiserver"},
 	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
 	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine", "loadtest"},
 	"bench":                    {"dag", "engine", "loadtest", "loadtest/inproc"},
