@@ -144,13 +144,16 @@ type fakeBackend struct {
 	invalid   atomic.Int64
 	mu        sync.Mutex
 	submitted [][]byte
-	ready     bool
-	health    [2]string
+	ready     atomic.Bool
+	health    atomic.Pointer[[2]string]
 }
 
 func newFakeBackend(c *memCommits, maxTxs, maxTxSize, slots int) *fakeBackend {
-	return &fakeBackend{commits: c, maxTxs: maxTxs, maxTxSize: maxTxSize, slots: semaphore.NewWeighted(int64(slots)),
-		nslots: slots, capacity: 1 << 30, stopping: make(chan struct{}), ready: true}
+	b := &fakeBackend{commits: c, maxTxs: maxTxs, maxTxSize: maxTxSize, slots: semaphore.NewWeighted(int64(slots)),
+		nslots: slots, capacity: 1 << 30, stopping: make(chan struct{})}
+	b.ready.Store(true)
+	b.health.Store(&[2]string{})
+	return b
 }
 
 func (b *fakeBackend) Status() client.Status {
@@ -161,13 +164,16 @@ func (b *fakeBackend) Status() client.Status {
 }
 
 func (b *fakeBackend) Ready() (bool, string) {
-	if b.ready {
+	if b.ready.Load() {
 		return true, "ready"
 	}
 	return false, "no commit yet"
 }
 
-func (b *fakeBackend) Health() (string, string) { return b.health[0], b.health[1] }
+func (b *fakeBackend) Health() (string, string) {
+	h := b.health.Load()
+	return h[0], h[1]
+}
 
 func (b *fakeBackend) CheckTransactions(txs [][]byte) error {
 	if len(txs) == 0 {
@@ -241,6 +247,12 @@ func newTestServer(t *testing.T, edit func(*Options)) *testEnv {
 
 // newTestServerSlots is newTestServer with slots submission slots.
 func newTestServerSlots(t *testing.T, slots int, edit func(*Options)) *testEnv {
+	return newTestServerWith(t, slots, edit, nil)
+}
+
+// newTestServerWith is newTestServerSlots with setup run on the server
+// before it listens.
+func newTestServerWith(t *testing.T, slots int, edit func(*Options), setup func(*Server)) *testEnv {
 	t.Helper()
 	o := Options{MaxRequestBytes: 32 << 20, MaxRequestTxs: 20000, MaxTxSize: 64 << 10, ChainID: "fake", Epoch: 1}
 	if edit != nil {
@@ -253,6 +265,9 @@ func newTestServerSlots(t *testing.T, slots int, edit func(*Options)) *testEnv {
 	s, err := New(b, commits, o)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(s)
 	}
 	srv := httptest.NewUnstartedServer(nil)
 	srv.Config = s.HTTPServer()
@@ -280,4 +295,12 @@ func newBareServer(tb testing.TB, edit func(*Options)) *Server {
 		tb.Fatal(err)
 	}
 	return s
+}
+
+// setCapacity makes the node take only n transactions in all, then
+// refuse as queue_full.
+func (b *fakeBackend) setCapacity(n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.capacity = n
 }
