@@ -121,37 +121,45 @@ func submitFixedCost(maxTxs int) int64 { return 24 * int64(maxTxs) }
 // *dag.OptionErrors whose fields start with prefix; a submission of
 // maxRequestBytes and maxTxs must fit one client's share.
 func (o *APIOptions) Validate(prefix string, maxRequestBytes int64, maxTxs int) []error {
-	c := &settingErrors{prefix: prefix}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
+	}
+	positive := func(field string, v int64) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
+	}
 	for _, t := range []struct {
 		field string
 		d     time.Duration
 	}{{"ReadHeaderTimeout", o.ReadHeaderTimeout}, {"IdleTimeout", o.IdleTimeout}, {"RequestReadTimeout", o.RequestReadTimeout},
 		{"BodyIdleTimeout", o.BodyIdleTimeout}, {"WriteTimeout", o.WriteTimeout}} {
 		if t.d < time.Millisecond {
-			c.bad(t.field, "%s: must be at least 1ms", t.d)
+			bad(t.field, "%s: must be at least 1ms", t.d)
 		}
 	}
-	c.positive("MaxConns", int64(o.MaxConns))
-	c.positive("MaxConnsPerIP", int64(o.MaxConnsPerIP))
+	positive("MaxConns", int64(o.MaxConns))
+	positive("MaxConnsPerIP", int64(o.MaxConnsPerIP))
 	if o.MaxConnsPerIP > o.MaxConns {
-		c.bad("MaxConnsPerIP", "%d exceeds MaxConns (%d)", o.MaxConnsPerIP, o.MaxConns)
+		bad("MaxConnsPerIP", "%d exceeds MaxConns (%d)", o.MaxConnsPerIP, o.MaxConns)
 	}
-	c.positive("MaxSubmitBytes", o.MaxSubmitBytes)
-	c.positive("MaxSubmitBytesPerIP", o.MaxSubmitBytesPerIP)
+	positive("MaxSubmitBytes", o.MaxSubmitBytes)
+	positive("MaxSubmitBytesPerIP", o.MaxSubmitBytesPerIP)
 	if need := 2*maxRequestBytes + submitFixedCost(maxTxs); o.MaxSubmitBytesPerIP > 0 && o.MaxSubmitBytesPerIP < need {
-		c.bad("MaxSubmitBytesPerIP", "%d is below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need)
+		bad("MaxSubmitBytesPerIP", "%d is below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need)
 	}
 	if o.MaxSubmitBytes < o.MaxSubmitBytesPerIP {
-		c.bad("MaxSubmitBytes", "%d is below MaxSubmitBytesPerIP (%d)", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP)
+		bad("MaxSubmitBytes", "%d is below MaxSubmitBytesPerIP (%d)", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP)
 	}
-	c.positive("MaxResponseBytes", int64(o.MaxResponseBytes))
-	c.positive("MaxReadBytes", o.MaxReadBytes)
+	positive("MaxResponseBytes", int64(o.MaxResponseBytes))
+	positive("MaxReadBytes", o.MaxReadBytes)
 	if o.MaxReadBytes < 3*int64(o.MaxResponseBytes) {
-		c.bad("MaxReadBytes", "%d is below three answers of MaxResponseBytes (3*%d)", o.MaxReadBytes, o.MaxResponseBytes)
+		bad("MaxReadBytes", "%d is below three answers of MaxResponseBytes (3*%d)", o.MaxReadBytes, o.MaxResponseBytes)
 	}
-	c.positive("MaxStreamsPerIP", int64(o.MaxStreamsPerIP))
-	c.positive("MaxContentLookups", int64(o.MaxContentLookups))
-	return c.errs
+	positive("MaxStreamsPerIP", int64(o.MaxStreamsPerIP))
+	positive("MaxContentLookups", int64(o.MaxContentLookups))
+	return errs
 }
 
 // apiLimits is the state behind APIOptions; built by New.
@@ -590,21 +598,4 @@ func (s *Server) readBudgetError(w http.ResponseWriter) {
 	b := s.limits.read
 	w.Header().Set("Retry-After", "1")
 	WriteError(w, http.StatusTooManyRequests, "read_budget", fmt.Sprintf("read answers in memory use %d of %d bytes (API.MaxReadBytes); retry", b.used.Load(), b.limit))
-}
-
-// settingErrors collects the *dag.OptionErrors of one options struct,
-// with fields named from prefix.
-type settingErrors struct {
-	prefix string
-	errs   []error
-}
-
-func (c *settingErrors) bad(field, format string, args ...any) {
-	c.errs = append(c.errs, &dag.OptionError{Field: c.prefix + field, Err: fmt.Errorf(format, args...)})
-}
-
-func (c *settingErrors) positive(field string, v int64) {
-	if v <= 0 {
-		c.bad(field, "%d: must be positive", v)
-	}
 }
