@@ -180,7 +180,7 @@ func (s *Server) limitSubmissions(h http.Handler) http.Handler {
 }
 
 // SubmitTransactions implements dagdv1connect.TransactionServiceHandler
-// with Node.Submit. Its request is decoded: it takes a submission slot
+// with Backend.Submit. Its request is decoded: it takes a submission slot
 // only now.
 func (r *rpcService) SubmitTransactions(ctx context.Context, req *connect.Request[dagdv1.SubmitTransactionsRequest]) (*connect.Response[dagdv1.SubmitTransactionsResponse], error) {
 	b := r.s.b
