@@ -12,6 +12,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/state"
 )
@@ -210,7 +211,7 @@ func TestAdmissionRefusalsInAPI(t *testing.T) {
 		t.Errorf("message %q does not say how many more", msg)
 	}
 
-	r := post(t, n.Handler(), ContentTypeJSON, jsonBody(txs...))
+	r := post(t, n.Handler(), client.ContentTypeJSON, jsonBody(txs...))
 	if r.status != 400 || r.body.Reason != ReasonInvalidTx || r.body.Accepted != 0 || r.body.Error != msg {
 		t.Fatalf("JSON: %d %+v, want 400 %s with the message %q", r.status, r.body, ReasonInvalidTx, msg)
 	}

@@ -48,7 +48,7 @@ func testOptionsF(f *testing.F) Options { return testOptions(f, 4, 0, NewMemNetw
 
 type apiResult struct {
 	status int
-	body   SubmitResponse
+	body   client.SubmitResponse
 	raw    string
 	header http.Header
 }
@@ -69,7 +69,7 @@ func post(t *testing.T, h http.Handler, ctype string, body []byte) apiResult {
 }
 
 func jsonBody(txs ...[]byte) []byte {
-	b, _ := json.Marshal(submitJSON{Transactions: txs})
+	b, _ := json.Marshal(client.SubmitJSON{Transactions: txs})
 	return b
 }
 
@@ -110,21 +110,21 @@ func TestSubmitInvalid(t *testing.T) {
 		reason      string
 		index       int // -1: none
 	}{
-		{"oversize json", ContentTypeJSON, jsonBody(ok, big), 413, ReasonTxTooLarge, 1},
-		{"oversize binary", ContentTypeBinary, binaryBody(ok, ok, big), 413, ReasonTxTooLarge, 2},
-		{"empty tx", ContentTypeJSON, jsonBody(ok, []byte{}), 400, ReasonEmptyTx, 1},
-		{"empty binary tx", ContentTypeBinary, binaryBody([]byte{}), 400, ReasonEmptyTx, 0},
-		{"no txs", ContentTypeJSON, []byte(`{"transactions":[]}`), 400, ReasonNoTxs, -1},
-		{"too many", ContentTypeJSON, jsonBody(many...), 413, ReasonTooManyTxs, -1},
-		{"too many binary", ContentTypeBinary, binaryBody(many...), 413, ReasonTooManyTxs, -1},
-		{"bad base64", ContentTypeJSON, []byte(`{"transactions":["%%%"]}`), 400, ReasonBadRequest, -1},
-		{"not json", ContentTypeJSON, []byte(`transactions`), 400, ReasonBadRequest, -1},
-		{"unknown field", ContentTypeJSON, []byte(`{"txs":["AAAA"]}`), 400, ReasonBadRequest, -1},
-		{"trailing data", ContentTypeJSON, []byte(`{"transactions":["AAAA"]} {}`), 400, ReasonBadRequest, -1},
-		{"truncated binary", ContentTypeBinary, trunc, 400, ReasonBadRequest, -1},
-		{"truncated length", ContentTypeBinary, []byte{0, 0}, 400, ReasonBadRequest, -1},
+		{"oversize json", client.ContentTypeJSON, jsonBody(ok, big), 413, ReasonTxTooLarge, 1},
+		{"oversize binary", client.ContentTypeBinary, binaryBody(ok, ok, big), 413, ReasonTxTooLarge, 2},
+		{"empty tx", client.ContentTypeJSON, jsonBody(ok, []byte{}), 400, ReasonEmptyTx, 1},
+		{"empty binary tx", client.ContentTypeBinary, binaryBody([]byte{}), 400, ReasonEmptyTx, 0},
+		{"no txs", client.ContentTypeJSON, []byte(`{"transactions":[]}`), 400, ReasonNoTxs, -1},
+		{"too many", client.ContentTypeJSON, jsonBody(many...), 413, ReasonTooManyTxs, -1},
+		{"too many binary", client.ContentTypeBinary, binaryBody(many...), 413, ReasonTooManyTxs, -1},
+		{"bad base64", client.ContentTypeJSON, []byte(`{"transactions":["%%%"]}`), 400, ReasonBadRequest, -1},
+		{"not json", client.ContentTypeJSON, []byte(`transactions`), 400, ReasonBadRequest, -1},
+		{"unknown field", client.ContentTypeJSON, []byte(`{"txs":["AAAA"]}`), 400, ReasonBadRequest, -1},
+		{"trailing data", client.ContentTypeJSON, []byte(`{"transactions":["AAAA"]} {}`), 400, ReasonBadRequest, -1},
+		{"truncated binary", client.ContentTypeBinary, trunc, 400, ReasonBadRequest, -1},
+		{"truncated length", client.ContentTypeBinary, []byte{0, 0}, 400, ReasonBadRequest, -1},
 		{"content type", "text/plain", []byte("hello"), 400, ReasonBadRequest, -1},
-		{"body too large", ContentTypeBinary, bytes.Repeat([]byte{0, 0, 0, 1, 'x'}, 2000), 413, ReasonBodyTooLarge, -1},
+		{"body too large", client.ContentTypeBinary, bytes.Repeat([]byte{0, 0, 0, 1, 'x'}, 2000), 413, ReasonBodyTooLarge, -1},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -172,7 +172,7 @@ func TestSubmitBusy(t *testing.T) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("first submit: %v, want a timeout while it waits in the queue", err)
 		}
-		r := post(t, h, ContentTypeJSON, jsonBody([]byte("second")))
+		r := post(t, h, client.ContentTypeJSON, jsonBody([]byte("second")))
 		if r.status != http.StatusServiceUnavailable || r.body.Reason != ReasonQueueFull || r.header.Get("Retry-After") == "" {
 			t.Fatalf("full queue: %d %s", r.status, r.raw)
 		}
@@ -180,7 +180,7 @@ func TestSubmitBusy(t *testing.T) {
 		if !n.inflight.TryAcquire(1) {
 			t.Fatal("in-flight slot taken")
 		}
-		r = post(t, h, ContentTypeJSON, jsonBody([]byte("third")))
+		r = post(t, h, client.ContentTypeJSON, jsonBody([]byte("third")))
 		n.inflight.Release(1)
 		if r.status != http.StatusTooManyRequests || r.body.Reason != ReasonTooManyRequests || r.header.Get("Retry-After") == "" {
 			t.Fatalf("in flight: %d %s", r.status, r.raw)
@@ -193,7 +193,7 @@ func TestSubmitBusy(t *testing.T) {
 		o.DAG.BatchSize = 100
 		n := runLoneNode(t, o)
 		tx := bytes.Repeat([]byte("b"), 100) // each seals a batch
-		r := post(t, n.Handler(), ContentTypeBinary, binaryBody(tx, tx, tx, tx))
+		r := post(t, n.Handler(), client.ContentTypeBinary, binaryBody(tx, tx, tx, tx))
 		if r.status != http.StatusServiceUnavailable || r.body.Reason != ReasonNodeBusy || r.body.Accepted != 2 || r.body.Rejected != 2 {
 			t.Fatalf("busy worker: %d %s", r.status, r.raw)
 		}
@@ -233,7 +233,7 @@ func TestAPIOverHTTP(t *testing.T) {
 	var txs [][]byte
 	submit := func(try int) {
 		txs = [][]byte{fmt.Appendf(nil, "over-http-%d-1", try), fmt.Appendf(nil, "over-http-%d-2", try)}
-		resp, err := http.Post(base+"/v1/transactions", ContentTypeJSON, bytes.NewReader(jsonBody(txs...)))
+		resp, err := http.Post(base+"/v1/transactions", client.ContentTypeJSON, bytes.NewReader(jsonBody(txs...)))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -281,7 +281,7 @@ func TestAPIOverHTTP(t *testing.T) {
 		}
 		return resp.StatusCode
 	}
-	var ci CommitInfo
+	var ci client.CommitInfo
 	if code := getJSON(fmt.Sprintf("/v1/commits/%d?txs=own", seq), &ci); code != http.StatusOK {
 		t.Fatalf("GET commit %d: %d", seq, code)
 	}
@@ -295,14 +295,14 @@ func TestAPIOverHTTP(t *testing.T) {
 	if !found {
 		t.Errorf("commit %d does not list the submitted transaction", seq)
 	}
-	var prefixed CommitInfo
+	var prefixed client.CommitInfo
 	getJSON(fmt.Sprintf("/v1/commits/%d?txs=all&tx_prefix=4", seq), &prefixed)
 	for _, tx := range prefixed.Transactions {
 		if len(tx) > 4 {
 			t.Errorf("tx_prefix=4 returned %d bytes", len(tx))
 		}
 	}
-	var rng CommitRange
+	var rng client.CommitRange
 	if code := getJSON(fmt.Sprintf("/v1/commits?from=%d&limit=3", seq), &rng); code != http.StatusOK || len(rng.Commits) == 0 || rng.Commits[0].Seq != seq {
 		t.Errorf("range from %d: %d %+v", seq, code, rng)
 	}
@@ -314,7 +314,7 @@ func TestAPIOverHTTP(t *testing.T) {
 			t.Errorf("GET %s: %d, want 400", bad, code)
 		}
 	}
-	var st Status
+	var st client.Status
 	if code := getJSON("/v1/status", &st); code != http.StatusOK || st.LastCommittedSeq < seq || st.CommitDigest == "" || st.Validator != 1 {
 		t.Errorf("status: %d %+v", code, st)
 	}

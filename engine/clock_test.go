@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/apiserver"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/internal/testwait"
 )
@@ -132,9 +133,14 @@ func TestHealthStallAge(t *testing.T) {
 	n := &Node{opts: Options{Clock: clock}, done: make(chan struct{})}
 	n.running.Store(true)
 	n.lastLoop.Store(clock.Now().UnixNano())
+	api, err := apiserver.New(apiBackend{n}, nil, apiserver.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := api.Handler()
 	health := func() (int, string) {
 		rec := httptest.NewRecorder()
-		n.handleHealth(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/healthz", nil))
 		return rec.Code, rec.Body.String()
 	}
 	if code, body := health(); code != http.StatusOK {

@@ -13,6 +13,8 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/engine/apiserver"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/store"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
@@ -32,7 +34,7 @@ func (n *Node) mountContent(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/content", n.handleContentPut)
 	mux.HandleFunc("PUT /v1/content", n.handleContentPut)
 	mux.HandleFunc("GET /v1/content/params", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, n.content.contentParams())
+		apiserver.WriteJSON(w, http.StatusOK, n.content.contentParams())
 	})
 	mux.HandleFunc("GET /v1/content/{cid}", n.handleContentGet)
 	mux.HandleFunc("GET /v1/content/{cid}/manifest", n.handleContentManifest)
@@ -45,7 +47,7 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 		if s := r.URL.Query().Get(name); s != "" {
 			v, err := strconv.Atoi(s)
 			if err != nil || v < 1 || v > erasure.MaxShards {
-				writeError(w, http.StatusBadRequest, ReasonBadParams, fmt.Sprintf("%s=%q: want 1..%d", name, s, erasure.MaxShards))
+				apiserver.WriteError(w, http.StatusBadRequest, client.ReasonBadParams, fmt.Sprintf("%s=%q: want 1..%d", name, s, erasure.MaxShards))
 				return
 			}
 			*p = v
@@ -53,28 +55,28 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 	}
 	size := r.ContentLength // -1: chunked, read until the end
 	if size > n.opts.Content.MaxContentSize {
-		writeError(w, http.StatusRequestEntityTooLarge, ReasonTooLarge, fmt.Sprintf("%d bytes, limit %d", size, n.opts.Content.MaxContentSize))
+		apiserver.WriteError(w, http.StatusRequestEntityTooLarge, client.ReasonTooLarge, fmt.Sprintf("%d bytes, limit %d", size, n.opts.Content.MaxContentSize))
 		return
 	}
 	pay, err := paymentOf(r)
 	if err == nil && pay == nil && !n.opts.Content.OperatorPaysPuts {
-		err = fmt.Errorf("%w: this node does not pay for clients' content: send a signed content registration in the %s header (dagd put --from KEY)", ErrContentUnpaid, ContentPaymentHeader)
+		err = fmt.Errorf("%w: this node does not pay for clients' content: send a signed content registration in the %s header (dagd put --from KEY)", ErrContentUnpaid, client.ContentPaymentHeader)
 	}
 	if err != nil {
 		status, reason := contentErrorStatus(err)
-		writeError(w, status, reason, err.Error())
+		apiserver.WriteError(w, status, reason, err.Error())
 		return
 	}
 	o.Payment = pay
 	// The API's body wrapper sets every read deadline; a put paces it.
-	body, _ := r.Body.(*progressBody)
+	body, _ := r.Body.(*apiserver.ProgressBody)
 	if body != nil {
-		body.pace(time.Now(), n.opts.Content.UploadBodyGrace, n.opts.Content.MinUploadRate)
+		body.Pace(time.Now(), n.opts.Content.UploadBodyGrace, n.opts.Content.MinUploadRate)
 	}
 	res, err := n.PutContent(r.Context(), r.Body, size, o)
 	if err != nil && body != nil {
 		// The server cancels a request whose body timed out: say why.
-		if te := body.timeout(); te != nil {
+		if te := body.Timeout(); te != nil {
 			err = te
 		}
 	}
@@ -83,14 +85,14 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 		if status == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")
 		}
-		writeError(w, status, reason, err.Error())
+		apiserver.WriteError(w, status, reason, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusCreated, putResponse(res))
+	apiserver.WriteJSON(w, http.StatusCreated, putResponse(res))
 }
 
-func putResponse(res *PutResult) *ContentPutResponse {
-	r := &ContentPutResponse{CID: res.CID.String(), Size: res.Size, Chunks: res.Chunks, ChunkSize: res.ChunkSize, K: res.K, N: res.N,
+func putResponse(res *PutResult) *client.ContentPutResponse {
+	r := &client.ContentPutResponse{CID: res.CID.String(), Size: res.Size, Chunks: res.Chunks, ChunkSize: res.ChunkSize, K: res.K, N: res.N,
 		Overhead: float64(res.N) / float64(res.K), ManifestDigest: res.ManifestDigest.String(), Signers: []int{},
 		Unconfirmed: res.Unconfirmed, AlreadyRegistered: res.AlreadyRegistered, Registration: res.Registration}
 	if c := res.Certificate; c != nil {
@@ -104,35 +106,35 @@ func putResponse(res *PutResult) *ContentPutResponse {
 func contentErrorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, erasure.ErrMalformedCID):
-		return http.StatusBadRequest, ReasonMalformedCID
+		return http.StatusBadRequest, client.ReasonMalformedCID
 	case errors.Is(err, ErrContentParams), errors.Is(err, erasure.ErrInvalidParams):
-		return http.StatusBadRequest, ReasonBadParams
+		return http.StatusBadRequest, client.ReasonBadParams
 	case errors.Is(err, erasure.ErrTruncated):
-		return http.StatusBadRequest, ReasonTruncated
+		return http.StatusBadRequest, client.ReasonTruncated
 	case errors.Is(err, erasure.ErrTooLong):
-		return http.StatusRequestEntityTooLarge, ReasonTooLarge
+		return http.StatusRequestEntityTooLarge, client.ReasonTooLarge
 	case errors.Is(err, ErrContentBusy):
-		return http.StatusTooManyRequests, ReasonBusy
+		return http.StatusTooManyRequests, client.ReasonBusy
 	case errors.Is(err, ErrNoQuorum):
-		return http.StatusServiceUnavailable, ReasonNoQuorum
+		return http.StatusServiceUnavailable, client.ReasonNoQuorum
 	case errors.Is(err, ErrContentNotFound):
-		return http.StatusNotFound, ReasonContentNotFound
+		return http.StatusNotFound, client.ReasonContentNotFound
 	case errors.Is(err, ErrStopped), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, ReasonStopped
 	case errors.Is(err, erasure.ErrTooFewShards), errors.Is(err, erasure.ErrChunkMismatch):
-		return http.StatusBadGateway, ReasonRetrieval
+		return http.StatusBadGateway, client.ReasonRetrieval
 	}
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return http.StatusRequestEntityTooLarge, ReasonTooLarge
+		return http.StatusRequestEntityTooLarge, client.ReasonTooLarge
 	}
 	switch {
 	case errors.Is(err, ErrContentUnpaid):
-		return http.StatusUnauthorized, ReasonPaymentRequired
+		return http.StatusUnauthorized, client.ReasonPaymentRequired
 	case errors.Is(err, ErrContentPayment):
-		return http.StatusPaymentRequired, ReasonPaymentRefused
+		return http.StatusPaymentRequired, client.ReasonPaymentRefused
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return http.StatusRequestTimeout, ReasonBodyTooSlow
+		return http.StatusRequestTimeout, client.ReasonBodyTooSlow
 	}
 	return http.StatusInternalServerError, "internal"
 }
@@ -143,20 +145,20 @@ const maxPaymentHeader = 2 * contracts.MaxTxSize
 
 // paymentOf decodes a put's ContentPaymentHeader; nil when absent.
 func paymentOf(r *http.Request) (*contracts.Tx, error) {
-	h := r.Header.Get(ContentPaymentHeader)
+	h := r.Header.Get(client.ContentPaymentHeader)
 	if h == "" {
 		return nil, nil
 	}
 	if len(h) > maxPaymentHeader {
-		return nil, fmt.Errorf("%w: %s header of %d characters, limit %d", ErrContentPayment, ContentPaymentHeader, len(h), maxPaymentHeader)
+		return nil, fmt.Errorf("%w: %s header of %d characters, limit %d", ErrContentPayment, client.ContentPaymentHeader, len(h), maxPaymentHeader)
 	}
 	b, err := hex.DecodeString(h)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, ContentPaymentHeader, err)
+		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, client.ContentPaymentHeader, err)
 	}
 	tx, err := contracts.DecodeTx(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, ContentPaymentHeader, err)
+		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, client.ContentPaymentHeader, err)
 	}
 	return tx, nil
 }
@@ -165,7 +167,7 @@ func paymentOf(r *http.Request) (*contracts.Tx, error) {
 func pathCID(w http.ResponseWriter, r *http.Request) (cid.Cid, bool) {
 	id, err := erasure.ParseCID(r.PathValue("cid"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ReasonMalformedCID, err.Error())
+		apiserver.WriteError(w, http.StatusBadRequest, client.ReasonMalformedCID, err.Error())
 		return cid.Undef, false
 	}
 	return id, true
@@ -191,17 +193,17 @@ func (n *Node) handleContentGet(w http.ResponseWriter, r *http.Request) {
 	obj, err := n.OpenContent(r.Context(), id)
 	if err != nil {
 		status, reason := contentErrorStatus(err)
-		writeError(w, status, reason, err.Error())
+		apiserver.WriteError(w, status, reason, err.Error())
 		return
 	}
 	m := obj.Manifest
 	h := w.Header()
 	h.Set("Content-Type", "application/octet-stream")
 	h.Set("Content-Length", strconv.FormatUint(m.ContentSize(), 10))
-	h.Set(HeaderManifestDigest, m.Digest().String())
-	h.Set(HeaderContentK, strconv.Itoa(m.Params().DataShards))
-	h.Set(HeaderContentN, strconv.Itoa(m.Params().TotalShards()))
-	h.Set(HeaderChunkSize, strconv.Itoa(m.Params().ChunkSize))
+	h.Set(client.HeaderManifestDigest, m.Digest().String())
+	h.Set(client.HeaderContentK, strconv.Itoa(m.Params().DataShards))
+	h.Set(client.HeaderContentN, strconv.Itoa(m.Params().TotalShards()))
+	h.Set(client.HeaderChunkSize, strconv.Itoa(m.Params().ChunkSize))
 	if r.Method == http.MethodHead {
 		w.WriteHeader(http.StatusOK)
 		return
@@ -213,11 +215,11 @@ func (n *Node) handleContentGet(w http.ResponseWriter, r *http.Request) {
 	}
 	if cw.n == 0 {
 		h.Del("Content-Length")
-		for _, k := range []string{HeaderManifestDigest, HeaderContentK, HeaderContentN, HeaderChunkSize} {
+		for _, k := range []string{client.HeaderManifestDigest, client.HeaderContentK, client.HeaderContentN, client.HeaderChunkSize} {
 			h.Del(k)
 		}
 		status, reason := contentErrorStatus(err)
-		writeError(w, status, reason, err.Error())
+		apiserver.WriteError(w, status, reason, err.Error())
 		return
 	}
 	// Part of the body is out: the connection is closed short of the
@@ -233,7 +235,7 @@ func (n *Node) handleContentManifest(w http.ResponseWriter, r *http.Request) {
 	obj, err := n.OpenContent(r.Context(), id)
 	if err != nil {
 		status, reason := contentErrorStatus(err)
-		writeError(w, status, reason, err.Error())
+		apiserver.WriteError(w, status, reason, err.Error())
 		return
 	}
 	b := obj.Manifest.Encode()
@@ -250,16 +252,16 @@ func (n *Node) handleContentStat(w http.ResponseWriter, r *http.Request) {
 	st, err := n.StatContent(r.Context(), id)
 	if err != nil {
 		status, reason := contentErrorStatus(err)
-		writeError(w, status, reason, err.Error())
+		apiserver.WriteError(w, status, reason, err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, st)
+	apiserver.WriteJSON(w, http.StatusOK, st)
 }
 
 // StatContent describes the object named by id: its coding, its holders,
 // the certificate of this node's local registry, and its registration in
 // the ledger.
-func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*ContentStat, error) {
+func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*client.ContentStat, error) {
 	obj, err := n.OpenContent(ctx, id)
 	if err != nil {
 		return nil, err
@@ -267,7 +269,7 @@ func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*ContentStat, error
 	s := n.content
 	m := obj.Manifest
 	p := m.Params()
-	st := &ContentStat{CID: id.String(), Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
+	st := &client.ContentStat{CID: id.String(), Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
 		N: p.TotalShards(), Overhead: float64(p.TotalShards()) / float64(p.DataShards), ManifestDigest: m.Digest().String(),
 		Signers: []int{}, QuorumStake: n.bls.QuorumStake()}
 	if c := obj.Certificate; c != nil && c.ManifestDigest == m.Digest() {
@@ -279,7 +281,7 @@ func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*ContentStat, error
 	st.Ledger = s.registration(id)
 	conn := s.connected()
 	for _, v := range heal.Holders(p.TotalShards(), s.v) {
-		hd := ContentHolder{Validator: v, Shards: heal.ShardsOf(v, p.TotalShards(), s.v), Connected: v == s.self || conn[v]}
+		hd := client.ContentHolder{Validator: v, Shards: heal.ShardsOf(v, p.TotalShards(), s.v), Connected: v == s.self || conn[v]}
 		if st.Registered {
 			hd.Signed = obj.Certificate.Signers.Has(v)
 		}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/dagd/dagd/contracts"
@@ -196,8 +197,8 @@ func TestContentMalformedCID(t *testing.T) {
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), ReasonMalformedCID) {
-				t.Errorf("GET %s%s: %d %s, want 400 %s", s, suffix, resp.StatusCode, body, ReasonMalformedCID)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), client.ReasonMalformedCID) {
+				t.Errorf("GET %s%s: %d %s, want 400 %s", s, suffix, resp.StatusCode, body, client.ReasonMalformedCID)
 			}
 		}
 	}
@@ -434,8 +435,8 @@ func TestContentAPIRequests(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), ReasonBadParams) {
-			t.Errorf("put ?%s: %d %s, want 400 %s", q, resp.StatusCode, body, ReasonBadParams)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), client.ReasonBadParams) {
+			t.Errorf("put ?%s: %d %s, want 400 %s", q, resp.StatusCode, body, client.ReasonBadParams)
 		}
 	}
 	data := randomContent(101, 200<<10)
@@ -443,7 +444,7 @@ func TestContentAPIRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pr ContentPutResponse
+	var pr client.ContentPutResponse
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("put: %d", resp.StatusCode)
 	}
@@ -456,8 +457,8 @@ func TestContentAPIRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	head.Body.Close()
-	if head.StatusCode != http.StatusOK || head.ContentLength != int64(len(data)) || head.Header.Get(HeaderManifestDigest) != pr.ManifestDigest {
-		t.Errorf("HEAD: %d, length %d, digest %q", head.StatusCode, head.ContentLength, head.Header.Get(HeaderManifestDigest))
+	if head.StatusCode != http.StatusOK || head.ContentLength != int64(len(data)) || head.Header.Get(client.HeaderManifestDigest) != pr.ManifestDigest {
+		t.Errorf("HEAD: %d, length %d, digest %q", head.StatusCode, head.ContentLength, head.Header.Get(client.HeaderManifestDigest))
 	}
 	cert, err := hexDecode(pr.Certificate)
 	if err != nil {
@@ -546,8 +547,8 @@ func TestContentPutAmplification(t *testing.T) {
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), ReasonBadParams) || !strings.Contains(string(body), want) {
-			t.Errorf("put ?%s: %d %s, want 400 %s naming %q", q, resp.StatusCode, body, ReasonBadParams, want)
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), client.ReasonBadParams) || !strings.Contains(string(body), want) {
+			t.Errorf("put ?%s: %d %s, want 400 %s naming %q", q, resp.StatusCode, body, client.ReasonBadParams, want)
 		}
 	}
 	s := d.Node(1).content

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
@@ -261,8 +262,8 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 }
 
 // registration describes how the ledger records id, as this node sees it.
-func (s *contentService) registration(id cid.Cid) *ContentRegistration {
-	r := &ContentRegistration{}
+func (s *contentService) registration(id cid.Cid) *client.ContentRegistration {
+	r := &client.ContentRegistration{}
 	rec, err := s.ledger.record(id)
 	if err == nil {
 		r.Registered, r.Seq, r.Registrant, r.Expiry = true, rec.Seq, rec.Registrant.String(), rec.Expiry
@@ -354,10 +355,10 @@ func (l *ledgerView) localOnly(id cid.Cid, why string) {
 
 // enqueue makes the registrar register a certificate this node
 // aggregated, and returns the registration as it stands.
-func (l *ledgerView) enqueue(c *ContentCertificate) *ContentRegistration {
+func (l *ledgerView) enqueue(c *ContentCertificate) *client.ContentRegistration {
 	s := l.s
 	if rec, err := l.record(c.CID); err == nil {
-		return &ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
+		return &client.ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
 	}
 	if old, err := l.own(c.CID); err == nil && old.State != regFailed {
 		return s.registration(c.CID)
@@ -371,14 +372,14 @@ func (l *ledgerView) enqueue(c *ContentCertificate) *ContentRegistration {
 	if why != "" {
 		l.localOnly(c.CID, why)
 		_ = l.putOwn(c.CID.Bytes(), &regRec{State: regFailed, Reason: why})
-		return &ContentRegistration{Reason: why}
+		return &client.ContentRegistration{Reason: why}
 	}
 	if err := l.putOwn(c.CID.Bytes(), &regRec{State: regPending}); err != nil {
 		s.log.Error("registration not queued", "cid", c.CID.String(), "err", err)
-		return &ContentRegistration{Reason: err.Error()}
+		return &client.ContentRegistration{Reason: err.Error()}
 	}
 	l.poke()
-	return &ContentRegistration{Pending: true, Reason: "pending: to be submitted by this node"}
+	return &client.ContentRegistration{Pending: true, Reason: "pending: to be submitted by this node"}
 }
 
 // Bounds of the registrar.

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -23,9 +24,9 @@ import (
 
 // waitRegistered waits until node i's executed state records id and
 // returns the registration as its stat shows it.
-func waitRegistered(t *testing.T, d *Devnet, i int, id cid.Cid) *ContentRegistration {
+func waitRegistered(t *testing.T, d *Devnet, i int, id cid.Cid) *client.ContentRegistration {
 	t.Helper()
-	var r *ContentRegistration
+	var r *client.ContentRegistration
 	testwait.For(t, testTimeout, func() error {
 		n := d.Node(i)
 		if n == nil {
@@ -52,7 +53,7 @@ func TestContentLedgerRegistration(t *testing.T) {
 	if res.Registration == nil || !(res.Registration.Pending || res.Registration.Registered) {
 		t.Fatalf("put's registration %+v, want pending", res.Registration)
 	}
-	var first *ContentRegistration
+	var first *client.ContentRegistration
 	for i := 0; i < d.Size(); i++ {
 		r := waitRegistered(t, d, i, res.CID)
 		if first == nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/client/contentpay"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/shard"
@@ -162,12 +163,12 @@ func (p *payment) matches(id []byte, size uint64, k, n int, manifest crypto.Dige
 
 // submitPaid attaches cert to the payer's transaction as its witness and
 // submits it, and records it so that ContentStat follows it.
-func (s *contentService) submitPaid(p *payment, cert *ContentCertificate) *ContentRegistration {
+func (s *contentService) submitPaid(p *payment, cert *ContentCertificate) *client.ContentRegistration {
 	id := cert.CID
 	if rec, err := s.ledger.record(id); err == nil {
 		// Registered already: submitting would charge the payer for a
 		// rejection.
-		return &ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
+		return &client.ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
 	}
 	p.op.Signers = bytes.Clone(cert.Signers)
 	copy(p.op.Signature[:], cert.Signature)
@@ -176,11 +177,11 @@ func (s *contentService) submitPaid(p *payment, cert *ContentCertificate) *Conte
 	if _, err := s.n.Submit(s.ctx, [][]byte{tx.Encode()}); err != nil {
 		why := fmt.Sprintf("the payer's tx %s was not accepted: %v", dig, err)
 		_ = s.ledger.putOwn(id.Bytes(), &regRec{State: regFailed, Tx: dig, Reason: why})
-		return &ContentRegistration{Reason: why}
+		return &client.ContentRegistration{Reason: why}
 	}
 	_ = s.ledger.putOwn(id.Bytes(), &regRec{State: regPayer, Nonce: tx.Nonce, Expiry: tx.Expiry, Tx: dig, Attempts: 1})
 	s.log.Info("paid content registration submitted", "cid", id.String(), "tx", dig.String(), "payer", tx.Sender.String(), "fee", tx.Fee)
-	return &ContentRegistration{Pending: true, Tx: dig.String(), Registrant: tx.Sender.String(),
+	return &client.ContentRegistration{Pending: true, Tx: dig.String(), Registrant: tx.Sender.String(),
 		Reason: fmt.Sprintf("pending: the payer's tx %s submitted, not executed yet", dig)}
 }
 
@@ -193,10 +194,10 @@ func (s *contentService) readReceipt(tx crypto.Digest) (*shard.ReceiptRecord, bo
 }
 
 // contentParams returns this node's ContentParams.
-func (s *contentService) contentParams() *ContentParams {
+func (s *contentService) contentParams() *client.ContentParams {
 	p := contracts.NewModule(s.n.opts.Execution.Params).Params()
 	k, n := s.defaultShards()
-	return &ContentParams{ChainID: s.n.opts.ChainID, Epoch: s.n.opts.Epoch, CommitteeSize: s.v, ChunkSize: s.opts.ChunkSize,
+	return &client.ContentParams{ChainID: s.n.opts.ChainID, Epoch: s.n.opts.Epoch, CommitteeSize: s.v, ChunkSize: s.opts.ChunkSize,
 		K: k, N: n, MaxContentSize: s.opts.MaxContentSize, MinFee: p.MinFee, FeePerByte: p.FeePerByte,
 		ContentFee: p.ContentFee, ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit,
 		MaxContentRetention: p.MaxContentRetention}

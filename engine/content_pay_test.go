@@ -42,7 +42,7 @@ func accountOf(t *testing.T, d *Devnet, i int, pk crypto.AccountPublicKey) contr
 
 // paidTx signs the payment of data by key: a RegisterContent computed
 // locally, with the fee the node requires plus extra.
-func paidTx(t *testing.T, d *Devnet, params *ContentParams, key *crypto.AccountPrivateKey, data []byte, extra int64) *contracts.Tx {
+func paidTx(t *testing.T, d *Devnet, params *client.ContentParams, key *crypto.AccountPrivateKey, data []byte, extra int64) *contracts.Tx {
 	t.Helper()
 	op, err := contentpay.Registration(context.Background(), bytes.NewReader(data), int64(len(data)), params, 0, 0, 3_600_000)
 	if err != nil {
@@ -65,7 +65,7 @@ func postPut(t *testing.T, d *Devnet, i int, body []byte, tx *contracts.Tx) (int
 		t.Fatal(err)
 	}
 	if tx != nil {
-		req.Header.Set(ContentPaymentHeader, hex.EncodeToString(tx.Encode()))
+		req.Header.Set(client.ContentPaymentHeader, hex.EncodeToString(tx.Encode()))
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -89,7 +89,7 @@ func TestContentPaidPut(t *testing.T) {
 		o.Content.MaxAccountUploadBytes = 4 << 20
 	})
 	data := randomContent(131, 300<<10)
-	if st, body := postPut(t, d, 1, data, nil); st != http.StatusUnauthorized || !strings.Contains(body, ReasonPaymentRequired) {
+	if st, body := postPut(t, d, 1, data, nil); st != http.StatusUnauthorized || !strings.Contains(body, client.ReasonPaymentRequired) {
 		t.Fatalf("unpaid put: %d %s", st, body)
 	}
 	c, err := client.New(d.Node(1).APIAddr(), client.Options{})
@@ -123,7 +123,7 @@ func TestContentPaidPut(t *testing.T) {
 		}
 	}
 	req, _ := http.NewRequest(http.MethodPost, "http://"+d.Node(1).APIAddr()+"/v1/content", bytes.NewReader(data))
-	req.Header.Set(ContentPaymentHeader, "zz")
+	req.Header.Set(client.ContentPaymentHeader, "zz")
 	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusPaymentRequired {
 		t.Fatalf("malformed payment header: %v %v", resp, err)
 	} else {
@@ -193,7 +193,7 @@ func TestContentSlowBody(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), ReasonBodyTooSlow) {
+	if resp.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(body), client.ReasonBodyTooSlow) {
 		t.Fatalf("stalled body: %d %s", resp.StatusCode, body)
 	}
 	data := randomContent(141, 50<<10)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 )
@@ -57,7 +58,7 @@ type PutResult struct {
 	// already, pending (this node submitted or will submit its
 	// RegisterContent transaction; ContentStat follows it), or not at all,
 	// and why (the certificate then stays in the local registry).
-	Registration *ContentRegistration
+	Registration *client.ContentRegistration
 	// Unconfirmed lists the holders that did not sign this put (down,
 	// slow, or refusing); their shards are rebuilt by their own audits.
 	Unconfirmed []int

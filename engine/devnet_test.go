@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"slices"
 	"strings"
@@ -14,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/dagd/dagd/crypto"
@@ -332,9 +336,11 @@ func TestDevnetCommits(t *testing.T) {
 	}
 	// The API's view agrees with the subscriptions.
 	for i := 0; i < 4; i++ {
-		ci, err := d.Node(i).commitInfo(target, commitQuery{}, nil)
-		if err != nil {
-			t.Fatalf("node %d commit %d: %v", i, target, err)
+		rec := httptest.NewRecorder()
+		d.Node(i).Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, fmt.Sprintf("/v1/commits/%d", target), nil))
+		var ci client.CommitInfo
+		if err := json.Unmarshal(rec.Body.Bytes(), &ci); rec.Code != http.StatusOK || err != nil {
+			t.Fatalf("node %d commit %d: %d %s", i, target, rec.Code, rec.Body)
 		}
 		log.mu.Lock()
 		want := log.bySeq[target].String()

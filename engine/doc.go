@@ -9,7 +9,8 @@
 // A node serves, on its own HTTP listener, /metrics (Prometheus, on a
 // per-node registry), /healthz, /readyz and a small JSON API, whose wire
 // types (and the Go client of it) are package engine/client: the handlers
-// serve those types, defined there once (api_wire.go aliases them):
+// serve those types, defined there once. The server is package
+// engine/apiserver; the node wires it in api.go:
 //
 //	GET  /v1/status                 progress of the node
 //	GET  /v1/commits/{seq}          one commit: seq, running commit digest...
@@ -31,7 +32,7 @@
 // commit that would exceed it ("more" and "next_seq"), a single commit
 // within its transactions ("next_tx_offset", continued with tx_offset=).
 //
-// Clients get bounded shares of the node (Options.API, api_limits.go):
+// Clients get bounded shares of the node (Options.API, apiserver.APIOptions):
 // connections in all and per client address (beyond them a new connection
 // gets a 503 naming the limit and is closed), time to send headers and
 // bodies (a body must keep arriving, and a submission's or a read's must

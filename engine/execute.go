@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/shard"
 )
@@ -33,7 +34,7 @@ func (f contentFollower) CatchUp(ctx context.Context, executed uint64, r executi
 func (f contentFollower) Executed(res *shard.Result) { f.n.content.indexExecuted(res) }
 
 // fillExecStatus adds the executor's progress to a status snapshot.
-func fillExecStatus(e *execution.Executor, s *Status) {
+func fillExecStatus(e *execution.Executor, s *client.Status) {
 	p := e.Progress()
 	s.LastExecutedSeq = p.LastExecutedSeq
 	s.StateRoot = p.StateRoot.String()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/engine/apiserver"
 	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/shard"
 	"github.com/dagd/dagd/state"
@@ -28,7 +29,7 @@ func (n *Node) mountExecution(mux *http.ServeMux) {
 
 // commitExecution returns the execution record of commit seq, nil when it
 // is not executed (or the node does not execute).
-func (n *Node) commitExecution(seq uint64) (*CommitExecution, error) {
+func (n *Node) commitExecution(seq uint64) (*client.CommitExecution, error) {
 	if n.exec == nil {
 		return nil, nil
 	}
@@ -36,13 +37,13 @@ func (n *Node) commitExecution(seq uint64) (*CommitExecution, error) {
 	if err != nil || !ok {
 		return nil, err
 	}
-	return &CommitExecution{StateRoot: rec.StateRoot.String(), TxRoot: rec.TxRoot.String(), ReceiptsRoot: rec.ReceiptsRoot.String(),
+	return &client.CommitExecution{StateRoot: rec.StateRoot.String(), TxRoot: rec.TxRoot.String(), ReceiptsRoot: rec.ReceiptsRoot.String(),
 		Time: rec.Time, Counts: client.ExecCounts(rec.Counts)}, nil
 }
 
 func (n *Node) executorOr503(w http.ResponseWriter) bool {
 	if n.exec == nil {
-		writeError(w, http.StatusServiceUnavailable, "execution_disabled", "this node does not execute transactions")
+		apiserver.WriteError(w, http.StatusServiceUnavailable, "execution_disabled", "this node does not execute transactions")
 		return false
 	}
 	return true
@@ -54,27 +55,27 @@ func (n *Node) handleReceipt(w http.ResponseWriter, r *http.Request) {
 	}
 	d, err := crypto.ParseDigest(r.PathValue("tx"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("transaction digest %q: want 64 hex characters", r.PathValue("tx")))
+		apiserver.WriteError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("transaction digest %q: want 64 hex characters", r.PathValue("tx")))
 		return
 	}
 	rec, ok, err := shard.ReadReceipt(n.exec.State(), d)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		apiserver.WriteError(w, http.StatusInternalServerError, "internal", err.Error())
 		return
 	}
 	if !ok {
-		writeError(w, http.StatusNotFound, client.ReasonUnknownTx, fmt.Sprintf("no receipt for %s (last executed commit %d): not executed yet, dropped (duplicate, expired, malformed) or never committed", d, n.exec.Executed()))
+		apiserver.WriteError(w, http.StatusNotFound, client.ReasonUnknownTx, fmt.Sprintf("no receipt for %s (last executed commit %d): not executed yet, dropped (duplicate, expired, malformed) or never committed", d, n.exec.Executed()))
 		return
 	}
 	rc, err := contracts.DecodeReceipt(rec.Receipt)
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", fmt.Sprintf("stored receipt: %v", err))
+		apiserver.WriteError(w, http.StatusInternalServerError, "internal", fmt.Sprintf("stored receipt: %v", err))
 		return
 	}
-	out := ReceiptInfo{Tx: d.String(), Seq: rec.Seq, Index: rec.Index, Code: uint16(rc.Code), CodeName: rc.Code.String(), OK: rc.OK(),
+	out := client.ReceiptInfo{Tx: d.String(), Seq: rec.Seq, Index: rec.Index, Code: uint16(rc.Code), CodeName: rc.Code.String(), OK: rc.OK(),
 		Reason: rc.Reason, Fee: strconv.FormatUint(rc.Fee, 10), Receipt: hex.EncodeToString(rec.Receipt)}
 	for _, ev := range rc.Events {
-		e := ReceiptEvent{Type: ev.Type}
+		e := client.ReceiptEvent{Type: ev.Type}
 		if len(ev.Attrs) > 0 {
 			e.Attrs = make(map[string]string, len(ev.Attrs))
 			for _, a := range ev.Attrs {
@@ -86,7 +87,7 @@ func (n *Node) handleReceipt(w http.ResponseWriter, r *http.Request) {
 	if cr, ok, err := shard.ReadCommitRecord(n.exec.State(), rec.Seq); err == nil && ok {
 		out.TxRoot, out.ReceiptsRoot = cr.TxRoot.String(), cr.ReceiptsRoot.String()
 	}
-	writeJSON(w, http.StatusOK, out)
+	apiserver.WriteJSON(w, http.StatusOK, out)
 }
 
 // parseSeq reads ?seq=, defaulting to the last executed commit, and
@@ -97,23 +98,23 @@ func (n *Node) parseSeq(w http.ResponseWriter, r *http.Request) (uint64, bool) {
 	if s := r.URL.Query().Get("seq"); s != "" {
 		v, err := strconv.ParseUint(s, 10, 64)
 		if err != nil || v == 0 {
-			writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("seq %q: want a positive integer", s))
+			apiserver.WriteError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("seq %q: want a positive integer", s))
 			return 0, false
 		}
 		seq = v
 	}
 	if seq == 0 || seq > last {
-		writeError(w, http.StatusNotFound, "not_executed", fmt.Sprintf("commit %d is not executed (last executed %d)", seq, last))
+		apiserver.WriteError(w, http.StatusNotFound, "not_executed", fmt.Sprintf("commit %d is not executed (last executed %d)", seq, last))
 		return 0, false
 	}
 	return seq, true
 }
 
 // stateValue reads key at seq with its proof.
-func (n *Node) stateValue(w http.ResponseWriter, key []byte, seq uint64, withProof bool) (*StateValue, []byte, bool) {
+func (n *Node) stateValue(w http.ResponseWriter, key []byte, seq uint64, withProof bool) (*client.StateValue, []byte, bool) {
 	v, pf, err := n.exec.State().GetWithProof(key, seq)
 	if errors.Is(err, state.ErrVersionUnavailable) {
-		writeError(w, http.StatusGone, "pruned", fmt.Sprintf("the state of commit %d is no longer kept (the last %d are)", seq, n.opts.Execution.KeepVersions))
+		apiserver.WriteError(w, http.StatusGone, "pruned", fmt.Sprintf("the state of commit %d is no longer kept (the last %d are)", seq, n.opts.Execution.KeepVersions))
 		return nil, nil, false
 	}
 	var root crypto.Digest
@@ -121,17 +122,17 @@ func (n *Node) stateValue(w http.ResponseWriter, key []byte, seq uint64, withPro
 		root, err = n.exec.State().RootAt(seq)
 	}
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, "internal", err.Error())
+		apiserver.WriteError(w, http.StatusInternalServerError, "internal", err.Error())
 		return nil, nil, false
 	}
-	sv := &StateValue{Key: hex.EncodeToString(key), Seq: seq, StateRoot: root.String(), Exists: v != nil}
+	sv := &client.StateValue{Key: hex.EncodeToString(key), Seq: seq, StateRoot: root.String(), Exists: v != nil}
 	if v != nil {
 		sv.Value = hex.EncodeToString(v)
 	}
 	if withProof {
 		b, err := pf.MarshalBinary()
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "internal", err.Error())
+			apiserver.WriteError(w, http.StatusInternalServerError, "internal", err.Error())
 			return nil, nil, false
 		}
 		sv.Proof = hex.EncodeToString(b)
@@ -146,7 +147,7 @@ func (n *Node) handleState(w http.ResponseWriter, r *http.Request) {
 	ks := r.PathValue("key")
 	key, err := hex.DecodeString(ks)
 	if err != nil || len(key) == 0 || len(key) > maxStateKeyBytes {
-		writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("key %.80q: want 1 to %d bytes in hex", ks, maxStateKeyBytes))
+		apiserver.WriteError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("key %.80q: want 1 to %d bytes in hex", ks, maxStateKeyBytes))
 		return
 	}
 	seq, ok := n.parseSeq(w, r)
@@ -154,7 +155,7 @@ func (n *Node) handleState(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if sv, _, ok := n.stateValue(w, key, seq, true); ok {
-		writeJSON(w, http.StatusOK, sv)
+		apiserver.WriteJSON(w, http.StatusOK, sv)
 	}
 }
 
@@ -168,13 +169,13 @@ func (n *Node) handleAccount(w http.ResponseWriter, r *http.Request) {
 		pk, err = crypto.ParseAccountPublicKey(raw)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("public key %.80q: want 64 hex characters", r.PathValue("pubkey")))
+		apiserver.WriteError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("public key %.80q: want 64 hex characters", r.PathValue("pubkey")))
 		return
 	}
 	withProof := false
 	if s := r.URL.Query().Get("proof"); s != "" {
 		if withProof, err = strconv.ParseBool(s); err != nil {
-			writeError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("proof %q: want 0 or 1", s))
+			apiserver.WriteError(w, http.StatusBadRequest, ReasonBadRequest, fmt.Sprintf("proof %q: want 0 or 1", s))
 			return
 		}
 	}
@@ -186,14 +187,14 @@ func (n *Node) handleAccount(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	out := AccountInfo{PublicKey: pk.String(), Exists: v != nil, Balance: "0", State: *sv}
+	out := client.AccountInfo{PublicKey: pk.String(), Exists: v != nil, Balance: "0", State: *sv}
 	if v != nil {
 		a, err := contracts.DecodeAccount(v)
 		if err != nil {
-			writeError(w, http.StatusInternalServerError, "internal", fmt.Sprintf("stored account: %v", err))
+			apiserver.WriteError(w, http.StatusInternalServerError, "internal", fmt.Sprintf("stored account: %v", err))
 			return
 		}
 		out.Nonce, out.Balance = a.Nonce, strconv.FormatUint(a.Balance, 10)
 	}
-	writeJSON(w, http.StatusOK, out)
+	apiserver.WriteJSON(w, http.StatusOK, out)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/execution"
 
 	"github.com/dagd/dagd/contracts"
@@ -28,7 +29,7 @@ func getJSON(t *testing.T, url string, want int, v any) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != want {
-		var e apiError
+		var e client.ErrorBody
 		_ = json.NewDecoder(resp.Body).Decode(&e)
 		t.Fatalf("GET %s: status %d (%+v), want %d", url, resp.StatusCode, e, want)
 	}
@@ -59,9 +60,9 @@ func waitExecuted(t *testing.T, d *Devnet, seq uint64) {
 }
 
 // waitReceipt polls node's receipt of d until it exists.
-func waitReceipt(t *testing.T, n *Node, d crypto.Digest) *ReceiptInfo {
+func waitReceipt(t *testing.T, n *Node, d crypto.Digest) *client.ReceiptInfo {
 	t.Helper()
-	var ri ReceiptInfo
+	var ri client.ReceiptInfo
 	testwait.For(t, testTimeout, func() error {
 		resp, err := http.Get("http://" + n.APIAddr() + "/v1/receipts/" + d.String())
 		if err != nil {
@@ -84,7 +85,7 @@ func waitReceipt(t *testing.T, n *Node, d crypto.Digest) *ReceiptInfo {
 func sameExecution(t *testing.T, d *Devnet, seq uint64) {
 	t.Helper()
 	for s := uint64(1); s <= seq; s++ {
-		var ref *CommitExecution
+		var ref *client.CommitExecution
 		for i := 0; i < d.Size(); i++ {
 			n := d.Node(i)
 			if n == nil {
@@ -166,13 +167,13 @@ func TestExecutionEndToEnd(t *testing.T) {
 
 	// Balances, with a proof against the recorded root.
 	base := "http://" + n0.APIAddr()
-	var st Status
+	var st client.Status
 	getJSON(t, base+"/v1/status", 200, &st)
 	if st.LastExecutedSeq < last || len(st.StateRoot) != 64 || st.ExecutedTxs < uint64(len(txs)) || st.ChainID != d.ChainID() {
 		t.Fatalf("status %+v", st)
 	}
 	for a := range accounts {
-		var ai AccountInfo
+		var ai client.AccountInfo
 		pk := d.AccountKey(a).Public()
 		getJSON(t, base+"/v1/accounts/"+hex.EncodeToString(pk[:])+"?proof=1&seq="+strconv.FormatUint(last, 10), 200, &ai)
 		want := uint64(contracts.DevnetAccountBalance)
@@ -191,7 +192,7 @@ func TestExecutionEndToEnd(t *testing.T) {
 		verifyStateProof(t, &ai.State, contracts.AccountKey(pk), true)
 	}
 	// A key nobody wrote: a non-inclusion proof.
-	var sv StateValue
+	var sv client.StateValue
 	absent := []byte("no such key")
 	getJSON(t, base+"/v1/state/"+hex.EncodeToString(absent), 200, &sv)
 	if sv.Exists {
@@ -199,7 +200,7 @@ func TestExecutionEndToEnd(t *testing.T) {
 	}
 	verifyStateProof(t, &sv, absent, false)
 	// The commit endpoint carries the roots.
-	var ci CommitInfo
+	var ci client.CommitInfo
 	ri := waitReceipt(t, n0, txs[len(txs)-1].Digest())
 	getJSON(t, base+"/v1/commits/"+strconv.FormatUint(ri.Seq, 10), 200, &ci)
 	if ci.CommitExecution == nil || ci.ReceiptsRoot != ri.ReceiptsRoot || ci.TxRoot != ri.TxRoot || len(ci.StateRoot) != 64 {
@@ -244,7 +245,7 @@ func TestExecutionEndToEnd(t *testing.T) {
 	}
 }
 
-func verifyStateProof(t *testing.T, sv *StateValue, key []byte, present bool) {
+func verifyStateProof(t *testing.T, sv *client.StateValue, key []byte, present bool) {
 	t.Helper()
 	root, err := crypto.ParseDigest(sv.StateRoot)
 	if err != nil {
@@ -354,7 +355,7 @@ func TestExecutionBehindRetention(t *testing.T) {
 	preserved += total
 	sameExecution(t, d, last)
 	t.Logf("the slow validator preserved %d batches", preserved)
-	var ai AccountInfo
+	var ai client.AccountInfo
 	pk := d.AccountKey(0).Public()
 	getJSON(t, "http://"+d.Node(0).APIAddr()+"/v1/accounts/"+hex.EncodeToString(pk[:]), 200, &ai)
 	if ai.Nonce != nonces[0] {

@@ -259,7 +259,7 @@ func TestHostileClients(t *testing.T) {
 			ref.add(what, res.StatusCode, b)
 			return
 		}
-		var cr CommitRange
+		var cr client.CommitRange
 		if strings.HasPrefix(path, "/v1/commits?") && json.Unmarshal(b, &cr) == nil {
 			size := 0
 			for _, c := range cr.Commits {
@@ -288,7 +288,7 @@ func TestHostileClients(t *testing.T) {
 	repeat(2, func() {
 		hostilePost("gzip bomb", "/dagd.v1.TransactionService/SubmitTransactions", "application/proto", "gzip", bomb)
 	})
-	repeat(4, func() { hostilePost("json array flood", "/v1/transactions", ContentTypeJSON, "", jsonFlood) })
+	repeat(4, func() { hostilePost("json array flood", "/v1/transactions", client.ContentTypeJSON, "", jsonFlood) })
 	repeat(2, func() {
 		hostilePost("upload k=1 n=256", "/v1/content?k=1&n=256", "application/octet-stream", "", make([]byte, 64<<10))
 	})
@@ -314,7 +314,7 @@ func TestHostileClients(t *testing.T) {
 				if err != nil {
 					return
 				}
-				fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n\x00", path, ContentTypeBinary, size)
+				fmt.Fprintf(c, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n\x00", path, client.ContentTypeBinary, size)
 				_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
 				b, _ := io.ReadAll(c)
 				c.Close()
@@ -336,7 +336,7 @@ func TestHostileClients(t *testing.T) {
 	for k := 0; time.Now().Before(deadline); k++ {
 		<-pace.C
 		body := client.AppendBinaryTx(nil, fmt.Appendf(nil, "honest-%d", k))
-		res, err := honest.Post(base+"/v1/transactions", ContentTypeBinary, bytes.NewReader(body))
+		res, err := honest.Post(base+"/v1/transactions", client.ContentTypeBinary, bytes.NewReader(body))
 		if err != nil {
 			honestFailed.Add(1)
 			honestMu.Lock()

@@ -33,7 +33,6 @@ type metrics struct {
 	rejected           *prometheus.CounterVec
 	evidence           prometheus.Counter
 	submitted          *prometheus.CounterVec
-	apiRefused         *prometheus.CounterVec
 	admissionRefused   *prometheus.CounterVec
 	persistLatency     prometheus.Histogram
 	persistBytes       prometheus.Counter
@@ -78,8 +77,6 @@ func newMetrics() *metrics {
 	m.evidence = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "equivocation_evidence_total", Help: "Equivocations detected."})
 	m.submitted = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "submitted_transactions_total",
 		Help: "Client transactions by outcome: accepted, busy, invalid."}, []string{"result"})
-	m.apiRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "api_refused_total",
-		Help: "API connections and requests refused by a limit of APIOptions, by limit."}, []string{"limit"})
 	m.admissionRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "admission_refused_transactions_total",
 		Help: "Client transactions refused at admission, by reason: malformed, wrong_chain, fee_too_low, small_order_sender, nonce_used, nonce_too_far, cannot_pay_fee, bad_signature."}, []string{"reason"})
 	m.persistLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Name: "persist_seconds",
@@ -98,7 +95,7 @@ func newMetrics() *metrics {
 		Help: "Bytes of own batches sent to peers and not yet acknowledged, summed over peers."})
 	for _, c := range []prometheus.Collector{m.reproposed, m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
 		m.committedBatches, m.committedTxs, m.commitLatency, m.batchLatency, m.peersConnected, m.queueDepth, m.messagesIn,
-		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.apiRefused, m.admissionRefused, m.persistLatency, m.persistBytes, m.loopEvents,
+		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.admissionRefused, m.persistLatency, m.persistBytes, m.loopEvents,
 		m.subscriberDrops} {
 		f(c)
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/apiserver"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
@@ -57,7 +59,7 @@ type Node struct {
 
 	apiLn  net.Listener
 	apiSrv *http.Server
-	rpc    rpcState // the Connect API (rpc.go)
+	api    *apiserver.Server // the HTTP and Connect API (api.go)
 
 	submitCh chan *submitRequest
 	// inbox holds decoded peer messages, per peer, served round-robin
@@ -68,14 +70,15 @@ type Node struct {
 	// verifier checks certificates as receive decodes them (preverify.go).
 	verifier *preVerifier
 	inflight *semaphore.Weighted
-	// limits holds the API's budgets and per-client counts (api_limits.go).
-	limits *apiLimits
+	// limits bounds the content lookups that ask other validators
+	// (api.go).
+	limits *lookupLimits
 
 	subsMu  sync.Mutex
 	subs    map[*Subscription]bool // value: active (sees commits prepared after it was made)
 	stopped bool
 
-	status   atomic.Pointer[Status]
+	status   atomic.Pointer[client.Status]
 	lastLoop atomic.Int64 // unix nanoseconds of the last loop iteration
 	running  atomic.Bool
 	done     chan struct{} // closed when Run has released everything
@@ -129,7 +132,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 		inbox:     newPeerInbox(len(opts.Committee), opts.InboxSize, opts.InboxBytes, maxFrameSize),
 		bans:      newBanList(len(opts.Committee)),
 		inflight:  semaphore.NewWeighted(int64(opts.MaxInflightRequests)),
-		limits:    newAPILimits(opts.API),
+		limits:    newLookupLimits(opts.API.MaxContentLookups),
 		subs:      make(map[*Subscription]bool),
 		done:      make(chan struct{}),
 		loopDone:  make(chan struct{}),
@@ -186,13 +189,16 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if opts.WrapTransport != nil {
 		n.tr = opts.WrapTransport(n.tr)
 	}
+	if n.api, err = n.newAPIServer(); err != nil {
+		return nil, err
+	}
 	if opts.APIListenAddr != "" {
 		ln, err := net.Listen("tcp", opts.APIListenAddr)
 		if err != nil {
 			return nil, fmt.Errorf("engine: API listener: %w", err)
 		}
-		n.apiLn = newLimitListener(ln, opts.API, func(reason string) { n.m.apiRefused.WithLabelValues(reason).Inc() })
-		n.apiSrv = n.apiServer()
+		n.apiLn = n.api.Listener(ln)
+		n.apiSrv = n.api.HTTPServer()
 	}
 	ok = true
 	return n, nil
@@ -561,7 +567,7 @@ func (n *Node) flush() error {
 	}
 	if len(index) > 0 {
 		n.publishStatus(nil)
-		n.rpc.commits.broadcast() // after the status: woken streams see the new seq
+		n.api.NotifyCommits() // after the status: woken streams see the new seq
 	}
 	return nil
 }
@@ -646,7 +652,7 @@ func (n *Node) observeCommit(ci *store.CommitIndex, now time.Time) {
 // gauges. connected nil keeps the last known peers.
 func (n *Node) publishStatus(connected []dag.ValidatorID) {
 	st := n.core.Status()
-	s := &Status{
+	s := &client.Status{
 		ChainID: n.opts.ChainID, Validator: int(n.self), CommitteeSize: n.comm.Size(), Round: st.Round, LastCommittedRound: st.LastCommittedRound,
 		LastCommittedSeq: st.LastCommittedSeq, CommitDigest: st.CommitDigest.String(), CommittedTxs: n.committedTxs,
 		LastCommitAt: n.lastCommitAt, PendingCerts: st.PendingCerts, PendingCommits: st.PendingCommits, ReproposedBatches: st.ReproposedBatches,
@@ -685,7 +691,7 @@ func (n *Node) publishStatus(connected []dag.ValidatorID) {
 }
 
 // Status returns the latest snapshot of the node's progress.
-func (n *Node) Status() Status {
+func (n *Node) Status() client.Status {
 	s := *n.status.Load()
 	if n.exec != nil {
 		fillExecStatus(n.exec, &s)

@@ -9,6 +9,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dagd/dagd/engine/apiserver"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
@@ -152,11 +153,11 @@ type Options struct {
 	// audit and repair of erasure-coded shards); see ContentOptions.
 	Content ContentOptions `toml:"content"`
 	// RPC configures the Connect API (dagd.v1) served on the API
-	// listener; see RPCOptions.
-	RPC RPCOptions `toml:"rpc"`
+	// listener; see apiserver.RPCOptions.
+	RPC apiserver.RPCOptions `toml:"rpc"`
 	// API bounds the connections, time and memory that clients of the
-	// HTTP API may take; see APIOptions.
-	API APIOptions `toml:"api"`
+	// HTTP API may take; see apiserver.APIOptions.
+	API apiserver.APIOptions `toml:"api"`
 	// Genesis is the chain's initial state (accounts and balances, the
 	// first committee), applied by the executor before the transactions
 	// of commit 1, in state version 1. Every validator must start from
@@ -264,8 +265,8 @@ func (o *Options) EnsureDefaults() *Options {
 		o.Clock = SystemClock{}
 	}
 	o.Content.ensureDefaults()
-	o.RPC.ensureDefaults()
-	o.API.ensureDefaults()
+	o.RPC.EnsureDefaults()
+	o.API.EnsureDefaults()
 	o.Execution.EnsureDefaults()
 	return o
 }
@@ -380,7 +381,7 @@ func (o *Options) ValidateSettings() error {
 		c.errs = append(c.errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
 	}
 	c.errs = append(c.errs, o.Content.validateSettings("Content.")...)
-	c.errs = append(c.errs, o.API.validateSettings("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
+	c.errs = append(c.errs, o.API.Validate("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
 	c.positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
 	c.positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))
 	if o.Execution.AdmissionNonceWindow == 0 {

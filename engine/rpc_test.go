@@ -13,15 +13,14 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"connectrpc.com/connect"
 
-	"github.com/dagd/dagd/dag"
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
 	"github.com/dagd/dagd/engine/api/dagd/v1/dagdv1connect"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/internal/testwait"
 )
 
@@ -86,8 +85,8 @@ func newRPCClient(t *testing.T, name, base string, h2c bool, opts ...connect.Cli
 // server (for nodes that never run).
 func serveNode(t *testing.T, n *Node) string {
 	t.Helper()
-	srv := httptest.NewUnstartedServer(n.Handler())
-	srv.Config.Protocols = apiProtocols()
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = n.api.HTTPServer()
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv.URL
@@ -197,29 +196,6 @@ func TestRPCSubmitInvalid(t *testing.T) {
 	}
 }
 
-// reasonName is the engine's name of an API reason, as error messages
-// spell it.
-func reasonName(r dagdv1.RejectReason) string {
-	return strings.ToLower(strings.TrimPrefix(r.String(), "REJECT_REASON_"))
-}
-
-// TestRPCRejectReasonsCovered: every engine reason maps to its own API
-// reason.
-func TestRPCRejectReasonsCovered(t *testing.T) {
-	seen := map[dagdv1.RejectReason]string{}
-	for _, r := range []string{ReasonQueueFull, ReasonNodeBusy, ReasonTooManyRequests, ReasonTxTooLarge, ReasonEmptyTx,
-		ReasonTooManyTxs, ReasonNoTxs, ReasonBadRequest, ReasonStopped} {
-		api := rejectReason(r)
-		if reasonName(api) != r {
-			t.Errorf("reason %s maps to %s", r, api)
-		}
-		if prev, dup := seen[api]; dup {
-			t.Errorf("reasons %s and %s both map to %s", prev, r, api)
-		}
-		seen[api] = r
-	}
-}
-
 // TestRPCSubmitBusy: a full queue, too many submissions in flight (the
 // JSON API's slots) and a busy worker answer ResourceExhausted with a
 // retry hint, and the accepted prefix.
@@ -326,7 +302,7 @@ func TestRPCStreamLimitsAndStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testwait.Until(t, testTimeout, "the stream to start", func() bool { return n.rpc.streams.Load() == 1 })
+	testwait.Until(t, testTimeout, "the stream to start", func() bool { return n.api.OpenStreams() == 1 })
 	second, err := c.commit.StreamCommits(ctx, connect.NewRequest(&dagdv1.StreamCommitsRequest{}))
 	if err == nil && !second.Receive() {
 		err = second.Err()
@@ -424,14 +400,14 @@ func openStream(ctx context.Context, t *testing.T, c *rpcClient, from uint64, wi
 }
 
 // getCommitJSON reads GET /v1/commits/{seq}?txs=all.
-func getCommitJSON(t *testing.T, base string, seq uint64) CommitInfo {
+func getCommitJSON(t *testing.T, base string, seq uint64) client.CommitInfo {
 	t.Helper()
 	resp, err := http.Get(fmt.Sprintf("%s/v1/commits/%d?txs=all", base, seq))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var ci CommitInfo
+	var ci client.CommitInfo
 	if err := json.NewDecoder(resp.Body).Decode(&ci); err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET commit %d: %s %v", seq, resp.Status, err)
 	}
@@ -663,131 +639,6 @@ func postRaw(t *testing.T, hc *http.Client, url, ctype string, body []byte) (int
 	return resp.StatusCode, gs, string(b)
 }
 
-// TestRPCStreamPruned: with small retention, transactions asked from a
-// commit whose batches are gone get FailedPrecondition naming the oldest
-// commit with transactions; a stream that falls behind that far gets
-// ResourceExhausted "lagged"; without transactions the same cursor works.
-func TestRPCStreamPruned(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*testTimeout)
-	defer cancel()
-	d, err := StartDevnet(ctx, DevnetOptions{BaseDir: t.TempDir(), InMemoryNetwork: true,
-		DAG: dag.Options{GCDepth: 4, RetainRounds: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close() }) // after the streams (cleanups run last first)
-	n := d.Node(0)
-	// A server for node 0 whose stream can be held back between commits.
-	var gateAfter atomic.Uint64
-	gate := make(chan struct{})
-	svc := &rpcService{n: n, beforeCommit: func(seq uint64) {
-		if g := gateAfter.Load(); g != 0 && seq > g {
-			<-gate
-		}
-	}}
-	mux := http.NewServeMux()
-	mux.Handle(dagdv1connect.NewCommitServiceHandler(svc))
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Config.Protocols = apiProtocols()
-	srv.Start()
-	t.Cleanup(srv.Close)
-	c := newRPCClient(t, "connect/h2c", srv.URL, true)
-
-	// commitTx submits fresh transactions until one commits and returns
-	// its seq, read from sub.
-	sub := n.Subscribe(SubscribeOptions{Transactions: TxOwn})
-	defer sub.Close()
-	commitTx := func(tag string) uint64 {
-		for try := 0; ; try++ {
-			tx := fmt.Appendf(nil, "%s-%d", tag, try)
-			if _, err := n.Submit(ctx, [][]byte{tx}); err != nil {
-				t.Fatalf("submit: %v", err)
-			}
-			deadline := time.After(5 * time.Second)
-			for {
-				select {
-				case cm, ok := <-sub.C():
-					if !ok {
-						t.Fatalf("subscription ended: %v", sub.Err())
-					}
-					for _, b := range cm.Batches {
-						for _, x := range b.Transactions {
-							if bytes.Equal(x, tx) {
-								return cm.Seq
-							}
-						}
-					}
-					continue
-				case <-deadline:
-				case <-ctx.Done():
-					t.Fatal("timed out")
-				}
-				break
-			}
-		}
-	}
-
-	// Follow with transactions from now; the stream sends the first commit
-	// with a transaction, then is held back.
-	follow := openStream(ctx, t, c, 0, true)
-	s1 := commitTx("first")
-	for {
-		sc, err := follow.next()
-		if err != nil {
-			t.Fatalf("stream: %v", err)
-		}
-		if sc.c.Seq == s1 {
-			if len(sc.txs) == 0 {
-				t.Fatalf("commit %d streamed without its transactions", s1)
-			}
-			break
-		}
-	}
-	gateAfter.Store(s1)
-	s2 := commitTx("second")
-	testwait.Until(t, testTimeout, fmt.Sprintf("commit %d pruned", s2), func() bool { return !n.txsStored(s2, s2) })
-	close(gate)
-	var err2 error
-	for err2 == nil {
-		var sc *streamedCommit
-		sc, err2 = follow.next()
-		if err2 == nil && sc.c.Seq >= s2 {
-			t.Fatalf("commit %d streamed after its transactions were pruned", sc.c.Seq)
-		}
-	}
-	if connect.CodeOf(err2) != connect.CodeResourceExhausted || !strings.Contains(err2.Error(), "lagged") {
-		t.Fatalf("held-back stream: %v, want ResourceExhausted lagged", err2)
-	}
-	if cd := cursorDetail(t, err2); cd == nil || cd.Seq <= s1 || cd.Seq > s2 || cd.OldestSeq <= cd.Seq {
-		t.Errorf("lagged detail %v (first commit %d, second %d)", cd, s1, s2)
-	}
-
-	// A fresh stream with transactions from the pruned commit.
-	old := openStream(ctx, t, c, s2, true)
-	_, err = old.next()
-	if connect.CodeOf(err) != connect.CodeFailedPrecondition || !strings.Contains(err.Error(), "no longer stored") {
-		t.Fatalf("stream from pruned commit %d: %v, want FailedPrecondition", s2, err)
-	}
-	cd := cursorDetail(t, err)
-	if cd == nil || cd.Seq != s2 || cd.OldestSeq <= s2 {
-		t.Fatalf("cursor detail %v", cd)
-	}
-	if cd.OldestSeq <= cd.LastCommittedSeq {
-		// The named cursor works (unless pruning overtook it meanwhile).
-		ok := openStream(ctx, t, c, cd.OldestSeq, true)
-		if sc, err := ok.next(); err != nil && connect.CodeOf(err) != connect.CodeFailedPrecondition {
-			t.Errorf("stream from the oldest retained commit %d: %v", cd.OldestSeq, err)
-		} else if err == nil && sc.c.Seq != cd.OldestSeq {
-			t.Errorf("stream from %d sent %d", cd.OldestSeq, sc.c.Seq)
-		}
-	}
-	// Without transactions every commit is served.
-	meta := openStream(ctx, t, c, s2, false)
-	if sc, err := meta.next(); err != nil || sc.c.Seq != s2 || sc.c.TxCount == 0 {
-		t.Errorf("stream without transactions from %d: %v %v", s2, sc, err)
-	}
-}
-
 // TestRPCStreamStalledReader: a reader that stops reading holds its stream
 // only until a message waits StreamWriteTimeout; the node goes on.
 func TestRPCStreamStalledReader(t *testing.T) {
@@ -811,7 +662,7 @@ func TestRPCStreamStalledReader(t *testing.T) {
 	}
 	// Load until the stream is cut: the stalled reader's window fills.
 	testwait.For(t, testTimeout, func() error {
-		if n.rpc.streams.Load() == 0 {
+		if n.api.OpenStreams() == 0 {
 			return nil
 		}
 		// Random bytes: the stream is gzipped when the client accepts it.
@@ -829,4 +680,10 @@ func TestRPCStreamStalledReader(t *testing.T) {
 	if sc, err := fresh.next(); err != nil || sc.c.Seq != before {
 		t.Fatalf("new stream from %d: %v %v", before, sc, err)
 	}
+}
+
+// reasonName is the engine's name of an API reason, as error messages
+// spell it.
+func reasonName(r dagdv1.RejectReason) string {
+	return strings.ToLower(strings.TrimPrefix(r.String(), "REJECT_REASON_"))
 }

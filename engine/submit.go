@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/apiserver"
 	"github.com/dagd/dagd/engine/client"
 )
 
@@ -32,7 +32,7 @@ const (
 	// ReasonBodyTooLarge: the request body exceeds its cap.
 	ReasonBodyTooLarge = client.ReasonBodyTooLarge
 	// ReasonBodyTimeout: the request body did not arrive within
-	// APIOptions.RequestReadTimeout.
+	// apiserver.APIOptions.RequestReadTimeout.
 	ReasonBodyTimeout = client.ReasonBodyTimeout
 	// ReasonBadRequest: the request does not parse.
 	ReasonBadRequest = client.ReasonBadRequest
@@ -74,28 +74,10 @@ func (e *SubmitError) Error() string {
 
 // Retryable reports whether the same transactions may succeed later: the
 // node was busy, not the input wrong.
-func (e *SubmitError) Retryable() bool {
-	switch e.Reason {
-	case ReasonQueueFull, ReasonNodeBusy, ReasonTooManyRequests:
-		return true
-	}
-	return false
-}
+func (e *SubmitError) Retryable() bool { return apiserver.RetryableReason(e.Reason) }
 
 // HTTPStatus is the status the API answers with.
-func (e *SubmitError) HTTPStatus() int {
-	switch e.Reason {
-	case ReasonQueueFull, ReasonNodeBusy, ReasonStopped:
-		return http.StatusServiceUnavailable
-	case ReasonTooManyRequests:
-		return http.StatusTooManyRequests
-	case ReasonTxTooLarge, ReasonBodyTooLarge, ReasonTooManyTxs:
-		return http.StatusRequestEntityTooLarge
-	case ReasonBodyTimeout:
-		return http.StatusRequestTimeout
-	}
-	return http.StatusBadRequest
-}
+func (e *SubmitError) HTTPStatus() int { return apiserver.ReasonStatus(e.Reason) }
 
 // takeSubmitSlot takes one of the MaxInflightRequests slots of
 // submissions whose body is read, or says why not.

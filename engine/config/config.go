@@ -80,7 +80,7 @@ type NetworkConfig struct {
 }
 
 // APIConfig is the [api] section's own keys; the others are
-// engine.APIOptions' (Config.Node.API).
+// apiserver.APIOptions' (Config.Node.API).
 type APIConfig struct {
 	// Addr is the HTTP API's listen address; "" serves no API.
 	Addr string `toml:"addr"`

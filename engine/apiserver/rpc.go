@@ -1,4 +1,4 @@
-package engine
+package apiserver
 
 import (
 	"context"
@@ -8,7 +8,6 @@ import (
 	"math"
 	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/dagd/dagd/engine/store"
@@ -20,6 +19,7 @@ import (
 	"github.com/dagd/dagd/crypto"
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
 	"github.com/dagd/dagd/engine/api/dagd/v1/dagdv1connect"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // RPCOptions configures the node's Connect API (package dagdv1; see the
@@ -42,7 +42,8 @@ type RPCOptions struct {
 	StreamWriteTimeout time.Duration
 }
 
-func (o *RPCOptions) ensureDefaults() {
+// EnsureDefaults sets the zero values of o to their defaults.
+func (o *RPCOptions) EnsureDefaults() {
 	if o.MaxCommitStreams <= 0 {
 		o.MaxCommitStreams = 256
 	}
@@ -68,19 +69,10 @@ const rpcCompressMinBytes = 1024
 // header, in whole seconds, as the JSON API sends it).
 const retryAfter = time.Second
 
-// rpcState is what the Connect API keeps per node; its zero value is
-// ready to use.
-type rpcState struct {
-	// streams counts the open StreamCommits calls.
-	streams atomic.Int64
-	// commits wakes StreamCommits calls when the node publishes commits.
-	commits commitSignal
-}
-
 // openCommitStream counts a new stream, unless MaxCommitStreams are open.
-func (n *Node) openCommitStream() bool {
-	if n.rpc.streams.Add(1) > int64(n.opts.RPC.MaxCommitStreams) {
-		n.rpc.streams.Add(-1)
+func (s *Server) openCommitStream() bool {
+	if s.streams.Add(1) > int64(s.opts.RPC.MaxCommitStreams) {
+		s.streams.Add(-1)
 		return false
 	}
 	return true
@@ -122,12 +114,9 @@ func apiProtocols() *http.Protocols {
 	return p
 }
 
-// rpcService implements the services of dagd.v1 on a node.
+// rpcService implements the services of dagd.v1 on a server.
 type rpcService struct {
-	n *Node
-	// beforeCommit, when set, runs before StreamCommits reads each commit
-	// (tests hold a stream back with it). Nil in production.
-	beforeCommit func(seq uint64)
+	s *Server
 }
 
 var (
@@ -140,19 +129,19 @@ var (
 // decodes within its limits (rpc_limits.go); the unary ones read their
 // request within API.RequestReadTimeout and write their answer within
 // API.WriteTimeout; commit streams set a deadline per message.
-func (n *Node) mountRPC(mux *http.ServeMux) {
-	svc := &rpcService{n: n}
-	submitMax := int(min(n.opts.MaxRequestBytes, int64(math.MaxInt32)))
+func (s *Server) mountRPC(mux *http.ServeMux) {
+	svc := &rpcService{s: s}
+	submitMax := int(min(s.opts.MaxRequestBytes, int64(math.MaxInt32)))
 	// Answers are gzipped for clients that accept it, unless small.
 	compress := connect.WithCompressMinBytes(rpcCompressMinBytes)
 	path, h := dagdv1connect.NewTransactionServiceHandler(svc, connect.WithReadMaxBytes(submitMax), compress,
-		rpcLimitOptions(int64(submitMax), n.opts.MaxRequestTxs))
-	mux.Handle(path, n.withRequestDeadlines(n.limitSubmissions(h)))
+		rpcLimitOptions(int64(submitMax), s.opts.MaxRequestTxs))
+	mux.Handle(path, WithRequestDeadlines(s.opts.API, s.limitSubmissions(h)))
 	path, h = dagdv1connect.NewNodeServiceHandler(svc, connect.WithReadMaxBytes(rpcReadMaxBytes), compress,
-		rpcLimitOptions(rpcReadMaxBytes, n.opts.MaxRequestTxs))
-	mux.Handle(path, n.withRequestDeadlines(h))
+		rpcLimitOptions(rpcReadMaxBytes, s.opts.MaxRequestTxs))
+	mux.Handle(path, WithRequestDeadlines(s.opts.API, h))
 	path, h = dagdv1connect.NewCommitServiceHandler(svc, connect.WithReadMaxBytes(rpcReadMaxBytes), compress,
-		rpcLimitOptions(rpcReadMaxBytes, n.opts.MaxRequestTxs))
+		rpcLimitOptions(rpcReadMaxBytes, s.opts.MaxRequestTxs))
 	mux.Handle(path, withResponseController(h))
 }
 
@@ -171,17 +160,17 @@ func withResponseController(h http.Handler) http.Handler {
 // as its body arrives (admitSubmission) and refuses at once, in the
 // caller's protocol, when the budget cannot take it. It takes no slot: a
 // slow body holds only the bytes it sent, until API.RequestReadTimeout.
-func (n *Node) limitSubmissions(h http.Handler) http.Handler {
+func (s *Server) limitSubmissions(h http.Handler) http.Handler {
 	ew := connect.NewErrorWriter()
-	wrap := func(se *SubmitError) error { return submitRPCError(se) }
+	wrap := func(se *refusal) error { return submitRPCError(se) }
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !ew.IsSupported(r) {
 			h.ServeHTTP(w, r) // refused by the RPC layer without reading the body
 			return
 		}
-		c, se := n.admitSubmission(r, rpcCompressed(r), wrap)
+		c, se := s.admitSubmission(r, rpcCompressed(r), wrap)
 		if se != nil {
-			n.m.apiRefused.WithLabelValues(se.Reason).Inc()
+			s.m.refused.WithLabelValues(se.Reason).Inc()
 			_ = ew.Write(w, r, submitRPCError(se))
 			return
 		}
@@ -191,49 +180,55 @@ func (n *Node) limitSubmissions(h http.Handler) http.Handler {
 }
 
 // SubmitTransactions implements dagdv1connect.TransactionServiceHandler
-// with Node.Submit. Its request is decoded: it takes a submission slot
+// with Backend.Submit. Its request is decoded: it takes a submission slot
 // only now.
-func (s *rpcService) SubmitTransactions(ctx context.Context, req *connect.Request[dagdv1.SubmitTransactionsRequest]) (*connect.Response[dagdv1.SubmitTransactionsResponse], error) {
-	if err := s.n.CheckTransactions(req.Msg.GetTransactions()); err != nil {
-		s.n.m.submitted.WithLabelValues("invalid").Add(float64(len(req.Msg.GetTransactions())))
-		var se *SubmitError
-		errors.As(err, &se)
-		return nil, submitRPCError(se)
+func (r *rpcService) SubmitTransactions(ctx context.Context, req *connect.Request[dagdv1.SubmitTransactionsRequest]) (*connect.Response[dagdv1.SubmitTransactionsResponse], error) {
+	b := r.s.b
+	if err := b.CheckTransactions(req.Msg.GetTransactions()); err != nil {
+		b.CountInvalid(len(req.Msg.GetTransactions()))
+		return nil, submitRPCError(refusalOrBad(err))
 	}
-	release, se := s.n.takeSubmitSlot()
-	if se != nil {
-		return nil, submitRPCError(se)
+	release, err := b.TakeSubmitSlot()
+	if err != nil {
+		return nil, submitRPCError(refusalOrBad(err))
 	}
 	defer release()
-	accepted, err := s.n.Submit(ctx, req.Msg.GetTransactions())
+	accepted, err := b.Submit(ctx, req.Msg.GetTransactions())
 	if err == nil {
 		return connect.NewResponse(&dagdv1.SubmitTransactionsResponse{Accepted: uint32(accepted)}), nil
 	}
-	var se2 *SubmitError
-	if errors.As(err, &se2) {
-		return nil, submitRPCError(se2)
+	if se := refusalOf(err); se != nil {
+		return nil, submitRPCError(se)
 	}
 	return nil, contextRPCError(err, "submit (the node may still take the transactions)")
+}
+
+// refusalOrBad is the refusal err carries, or a bad request saying err.
+func refusalOrBad(err error) *refusal {
+	if se := refusalOf(err); se != nil {
+		return se
+	}
+	return &refusal{Reason: client.ReasonBadRequest, Index: -1, Detail: err.Error()}
 }
 
 // rejectReason maps a SubmitError reason to the API's.
 func rejectReason(reason string) dagdv1.RejectReason {
 	switch reason {
-	case ReasonNoTxs:
+	case client.ReasonNoTxs:
 		return dagdv1.RejectReason_REJECT_REASON_NO_TXS
-	case ReasonEmptyTx:
+	case client.ReasonEmptyTx:
 		return dagdv1.RejectReason_REJECT_REASON_EMPTY_TX
-	case ReasonTxTooLarge:
+	case client.ReasonTxTooLarge:
 		return dagdv1.RejectReason_REJECT_REASON_TX_TOO_LARGE
-	case ReasonTooManyTxs:
+	case client.ReasonTooManyTxs:
 		return dagdv1.RejectReason_REJECT_REASON_TOO_MANY_TXS
-	case ReasonQueueFull:
+	case client.ReasonQueueFull:
 		return dagdv1.RejectReason_REJECT_REASON_QUEUE_FULL
-	case ReasonNodeBusy:
+	case client.ReasonNodeBusy:
 		return dagdv1.RejectReason_REJECT_REASON_NODE_BUSY
-	case ReasonTooManyRequests:
+	case client.ReasonTooManyRequests:
 		return dagdv1.RejectReason_REJECT_REASON_TOO_MANY_REQUESTS
-	case ReasonStopped:
+	case client.ReasonStopped:
 		return dagdv1.RejectReason_REJECT_REASON_STOPPED
 	}
 	return dagdv1.RejectReason_REJECT_REASON_BAD_REQUEST
@@ -242,14 +237,14 @@ func rejectReason(reason string) dagdv1.RejectReason {
 // submitRPCError turns a refusal into a Connect error with a
 // SubmitRejection detail: ResourceExhausted with a retry hint when the
 // node is busy, Unavailable when it stops, InvalidArgument otherwise.
-func submitRPCError(se *SubmitError) *connect.Error {
+func submitRPCError(se *refusal) *connect.Error {
 	code := connect.CodeInvalidArgument
 	switch {
-	case se.Retryable():
+	case RetryableReason(se.Reason):
 		code = connect.CodeResourceExhausted
-	case se.Reason == ReasonStopped:
+	case se.Reason == client.ReasonStopped:
 		code = connect.CodeUnavailable
-	case se.Reason == ReasonBodyTimeout:
+	case se.Reason == client.ReasonBodyTimeout:
 		code = connect.CodeDeadlineExceeded
 	}
 	rej := &dagdv1.SubmitRejection{Reason: rejectReason(se.Reason), Accepted: uint32(max(se.Accepted, 0))}
@@ -258,7 +253,7 @@ func submitRPCError(se *SubmitError) *connect.Error {
 		rej.TxIndex = &i
 	}
 	cerr := connect.NewError(code, se)
-	if se.Retryable() {
+	if RetryableReason(se.Reason) {
 		rej.RetryAfter = durationpb.New(retryAfter)
 		cerr.Meta().Set("Retry-After", fmt.Sprint(int(retryAfter/time.Second)))
 	}
@@ -280,19 +275,19 @@ func contextRPCError(err error, what string) *connect.Error {
 }
 
 // GetStatus implements dagdv1connect.NodeServiceHandler.
-func (s *rpcService) GetStatus(_ context.Context, _ *connect.Request[dagdv1.GetStatusRequest]) (*connect.Response[dagdv1.GetStatusResponse], error) {
-	n := s.n
-	st := n.Status()
-	ready, why := n.Ready()
+func (r *rpcService) GetStatus(_ context.Context, _ *connect.Request[dagdv1.GetStatusRequest]) (*connect.Response[dagdv1.GetStatusResponse], error) {
+	s := r.s
+	st := s.b.Status()
+	ready, why := s.b.Ready()
 	resp := &dagdv1.GetStatusResponse{
-		Validator: uint32(st.Validator), CommitteeSize: uint32(st.CommitteeSize), ChainId: n.opts.ChainID, Epoch: n.opts.Epoch,
+		Validator: uint32(st.Validator), CommitteeSize: uint32(st.CommitteeSize), ChainId: s.opts.ChainID, Epoch: s.opts.Epoch,
 		Round: st.Round, LastCommittedRound: st.LastCommittedRound, LastCommittedSeq: st.LastCommittedSeq,
 		CommittedTxs: st.CommittedTxs, PeersConnected: uint32(st.PeersConnected), QuorumConnected: st.QuorumConnected,
 		Ready: ready, ReadyDetail: why,
 		Load: &dagdv1.NodeLoad{PendingCerts: uint32(st.PendingCerts), PendingCommits: uint32(st.PendingCommits),
 			WorkerLoad: uint32(st.WorkerLoad), SubmitQueue: uint32(st.SubmitQueue), InboxQueue: uint32(st.InboxQueue)},
-		Limits: &dagdv1.NodeLimits{MaxTxSize: uint32(n.opts.DAG.MaxTxSize), MaxRequestTxs: uint32(n.opts.MaxRequestTxs),
-			MaxRequestBytes: uint64(n.opts.MaxRequestBytes)},
+		Limits: &dagdv1.NodeLimits{MaxTxSize: uint32(s.opts.MaxTxSize), MaxRequestTxs: uint32(s.opts.MaxRequestTxs),
+			MaxRequestBytes: uint64(s.opts.MaxRequestBytes)},
 	}
 	if d, err := crypto.ParseDigest(st.CommitDigest); err == nil {
 		resp.CommitDigest = d[:]
@@ -308,15 +303,15 @@ func (s *rpcService) GetStatus(_ context.Context, _ *connect.Request[dagdv1.GetS
 }
 
 // GetCommit implements dagdv1connect.NodeServiceHandler.
-func (s *rpcService) GetCommit(_ context.Context, req *connect.Request[dagdv1.GetCommitRequest]) (*connect.Response[dagdv1.GetCommitResponse], error) {
+func (r *rpcService) GetCommit(_ context.Context, req *connect.Request[dagdv1.GetCommitRequest]) (*connect.Response[dagdv1.GetCommitResponse], error) {
 	seq := req.Msg.GetSeq()
 	if seq == 0 {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("commit seq 0: commits are numbered from 1"))
 	}
-	c, _, err := s.n.rpcCommit(seq)
+	c, _, err := r.s.rpcCommit(seq)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("no commit %d (last committed %d)", seq, s.n.Status().LastCommittedSeq))
+		return nil, connect.NewError(connect.CodeNotFound, fmt.Errorf("no commit %d (last committed %d)", seq, r.s.b.Status().LastCommittedSeq))
 	case err != nil:
 		return nil, connect.NewError(connect.CodeInternal, err)
 	}
@@ -324,15 +319,15 @@ func (s *rpcService) GetCommit(_ context.Context, req *connect.Request[dagdv1.Ge
 }
 
 // rpcCommit reads commit seq as the API serves it, and its index entry.
-// It reports errNotFound for a commit the node has not made.
-func (n *Node) rpcCommit(seq uint64) (*dagdv1.Commit, *store.CommitIndex, error) {
-	cr, err := n.store.CommitRecord(seq)
+// It reports store.ErrNotFound for a commit the node has not made.
+func (s *Server) rpcCommit(seq uint64) (*dagdv1.Commit, *store.CommitIndex, error) {
+	cr, err := s.store.CommitRecord(seq)
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, err := n.store.CommitIndex(seq)
+	idx, err := s.store.CommitIndex(seq)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, fmt.Errorf("engine: commit %d has no index entry", seq)
+		return nil, nil, fmt.Errorf("apiserver: commit %d has no index entry", seq)
 	}
 	if err != nil {
 		return nil, nil, err

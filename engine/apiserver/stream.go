@@ -1,4 +1,4 @@
-package engine
+package apiserver
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 )
 
 // errPruned says the transactions of a commit are no longer stored.
-var errPruned = errors.New("engine: transactions pruned")
+var errPruned = errors.New("apiserver: transactions pruned")
 
 // StreamCommits implements dagdv1connect.CommitServiceHandler. It reads
 // every commit from the store (the commit records and the engine's index
@@ -23,27 +23,27 @@ var errPruned = errors.New("engine: transactions pruned")
 // skips or repeats one and a slow reader holds nothing but its own
 // position: it is woken when the node publishes commits and sends what it
 // has not sent yet.
-func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dagdv1.StreamCommitsRequest], ss *connect.ServerStream[dagdv1.StreamCommitsResponse]) error {
-	n := s.n
-	stream := &deadlineStream{ctx: ctx, ss: ss, timeout: n.opts.RPC.StreamWriteTimeout}
+func (r *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dagdv1.StreamCommitsRequest], ss *connect.ServerStream[dagdv1.StreamCommitsResponse]) error {
+	s := r.s
+	stream := &deadlineStream{ctx: ctx, ss: ss, timeout: s.opts.RPC.StreamWriteTimeout}
 	stream.rc, _ = ctx.Value(responseControllerKey{}).(*http.ResponseController)
-	if !n.openCommitStream() {
-		n.m.apiRefused.WithLabelValues("streams").Inc()
-		cerr := connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("more than %d commit streams open (RPC.MaxCommitStreams)", n.opts.RPC.MaxCommitStreams))
+	if !s.openCommitStream() {
+		s.m.refused.WithLabelValues("streams").Inc()
+		cerr := connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("more than %d commit streams open (RPC.MaxCommitStreams)", s.opts.RPC.MaxCommitStreams))
 		cerr.Meta().Set("Retry-After", fmt.Sprint(int(retryAfter.Seconds())))
 		return cerr
 	}
-	defer n.rpc.streams.Add(-1)
+	defer s.streams.Add(-1)
 	ip := clientIP(req.Peer().Addr)
-	if held, ok := n.limits.streams.acquire(ip, n.opts.API.MaxStreamsPerIP); !ok {
-		n.m.apiRefused.WithLabelValues("streams_per_ip").Inc()
-		cerr := connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%d commit streams open from %s, limit %d per address (API.MaxStreamsPerIP)", held, ip, n.opts.API.MaxStreamsPerIP))
+	if held, ok := s.limits.streams.acquire(ip, s.opts.API.MaxStreamsPerIP); !ok {
+		s.m.refused.WithLabelValues("streams_per_ip").Inc()
+		cerr := connect.NewError(connect.CodeResourceExhausted, fmt.Errorf("%d commit streams open from %s, limit %d per address (API.MaxStreamsPerIP)", held, ip, s.opts.API.MaxStreamsPerIP))
 		cerr.Meta().Set("Retry-After", fmt.Sprint(int(retryAfter.Seconds())))
 		return cerr
 	}
-	defer n.limits.streams.release(ip)
+	defer s.limits.streams.release(ip)
 	withTxs := req.Msg.GetIncludeTransactions()
-	last := n.Status().LastCommittedSeq
+	last := s.b.Status().LastCommittedSeq
 	next := req.Msg.GetFromSeq()
 	if next == 0 {
 		next = last + 1
@@ -56,15 +56,15 @@ func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dag
 	if err := stream.Send(&dagdv1.StreamCommitsResponse{HeadSeq: last}); err != nil {
 		return err
 	}
-	heartbeat := time.NewTimer(n.opts.RPC.StreamHeartbeat)
+	heartbeat := time.NewTimer(s.opts.RPC.StreamHeartbeat)
 	defer heartbeat.Stop()
 	sentTxs := false // a commit with transactions went out
 	for {
-		wake := n.rpc.commits.wait() // before reading the status: no wake-up is missed
-		last = n.Status().LastCommittedSeq
+		wake := s.commits.wait() // before reading the status: no wake-up is missed
+		last = s.b.Status().LastCommittedSeq
 		for ; next <= last; next++ {
 			select {
-			case <-n.loopDone:
+			case <-s.b.Stopping():
 				return connect.NewError(connect.CodeUnavailable, errors.New("node stopping"))
 			default:
 			}
@@ -73,7 +73,7 @@ func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dag
 			}
 			withData, err := s.sendCommit(stream, next, last, withTxs)
 			if errors.Is(err, errPruned) {
-				return n.prunedRPCError(next, last, sentTxs)
+				return s.prunedRPCError(next, last, sentTxs)
 			}
 			if err != nil {
 				if ctx.Err() != nil {
@@ -82,7 +82,7 @@ func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dag
 				return err
 			}
 			sentTxs = sentTxs || withData
-			heartbeat.Reset(n.opts.RPC.StreamHeartbeat)
+			heartbeat.Reset(s.opts.RPC.StreamHeartbeat)
 		}
 		select {
 		case <-wake:
@@ -90,10 +90,10 @@ func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dag
 			if err := stream.Send(&dagdv1.StreamCommitsResponse{HeadSeq: last}); err != nil {
 				return err
 			}
-			heartbeat.Reset(n.opts.RPC.StreamHeartbeat)
+			heartbeat.Reset(s.opts.RPC.StreamHeartbeat)
 		case <-ctx.Done():
 			return contextRPCError(ctx.Err(), "stream commits")
-		case <-n.loopDone:
+		case <-s.b.Stopping():
 			return connect.NewError(connect.CodeUnavailable, errors.New("node stopping"))
 		}
 	}
@@ -103,9 +103,8 @@ func (s *rpcService) StreamCommits(ctx context.Context, req *connect.Request[dag
 // it reports whether it sent transactions. It reports errPruned (before
 // sending anything, but for a race with pruning) when the transactions
 // are no longer stored.
-func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTxs bool) (bool, error) {
-	n := s.n
-	c, idx, err := n.rpcCommit(seq)
+func (s *Server) sendCommit(stream *deadlineStream, seq, head uint64, withTxs bool) (bool, error) {
+	c, idx, err := s.rpcCommit(seq)
 	if err != nil {
 		return false, connect.NewError(connect.CodeInternal, fmt.Errorf("commit %d: %w", seq, err))
 	}
@@ -114,12 +113,12 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 		return false, stream.Send(msg)
 	}
 	for _, b := range idx.Batches {
-		if b.Txs > 0 && !n.store.HasBatch(b.Digest) {
+		if b.Txs > 0 && !s.store.HasBatch(b.Digest) {
 			return false, errPruned
 		}
 	}
 	var offset uint64
-	msgSize, chunk := 0, n.opts.RPC.StreamChunkBytes
+	msgSize, chunk := 0, s.opts.RPC.StreamChunkBytes
 	for _, b := range idx.Batches {
 		if b.Txs == 0 {
 			continue
@@ -129,15 +128,15 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 		// stream works on it, so that many streams wait rather than hold
 		// every batch at once. (The message being filled, at most
 		// StreamChunkBytes, is the stream's own.)
-		size, _ := n.store.BatchSize(b.Digest)
-		held, err := n.limits.read.take(stream.ctx, 2*size)
+		size, _ := s.store.BatchSize(b.Digest)
+		held, err := s.limits.read.take(stream.ctx, 2*size)
 		if err != nil {
 			return true, contextRPCError(err, "stream commits: wait for the read budget")
 		}
 		var txs [][]byte
-		err = n.store.GetBatch(b.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) })
+		err = s.store.GetBatch(b.Digest, func(v []byte) error { return appendAll(v, &txs) })
 		if err != nil {
-			n.limits.read.give(held)
+			s.limits.read.give(held)
 		}
 		if errors.Is(err, store.ErrNotFound) {
 			// Pruned after the check above; part of the commit may be out.
@@ -147,13 +146,13 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 			return true, connect.NewError(connect.CodeInternal, fmt.Errorf("commit %d, batch %s: %w", seq, b.Digest.Short(), err))
 		}
 		if len(txs) != b.Txs {
-			n.limits.read.give(held)
+			s.limits.read.give(held)
 			return true, connect.NewError(connect.CodeDataLoss, fmt.Errorf("commit %d, batch %s: %d transactions stored, %d indexed", seq, b.Digest.Short(), len(txs), b.Txs))
 		}
 		for _, tx := range txs {
 			if msgSize > 0 && msgSize+len(tx) > chunk {
 				if err := stream.Send(msg); err != nil {
-					n.limits.read.give(held)
+					s.limits.read.give(held)
 					return true, err
 				}
 				offset += uint64(len(msg.Transactions))
@@ -162,7 +161,7 @@ func (s *rpcService) sendCommit(stream *deadlineStream, seq, head uint64, withTx
 			msg.Transactions = append(msg.Transactions, tx)
 			msgSize += len(tx)
 		}
-		n.limits.read.give(held)
+		s.limits.read.give(held)
 	}
 	return true, stream.Send(msg)
 }
@@ -186,7 +185,7 @@ func (d *deadlineStream) Send(m *dagdv1.StreamCommitsResponse) error {
 	err := d.ss.Send(m)
 	_ = d.rc.SetWriteDeadline(time.Time{})
 	if err != nil {
-		return fmt.Errorf("engine: commit stream send (write timeout %s): %w", d.timeout, err)
+		return fmt.Errorf("apiserver: commit stream send (write timeout %s): %w", d.timeout, err)
 	}
 	return nil
 }
@@ -195,8 +194,8 @@ func (d *deadlineStream) Send(m *dagdv1.StreamCommitsResponse) error {
 // transactions of commit seq are gone: FailedPrecondition for a cursor
 // that was already too old (no transactions sent yet), ResourceExhausted
 // "lagged" for a stream that fell behind.
-func (n *Node) prunedRPCError(seq, last uint64, sentTxs bool) error {
-	oldest := n.oldestStoredTxs(seq+1, last)
+func (s *Server) prunedRPCError(seq, last uint64, sentTxs bool) error {
+	oldest := s.oldestStoredTxs(seq+1, last)
 	detail := &dagdv1.CursorError{Seq: seq, OldestSeq: oldest, LastCommittedSeq: last}
 	where := fmt.Sprintf("the oldest commit whose transactions are stored is %d", oldest)
 	if oldest > last {
@@ -213,11 +212,11 @@ func (n *Node) prunedRPCError(seq, last uint64, sentTxs bool) error {
 // oldestStoredTxs estimates the oldest commit in [from, last+1] whose
 // transactions are stored: batches are pruned oldest round first, so a
 // binary search finds the boundary. last+1 means none.
-func (n *Node) oldestStoredTxs(from, last uint64) uint64 {
+func (s *Server) oldestStoredTxs(from, last uint64) uint64 {
 	lo, hi := from, last+1
 	for lo < hi {
 		mid := lo + (hi-lo)/2
-		if n.txsStored(mid, last) {
+		if s.txsStored(mid, last) {
 			hi = mid
 		} else {
 			lo = mid + 1
@@ -229,9 +228,9 @@ func (n *Node) oldestStoredTxs(from, last uint64) uint64 {
 // txsStored reports whether the batches of commit seq are stored. A commit
 // without transactions answers for the next one with some, up to 64
 // commits on (beyond, it answers true).
-func (n *Node) txsStored(seq, last uint64) bool {
+func (s *Server) txsStored(seq, last uint64) bool {
 	for i := 0; i < 64 && seq <= last; i, seq = i+1, seq+1 {
-		idx, err := n.store.CommitIndex(seq)
+		idx, err := s.store.CommitIndex(seq)
 		if err != nil {
 			return false
 		}
@@ -239,7 +238,7 @@ func (n *Node) txsStored(seq, last uint64) bool {
 			continue
 		}
 		for _, b := range idx.Batches {
-			if b.Txs > 0 && !n.store.HasBatch(b.Digest) {
+			if b.Txs > 0 && !s.store.HasBatch(b.Digest) {
 				return false
 			}
 		}

@@ -1,4 +1,4 @@
-package engine
+package apiserver
 
 import (
 	"bytes"
@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	dagdv1 "github.com/dagd/dagd/engine/api/dagd/v1"
+	"github.com/dagd/dagd/engine/client"
 )
 
 // The Connect API decodes a request only after it has checked, on the
@@ -122,7 +123,7 @@ func (countingProtoCodec) Name() string { return "proto" }
 func (countingProtoCodec) Marshal(v any) ([]byte, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return nil, fmt.Errorf("engine: %T is not a protobuf message", v)
+		return nil, fmt.Errorf("apiserver: %T is not a protobuf message", v)
 	}
 	return proto.Marshal(m)
 }
@@ -130,7 +131,7 @@ func (countingProtoCodec) Marshal(v any) ([]byte, error) {
 func (c countingProtoCodec) Unmarshal(b []byte, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return fmt.Errorf("engine: %T is not a protobuf message", v)
+		return fmt.Errorf("apiserver: %T is not a protobuf message", v)
 	}
 	if _, ok := v.(*dagdv1.SubmitTransactionsRequest); ok {
 		b = b[:cutProtoTxs(b, c.maxTxs)]
@@ -150,7 +151,7 @@ func (c countingJSONCodec) Name() string { return c.name }
 func (countingJSONCodec) Marshal(v any) ([]byte, error) {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return nil, fmt.Errorf("engine: %T is not a protobuf message", v)
+		return nil, fmt.Errorf("apiserver: %T is not a protobuf message", v)
 	}
 	return protojson.Marshal(m)
 }
@@ -158,7 +159,7 @@ func (countingJSONCodec) Marshal(v any) ([]byte, error) {
 func (c countingJSONCodec) Unmarshal(b []byte, v any) error {
 	m, ok := v.(proto.Message)
 	if !ok {
-		return fmt.Errorf("engine: %T is not a protobuf message", v)
+		return fmt.Errorf("apiserver: %T is not a protobuf message", v)
 	}
 	if len(b) == 0 {
 		return errors.New("zero-length payload is not a valid JSON object")
@@ -226,17 +227,17 @@ func rpcCompressed(r *http.Request) bool {
 
 // bodyRefusal maps an error of reading a submission's body to its
 // refusal, nil for other errors.
-func bodyRefusal(err error) *SubmitError {
+func bodyRefusal(err error) *refusal {
 	var be *errBudget
 	var te *errBodyTimeout
 	var mbe *http.MaxBytesError
 	switch {
 	case errors.As(err, &be):
-		return &SubmitError{Reason: ReasonTooManyRequests, Index: -1, Detail: be.Error()}
+		return &refusal{Reason: client.ReasonTooManyRequests, Index: -1, Detail: be.Error()}
 	case errors.As(err, &te):
-		return &SubmitError{Reason: ReasonBodyTimeout, Index: -1, Detail: te.Error()}
+		return &refusal{Reason: client.ReasonBodyTimeout, Index: -1, Detail: te.Error()}
 	case errors.As(err, &mbe):
-		return &SubmitError{Reason: ReasonBodyTooLarge, Index: -1, Detail: fmt.Sprintf("body exceeds %d bytes (MaxRequestBytes)", mbe.Limit)}
+		return &refusal{Reason: client.ReasonBodyTooLarge, Index: -1, Detail: fmt.Sprintf("body exceeds %d bytes (MaxRequestBytes)", mbe.Limit)}
 	}
 	return nil
 }
@@ -246,15 +247,15 @@ func bodyRefusal(err error) *SubmitError {
 // part and, for a compressed body, its decompressed limit up front. The
 // caller releases the charge once the submission is answered. wrap turns
 // a refusal met while reading into the error the body reader returns.
-func (n *Node) admitSubmission(r *http.Request, compressed bool, wrap func(*SubmitError) error) (*charge, *SubmitError) {
-	c := &charge{b: n.limits.submit, perIP: &n.limits.submitPerIP, ip: clientIP(r.RemoteAddr), share: n.opts.API.MaxSubmitBytesPerIP}
-	fixed := submitFixedCost(n.opts.MaxRequestTxs)
+func (s *Server) admitSubmission(r *http.Request, compressed bool, wrap func(*refusal) error) (*charge, *refusal) {
+	c := &charge{b: s.limits.submit, perIP: &s.limits.submitPerIP, ip: clientIP(r.RemoteAddr), share: s.opts.API.MaxSubmitBytesPerIP}
+	fixed := submitFixedCost(s.opts.MaxRequestTxs)
 	if compressed {
-		fixed += 2 * n.opts.MaxRequestBytes
+		fixed += 2 * s.opts.MaxRequestBytes
 	}
 	if !c.take(fixed) {
 		return nil, bodyRefusal(c.refusal())
 	}
-	r.Body = &chargedBody{r: r.Body, c: c, factor: 2, timeout: n.opts.API.RequestReadTimeout, wrap: wrap}
+	r.Body = &chargedBody{r: r.Body, c: c, factor: 2, timeout: s.opts.API.RequestReadTimeout, wrap: wrap}
 	return c, nil
 }

@@ -1,17 +1,17 @@
-package engine
+package apiserver
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/dag"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -80,7 +80,8 @@ type APIOptions struct {
 	MaxContentLookups int `toml:"max_content_lookups"`
 }
 
-func (o *APIOptions) ensureDefaults() {
+// EnsureDefaults sets the zero values of o to their defaults.
+func (o *APIOptions) EnsureDefaults() {
 	set := func(p *int, v int) {
 		if *p <= 0 {
 			*p = v
@@ -116,41 +117,49 @@ func (o *APIOptions) ensureDefaults() {
 // slice headers of its transactions.
 func submitFixedCost(maxTxs int) int64 { return 24 * int64(maxTxs) }
 
-// validateSettings reports the API limits that cannot work, as
+// Validate reports the API limits that cannot work, as
 // *dag.OptionErrors whose fields start with prefix; a submission of
 // maxRequestBytes and maxTxs must fit one client's share.
-func (o *APIOptions) validateSettings(prefix string, maxRequestBytes int64, maxTxs int) []error {
-	c := &settingErrors{prefix: prefix}
+func (o *APIOptions) Validate(prefix string, maxRequestBytes int64, maxTxs int) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
+	}
+	positive := func(field string, v int64) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
+	}
 	for _, t := range []struct {
 		field string
 		d     time.Duration
 	}{{"ReadHeaderTimeout", o.ReadHeaderTimeout}, {"IdleTimeout", o.IdleTimeout}, {"RequestReadTimeout", o.RequestReadTimeout},
 		{"BodyIdleTimeout", o.BodyIdleTimeout}, {"WriteTimeout", o.WriteTimeout}} {
 		if t.d < time.Millisecond {
-			c.bad(t.field, "%s: must be at least 1ms", t.d)
+			bad(t.field, "%s: must be at least 1ms", t.d)
 		}
 	}
-	c.positive("MaxConns", int64(o.MaxConns))
-	c.positive("MaxConnsPerIP", int64(o.MaxConnsPerIP))
+	positive("MaxConns", int64(o.MaxConns))
+	positive("MaxConnsPerIP", int64(o.MaxConnsPerIP))
 	if o.MaxConnsPerIP > o.MaxConns {
-		c.bad("MaxConnsPerIP", "%d exceeds MaxConns (%d)", o.MaxConnsPerIP, o.MaxConns)
+		bad("MaxConnsPerIP", "%d exceeds MaxConns (%d)", o.MaxConnsPerIP, o.MaxConns)
 	}
-	c.positive("MaxSubmitBytes", o.MaxSubmitBytes)
-	c.positive("MaxSubmitBytesPerIP", o.MaxSubmitBytesPerIP)
+	positive("MaxSubmitBytes", o.MaxSubmitBytes)
+	positive("MaxSubmitBytesPerIP", o.MaxSubmitBytesPerIP)
 	if need := 2*maxRequestBytes + submitFixedCost(maxTxs); o.MaxSubmitBytesPerIP > 0 && o.MaxSubmitBytesPerIP < need {
-		c.bad("MaxSubmitBytesPerIP", "%d is below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need)
+		bad("MaxSubmitBytesPerIP", "%d is below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need)
 	}
 	if o.MaxSubmitBytes < o.MaxSubmitBytesPerIP {
-		c.bad("MaxSubmitBytes", "%d is below MaxSubmitBytesPerIP (%d)", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP)
+		bad("MaxSubmitBytes", "%d is below MaxSubmitBytesPerIP (%d)", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP)
 	}
-	c.positive("MaxResponseBytes", int64(o.MaxResponseBytes))
-	c.positive("MaxReadBytes", o.MaxReadBytes)
+	positive("MaxResponseBytes", int64(o.MaxResponseBytes))
+	positive("MaxReadBytes", o.MaxReadBytes)
 	if o.MaxReadBytes < 3*int64(o.MaxResponseBytes) {
-		c.bad("MaxReadBytes", "%d is below three answers of MaxResponseBytes (3*%d)", o.MaxReadBytes, o.MaxResponseBytes)
+		bad("MaxReadBytes", "%d is below three answers of MaxResponseBytes (3*%d)", o.MaxReadBytes, o.MaxResponseBytes)
 	}
-	c.positive("MaxStreamsPerIP", int64(o.MaxStreamsPerIP))
-	c.positive("MaxContentLookups", int64(o.MaxContentLookups))
-	return c.errs
+	positive("MaxStreamsPerIP", int64(o.MaxStreamsPerIP))
+	positive("MaxContentLookups", int64(o.MaxContentLookups))
+	return errs
 }
 
 // apiLimits is the state behind APIOptions; built by New.
@@ -158,8 +167,6 @@ type apiLimits struct {
 	opts APIOptions
 	// submit and read budget memory by bytes.
 	submit, read *byteBudget
-	// lookups bounds remote content lookups.
-	lookups *semaphore.Weighted
 	// streams counts commit streams per client address.
 	streams perKeyCounter
 	// submitPerIP counts the submission bytes held per client address.
@@ -196,8 +203,7 @@ func (p *perKeyBytes) sub(key string, n int64) {
 }
 
 func newAPILimits(o APIOptions) *apiLimits {
-	return &apiLimits{opts: o, submit: newByteBudget(o.MaxSubmitBytes), read: newByteBudget(o.MaxReadBytes),
-		lookups: semaphore.NewWeighted(int64(o.MaxContentLookups))}
+	return &apiLimits{opts: o, submit: newByteBudget(o.MaxSubmitBytes), read: newByteBudget(o.MaxReadBytes)}
 }
 
 // byteBudget is a semaphore of bytes that knows how much is in use (for
@@ -307,7 +313,7 @@ func (e *errBudget) Error() string {
 // ErrBodyTimeout is what a request body read returns, wrapped with the
 // limit it hit (APIOptions.RequestReadTimeout or BodyIdleTimeout), when
 // the client does not send it in time.
-var ErrBodyTimeout = errors.New("engine: request body not received in time")
+var ErrBodyTimeout = errors.New("apiserver: request body not received in time")
 
 // errBodyTimeout is the error of a body that did not arrive in time.
 type errBodyTimeout struct {
@@ -334,7 +340,7 @@ type chargedBody struct {
 	timeout time.Duration
 	// wrap, when set, turns a refusal into the error Read returns (a
 	// Connect error for the Connect API).
-	wrap func(*SubmitError) error
+	wrap func(*refusal) error
 	err  error
 }
 
@@ -368,11 +374,11 @@ func (b *chargedBody) fail(err error) error {
 
 func (b *chargedBody) Close() error { return b.r.Close() }
 
-// progressBody sets a read deadline before every read of a body, so that
+// ProgressBody is the body of every request the server reads: it sets a read deadline before every read of a body, so that
 // a body that stops arriving ends after BodyIdleTimeout however long it
 // has been flowing. It is the one place that sets read deadlines on a
 // request body: a handler tightens it (until, pace), never sets its own.
-type progressBody struct {
+type ProgressBody struct {
 	r    io.ReadCloser
 	rc   *http.ResponseController
 	idle time.Duration
@@ -392,21 +398,22 @@ type progressBody struct {
 	timedOut atomic.Pointer[errBodyTimeout]
 }
 
-// pace gives the body a minimum average rate after a grace period,
+// Pace gives the body a minimum average rate after a grace period,
 // counted from start.
-func (b *progressBody) pace(start time.Time, grace time.Duration, minRate int64) {
+func (b *ProgressBody) Pace(start time.Time, grace time.Duration, minRate int64) {
 	b.start, b.grace, b.minRate = start, grace, max(minRate, 1)
 }
 
-// timeout returns the timeout a read of the body hit, or nil.
-func (b *progressBody) timeout() error {
+// Timeout returns the timeout a read of the body hit, or nil.
+func (b *ProgressBody) Timeout() error {
 	if te := b.timedOut.Load(); te != nil {
 		return te
 	}
 	return nil
 }
 
-func (b *progressBody) Read(p []byte) (int, error) {
+// Read reads the body within its deadlines.
+func (b *ProgressBody) Read(p []byte) (int, error) {
 	now := time.Now()
 	d, limit, within := now.Add(b.idle), "API.BodyIdleTimeout", b.idle
 	if !b.until.IsZero() && b.until.Before(d) {
@@ -436,12 +443,13 @@ func (b *progressBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *progressBody) Close() error { return b.r.Close() }
+// Close closes the body.
+func (b *ProgressBody) Close() error { return b.r.Close() }
 
 // withBodyProgress applies BodyIdleTimeout to every request body the API
 // reads (the outermost handler).
-func (n *Node) withBodyProgress(h http.Handler) http.Handler {
-	idle := n.opts.API.BodyIdleTimeout
+func withBodyProgress(o APIOptions, h http.Handler) http.Handler {
+	idle := o.BodyIdleTimeout
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Body != nil && r.Body != http.NoBody {
 			rc := http.NewResponseController(w)
@@ -451,20 +459,20 @@ func (n *Node) withBodyProgress(h http.Handler) http.Handler {
 			// A copy: the server must still see its own body type (it
 			// decides from it whether to read the rest before answering).
 			r = r.WithContext(r.Context())
-			r.Body = &progressBody{r: r.Body, rc: rc, idle: idle}
+			r.Body = &ProgressBody{r: r.Body, rc: rc, idle: idle}
 		}
 		h.ServeHTTP(w, r)
 	})
 }
 
-// withRequestDeadlines bounds the whole body read (RequestReadTimeout) and
-// the answer's write (WriteTimeout) of a unary endpoint.
-func (n *Node) withRequestDeadlines(h http.Handler) http.Handler {
-	o := n.opts.API
+// WithRequestDeadlines bounds the whole body read (o.RequestReadTimeout)
+// and the answer's write (o.WriteTimeout) of a unary endpoint: the
+// mounted endpoints wrap their handlers with it.
+func WithRequestDeadlines(o APIOptions, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
 		rc := http.NewResponseController(w)
-		if pb, ok := r.Body.(*progressBody); ok {
+		if pb, ok := r.Body.(*ProgressBody); ok {
 			pb.until, pb.total = now.Add(o.RequestReadTimeout), o.RequestReadTimeout
 		}
 		_ = rc.SetWriteDeadline(now.Add(o.RequestReadTimeout + o.WriteTimeout))
@@ -581,29 +589,13 @@ func (c *limitedConn) Close() error {
 	return err
 }
 
-// apiServer builds the HTTP server of the API with the limits of o.
-func (n *Node) apiServer() *http.Server {
-	o := n.opts.API
-	return &http.Server{Handler: n.Handler(), ReadHeaderTimeout: o.ReadHeaderTimeout, IdleTimeout: o.IdleTimeout,
-		Protocols: apiProtocols(), ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelDebug)}
-}
-
 // readCharge is a charge to the read budget for one answer built in
 // memory; release it once the answer is written.
-func (n *Node) readCharge() *charge { return &charge{b: n.limits.read} }
+func (s *Server) readCharge() *charge { return &charge{b: s.limits.read} }
 
 // readBudgetError is the refusal of a read the budget cannot take.
-func (n *Node) readBudgetError(w http.ResponseWriter) {
-	b := n.limits.read
+func (s *Server) readBudgetError(w http.ResponseWriter) {
+	b := s.limits.read
 	w.Header().Set("Retry-After", "1")
-	writeError(w, http.StatusTooManyRequests, "read_budget", fmt.Sprintf("read answers in memory use %d of %d bytes (API.MaxReadBytes); retry", b.used.Load(), b.limit))
-}
-
-// lookupSlot takes a slot for a content lookup that asks other
-// validators, or says why not.
-func (l *apiLimits) lookupSlot() (func(), error) {
-	if !l.lookups.TryAcquire(1) {
-		return nil, fmt.Errorf("%w: %d content lookups asking other validators (API.MaxContentLookups)", ErrContentBusy, l.opts.MaxContentLookups)
-	}
-	return func() { l.lookups.Release(1) }, nil
+	WriteError(w, http.StatusTooManyRequests, "read_budget", fmt.Sprintf("read answers in memory use %d of %d bytes (API.MaxReadBytes); retry", b.used.Load(), b.limit))
 }
