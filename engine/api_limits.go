@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/content"
 	"golang.org/x/sync/semaphore"
 )
 
@@ -603,7 +604,7 @@ func (n *Node) readBudgetError(w http.ResponseWriter) {
 // validators, or says why not.
 func (l *apiLimits) lookupSlot() (func(), error) {
 	if !l.lookups.TryAcquire(1) {
-		return nil, fmt.Errorf("%w: %d content lookups asking other validators (API.MaxContentLookups)", ErrContentBusy, l.opts.MaxContentLookups)
+		return nil, fmt.Errorf("%w: %d content lookups asking other validators (API.MaxContentLookups)", content.ErrContentBusy, l.opts.MaxContentLookups)
 	}
 	return func() { l.lookups.Release(1) }, nil
 }

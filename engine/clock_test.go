@@ -1,17 +1,12 @@
 package engine
 
 import (
-	"bytes"
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/dagd/dagd/erasure"
-	"github.com/dagd/dagd/internal/testwait"
 )
 
 // fakeClock is a Clock that moves only when the test advances it.
@@ -73,55 +68,6 @@ func (c *fakeClock) waiting(d time.Duration) bool {
 		}
 	}
 	return false
-}
-
-// TestUncertifiedObjectDeletedAfterTTL drives node 0's audit loop with a
-// fake clock: shards of an object that no certificate or registration
-// claims survive the audit passes within UncertifiedTTL and are deleted
-// by the first pass after it. With the system clock this took an hour.
-func TestUncertifiedObjectDeletedAfterTTL(t *testing.T) {
-	const audit, ttl = time.Minute, time.Hour
-	clock := newFakeClock(time.Now())
-	d := contentDevnet(t, true, func(i int, o *Options) {
-		if i == 0 {
-			o.Clock = clock
-			o.Content.AuditInterval = audit
-			o.Content.UncertifiedTTL = ttl
-		}
-	})
-	s := d.Node(0).content
-	data := randomContent(77, 200<<10)
-	enc, err := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, man, err := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), discardSink{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := man.CID()
-	if _, err := s.store.adopt(id, man, []int{0}); err != nil {
-		t.Fatal(err)
-	}
-	// pass lets one audit pass run: the loop, parked on its timer, wakes,
-	// runs the pass and parks again on a timer a whole interval away.
-	pass := func(advance time.Duration) {
-		t.Helper()
-		testwait.Until(t, testTimeout, "the audit loop to wait for its next pass", func() bool { return clock.waiting(audit / 2) })
-		clock.Advance(advance)
-		testwait.Until(t, testTimeout, "the audit loop to finish the pass", func() bool { return clock.waiting(audit / 2) })
-	}
-	for elapsed := time.Duration(0); elapsed+audit < ttl; elapsed += audit {
-		pass(audit)
-		if _, err := s.store.holding(id); err != nil {
-			t.Fatalf("the uncertified object was deleted %v after it was stored, before its TTL of %v: %v", elapsed+audit, ttl, err)
-		}
-	}
-	pass(audit)
-	testwait.Until(t, testTimeout, "the uncertified object to be deleted after its TTL", func() bool {
-		_, err := s.store.holding(id)
-		return err != nil
-	})
 }
 
 // TestHealthStallAge: /healthz turns unavailable, naming the stall, once

@@ -13,9 +13,9 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/engine/store"
 	"github.com/dagd/dagd/erasure"
-	"github.com/dagd/dagd/heal"
 )
 
 // mountContent adds the content endpoints:
@@ -32,7 +32,7 @@ func (n *Node) mountContent(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/content", n.handleContentPut)
 	mux.HandleFunc("PUT /v1/content", n.handleContentPut)
 	mux.HandleFunc("GET /v1/content/params", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, n.content.contentParams())
+		writeJSON(w, http.StatusOK, n.content.Params())
 	})
 	mux.HandleFunc("GET /v1/content/{cid}", n.handleContentGet)
 	mux.HandleFunc("GET /v1/content/{cid}/manifest", n.handleContentManifest)
@@ -40,7 +40,7 @@ func (n *Node) mountContent(mux *http.ServeMux) {
 }
 
 func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
-	var o PutOptions
+	var o content.PutOptions
 	for name, p := range map[string]*int{"k": &o.K, "n": &o.N} {
 		if s := r.URL.Query().Get(name); s != "" {
 			v, err := strconv.Atoi(s)
@@ -58,7 +58,7 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 	}
 	pay, err := paymentOf(r)
 	if err == nil && pay == nil && !n.opts.Content.OperatorPaysPuts {
-		err = fmt.Errorf("%w: this node does not pay for clients' content: send a signed content registration in the %s header (dagd put --from KEY)", ErrContentUnpaid, ContentPaymentHeader)
+		err = fmt.Errorf("%w: this node does not pay for clients' content: send a signed content registration in the %s header (dagd put --from KEY)", content.ErrContentUnpaid, ContentPaymentHeader)
 	}
 	if err != nil {
 		status, reason := contentErrorStatus(err)
@@ -89,7 +89,7 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, putResponse(res))
 }
 
-func putResponse(res *PutResult) *ContentPutResponse {
+func putResponse(res *content.PutResult) *ContentPutResponse {
 	r := &ContentPutResponse{CID: res.CID.String(), Size: res.Size, Chunks: res.Chunks, ChunkSize: res.ChunkSize, K: res.K, N: res.N,
 		Overhead: float64(res.N) / float64(res.K), ManifestDigest: res.ManifestDigest.String(), Signers: []int{},
 		Unconfirmed: res.Unconfirmed, AlreadyRegistered: res.AlreadyRegistered, Registration: res.Registration}
@@ -105,19 +105,19 @@ func contentErrorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, erasure.ErrMalformedCID):
 		return http.StatusBadRequest, ReasonMalformedCID
-	case errors.Is(err, ErrContentParams), errors.Is(err, erasure.ErrInvalidParams):
+	case errors.Is(err, content.ErrContentParams), errors.Is(err, erasure.ErrInvalidParams):
 		return http.StatusBadRequest, ReasonBadParams
 	case errors.Is(err, erasure.ErrTruncated):
 		return http.StatusBadRequest, ReasonTruncated
 	case errors.Is(err, erasure.ErrTooLong):
 		return http.StatusRequestEntityTooLarge, ReasonTooLarge
-	case errors.Is(err, ErrContentBusy):
+	case errors.Is(err, content.ErrContentBusy):
 		return http.StatusTooManyRequests, ReasonBusy
-	case errors.Is(err, ErrNoQuorum):
+	case errors.Is(err, content.ErrNoQuorum):
 		return http.StatusServiceUnavailable, ReasonNoQuorum
-	case errors.Is(err, ErrContentNotFound):
+	case errors.Is(err, content.ErrContentNotFound):
 		return http.StatusNotFound, ReasonContentNotFound
-	case errors.Is(err, ErrStopped), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrStopped), errors.Is(err, content.ErrStopped), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, ReasonStopped
 	case errors.Is(err, erasure.ErrTooFewShards), errors.Is(err, erasure.ErrChunkMismatch):
 		return http.StatusBadGateway, ReasonRetrieval
@@ -127,9 +127,9 @@ func contentErrorStatus(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, ReasonTooLarge
 	}
 	switch {
-	case errors.Is(err, ErrContentUnpaid):
+	case errors.Is(err, content.ErrContentUnpaid):
 		return http.StatusUnauthorized, ReasonPaymentRequired
-	case errors.Is(err, ErrContentPayment):
+	case errors.Is(err, content.ErrContentPayment):
 		return http.StatusPaymentRequired, ReasonPaymentRefused
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return http.StatusRequestTimeout, ReasonBodyTooSlow
@@ -148,15 +148,15 @@ func paymentOf(r *http.Request) (*contracts.Tx, error) {
 		return nil, nil
 	}
 	if len(h) > maxPaymentHeader {
-		return nil, fmt.Errorf("%w: %s header of %d characters, limit %d", ErrContentPayment, ContentPaymentHeader, len(h), maxPaymentHeader)
+		return nil, fmt.Errorf("%w: %s header of %d characters, limit %d", content.ErrContentPayment, ContentPaymentHeader, len(h), maxPaymentHeader)
 	}
 	b, err := hex.DecodeString(h)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, ContentPaymentHeader, err)
+		return nil, fmt.Errorf("%w: %s header: %w", content.ErrContentPayment, ContentPaymentHeader, err)
 	}
 	tx, err := contracts.DecodeTx(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, ContentPaymentHeader, err)
+		return nil, fmt.Errorf("%w: %s header: %w", content.ErrContentPayment, ContentPaymentHeader, err)
 	}
 	return tx, nil
 }
@@ -222,7 +222,7 @@ func (n *Node) handleContentGet(w http.ResponseWriter, r *http.Request) {
 	}
 	// Part of the body is out: the connection is closed short of the
 	// Content-Length, which the client sees as a truncated answer.
-	n.content.log.Warn("get failed after part of the content was sent", "cid", id.String(), "sent", cw.n, "err", err)
+	n.content.Logger().Warn("get failed after part of the content was sent", "cid", id.String(), "sent", cw.n, "err", err)
 }
 
 func (n *Node) handleContentManifest(w http.ResponseWriter, r *http.Request) {
@@ -260,30 +260,5 @@ func (n *Node) handleContentStat(w http.ResponseWriter, r *http.Request) {
 // the certificate of this node's local registry, and its registration in
 // the ledger.
 func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*ContentStat, error) {
-	obj, err := n.OpenContent(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	s := n.content
-	m := obj.Manifest
-	p := m.Params()
-	st := &ContentStat{CID: id.String(), Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
-		N: p.TotalShards(), Overhead: float64(p.TotalShards()) / float64(p.DataShards), ManifestDigest: m.Digest().String(),
-		Signers: []int{}, QuorumStake: n.bls.QuorumStake()}
-	if c := obj.Certificate; c != nil && c.ManifestDigest == m.Digest() {
-		st.Registered = true
-		st.Signers = c.Signers.Indices()
-		st.SignerStake, _ = n.bls.SignerStake(c.Signers)
-		st.Certificate = hex.EncodeToString(c.Encode())
-	}
-	st.Ledger = s.registration(id)
-	conn := s.connected()
-	for _, v := range heal.Holders(p.TotalShards(), s.v) {
-		hd := ContentHolder{Validator: v, Shards: heal.ShardsOf(v, p.TotalShards(), s.v), Connected: v == s.self || conn[v]}
-		if st.Registered {
-			hd.Signed = obj.Certificate.Signers.Has(v)
-		}
-		st.Holders = append(st.Holders, hd)
-	}
-	return st, nil
+	return n.content.Stat(ctx, id)
 }

@@ -443,7 +443,7 @@ func (e *executor) committed(seq uint64) {
 // sent on fatal, which stops the node.
 func (e *executor) run(ctx context.Context) {
 	defer close(e.done)
-	e.n.content.catchUpLedger(ctx, e)
+	e.n.content.CatchUp(ctx, e.executed.Load(), commitTxs{e})
 	for {
 		for e.executed.Load() < e.target.Load() {
 			if ctx.Err() != nil {
@@ -494,7 +494,7 @@ func (e *executor) executeOne(ctx context.Context, seq uint64) error {
 	if err != nil {
 		return err
 	}
-	e.n.content.indexExecuted(res)
+	e.n.content.Executed(res)
 	e.executed.Store(seq)
 	if err := e.release(seq); err != nil {
 		return err

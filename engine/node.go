@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,7 +47,7 @@ type Node struct {
 	bls   *crypto.BLSCommittee
 	comm  *dag.Committee
 	// content is the content-addressed storage (content*.go).
-	content *contentService
+	content *content.Service
 	// exec runs committed transactions (execute.go); nil when
 	// Options.Execution.Disabled.
 	exec        *executor
@@ -145,7 +146,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 			n.release()
 		}
 	}()
-	if n.content, err = newContentService(n, n.store); err != nil {
+	if n.content, err = newContent(n); err != nil {
 		return nil, err
 	}
 	n.verifier = newPreVerifier(dagbls.NewVerifier(bls, cryptorand.Reader), opts.ChainID, opts.Epoch, comm)
@@ -252,7 +253,7 @@ func (n *Node) release() {
 		}
 		n.subsMu.Unlock()
 		if n.content != nil {
-			n.content.close()
+			n.content.Close()
 		}
 		if n.exec != nil {
 			if err := n.exec.close(n.execStarted); err != nil {
@@ -312,7 +313,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 		n.execStarted = true
 		wg.Go(func() { n.exec.run(ctx) })
 	}
-	n.content.start(ctx)
+	n.content.Start(ctx)
 
 	ticker := time.NewTicker(n.opts.TickInterval)
 	defer ticker.Stop()
@@ -399,8 +400,8 @@ func (n *Node) receive(ctx context.Context) {
 			n.m.rejected.WithLabelValues("unknown", "banned").Inc()
 			continue
 		}
-		if isContentFrame(f.Frame) {
-			n.content.deliver(f.From, f.Frame)
+		if content.IsFrame(f.Frame) {
+			n.content.Deliver(f.From, f.Frame)
 			continue
 		}
 		if _, canPause := n.tr.(PeerPauser); !canPause {

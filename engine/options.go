@@ -8,6 +8,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/dagd/dagd/contracts"
@@ -148,7 +149,7 @@ type Options struct {
 	WrapTransport func(Transport) Transport
 	// Content configures the node's content-addressed storage (put, get,
 	// audit and repair of erasure-coded shards); see ContentOptions.
-	Content ContentOptions `toml:"content"`
+	Content content.Options `toml:"content"`
 	// RPC configures the Connect API (dagd.v1) served on the API
 	// listener; see RPCOptions.
 	RPC RPCOptions `toml:"rpc"`
@@ -267,7 +268,7 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
-	o.Content.ensureDefaults()
+	o.Content.EnsureDefaults()
 	o.RPC.ensureDefaults()
 	o.API.ensureDefaults()
 	o.Execution.ensureDefaults()
@@ -337,7 +338,7 @@ func (o *Options) Validate() error {
 	if o.NewTransport == nil || o.Logger == nil {
 		errs = append(errs, errors.New("call EnsureDefaults before Validate"))
 	}
-	if err := o.Content.validate(); err != nil {
+	if err := o.Content.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := o.Execution.validate(o.ChainID, o.Genesis); err != nil {
@@ -383,7 +384,7 @@ func (o *Options) ValidateSettings() error {
 	for _, e := range dag.OptionErrors(o.DAG.Validate()) {
 		c.errs = append(c.errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
 	}
-	c.errs = append(c.errs, o.Content.validateSettings("Content.")...)
+	c.errs = append(c.errs, o.Content.ValidateSettings("Content.")...)
 	c.errs = append(c.errs, o.API.validateSettings("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
 	c.positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
 	c.positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))

@@ -21,7 +21,7 @@ const module = "github.com/dagd/dagd"
 // apart: any package may import it.
 var layers = []string{
 	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
-	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine",
+	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/content", "engine",
 	"loadtest", "loadtest/inproc", "bench", "cmd",
 	"internal",
 }
@@ -39,6 +39,8 @@ var layers = []string{
 // client and node share, over the ledger's types.
 // engine/store, the storage room, owns the node's pebble database and
 // batch log under the node and its rooms.
+// engine/content, the content room, reaches the node only through the
+// small interfaces it declares (engine/content/deps.go).
 // loadtest/inproc is the one part of the load generator that drives an
 // in-process devnet.
 var edges = map[string][]string{
@@ -55,10 +57,11 @@ var edges = map[string][]string{
 	"engine/client":            {"erasure", "engine/api"},
 	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
 	"engine/store":             {"crypto", "dag"},
-	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store"},
+	"engine/content":           {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/client", "engine/client/contentpay", "engine/store"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/content"},
 	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
 	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine", "loadtest"},
-	"bench":                    {"dag", "engine", "loadtest", "loadtest/inproc"},
+	"bench":                    {"dag", "engine", "engine/content", "loadtest", "loadtest/inproc"},
 	"cmd":                      {"crypto", "erasure", "zk", "contracts", "dag", "state", "engine", "engine/client", "engine/client/contentpay", "loadtest", "loadtest/inproc", "bench"},
 	"internal":                 {},
 }

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"errors"
@@ -7,24 +7,25 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
 )
 
-// Limits of ContentOptions.
+// Limits of Options.
 const (
-	// MinAuditInterval and MaxAuditInterval bound ContentOptions.AuditInterval.
+	// MinAuditInterval and MaxAuditInterval bound Options.AuditInterval.
 	MinAuditInterval = 10 * time.Millisecond
 	MaxAuditInterval = 24 * time.Hour
-	// maxContentChunkSize bounds ContentOptions.ChunkSize so that a shard
+	// maxContentChunkSize bounds Options.ChunkSize so that a shard
 	// (ChunkSize/k, at most ChunkSize) fits in one frame.
 	maxContentChunkSize = 16 << 20
 )
 
-// ContentOptions configure a node's content-addressed storage: how it codes
+// Options configure a node's content-addressed storage: how it codes
 // the content put through it, how it moves shards, and how it audits and
 // repairs what it holds. Zero values mean defaults; Options.EnsureDefaults
 // fills them.
-type ContentOptions struct {
+type Options struct {
 	// Dir holds the shard files (content/objects, content/staging).
 	// Default "": DataDir/content. What the node holds is recorded in its
 	// pebble (DataDir), so Dir must stay with its DataDir.
@@ -116,8 +117,8 @@ type ContentOptions struct {
 	UncertifiedTTL time.Duration `toml:"uncertified_ttl"`
 }
 
-// ensureDefaults fills the zero fields of o.
-func (o *ContentOptions) ensureDefaults() {
+// EnsureDefaults fills the zero fields of o.
+func (o *Options) EnsureDefaults() {
 	def := func(p *time.Duration, d time.Duration) {
 		if *p <= 0 {
 			*p = d
@@ -170,11 +171,11 @@ func (o *ContentOptions) ensureDefaults() {
 	def(&o.UploadBodyGrace, 30*time.Second)
 }
 
-// validateSettings reports the settings (the fields with a toml tag)
+// ValidateSettings reports the settings (the fields with a toml tag)
 // that cannot work, as *dag.OptionErrors whose fields start with prefix.
 // Zero is refused where it cannot work; it is allowed for DataShards,
 // TotalShards (the committee's) and Concurrency (the CPUs').
-func (o *ContentOptions) validateSettings(prefix string) []error {
+func (o *Options) ValidateSettings(prefix string) []error {
 	c := &settingErrors{prefix: prefix}
 	if o.ChunkSize < erasure.MinChunkSize || o.ChunkSize > maxContentChunkSize {
 		c.bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
@@ -219,9 +220,9 @@ func (o *ContentOptions) validateSettings(prefix string) []error {
 	return c.errs
 }
 
-// validate reports the options that are no settings (no toml tag) and
-// cannot work; call ensureDefaults first.
-func (o *ContentOptions) validate() error {
+// Validate reports the options that are no settings (no toml tag) and
+// cannot work; call EnsureDefaults first.
+func (o *Options) Validate() error {
 	var errs []error
 	if o.UploadIdleTimeout < 2*o.StallTimeout {
 		errs = append(errs, fmt.Errorf("upload idle timeout %v below twice the stall timeout %v", o.UploadIdleTimeout, o.StallTimeout))
@@ -233,4 +234,27 @@ func (o *ContentOptions) validate() error {
 		return fmt.Errorf("content: %w", err)
 	}
 	return nil
+}
+
+// settingErrors collects the *dag.OptionErrors of the options, each
+// named by prefix and its field.
+type settingErrors struct {
+	prefix string
+	errs   []error
+}
+
+func (c *settingErrors) bad(field, format string, args ...any) {
+	c.errs = append(c.errs, &dag.OptionError{Field: c.prefix + field, Err: fmt.Errorf(format, args...)})
+}
+
+func (c *settingErrors) positive(field string, v int64) {
+	if v <= 0 {
+		c.bad(field, "%d: must be positive", v)
+	}
+}
+
+func (c *settingErrors) atLeast(field string, d, least time.Duration) {
+	if d < least {
+		c.bad(field, "%s: must be at least %s", d, least)
+	}
 }

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"encoding/binary"
@@ -244,18 +244,18 @@ func (s *contentStore) holding(id cid.Cid) (*holdingRec, error) {
 
 // certificate returns the registered certificate of an object, or
 // errNotFound. Certificates are verified before they are stored.
-func (s *contentStore) certificate(id cid.Cid) (*ContentCertificate, error) {
+func (s *contentStore) certificate(id cid.Cid) (*Certificate, error) {
 	v, err := s.getRecord(store.ContentKey(store.CertPrefix, id.Bytes()))
 	if err != nil {
 		return nil, err
 	}
-	return DecodeContentCertificate(v)
+	return DecodeCertificate(v)
 }
 
 // putCertificate registers a verified certificate unless one is already
 // registered for its CID; it returns the registered one and whether it
 // is the one given.
-func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificate, bool, error) {
+func (s *contentStore) putCertificate(c *Certificate) (*Certificate, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, err := s.certificate(c.CID); err == nil {

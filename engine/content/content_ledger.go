@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/ipfs/go-cid"
@@ -39,8 +40,8 @@ import (
 // The state is a Merkle tree keyed by hashes: it cannot list the content it
 // holds. So each node keeps, in its own pebble, an index of the content
 // registrations it executed (ledgerPrefix: CID -> commit, transaction, n),
-// written by the executor after each commit (indexExecuted) and caught up
-// from the commits themselves after a restart (catchUpLedger). The audit
+// written by the executor after each commit (Executed) and caught up
+// from the commits themselves after a restart (CatchUp). The audit
 // lists the index, and reads each content's record from the state.
 //
 // The local registry of certificates (content_registry.go), fed by the
@@ -50,7 +51,7 @@ import (
 // not execute (Execution.Disabled), of a chain whose state has no committee
 // (no genesis), or of content whose uploader has no funded account. When
 // both know a CID, the ledger's record decides (its manifest digest, k, n).
-// A node says which it used in logs and in ContentStat.Ledger.
+// A node says which it used in logs and in client.ContentStat.Ledger.
 
 // contentRegisterEvent is the event contracts' RegisterContent emits.
 const contentRegisterEvent = "content_register"
@@ -153,7 +154,7 @@ func decodeRegRec(p []byte) (*regRec, error) {
 // ledgerView is the content service's access to the ledger: the executed
 // state, the index of registrations, and the registrar.
 type ledgerView struct {
-	s *contentService
+	s *Service
 	// hasCommittee caches a positive answer of usable: once the state
 	// holds a committee it keeps one.
 	hasCommittee atomic.Bool
@@ -170,21 +171,21 @@ type ledgerView struct {
 	warned map[string]bool
 }
 
-func newLedgerView(s *contentService) *ledgerView {
+func newLedgerView(s *Service) *ledgerView {
 	return &ledgerView{s: s, wake: make(chan struct{}, 1), warned: map[string]bool{}}
 }
 
 // usable reports whether content can be registered in this node's ledger,
 // or why not.
 func (l *ledgerView) usable() (bool, string) {
-	e := l.s.n.exec
-	if e == nil {
+	st := l.s.state()
+	if st == nil {
 		return false, "this node does not execute transactions (execution disabled): local registry only"
 	}
 	if l.hasCommittee.Load() {
 		return true, ""
 	}
-	_, ok, err := e.st.Get(contracts.CommitteeKey())
+	_, ok, err := st.Get(contracts.CommitteeKey())
 	if err != nil {
 		return false, fmt.Sprintf("state unreadable: %v", err)
 	}
@@ -192,25 +193,25 @@ func (l *ledgerView) usable() (bool, string) {
 		l.hasCommittee.Store(true)
 		return true, ""
 	}
-	if e.executed.Load() == 0 {
+	if l.s.executed() == 0 {
 		return false, "the ledger has not executed its first commit yet"
 	}
 	return false, "the ledger has no committee (the chain started without a genesis): local registry only"
 }
 
-// errExpired: the ledger records the content, but its paid retention is
+// ErrExpired: the ledger records the content, but its paid retention is
 // over (in consensus time): its holders collect it. It wraps errNotFound.
-var errExpired = fmt.Errorf("%w: paid retention over", store.ErrNotFound)
+var ErrExpired = fmt.Errorf("%w: paid retention over", store.ErrNotFound)
 
 // record returns the ledger's record of a content, errNotFound when it has
-// none or this node does not execute, errExpired (with the record) when its
+// none or this node does not execute, ErrExpired (with the record) when its
 // retention is over as of the last commit this node executed.
 func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
-	e := l.s.n.exec
-	if e == nil {
+	st := l.s.state()
+	if st == nil {
 		return nil, store.ErrNotFound
 	}
-	v, ok, err := e.st.Get(contracts.ContentKey(id.Bytes()))
+	v, ok, err := st.Get(contracts.ContentKey(id.Bytes()))
 	if err != nil {
 		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
 	}
@@ -225,20 +226,20 @@ func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 		return nil, fmt.Errorf("engine: ledger record of %s names another CID", id)
 	}
 	if now := l.now.Load(); rec.Expired(now) {
-		return rec, fmt.Errorf("%w: %s was paid until %d, consensus time is %d", errExpired, id, rec.Expiry, now)
+		return rec, fmt.Errorf("%w: %s was paid until %d, consensus time is %d", ErrExpired, id, rec.Expiry, now)
 	}
 	return rec, nil
 }
 
 // claimOf returns the claim a ledger record makes.
-func claimOf(id cid.Cid, rec *contracts.Content) *ContentClaim {
-	return &ContentClaim{CID: id, Size: rec.Size, K: int(rec.K), N: int(rec.N), ManifestDigest: erasure.Hash(rec.Manifest)}
+func claimOf(id cid.Cid, rec *contracts.Content) *Claim {
+	return &Claim{CID: id, Size: rec.Size, K: int(rec.K), N: int(rec.N), ManifestDigest: erasure.Hash(rec.Manifest)}
 }
 
 // claim returns what the network committed to store of id: the ledger's
 // record when there is one, else the local registry's certificate
 // (fromLedger false). It is errNotFound when neither knows id.
-func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, err error) {
+func (s *Service) claim(id cid.Cid) (c *Claim, fromLedger bool, err error) {
 	rec, err := s.ledger.record(id)
 	if err == nil {
 		c := claimOf(id, rec)
@@ -246,7 +247,7 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 			return c, true, nil
 		}
 		s.log.Error("ledger record of content out of range; ignored", "cid", id.String(), "k", rec.K, "n", rec.N)
-	} else if errors.Is(err, errExpired) {
+	} else if errors.Is(err, ErrExpired) {
 		return nil, false, err // the local registry's certificate is over too
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("ledger record unreadable; using the local registry", "cid", id.String(), "err", err)
@@ -255,13 +256,13 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 	if err != nil {
 		return nil, false, err
 	}
-	claim := cert.ContentClaim
+	claim := cert.Claim
 	return &claim, false, nil
 }
 
 // registration describes how the ledger records id, as this node sees it.
-func (s *contentService) registration(id cid.Cid) *ContentRegistration {
-	r := &ContentRegistration{}
+func (s *Service) registration(id cid.Cid) *client.ContentRegistration {
+	r := &client.ContentRegistration{}
 	rec, err := s.ledger.record(id)
 	if err == nil {
 		r.Registered, r.Seq, r.Registrant, r.Expiry = true, rec.Seq, rec.Registrant.String(), rec.Expiry
@@ -277,7 +278,7 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 		}
 		return r
 	}
-	if !errors.Is(err, store.ErrNotFound) || errors.Is(err, errExpired) {
+	if !errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrExpired) {
 		r.Reason = err.Error()
 		return r
 	}
@@ -306,11 +307,11 @@ func (s *contentService) registration(id cid.Cid) *ContentRegistration {
 				}
 			}
 		default:
-			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.n.exec.executed.Load())
+			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.executed())
 		}
 		return r
 	}
-	r.Reason = fmt.Sprintf("not in the ledger as of commit %d (the node that put it registers it)", s.n.exec.executed.Load())
+	r.Reason = fmt.Sprintf("not in the ledger as of commit %d (the node that put it registers it)", s.executed())
 	return r
 }
 
@@ -353,31 +354,31 @@ func (l *ledgerView) localOnly(id cid.Cid, why string) {
 
 // enqueue makes the registrar register a certificate this node
 // aggregated, and returns the registration as it stands.
-func (l *ledgerView) enqueue(c *ContentCertificate) *ContentRegistration {
+func (l *ledgerView) enqueue(c *Certificate) *client.ContentRegistration {
 	s := l.s
 	if rec, err := l.record(c.CID); err == nil {
-		return &ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
+		return &client.ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
 	}
 	if old, err := l.own(c.CID); err == nil && old.State != regFailed {
 		return s.registration(c.CID)
 	}
 	why := ""
-	if ok, reason := l.usable(); !ok && s.n.exec == nil {
+	if ok, reason := l.usable(); !ok && s.state() == nil {
 		why = reason
-	} else if s.n.opts.AccountKey == nil {
+	} else if s.cfg.AccountKey == nil {
 		why = "this node has no account key (Options.AccountKey, keys.account_keystore) to sign its registration"
 	}
 	if why != "" {
 		l.localOnly(c.CID, why)
 		_ = l.putOwn(c.CID.Bytes(), &regRec{State: regFailed, Reason: why})
-		return &ContentRegistration{Reason: why}
+		return &client.ContentRegistration{Reason: why}
 	}
 	if err := l.putOwn(c.CID.Bytes(), &regRec{State: regPending}); err != nil {
 		s.log.Error("registration not queued", "cid", c.CID.String(), "err", err)
-		return &ContentRegistration{Reason: err.Error()}
+		return &client.ContentRegistration{Reason: err.Error()}
 	}
 	l.poke()
-	return &ContentRegistration{Pending: true, Reason: "pending: to be submitted by this node"}
+	return &client.ContentRegistration{Pending: true, Reason: "pending: to be submitted by this node"}
 }
 
 // Bounds of the registrar.
@@ -394,9 +395,9 @@ const (
 
 // runRegistrar submits the pending registrations of this node's puts and
 // follows them until they execute.
-func (s *contentService) runRegistrar() {
+func (s *Service) runRegistrar() {
 	l := s.ledger
-	clock := s.n.opts.Clock
+	clock := s.clock
 	backoff := time.Time{}
 	for {
 		select {
@@ -447,7 +448,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 	}
 	ok, why := l.usable()
 	if !ok {
-		if s.n.exec != nil && s.n.exec.executed.Load() == 0 {
+		if s.state() != nil && s.executed() == 0 {
 			return nil // the genesis executes with the first commit
 		}
 		for _, p := range pend {
@@ -456,8 +457,8 @@ func (l *ledgerView) round(ctx context.Context) error {
 		}
 		return nil
 	}
-	st := s.n.exec.st
-	now := s.n.opts.Clock.Now()
+	st := s.state()
+	now := s.clock.Now()
 	inFlight := 0
 	var submit []pendingReg
 	for _, p := range pend {
@@ -500,7 +501,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 		return nil
 	}
 	submit = submit[:min(len(submit), regBatch)]
-	key := s.n.opts.AccountKey
+	key := s.cfg.AccountKey
 	var acct *contracts.Account
 	v, found, err := st.Get(contracts.AccountKey(key.Public()))
 	if err != nil {
@@ -513,7 +514,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 	}
 	// The fee covers each object's stored bytes (contracts.ContentMinFee);
 	// the account must pay for the first, the others wait for later rounds.
-	mod := contracts.NewModule(s.n.opts.Execution.Params)
+	mod := contracts.NewModule(s.cfg.Params)
 	params := mod.Params()
 	fee := params.ContentFee
 	if len(submit) > 0 {
@@ -534,7 +535,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 		}
 		return nil
 	}
-	lifetime := min(s.n.opts.Execution.MaxTxLifetime/2, 30*time.Second)
+	lifetime := min(s.cfg.MaxTxLifetime/2, 30*time.Second)
 	expiry := uint64(now.Add(lifetime).UnixMilli())
 	txs := make([][]byte, 0, len(submit))
 	recs := make([]*regRec, 0, len(submit))
@@ -546,14 +547,14 @@ func (l *ledgerView) round(ctx context.Context) error {
 		}
 		op := cert.RegisterOp()
 		op.Retention = uint64(s.opts.Retention.Milliseconds())
-		tx := contracts.NewTx(s.n.opts.ChainID, acct.Nonce+uint64(i), 0, expiry, op)
+		tx := contracts.NewTx(s.cfg.ChainID, acct.Nonce+uint64(i), 0, expiry, op)
 		tx.Sender = key.Public()
 		tx.Fee = mod.MinFee(tx)
 		tx.Sign(key)
 		txs = append(txs, tx.Encode())
 		recs = append(recs, &regRec{State: regPending, Nonce: tx.Nonce, Expiry: expiry, Tx: tx.Digest(), Attempts: p.rec.Attempts + 1})
 	}
-	accepted, err := s.n.Submit(ctx, txs)
+	accepted, err := s.cfg.Submitter.Submit(ctx, txs)
 	for i := 0; i < accepted; i++ {
 		if err := l.putOwn(submit[i].id.Bytes(), recs[i]); err != nil {
 			return err
@@ -582,10 +583,10 @@ func (l *ledgerView) fail(p pendingReg, why string) {
 	l.s.log.Warn("content registration failed; the certificate stays in the local registry", "cid", p.id.String(), "reason", why)
 }
 
-// indexExecuted records the content registrations of an executed commit
+// Executed indexes the content registrations of an executed commit: it records them
 // in the index, with the cursor, and schedules their audits. It runs on
 // the executor's goroutine after the commit's state is written.
-func (s *contentService) indexExecuted(res *shard.Result) {
+func (s *Service) Executed(res *shard.Result) {
 	s.ledger.now.Store(res.Time)
 	b := s.store.kv.NewBatch()
 	defer b.Close()
@@ -648,18 +649,17 @@ func parseRegisterEvent(ev contracts.Event) (cid.Cid, int, error) {
 	return id, n, nil
 }
 
-// catchUpLedger indexes the registrations of the commits executed after
-// the index's cursor: those of the last commits before a crash, whose
+// CatchUp indexes the registrations of commits executed after the index's
+// cursor, up to executed: those of the last commits before a crash, whose
 // index write was lost, or of a whole history the first time. It reads the
-// commits' transactions back and keeps the RegisterContent operations the
-// state says executed in that commit. It runs on the executor's goroutine
-// before it executes anything.
-func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
+// commits' transactions back through r and keeps the RegisterContent
+// operations the state says executed in that commit. The executor calls
+// it before it executes anything.
+func (s *Service) CatchUp(ctx context.Context, executed uint64, r TxReader) {
 	var cursor uint64
 	if v, err := s.store.getRecord([]byte(store.LedgerCursorKey)); err == nil && len(v) == 8 {
 		cursor = binary.BigEndian.Uint64(v)
 	}
-	executed := e.executed.Load()
 	if cursor >= executed {
 		return
 	}
@@ -668,16 +668,9 @@ func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 	b := s.store.kv.NewBatch()
 	defer b.Close()
 	for seq := cursor + 1; seq <= executed && ctx.Err() == nil; seq++ {
-		ci, err := e.n.store.CommitIndex(seq)
+		txs, err := r.CommitTxs(seq)
 		if err != nil {
 			missing++
-			continue
-		}
-		var txs [][]byte
-		for _, bt := range ci.Batches {
-			if err := e.readBatch(bt.Digest, func(v []byte) error { return appendTxs(v, 0, &txs) }); err != nil {
-				missing++
-			}
 		}
 		for _, raw := range txs {
 			tx, err := contracts.DecodeTx(raw)
@@ -718,6 +711,6 @@ func (s *contentService) catchUpLedger(ctx context.Context, e *executor) {
 
 // holdsAt reports whether this node holds shards of an object with n
 // shards.
-func (s *contentService) holdsAt(n int) bool {
+func (s *Service) holdsAt(n int) bool {
 	return len(heal.ShardsOf(s.self, n, s.v)) > 0
 }
