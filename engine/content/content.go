@@ -414,7 +414,7 @@ func (s *Service) send(ctx context.Context, to int, frame []byte, deadline time.
 		err := s.cfg.Sender.Send(dag.ValidatorID(to), frame)
 		if err == nil || !isQueueFull(err) || deadline.IsZero() || time.Now().After(deadline) {
 			if err != nil {
-				return fmt.Errorf("engine: send %s to %d: %w", contentKindName(frame[0]), to, err)
+				return fmt.Errorf("content: send %s to %d: %w", contentKindName(frame[0]), to, err)
 			}
 			return nil
 		}
@@ -433,10 +433,10 @@ func (s *Service) send(ctx context.Context, to int, frame []byte, deadline time.
 // response, at most FetchTimeout.
 func (s *Service) request(ctx context.Context, to int, id uint64, frame []byte) (*fetchResponse, error) {
 	if to < 0 || to >= len(s.slots) || to == s.self {
-		return nil, fmt.Errorf("engine: no peer %d to ask", to)
+		return nil, fmt.Errorf("content: no peer %d to ask", to)
 	}
 	if !s.isConnected(to) {
-		return nil, fmt.Errorf("engine: validator %d is not connected", to)
+		return nil, fmt.Errorf("content: validator %d is not connected", to)
 	}
 	if err := s.slots[to].Acquire(ctx, 1); err != nil {
 		return nil, context.Cause(ctx)
@@ -461,13 +461,13 @@ func (s *Service) request(ctx context.Context, to int, id uint64, frame []byte) 
 	case f := <-w.ch:
 		msg, err := decodeContentFrame(f)
 		if err != nil {
-			return nil, fmt.Errorf("engine: response of validator %d: %w", to, err)
+			return nil, fmt.Errorf("content: response of validator %d: %w", to, err)
 		}
 		return msg.(*fetchResponse), nil
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	case <-t.C:
-		return nil, fmt.Errorf("engine: validator %d did not answer within %v", to, s.opts.FetchTimeout)
+		return nil, fmt.Errorf("content: validator %d did not answer within %v", to, s.opts.FetchTimeout)
 	}
 }
 

@@ -18,12 +18,12 @@ import (
 
 // ErrMalformedCertificate is wrapped by every error about certificate or
 // statement bytes that do not decode.
-var ErrMalformedCertificate = errors.New("engine: malformed content certificate")
+var ErrMalformedCertificate = errors.New("content: malformed content certificate")
 
 // ErrInvalidCertificate is wrapped by every error about a certificate that
 // decodes but does not prove availability: wrong epoch, a signer that holds
 // no shard, a bad aggregate signature, too little stake.
-var ErrInvalidCertificate = errors.New("engine: invalid content certificate")
+var ErrInvalidCertificate = errors.New("content: invalid content certificate")
 
 // AvailabilityStatement returns the canonical bytes a validator signs with
 // its BLS key to say that it stores its shards of the object named by id on

@@ -221,14 +221,14 @@ func (s *Service) read(ctx context.Context, obj *Object, w io.Writer) (*GetResul
 	}
 	s.m.getBytes.Add(float64(st.Bytes))
 	if err != nil {
-		return res, fmt.Errorf("engine: get %s: %w", obj.CID, err)
+		return res, fmt.Errorf("content: get %s: %w", obj.CID, err)
 	}
 	return res, nil
 }
 
 // errNotPlanned tells the decoder to skip a shard this source chose not
 // to fetch (it has others planned); it is not a fault of any holder.
-var errNotPlanned = errors.New("engine: shard not planned")
+var errNotPlanned = errors.New("content: shard not planned")
 
 // fetchSource serves shards to an erasure.Decoder: for each chunk it plans
 // k shards (heal.Sources: own shards, then data, then parity, suspects

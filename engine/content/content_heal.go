@@ -60,7 +60,7 @@ func newHealState(s *Service) (*healState, error) {
 	sched, err := heal.NewScheduler(&heal.Options{Concurrency: s.opts.RepairConcurrency,
 		BackoffMin: s.opts.RepairBackoffMin, BackoffMax: s.opts.RepairBackoffMax})
 	if err != nil {
-		return nil, fmt.Errorf("engine: content: %w", err)
+		return nil, fmt.Errorf("content: %w", err)
 	}
 	return &healState{s: s, wake: make(chan struct{}, 1), sched: sched, objects: map[string]objHealth{},
 		forced: map[string]bool{}, peer: s.self}, nil
@@ -401,7 +401,7 @@ func (s *Service) healObject(ctx context.Context, key string) (err error) {
 	s.m.repairSeconds.Observe(time.Since(start).Seconds())
 	s.log.Info("repaired", "cid", id.String(), "shards", repaired, "left", left, "took", time.Since(start).Round(time.Millisecond))
 	if len(errs) > 0 {
-		return fmt.Errorf("engine: repair %s: %d shards left: %w", id, left, errors.Join(errs[:min(len(errs), 3)]...))
+		return fmt.Errorf("content: repair %s: %d shards left: %w", id, left, errors.Join(errs[:min(len(errs), 3)]...))
 	}
 	return nil
 }

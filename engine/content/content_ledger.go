@@ -75,7 +75,7 @@ func (r *ledgerRec) encode() []byte {
 func decodeLedgerRec(p []byte) (*ledgerRec, error) {
 	r := &frameReader{p: p}
 	if v := r.u8("version"); r.err == nil && v != 1 {
-		return nil, fmt.Errorf("engine: ledger index record version %d", v)
+		return nil, fmt.Errorf("content: ledger index record version %d", v)
 	}
 	rec := &ledgerRec{Seq: r.u64("seq")}
 	copy(rec.Tx[:], r.bytes(crypto.DigestSize, "tx"))
@@ -131,7 +131,7 @@ func (r *regRec) encode() []byte {
 func decodeRegRec(p []byte) (*regRec, error) {
 	r := &frameReader{p: p}
 	if v := r.u8("version"); r.err == nil && v != 1 {
-		return nil, fmt.Errorf("engine: registration record version %d", v)
+		return nil, fmt.Errorf("content: registration record version %d", v)
 	}
 	rec := &regRec{State: r.u8("state"), Nonce: r.u64("nonce"), Expiry: r.u64("expiry")}
 	copy(rec.Tx[:], r.bytes(crypto.DigestSize, "tx"))
@@ -139,14 +139,14 @@ func decodeRegRec(p []byte) (*regRec, error) {
 	rec.Seq = r.u64("seq")
 	n := int(r.u16("reason length"))
 	if n > maxReasonLen {
-		return nil, fmt.Errorf("engine: registration record: reason of %d bytes", n)
+		return nil, fmt.Errorf("content: registration record: reason of %d bytes", n)
 	}
 	rec.Reason = string(r.bytes(n, "reason"))
 	if err := r.end("registration record"); err != nil {
 		return nil, err
 	}
 	if rec.State < regPending || rec.State > regPayer {
-		return nil, fmt.Errorf("engine: registration record: state %d", rec.State)
+		return nil, fmt.Errorf("content: registration record: state %d", rec.State)
 	}
 	return rec, nil
 }
@@ -213,17 +213,17 @@ func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
 	}
 	v, ok, err := st.Get(contracts.ContentKey(id.Bytes()))
 	if err != nil {
-		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
+		return nil, fmt.Errorf("content: ledger record of %s: %w", id, err)
 	}
 	if !ok {
 		return nil, store.ErrNotFound
 	}
 	rec, err := contracts.DecodeContent(v)
 	if err != nil {
-		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
+		return nil, fmt.Errorf("content: ledger record of %s: %w", id, err)
 	}
 	if !bytes.Equal(rec.CID, id.Bytes()) {
-		return nil, fmt.Errorf("engine: ledger record of %s names another CID", id)
+		return nil, fmt.Errorf("content: ledger record of %s names another CID", id)
 	}
 	if now := l.now.Load(); rec.Expired(now) {
 		return rec, fmt.Errorf("%w: %s was paid until %d, consensus time is %d", ErrExpired, id, rec.Expiry, now)
@@ -326,7 +326,7 @@ func (l *ledgerView) own(id cid.Cid) (*regRec, error) {
 
 func (l *ledgerView) putOwn(id []byte, r *regRec) error {
 	if err := l.s.store.kv.Set(store.ContentKey(store.RegPrefix, id), r.encode(), false); err != nil {
-		return fmt.Errorf("engine: registration record: %w", err)
+		return fmt.Errorf("content: registration record: %w", err)
 	}
 	return nil
 }
@@ -469,12 +469,12 @@ func (l *ledgerView) round(ctx context.Context) error {
 		if p.rec.Tx != (crypto.Digest{}) {
 			rr, found, err := shard.ReadReceipt(st, p.rec.Tx)
 			if err != nil {
-				return fmt.Errorf("engine: receipt of %s: %w", p.rec.Tx, err)
+				return fmt.Errorf("content: receipt of %s: %w", p.rec.Tx, err)
 			}
 			if found {
 				rc, err := contracts.DecodeReceipt(rr.Receipt)
 				if err != nil {
-					return fmt.Errorf("engine: receipt of %s: %w", p.rec.Tx, err)
+					return fmt.Errorf("content: receipt of %s: %w", p.rec.Tx, err)
 				}
 				switch rc.Code {
 				case contracts.CodeOK, contracts.CodeExists:
@@ -505,11 +505,11 @@ func (l *ledgerView) round(ctx context.Context) error {
 	var acct *contracts.Account
 	v, found, err := st.Get(contracts.AccountKey(key.Public()))
 	if err != nil {
-		return fmt.Errorf("engine: account: %w", err)
+		return fmt.Errorf("content: account: %w", err)
 	}
 	if found {
 		if acct, err = contracts.DecodeAccount(v); err != nil {
-			return fmt.Errorf("engine: account %s: %w", key.Public(), err)
+			return fmt.Errorf("content: account %s: %w", key.Public(), err)
 		}
 	}
 	// The fee covers each object's stored bytes (contracts.ContentMinFee);
@@ -562,7 +562,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 		s.log.Info("content registration submitted", "cid", submit[i].id.String(), "tx", recs[i].Tx.String(), "nonce", recs[i].Nonce, "attempt", recs[i].Attempts)
 	}
 	if err != nil {
-		return fmt.Errorf("engine: submit content registrations (%d of %d accepted): %w", accepted, len(txs), err)
+		return fmt.Errorf("content: submit content registrations (%d of %d accepted): %w", accepted, len(txs), err)
 	}
 	return nil
 }

@@ -35,11 +35,11 @@ import (
 // ErrContentPayment is wrapped by every refusal of a put's payment: a
 // transaction that does not pay for the content it comes with, or that its
 // payer cannot pay.
-var ErrContentPayment = errors.New("engine: content payment refused")
+var ErrContentPayment = errors.New("content: payment refused")
 
 // ErrContentUnpaid: a put over the HTTP API without a payment, on a node
 // that does not pay for its clients' content (Options.OperatorPaysPuts).
-var ErrContentUnpaid = errors.New("engine: put without payment")
+var ErrContentUnpaid = errors.New("content: put without payment")
 
 // payment is an authorized payer's transaction, holding its share of the
 // payer's quota until release.
@@ -122,14 +122,14 @@ func (s *Service) canPay(tx *contracts.Tx) error {
 	}
 	v, found, err := s.state().Get(contracts.AccountKey(tx.Sender))
 	if err != nil {
-		return fmt.Errorf("engine: account %s: %w", tx.Sender, err)
+		return fmt.Errorf("content: account %s: %w", tx.Sender, err)
 	}
 	if !found {
 		return fmt.Errorf("%w: account %s does not exist in the ledger", ErrContentPayment, tx.Sender)
 	}
 	acct, err := contracts.DecodeAccount(v)
 	if err != nil {
-		return fmt.Errorf("engine: account %s: %w", tx.Sender, err)
+		return fmt.Errorf("content: account %s: %w", tx.Sender, err)
 	}
 	if acct.Balance < tx.Fee {
 		return fmt.Errorf("%w: account %s holds %d, the fee is %d", ErrContentPayment, tx.Sender, acct.Balance, tx.Fee)

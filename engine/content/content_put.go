@@ -182,7 +182,7 @@ func (s *Service) put(ctx context.Context, r io.Reader, size int64, o PutOptions
 
 	var idb [8]byte
 	if _, err := cryptorand.Read(idb[:]); err != nil {
-		return nil, fmt.Errorf("engine: upload id: %w", err)
+		return nil, fmt.Errorf("content: upload id: %w", err)
 	}
 	u := &upload{s: s, id: binary.BigEndian.Uint64(idb[:]), params: p, maxChunks: maxChunks, pay: pay, peers: make(map[int]*upPeer),
 		results: make(map[int]*uploadResult), resultCh: make(chan struct{}, 1)}
@@ -234,7 +234,7 @@ func (s *Service) put(ctx context.Context, r io.Reader, size int64, o PutOptions
 	s.log.Debug("put: encoded and sent", "took", time.Since(encStart), "window_wait", u.waited, "own_writes", u.wrote, "sends", u.sent)
 	if err != nil {
 		u.abortAll()
-		return nil, fmt.Errorf("engine: put: %w", err)
+		return nil, fmt.Errorf("content: put: %w", err)
 	}
 	if pay != nil {
 		if err := pay.matches(id.Bytes(), man.ContentSize(), p.DataShards, p.TotalShards(), crypto.Digest(man.Digest())); err != nil {
@@ -455,7 +455,7 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 		sig, err := s.storeSession(u.local, id, m, u.local.pushedCount())
 		if err != nil {
 			u.abortAll()
-			return nil, fmt.Errorf("engine: put: own shards: %w", err)
+			return nil, fmt.Errorf("content: put: own shards: %w", err)
 		}
 		sigs[s.self] = sig
 		stake += s.comm.Stake(s.self)
@@ -531,12 +531,12 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 	}
 	agg, err := crypto.AggregateBLSSignatures(list)
 	if err != nil {
-		return nil, fmt.Errorf("engine: put: aggregate: %w", err)
+		return nil, fmt.Errorf("content: put: aggregate: %w", err)
 	}
 	cert := &Certificate{Claim: Claim{CID: id, Size: m.ContentSize(), K: p.DataShards, N: p.TotalShards(), ManifestDigest: m.Digest()},
 		Epoch: s.cfg.Epoch, Signers: signers, Signature: agg}
 	if err := cert.Verify(s.comm, s.cfg.ChainID, s.cfg.Epoch); err != nil {
-		return nil, fmt.Errorf("engine: put: own certificate: %w", err)
+		return nil, fmt.Errorf("content: put: own certificate: %w", err)
 	}
 	reg, fresh, err := s.store.putCertificate(cert)
 	if err != nil {

@@ -74,7 +74,7 @@ func (s *Service) openSession(from int, id uint64, p erasure.Params, maxChunks i
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
 	if _, ok := s.sessions[key]; ok {
-		return nil, fmt.Errorf("engine: upload %x of validator %d already open", id, from)
+		return nil, fmt.Errorf("content: upload %x of validator %d already open", id, from)
 	}
 	open := 0
 	for k := range s.sessions {
@@ -87,7 +87,7 @@ func (s *Service) openSession(from int, id uint64, p erasure.Params, maxChunks i
 	}
 	dir := filepath.Join(s.store.stagingRoot(), fmt.Sprintf("%d-%016x", from, id))
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("engine: staging: %w", err)
+		return nil, fmt.Errorf("content: staging: %w", err)
 	}
 	ss := &recvSession{key: key, params: p, maxChunks: maxChunks, stride: stride(p), dir: dir, local: local,
 		shards: shards, files: make(map[int]*os.File), got: make(map[int][]shardRec), lastActive: time.Now(), hasher: blake3.New()}
@@ -153,12 +153,12 @@ func (ss *recvSession) write(chunk, shard int, data []byte) error {
 		var err error
 		f, err = os.OpenFile(filepath.Join(ss.dir, shardFileName(shard)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 		if err != nil {
-			return fail(fmt.Errorf("engine: staging: %w", err))
+			return fail(fmt.Errorf("content: staging: %w", err))
 		}
 		ss.files[shard] = f
 	}
 	if _, err := f.WriteAt(data, int64(chunk)*ss.stride); err != nil {
-		return fail(fmt.Errorf("engine: staging: %w", err))
+		return fail(fmt.Errorf("content: staging: %w", err))
 	}
 	recs := ss.got[shard]
 	if chunk >= len(recs) {
@@ -196,7 +196,7 @@ func (ss *recvSession) check(m *erasure.Manifest, pushed uint32, sync bool) erro
 		return fmt.Errorf("%w: manifest has %v, upload announced %v", ErrContentParams, m.Params(), ss.params)
 	}
 	if ss.pushed != pushed {
-		return fmt.Errorf("engine: received %d shards, uploader sent %d", ss.pushed, pushed)
+		return fmt.Errorf("content: received %d shards, uploader sent %d", ss.pushed, pushed)
 	}
 	chunks := m.NumChunks()
 	for _, j := range ss.shards {
@@ -224,11 +224,11 @@ func (ss *recvSession) check(m *erasure.Manifest, pushed uint32, sync bool) erro
 			size = int64(chunks-1)*ss.stride + int64(m.ShardSize(chunks-1))
 		}
 		if err := f.Truncate(size); err != nil {
-			return fmt.Errorf("engine: staging: %w", err)
+			return fmt.Errorf("content: staging: %w", err)
 		}
 		if sync {
 			if err := f.Sync(); err != nil {
-				return fmt.Errorf("engine: staging: %w", err)
+				return fmt.Errorf("content: staging: %w", err)
 			}
 		}
 		_ = f.Close()

@@ -94,18 +94,18 @@ func (s *Service) pullRegistry(ctx context.Context, peer int, cursor []byte, lim
 		return cursor, err
 	}
 	if resp.Status != statusOK {
-		return cursor, fmt.Errorf("engine: registry of validator %d: status %d: %s", peer, resp.Status, truncate(string(resp.Body), 200))
+		return cursor, fmt.Errorf("content: registry of validator %d: status %d: %s", peer, resp.Status, truncate(string(resp.Body), 200))
 	}
 	page, err := decodeRegistryPage(resp.Body)
 	if err != nil {
-		return cursor, fmt.Errorf("engine: registry of validator %d: %w", peer, err)
+		return cursor, fmt.Errorf("content: registry of validator %d: %w", peer, err)
 	}
 	var last []byte
 	for _, b := range page {
 		c, err := DecodeCertificate(b)
 		if err != nil {
 			s.scoreBad(peer)
-			return nil, fmt.Errorf("engine: registry of validator %d: %w", peer, err)
+			return nil, fmt.Errorf("content: registry of validator %d: %w", peer, err)
 		}
 		last = c.CID.Bytes()
 		if _, err := s.register(b); err != nil {

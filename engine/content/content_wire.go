@@ -70,7 +70,7 @@ const (
 )
 
 // errMalformedFrame is wrapped by every content frame decoding error.
-var errMalformedFrame = errors.New("engine: malformed content frame")
+var errMalformedFrame = errors.New("content: malformed content frame")
 
 // IsFrame reports whether a frame is for the content service.
 func IsFrame(f []byte) bool {

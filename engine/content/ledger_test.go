@@ -48,6 +48,20 @@ func (l *fakeLedger) commit(t *testing.T, seq uint64, recs ...*contracts.Content
 	l.executed.Store(seq)
 }
 
+// commitRaw commits raw key/values as version seq, with the committee.
+func (l *fakeLedger) commitRaw(t *testing.T, seq uint64, kv map[string][]byte) {
+	t.Helper()
+	u := state.NewUpdate()
+	u.Set(contracts.CommitteeKey(), []byte{1})
+	for k, v := range kv {
+		u.Set([]byte(k), v)
+	}
+	if _, err := l.st.Commit(seq, u); err != nil {
+		t.Fatal(err)
+	}
+	l.executed.Store(seq)
+}
+
 // txReader is a TxReader of fixed commits; it fails for the others.
 type txReader struct {
 	txs   map[uint64][][]byte
