@@ -12,8 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dagd/dagd/engine/content"
 	"golang.org/x/sync/semaphore"
+
+	"github.com/dagd/dagd/engine/content"
 )
 
 // APIOptions bounds what clients of the HTTP API may hold of the node:

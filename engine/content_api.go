@@ -22,7 +22,7 @@ import (
 //
 //	POST /v1/content?k=K&n=N      put the body; answers ContentPutResponse
 //	                              (header ContentPaymentHeader: the payer's
-//	                              signed registration; see content_pay.go)
+//	                              signed registration; see package content)
 //	PUT  /v1/content?k=K&n=N      the same
 //	GET  /v1/content/params       ContentParams: what a paid put signs
 //	GET  /v1/content/{cid}        the content, verified, streamed

@@ -119,11 +119,12 @@
 // MaxShardsPerValidator). The executed state is the source of truth of what
 // is stored and until when; content whose paid retention is over (in
 // consensus time) is collected by every holder; a local registry of
-// certificates is the fallback where the ledger cannot be used. Gets fetch shards from any k holders, checking them
-// before use. Each validator audits its shards every
-// content.Options.AuditInterval and rebuilds what is missing or corrupt from
-// other holders (package heal decides, the engine does the I/O). Shards live
-// in files, what a node holds in pebble.
+// certificates is the fallback where the ledger cannot be used. Gets fetch
+// shards from any k holders, checking them before use. Each validator
+// audits its shards every content.Options.AuditInterval and rebuilds what
+// is missing or corrupt from other holders (package heal decides, the
+// content service does the I/O). Shards live in files, what a node holds
+// in pebble.
 //
 // Admission (admission.go): a transaction that could only be dropped at
 // execution (it does not decode, is for another chain, carries a fee below

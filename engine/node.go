@@ -46,7 +46,7 @@ type Node struct {
 	m     *metrics
 	bls   *crypto.BLSCommittee
 	comm  *dag.Committee
-	// content is the content-addressed storage (content*.go).
+	// content is the content-addressed storage (package content).
 	content *content.Service
 	// exec runs committed transactions (execute.go); nil when
 	// Options.Execution.Disabled.

@@ -60,7 +60,7 @@ type Options struct {
 	DataDir string
 	// AccountKey is the node's own ledger account: it signs the
 	// transactions the node submits on its own behalf (the RegisterContent
-	// of content put through it, see ContentOptions) and pays their fees,
+	// of content put through it, see content.Options) and pays their fees,
 	// so it must be funded in the ledger. Default nil: the node submits
 	// none, and content put through it stays in its local registry.
 	AccountKey *crypto.AccountPrivateKey
@@ -148,7 +148,7 @@ type Options struct {
 	// injection and inspection in tests). Default nil.
 	WrapTransport func(Transport) Transport
 	// Content configures the node's content-addressed storage (put, get,
-	// audit and repair of erasure-coded shards); see ContentOptions.
+	// audit and repair of erasure-coded shards); see content.Options.
 	Content content.Options `toml:"content"`
 	// RPC configures the Connect API (dagd.v1) served on the API
 	// listener; see RPCOptions.

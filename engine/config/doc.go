@@ -20,7 +20,7 @@
 // The schema is the options structs themselves. Config's own fields are
 // what only a home knows (chain, committee, addresses, keys, logs, data
 // directory); every other setting is a field of engine.Options (or of the
-// dag.Options, ContentOptions, APIOptions, RPCOptions and
+// dag.Options, content.Options, APIOptions, RPCOptions and
 // ExecutionOptions it holds) whose toml tag is its key, held in
 // Config.Node. Their defaults are the engine's (EnsureDefaults) and their
 // validation is the engine's (engine.Options.ValidateSettings), whose
