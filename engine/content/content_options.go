@@ -176,48 +176,61 @@ func (o *Options) EnsureDefaults() {
 // Zero is refused where it cannot work; it is allowed for DataShards,
 // TotalShards (the committee's) and Concurrency (the CPUs').
 func (o *Options) ValidateSettings(prefix string) []error {
-	c := &settingErrors{prefix: prefix}
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
+	}
+	positive := func(field string, v int64) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
+	}
+	atLeast := func(field string, d, least time.Duration) {
+		if d < least {
+			bad(field, "%s: must be at least %s", d, least)
+		}
+	}
 	if o.ChunkSize < erasure.MinChunkSize || o.ChunkSize > maxContentChunkSize {
-		c.bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
+		bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
 	}
 	for _, s := range []struct {
 		field string
 		v     int
 	}{{"DataShards", o.DataShards}, {"TotalShards", o.TotalShards}} {
 		if s.v < 0 || s.v > erasure.MaxShards {
-			c.bad(s.field, "%d: want 0 (the committee's) or 1..%d", s.v, erasure.MaxShards)
+			bad(s.field, "%d: want 0 (the committee's) or 1..%d", s.v, erasure.MaxShards)
 		}
 	}
 	if o.DataShards > 0 && o.TotalShards > 0 && o.DataShards >= o.TotalShards {
-		c.bad("DataShards", "%d: must be below TotalShards (%d)", o.DataShards, o.TotalShards)
+		bad("DataShards", "%d: must be below TotalShards (%d)", o.DataShards, o.TotalShards)
 	}
-	c.positive("MaxContentSize", o.MaxContentSize)
+	positive("MaxContentSize", o.MaxContentSize)
 	if o.Concurrency < 0 || o.Concurrency > erasure.MaxConcurrency {
-		c.bad("Concurrency", "%d: want 0 (the CPUs) or 1..%d", o.Concurrency, erasure.MaxConcurrency)
+		bad("Concurrency", "%d: want 0 (the CPUs) or 1..%d", o.Concurrency, erasure.MaxConcurrency)
 	}
 	if o.ChunkSize > 0 {
 		frame := int64(o.ChunkSize + contentHeaderRoom)
 		if o.UploadWindow < frame {
-			c.bad("UploadWindow", "%d is below one shard frame (%d)", o.UploadWindow, frame)
+			bad("UploadWindow", "%d is below one shard frame (%d)", o.UploadWindow, frame)
 		}
 		if o.FetchWindow < frame {
-			c.bad("FetchWindow", "%d is below one shard frame (%d)", o.FetchWindow, frame)
+			bad("FetchWindow", "%d is below one shard frame (%d)", o.FetchWindow, frame)
 		}
 	}
-	c.atLeast("FetchTimeout", o.FetchTimeout, time.Millisecond)
-	c.positive("MaxUploadsPerPeer", int64(o.MaxUploadsPerPeer))
-	c.positive("MaxConcurrentPuts", int64(o.MaxConcurrentPuts))
-	c.positive("MaxConcurrentGets", int64(o.MaxConcurrentGets))
+	atLeast("FetchTimeout", o.FetchTimeout, time.Millisecond)
+	positive("MaxUploadsPerPeer", int64(o.MaxUploadsPerPeer))
+	positive("MaxConcurrentPuts", int64(o.MaxConcurrentPuts))
+	positive("MaxConcurrentGets", int64(o.MaxConcurrentGets))
 	if o.AuditInterval < MinAuditInterval || o.AuditInterval > MaxAuditInterval {
-		c.bad("AuditInterval", "%s: must be in %s..%s", o.AuditInterval, MinAuditInterval, MaxAuditInterval)
+		bad("AuditInterval", "%s: must be in %s..%s", o.AuditInterval, MinAuditInterval, MaxAuditInterval)
 	}
-	c.positive("RepairConcurrency", int64(o.RepairConcurrency))
-	c.atLeast("UncertifiedTTL", o.UncertifiedTTL, time.Second)
-	c.atLeast("Retention", o.Retention, time.Millisecond)
-	c.positive("MaxAccountUploadBytes", o.MaxAccountUploadBytes)
-	c.positive("MinUploadRate", o.MinUploadRate)
-	c.positive("UploadBodyGrace", int64(o.UploadBodyGrace))
-	return c.errs
+	positive("RepairConcurrency", int64(o.RepairConcurrency))
+	atLeast("UncertifiedTTL", o.UncertifiedTTL, time.Second)
+	atLeast("Retention", o.Retention, time.Millisecond)
+	positive("MaxAccountUploadBytes", o.MaxAccountUploadBytes)
+	positive("MinUploadRate", o.MinUploadRate)
+	positive("UploadBodyGrace", int64(o.UploadBodyGrace))
+	return errs
 }
 
 // Validate reports the options that are no settings (no toml tag) and
@@ -234,27 +247,4 @@ func (o *Options) Validate() error {
 		return fmt.Errorf("content: %w", err)
 	}
 	return nil
-}
-
-// settingErrors collects the *dag.OptionErrors of the options, each
-// named by prefix and its field.
-type settingErrors struct {
-	prefix string
-	errs   []error
-}
-
-func (c *settingErrors) bad(field, format string, args ...any) {
-	c.errs = append(c.errs, &dag.OptionError{Field: c.prefix + field, Err: fmt.Errorf(format, args...)})
-}
-
-func (c *settingErrors) positive(field string, v int64) {
-	if v <= 0 {
-		c.bad(field, "%d: must be positive", v)
-	}
-}
-
-func (c *settingErrors) atLeast(field string, d, least time.Duration) {
-	if d < least {
-		c.bad(field, "%s: must be at least %s", d, least)
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/dagd/dagd/engine/store"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
+	"github.com/dagd/dagd/internal/testclock"
 	"github.com/dagd/dagd/internal/testwait"
 	"github.com/ipfs/go-cid"
 )
@@ -28,7 +28,7 @@ import (
 // by the first pass after it. With the system clock this took an hour.
 func TestUncertifiedObjectDeletedAfterTTL(t *testing.T) {
 	const audit, ttl = time.Minute, time.Hour
-	clock := newFakeClock(time.Now())
+	clock := testclock.New(time.Now())
 	n := newTestNet(t, 4, func(i int, c *Config) {
 		if i == 0 {
 			c.Clock = clock
@@ -54,9 +54,9 @@ func TestUncertifiedObjectDeletedAfterTTL(t *testing.T) {
 	// runs the pass and parks again on a timer a whole interval away.
 	pass := func(advance time.Duration) {
 		t.Helper()
-		testwait.Until(t, testTimeout, "the audit loop to wait for its next pass", func() bool { return clock.waiting(audit / 2) })
+		testwait.Until(t, testTimeout, "the audit loop to wait for its next pass", func() bool { return clock.Waiting(audit / 2) })
 		clock.Advance(advance)
-		testwait.Until(t, testTimeout, "the audit loop to finish the pass", func() bool { return clock.waiting(audit / 2) })
+		testwait.Until(t, testTimeout, "the audit loop to finish the pass", func() bool { return clock.Waiting(audit / 2) })
 	}
 	for elapsed := time.Duration(0); elapsed+audit < ttl; elapsed += audit {
 		pass(audit)
@@ -271,67 +271,6 @@ type sinkFunc func(chunk, shard int, b []byte)
 func (f sinkFunc) Put(_ context.Context, chunk, shard int, b []byte) error {
 	f(chunk, shard, b)
 	return nil
-}
-
-// fakeClock is a Clock that moves only when the test advances it.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []fakeWaiter
-}
-
-type fakeWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(start time.Time) *fakeClock { return &fakeClock{now: start} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, fakeWaiter{at: c.now.Add(d), ch: ch})
-	return ch
-}
-
-// Advance moves the clock d forward and fires every timer now due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			kept = append(kept, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = kept
-}
-
-// waiting reports whether someone waits for a time at least d from now:
-// a loop that re-armed its timer of period d after its last wake-up.
-func (c *fakeClock) waiting(d time.Duration) bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, w := range c.waiters {
-		if !w.at.Before(c.now.Add(d)) {
-			return true
-		}
-	}
-	return false
 }
 
 // shardsIntact reports whether s (validator i of v) holds every one of

@@ -9,6 +9,7 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/crypto"
+	"github.com/dagd/dagd/internal/testclock"
 	"github.com/dagd/dagd/internal/testwait"
 )
 
@@ -46,7 +47,7 @@ func (f *fakeSubmitter) submitted() []*contracts.Tx {
 func TestRegistrarSubmitsFollowsAndResubmits(t *testing.T) {
 	l := newFakeLedger(t)
 	sub := &fakeSubmitter{}
-	clock := newFakeClock(time.Now())
+	clock := testclock.New(time.Now())
 	var seed [crypto.AccountSeedSize]byte
 	seed[0] = 9
 	key := crypto.AccountKeyFromSeed(seed)
