@@ -21,6 +21,7 @@ import (
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 	"github.com/dagd/dagd/netquic"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Errors of the content service.
@@ -172,8 +173,19 @@ type waiter struct {
 }
 
 // New opens the service's shard store and builds the service; Start
-// launches it.
+// launches it. cfg.Options must have their defaults (EnsureDefaults) and
+// be valid; a nil Logger discards, a nil Registerer is a registry of the
+// service's own.
 func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Committee == nil || cfg.Sender == nil || cfg.Submitter == nil || cfg.Clock == nil || cfg.BLSKey == nil {
+		return nil, errors.New("content: Config needs a Store, Committee, Sender, Submitter, Clock and BLSKey")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
 	o := cfg.Options
 	v := cfg.Committee.Size()
 	log := cfg.Logger.With("component", "content")

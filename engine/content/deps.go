@@ -103,8 +103,9 @@ type Config struct {
 	MaxTxLifetime time.Duration
 	// Store is the node's database.
 	Store *store.Store
-	// Committee, Sender, Submitter, Ledger and Clock are the node's.
-	// Ledger is nil, or its State is nil, when the node does not execute.
+	// Committee, Sender, Submitter, Ledger and Clock are the node's (all
+	// required but Ledger, which is nil, or whose State is nil, when the
+	// node does not execute).
 	Committee Committee
 	Sender    Sender
 	Submitter Submitter

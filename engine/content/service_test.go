@@ -94,7 +94,7 @@ func newTestNet(t testing.TB, v int, edit func(i int, c *Config)) *testNet {
 		t.Cleanup(func() { _ = db.Close() })
 		o := Options{ChunkSize: 64 << 10, AuditInterval: time.Hour}
 		c := Config{Options: o, ChainID: testChain, Self: i, DataDir: dir, NoSync: true, BLSKey: n.keys[i],
-			Store: db, Committee: comm, Sender: netSender{n, i}, Clock: systemClock{},
+			Store: db, Committee: comm, Sender: netSender{n, i}, Submitter: &fakeSubmitter{}, Clock: systemClock{},
 			Logger: slog.New(slog.DiscardHandler), Registerer: prometheus.NewRegistry()}
 		if edit != nil {
 			edit(i, &c)
