@@ -1,7 +1,6 @@
 package engine
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -9,9 +8,9 @@ import (
 
 	"golang.org/x/sync/semaphore"
 
-	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine/apiserver"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/content"
 )
 
 // This file wires the API room (engine/apiserver) to the node: the
@@ -115,23 +114,7 @@ func newLookupLimits(max int) *lookupLimits {
 // validators, or says why not.
 func (l *lookupLimits) lookupSlot() (func(), error) {
 	if !l.lookups.TryAcquire(1) {
-		return nil, fmt.Errorf("%w: %d content lookups asking other validators (API.MaxContentLookups)", ErrContentBusy, l.max)
+		return nil, fmt.Errorf("%w: %d content lookups asking other validators (API.MaxContentLookups)", content.ErrContentBusy, l.max)
 	}
 	return func() { l.lookups.Release(1) }, nil
-}
-
-// appendTxs appends the transactions of an encoded batch (or their first
-// prefix bytes when prefix > 0), copying them out of v.
-func appendTxs(v []byte, prefix int, out *[][]byte) error {
-	err := dag.ScanBatch(v, func(tx []byte) bool {
-		if prefix > 0 && len(tx) > prefix {
-			tx = tx[:prefix]
-		}
-		*out = append(*out, bytes.Clone(tx))
-		return true
-	})
-	if err != nil {
-		return fmt.Errorf("engine: stored batch: %w", err)
-	}
-	return nil
 }

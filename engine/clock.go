@@ -4,7 +4,7 @@ import "time"
 
 // Clock is where the node reads the time for the decisions that depend on
 // it: the content audit schedule, the age of uncertified objects
-// (ContentOptions.UncertifiedTTL) and of shard verifications, the
+// (content.Options.UncertifiedTTL) and of shard verifications, the
 // registrar's retries and transaction expiries, and the health check's
 // stall detection. Measurements (metrics, log durations) and network
 // deadlines keep the system clock. Tests pass a fake to drive time.

@@ -15,26 +15,26 @@ import (
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/engine/apiserver"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/engine/store"
 	"github.com/dagd/dagd/erasure"
-	"github.com/dagd/dagd/heal"
 )
 
 // mountContent adds the content endpoints:
 //
-//	POST /v1/content?k=K&n=N      put the body; answers ContentPutResponse
-//	                              (header ContentPaymentHeader: the payer's
-//	                              signed registration; see content_pay.go)
+//	POST /v1/content?k=K&n=N      put the body; answers client.ContentPutResponse
+//	                              (header client.ContentPaymentHeader: the payer's
+//	                              signed registration; see package content)
 //	PUT  /v1/content?k=K&n=N      the same
-//	GET  /v1/content/params       ContentParams: what a paid put signs
+//	GET  /v1/content/params       client.ContentParams: what a paid put signs
 //	GET  /v1/content/{cid}        the content, verified, streamed
 //	GET  /v1/content/{cid}/manifest  the canonical manifest
-//	GET  /v1/content/{cid}/stat   ContentStat
+//	GET  /v1/content/{cid}/stat   client.ContentStat
 func (n *Node) mountContent(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/content", n.handleContentPut)
 	mux.HandleFunc("PUT /v1/content", n.handleContentPut)
 	mux.HandleFunc("GET /v1/content/params", func(w http.ResponseWriter, _ *http.Request) {
-		apiserver.WriteJSON(w, http.StatusOK, n.content.contentParams())
+		apiserver.WriteJSON(w, http.StatusOK, n.content.Params())
 	})
 	mux.HandleFunc("GET /v1/content/{cid}", n.handleContentGet)
 	mux.HandleFunc("GET /v1/content/{cid}/manifest", n.handleContentManifest)
@@ -42,7 +42,7 @@ func (n *Node) mountContent(mux *http.ServeMux) {
 }
 
 func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
-	var o PutOptions
+	var o content.PutOptions
 	for name, p := range map[string]*int{"k": &o.K, "n": &o.N} {
 		if s := r.URL.Query().Get(name); s != "" {
 			v, err := strconv.Atoi(s)
@@ -60,7 +60,7 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 	}
 	pay, err := paymentOf(r)
 	if err == nil && pay == nil && !n.opts.Content.OperatorPaysPuts {
-		err = fmt.Errorf("%w: this node does not pay for clients' content: send a signed content registration in the %s header (dagd put --from KEY)", ErrContentUnpaid, client.ContentPaymentHeader)
+		err = fmt.Errorf("%w: this node does not pay for clients' content: send a signed content registration in the %s header (dagd put --from KEY)", content.ErrContentUnpaid, client.ContentPaymentHeader)
 	}
 	if err != nil {
 		status, reason := contentErrorStatus(err)
@@ -91,7 +91,7 @@ func (n *Node) handleContentPut(w http.ResponseWriter, r *http.Request) {
 	apiserver.WriteJSON(w, http.StatusCreated, putResponse(res))
 }
 
-func putResponse(res *PutResult) *client.ContentPutResponse {
+func putResponse(res *content.PutResult) *client.ContentPutResponse {
 	r := &client.ContentPutResponse{CID: res.CID.String(), Size: res.Size, Chunks: res.Chunks, ChunkSize: res.ChunkSize, K: res.K, N: res.N,
 		Overhead: float64(res.N) / float64(res.K), ManifestDigest: res.ManifestDigest.String(), Signers: []int{},
 		Unconfirmed: res.Unconfirmed, AlreadyRegistered: res.AlreadyRegistered, Registration: res.Registration}
@@ -107,19 +107,19 @@ func contentErrorStatus(err error) (int, string) {
 	switch {
 	case errors.Is(err, erasure.ErrMalformedCID):
 		return http.StatusBadRequest, client.ReasonMalformedCID
-	case errors.Is(err, ErrContentParams), errors.Is(err, erasure.ErrInvalidParams):
+	case errors.Is(err, content.ErrContentParams), errors.Is(err, erasure.ErrInvalidParams):
 		return http.StatusBadRequest, client.ReasonBadParams
 	case errors.Is(err, erasure.ErrTruncated):
 		return http.StatusBadRequest, client.ReasonTruncated
 	case errors.Is(err, erasure.ErrTooLong):
 		return http.StatusRequestEntityTooLarge, client.ReasonTooLarge
-	case errors.Is(err, ErrContentBusy):
+	case errors.Is(err, content.ErrContentBusy):
 		return http.StatusTooManyRequests, client.ReasonBusy
-	case errors.Is(err, ErrNoQuorum):
+	case errors.Is(err, content.ErrNoQuorum):
 		return http.StatusServiceUnavailable, client.ReasonNoQuorum
-	case errors.Is(err, ErrContentNotFound):
+	case errors.Is(err, content.ErrContentNotFound):
 		return http.StatusNotFound, client.ReasonContentNotFound
-	case errors.Is(err, ErrStopped), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled):
+	case errors.Is(err, ErrStopped), errors.Is(err, content.ErrStopped), errors.Is(err, store.ErrClosed), errors.Is(err, context.Canceled):
 		return http.StatusServiceUnavailable, ReasonStopped
 	case errors.Is(err, erasure.ErrTooFewShards), errors.Is(err, erasure.ErrChunkMismatch):
 		return http.StatusBadGateway, client.ReasonRetrieval
@@ -129,9 +129,9 @@ func contentErrorStatus(err error) (int, string) {
 		return http.StatusRequestEntityTooLarge, client.ReasonTooLarge
 	}
 	switch {
-	case errors.Is(err, ErrContentUnpaid):
+	case errors.Is(err, content.ErrContentUnpaid):
 		return http.StatusUnauthorized, client.ReasonPaymentRequired
-	case errors.Is(err, ErrContentPayment):
+	case errors.Is(err, content.ErrContentPayment):
 		return http.StatusPaymentRequired, client.ReasonPaymentRefused
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return http.StatusRequestTimeout, client.ReasonBodyTooSlow
@@ -139,26 +139,26 @@ func contentErrorStatus(err error) (int, string) {
 	return http.StatusInternalServerError, "internal"
 }
 
-// maxPaymentHeader bounds the ContentPaymentHeader: the hex of a
+// maxPaymentHeader bounds the client.ContentPaymentHeader: the hex of a
 // transaction.
 const maxPaymentHeader = 2 * contracts.MaxTxSize
 
-// paymentOf decodes a put's ContentPaymentHeader; nil when absent.
+// paymentOf decodes a put's client.ContentPaymentHeader; nil when absent.
 func paymentOf(r *http.Request) (*contracts.Tx, error) {
 	h := r.Header.Get(client.ContentPaymentHeader)
 	if h == "" {
 		return nil, nil
 	}
 	if len(h) > maxPaymentHeader {
-		return nil, fmt.Errorf("%w: %s header of %d characters, limit %d", ErrContentPayment, client.ContentPaymentHeader, len(h), maxPaymentHeader)
+		return nil, fmt.Errorf("%w: %s header of %d characters, limit %d", content.ErrContentPayment, client.ContentPaymentHeader, len(h), maxPaymentHeader)
 	}
 	b, err := hex.DecodeString(h)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, client.ContentPaymentHeader, err)
+		return nil, fmt.Errorf("%w: %s header: %w", content.ErrContentPayment, client.ContentPaymentHeader, err)
 	}
 	tx, err := contracts.DecodeTx(b)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s header: %w", ErrContentPayment, client.ContentPaymentHeader, err)
+		return nil, fmt.Errorf("%w: %s header: %w", content.ErrContentPayment, client.ContentPaymentHeader, err)
 	}
 	return tx, nil
 }
@@ -224,7 +224,7 @@ func (n *Node) handleContentGet(w http.ResponseWriter, r *http.Request) {
 	}
 	// Part of the body is out: the connection is closed short of the
 	// Content-Length, which the client sees as a truncated answer.
-	n.content.log.Warn("get failed after part of the content was sent", "cid", id.String(), "sent", cw.n, "err", err)
+	n.content.Logger().Warn("get failed after part of the content was sent", "cid", id.String(), "sent", cw.n, "err", err)
 }
 
 func (n *Node) handleContentManifest(w http.ResponseWriter, r *http.Request) {
@@ -262,30 +262,5 @@ func (n *Node) handleContentStat(w http.ResponseWriter, r *http.Request) {
 // the certificate of this node's local registry, and its registration in
 // the ledger.
 func (n *Node) StatContent(ctx context.Context, id cid.Cid) (*client.ContentStat, error) {
-	obj, err := n.OpenContent(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	s := n.content
-	m := obj.Manifest
-	p := m.Params()
-	st := &client.ContentStat{CID: id.String(), Size: m.ContentSize(), Chunks: m.NumChunks(), ChunkSize: p.ChunkSize, K: p.DataShards,
-		N: p.TotalShards(), Overhead: float64(p.TotalShards()) / float64(p.DataShards), ManifestDigest: m.Digest().String(),
-		Signers: []int{}, QuorumStake: n.bls.QuorumStake()}
-	if c := obj.Certificate; c != nil && c.ManifestDigest == m.Digest() {
-		st.Registered = true
-		st.Signers = c.Signers.Indices()
-		st.SignerStake, _ = n.bls.SignerStake(c.Signers)
-		st.Certificate = hex.EncodeToString(c.Encode())
-	}
-	st.Ledger = s.registration(id)
-	conn := s.connected()
-	for _, v := range heal.Holders(p.TotalShards(), s.v) {
-		hd := client.ContentHolder{Validator: v, Shards: heal.ShardsOf(v, p.TotalShards(), s.v), Connected: v == s.self || conn[v]}
-		if st.Registered {
-			hd.Signed = obj.Certificate.Signers.Has(v)
-		}
-		st.Holders = append(st.Holders, hd)
-	}
-	return st, nil
+	return n.content.Stat(ctx, id)
 }

@@ -21,10 +21,8 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/engine/client"
-	"github.com/dagd/dagd/engine/store"
+	"github.com/dagd/dagd/engine/content"
 
-	"github.com/dagd/dagd/contracts"
-	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/internal/testwait"
@@ -40,7 +38,8 @@ type corruptingTransport struct {
 }
 
 func (c corruptingTransport) Send(to dag.ValidatorID, frame []byte) error {
-	if c.on.Load() && len(frame) > fetchResponseHeader && frame[0] == kindFetchResponse && frame[9] == statusOK {
+	// A fetch response is kind, request id (8 bytes), status (0: ok), body.
+	if c.on.Load() && len(frame) > 10 && content.FrameKind(frame) == "fetch_response" && frame[9] == 0 {
 		bad := bytes.Clone(frame)
 		bad[len(bad)-1] ^= 0x5a
 		c.sent.Add(1)
@@ -85,8 +84,8 @@ func TestContentWrongShardServed(t *testing.T) {
 		}
 	})
 	data := randomContent(41, 2<<20+3)
-	res := putBytes(t, d, 1, data, PutOptions{})
-	small := putBytes(t, d, 1, data[:700<<10], PutOptions{K: 2, N: 3}) // held by 0, 1, 2: node 3 must fetch the manifest
+	res := putBytes(t, d, 1, data, content.PutOptions{})
+	small := putBytes(t, d, 1, data[:700<<10], content.PutOptions{K: 2, N: 3}) // held by 0, 1, 2: node 3 must fetch the manifest
 	on.Store(true)
 
 	got, gr := getBytes(t, d, 2, res.CID) // plans its own shard 2 and data shard 0, from node 0
@@ -99,7 +98,7 @@ func TestContentWrongShardServed(t *testing.T) {
 	if v := metricValue(t, d.Node(2), "dagd_content_bad_shards_total"); v != float64(gr.BadShards[0]) {
 		t.Errorf("bad shard metric %v, get counted %d", v, gr.BadShards[0])
 	}
-	if !d.Node(2).content.suspect(0) {
+	if !d.Node(2).content.Inspect().Suspect(0) {
 		t.Error("node 0 is not suspect after serving bad shards")
 	}
 	if l := log2.String(); !strings.Contains(l, `msg="holder served a bad shard; skipped"`) || !strings.Contains(l, "holder=0") {
@@ -140,11 +139,11 @@ func TestContentTruncatedUpload(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	_, err = d.Node(1).PutContent(ctx, io.LimitReader(bytes.NewReader(randomContent(52, 2<<20)), 1<<20), 2<<20, PutOptions{})
+	_, err = d.Node(1).PutContent(ctx, io.LimitReader(bytes.NewReader(randomContent(52, 2<<20)), 1<<20), 2<<20, content.PutOptions{})
 	if !errors.Is(err, erasure.ErrTruncated) {
 		t.Fatalf("put of a short reader: %v, want ErrTruncated", err)
 	}
-	_, err = d.Node(1).PutContent(ctx, io.MultiReader(bytes.NewReader(make([]byte, 300<<10)), errReader{}), -1, PutOptions{})
+	_, err = d.Node(1).PutContent(ctx, io.MultiReader(bytes.NewReader(make([]byte, 300<<10)), errReader{}), -1, content.PutOptions{})
 	if err == nil || !strings.Contains(err.Error(), "disk on fire") {
 		t.Fatalf("put of a failing reader: %v", err)
 	}
@@ -170,10 +169,7 @@ func assertNothingStored(t *testing.T, d *Devnet) {
 		if objs, _ := os.ReadDir(filepath.Join(root, "objects")); len(objs) != 0 {
 			t.Errorf("node %d stores %d objects", i, len(objs))
 		}
-		n := 0
-		_ = d.Node(i).content.store.scan(store.CertPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
-		_ = d.Node(i).content.store.scan(store.HoldingPrefix, nil, 0, func(_, _ []byte) bool { n++; return true })
-		if n != 0 {
+		if n := d.Node(i).content.Inspect().Records(); n != 0 {
 			t.Errorf("node %d has %d content records", i, n)
 		}
 	}
@@ -211,215 +207,8 @@ func TestContentMalformedCID(t *testing.T) {
 	if resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown CID: %d, want 404", resp.StatusCode)
 	}
-	if _, err := d.Node(0).GetContent(context.Background(), erasure.RawCID(nil), io.Discard); !errors.Is(err, ErrContentNotFound) {
+	if _, err := d.Node(0).GetContent(context.Background(), erasure.RawCID(nil), io.Discard); !errors.Is(err, content.ErrContentNotFound) {
 		t.Errorf("get of an unknown CID: %v", err)
-	}
-}
-
-// uploadOf encodes data as node 0 would for an upload to node 1 and
-// returns the CID, the manifest and the shards of holder 1.
-func uploadOf(t *testing.T, data []byte) (id []byte, man *erasure.Manifest, shards map[int][]byte) {
-	t.Helper()
-	shards = map[int][]byte{}
-	enc, err := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, m, err := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), sinkFunc(func(chunk, shard int, b []byte) {
-		if shard == 1 {
-			shards[chunk] = bytes.Clone(b)
-		}
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c.Bytes(), m, shards
-}
-
-type sinkFunc func(chunk, shard int, b []byte)
-
-func (f sinkFunc) Put(_ context.Context, chunk, shard int, b []byte) error {
-	f(chunk, shard, b)
-	return nil
-}
-
-// TestContentHolderRefusesUnverified drives a holder's upload handling
-// directly with bad uploads: a shard that does not match the manifest, a
-// manifest that does not match the CID, shards that are not the holder's,
-// missing shards. Each is refused with a clear error and leaves nothing
-// stored; a good upload through the same path is stored and signed.
-func TestContentHolderRefusesUnverified(t *testing.T) {
-	d := contentDevnet(t, true, nil)
-	s := d.Node(1).content
-	data := randomContent(61, 5*(64<<10)+9)
-	id, man, shards := uploadOf(t, data)
-	other := randomContent(62, len(data))
-	otherID, otherMan, _ := uploadOf(t, other)
-	var seq uint64
-	run := func(push func(upload uint64), commitCID []byte, manifest []byte, pushed uint32) *uploadResult {
-		seq++
-		begin := &uploadBegin{ID: seq, ChunkSize: 64 << 10, K: 2, N: 4, MaxChunks: uint32(man.NumChunks())}
-		s.handleUploadFrame(0, begin.encode())
-		if s.session(0, seq) == nil {
-			t.Fatal("session not opened")
-		}
-		push(seq)
-		ss := s.session(0, seq)
-		return s.commitSession(ss, &uploadCommit{ID: seq, Pushed: pushed, CID: commitCID, Manifest: manifest})
-	}
-	pushAll := func(tamper int) func(uint64) {
-		return func(up uint64) {
-			for i := 0; i < man.NumChunks(); i++ {
-				b := shards[i]
-				if i == tamper {
-					b = bytes.Clone(b)
-					b[3] ^= 1
-				}
-				s.handleUploadFrame(0, (&shardPush{ID: up, Chunk: uint32(i), Shard: 1, Data: b}).encode())
-			}
-		}
-	}
-	n := uint32(man.NumChunks())
-	// Issue 13, finding 10: a Byzantine validator that knows small content
-	// names it by its raw CID with a manifest whose chunk hash is right and
-	// whose shard hashes are those of its garbage. Under raw CIDs a holder
-	// verified the garbage against that manifest and signed: the first
-	// registration then blocked the content forever.
-	small := randomContent(63, 1000)
-	_, smallMan, _ := uploadOf(t, small)
-	garbage := bytes.Repeat([]byte{0x5a}, smallMan.ShardSize(0))
-	forged := smallMan.Encode()
-	perChunk := (smallMan.Params().TotalShards() + 1) * erasure.HashSize
-	gh := erasure.Sum(garbage)
-	copy(forged[len(forged)-perChunk+2*erasure.HashSize:], gh[:]) // the hash of shard 1
-	squat := func(up uint64) {
-		s.handleUploadFrame(0, (&shardPush{ID: up, Chunk: 0, Shard: 1, Data: garbage}).encode())
-	}
-	cases := []struct {
-		name     string
-		push     func(uint64)
-		cid      []byte
-		manifest []byte
-		pushed   uint32
-		want     error
-	}{
-		{"tampered shard", pushAll(2), id, man.Encode(), n, erasure.ErrShardMismatch},
-		{"raw CID of known content, garbage shards", squat, erasure.RawCID(small).Bytes(), forged, 1, erasure.ErrManifestMismatch},
-		{"manifest of other content", pushAll(-1), otherID, otherMan.Encode(), n, erasure.ErrShardMismatch},
-		{"manifest not named by the CID", pushAll(-1), id, otherMan.Encode(), n, erasure.ErrManifestMismatch},
-		{"garbage manifest", pushAll(-1), id, []byte{1, 2, 3}, n, erasure.ErrMalformedManifest},
-		{"missing shard", func(up uint64) { pushAll(-1)(up); s.session(0, up).got[1][3].ok = false }, id, man.Encode(), n, erasure.ErrShardUnavailable},
-		{"shard of another holder", func(up uint64) {
-			s.handleUploadFrame(0, (&shardPush{ID: up, Chunk: 0, Shard: 2, Data: shards[0]}).encode())
-		}, id, man.Encode(), 1, erasure.ErrShardIndex},
-		{"lost pushes", pushAll(-1), id, man.Encode(), n + 1, nil},
-	}
-	for _, c := range cases {
-		res := run(c.push, c.cid, c.manifest, c.pushed)
-		if res.Status == statusOK {
-			t.Errorf("%s: stored and signed", c.name)
-			continue
-		}
-		if c.want != nil && !strings.Contains(res.Reason, strings.TrimPrefix(c.want.Error(), "erasure: ")) {
-			t.Errorf("%s: refused with %q, want %v", c.name, res.Reason, c.want)
-		}
-		t.Logf("%s: %s", c.name, res.Reason)
-	}
-	if objs, _ := os.ReadDir(filepath.Join(d.DataDir(1), "content", "objects")); len(objs) != 0 {
-		t.Fatalf("%d objects stored after refused uploads", len(objs))
-	}
-	if staged, _ := os.ReadDir(filepath.Join(d.DataDir(1), "content", "staging")); len(staged) != 0 {
-		t.Fatalf("%d uploads left staged", len(staged))
-	}
-	res := run(pushAll(-1), id, man.Encode(), n)
-	if res.Status != statusOK {
-		t.Fatalf("good upload refused: %s", res.Reason)
-	}
-	c, _ := erasure.CIDFromBytes(id)
-	stmt := AvailabilityStatement(d.Node(1).opts.ChainID, d.Node(1).opts.Epoch, c, man.ContentSize(), 2, 4, man.Digest())
-	if err := d.Node(1).bls.Verify(1, stmt, res.Signature); err != nil {
-		t.Fatalf("holder's signature: %v", err)
-	}
-	if !shardsIntact(d, 1, c, man) {
-		t.Fatal("good upload not stored")
-	}
-}
-
-// TestContentBadCertificate: certificates that do not prove availability
-// are refused by Verify and never enter the registry.
-func TestContentBadCertificate(t *testing.T) {
-	d := contentDevnet(t, true, nil)
-	res := putBytes(t, d, 0, randomContent(71, 100<<10), PutOptions{})
-	good := res.Certificate
-	committee := d.Node(1).bls
-	chain := d.Node(1).opts.ChainID
-	if err := good.Verify(committee, chain, 0); err != nil {
-		t.Fatalf("good certificate: %v", err)
-	}
-	// The ledger operation carries the same statement and signature.
-	op := good.RegisterOp()
-	stmt := contracts.AvailabilityStatement(chain, op.Epoch, op.CID, op.Size, op.K, op.N, op.ManifestDigest)
-	if !bytes.Equal(stmt, good.Statement(chain, good.Epoch)) || !bytes.Equal(op.Signature[:], good.Signature) || !bytes.Equal(op.Signers, good.Signers) {
-		t.Fatal("RegisterOp does not carry the certificate")
-	}
-	if _, err := committee.VerifyAggregate(stmt, crypto.Bitmap(op.Signers), op.Signature[:]); err != nil {
-		t.Fatalf("RegisterOp's signature: %v", err)
-	}
-	if err := contracts.CheckContentCID(op.CID); err != nil {
-		t.Fatalf("RegisterOp's CID: %v", err)
-	}
-	mut := func(f func(c *ContentCertificate)) *ContentCertificate {
-		c, err := DecodeContentCertificate(good.Encode())
-		if err != nil {
-			t.Fatal(err)
-		}
-		f(c)
-		return c
-	}
-	keys := make([]*crypto.BLSPrivateKey, 4)
-	for i := range keys {
-		keys[i], _, _ = DevnetKeys("dagd-devnet", i)
-	}
-	signFor := func(c *ContentCertificate, chain string, epoch uint64, who ...int) {
-		var sigs [][]byte
-		c.Signers = crypto.NewBitmap(4)
-		for _, i := range who {
-			sigs = append(sigs, keys[i].Sign(c.Statement(chain, epoch)))
-			c.Signers.Set(i)
-		}
-		c.Signature, _ = crypto.AggregateBLSSignatures(sigs)
-	}
-	sign := func(c *ContentCertificate, who ...int) { signFor(c, chain, c.Epoch, who...) }
-	if c := mut(func(c *ContentCertificate) { sign(c, 0, 1, 2) }); c.Verify(committee, chain, 0) != nil {
-		t.Fatal("re-signed certificate does not verify: the cases below would prove nothing")
-	}
-	cases := map[string]*ContentCertificate{
-		"wrong epoch": mut(func(c *ContentCertificate) { c.Epoch = 7 }),
-		// Issue 13, finding 4: a quorum's signatures for another chain
-		// id or epoch are refused.
-		"quorum of another epoch":  mut(func(c *ContentCertificate) { c.Epoch = 7; sign(c, 0, 1, 2) }),
-		"signed for another epoch": mut(func(c *ContentCertificate) { signFor(c, chain, 7, 0, 1, 2) }),
-		"signed for another chain": mut(func(c *ContentCertificate) { signFor(c, "other-chain", 0, 0, 1, 2) }),
-		"other size":               mut(func(c *ContentCertificate) { c.Size++ }),
-		"other manifest":           mut(func(c *ContentCertificate) { c.ManifestDigest[0] ^= 1 }),
-		"signer bit removed":       mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x07} }),
-		"two signers":              mut(func(c *ContentCertificate) { sign(c, 0, 1) }),
-		"signer not holding":       mut(func(c *ContentCertificate) { c.N = 3; sign(c, 0, 1, 3) }),
-		"bitmap beyond":            mut(func(c *ContentCertificate) { c.Signers = crypto.Bitmap{0x1f} }),
-	}
-	for name, c := range cases {
-		err := c.Verify(committee, chain, 0)
-		if !errors.Is(err, ErrInvalidCertificate) {
-			t.Errorf("%s: %v, want ErrInvalidCertificate", name, err)
-		}
-		if name == "wrong epoch" || name == "quorum of another epoch" {
-			continue
-		}
-		other := mut(func(x *ContentCertificate) { *x = *c; x.CID = erasure.RawCID([]byte(name)) })
-		d.Node(2).content.handleServeFrame(3, (&registerMsg{Cert: other.Encode()}).encode())
-		if _, err := d.Node(2).content.store.certificate(other.CID); !errors.Is(err, store.ErrNotFound) {
-			t.Errorf("%s: registered (%v)", name, err)
-		}
 	}
 }
 
@@ -464,7 +253,7 @@ func TestContentAPIRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := DecodeContentCertificate(cert)
+	c, err := content.DecodeCertificate(cert)
 	if err != nil || c.Verify(d.Node(0).bls, d.Node(0).opts.ChainID, 0) != nil || c.CID.String() != pr.CID {
 		t.Fatalf("certificate in the answer: %v", err)
 	}
@@ -482,7 +271,7 @@ type blackholeTransport struct {
 }
 
 func (b blackholeTransport) Send(to dag.ValidatorID, frame []byte) error {
-	if to == b.to && len(frame) > 0 && frame[0] == kindShardPush {
+	if to == b.to && len(frame) > 0 && content.FrameKind(frame) == "shard_push" {
 		return nil
 	}
 	return b.Transport.Send(to, frame)
@@ -502,16 +291,13 @@ func TestContentStalledHolder(t *testing.T) {
 		}
 	})
 	data := randomContent(111, 2<<20)
-	res := putBytes(t, d, 0, data, PutOptions{})
+	res := putBytes(t, d, 0, data, content.PutOptions{})
 	// Under load an honest holder may be slow too; the silent one is left
 	// out whatever happens.
 	if !slices.Contains(res.Unconfirmed, 3) || res.Certificate.Signers.Has(3) {
 		t.Fatalf("unconfirmed %v, signers %v: holder 3 should be left out", res.Unconfirmed, res.Certificate.Signers.Indices())
 	}
-	for v, w := range d.Node(0).content.windows {
-		w.mu.Lock()
-		out := w.out
-		w.mu.Unlock()
+	for v, out := range d.Node(0).content.Inspect().UploadWindows() {
 		if out != 0 {
 			t.Errorf("window of holder %d still holds %d bytes after the put", v, out)
 		}
@@ -524,7 +310,7 @@ func TestContentStalledHolder(t *testing.T) {
 		return len(staged) == 0
 	})
 	// The window is free again: another put goes through.
-	putBytes(t, d, 0, data[:100<<10], PutOptions{})
+	putBytes(t, d, 0, data[:100<<10], content.PutOptions{})
 }
 
 // TestContentPutAmplification pins issue 13, finding 9's bounds: a client
@@ -551,23 +337,19 @@ func TestContentPutAmplification(t *testing.T) {
 			t.Errorf("put ?%s: %d %s, want 400 %s naming %q", q, resp.StatusCode, body, client.ReasonBadParams, want)
 		}
 	}
-	s := d.Node(1).content
-	p := erasure.Params{ChunkSize: s.opts.ChunkSize, DataShards: 1, ParityShards: 255}
-	if _, err := s.openSession(0, 77, p, 1, false); !errors.Is(err, ErrContentParams) {
-		t.Fatalf("a peer's k=1 n=256 upload: %v, want ErrContentParams", err)
-	}
+	// A peer's upload of that coding: content.TestOpenSessionRefusesAmplification.
 	// The largest coding allowed still works end to end.
 	data := randomContent(111, 100<<10)
-	res := putBytes(t, d, 0, data, PutOptions{K: 2, N: 16})
+	res := putBytes(t, d, 0, data, content.PutOptions{K: 2, N: 16})
 	if got, _ := getBytes(t, d, 2, res.CID); !bytes.Equal(got, data) {
 		t.Fatal("k=2 n=16 content differs")
 	}
-	c, err := DecodeContentCertificate(res.Certificate.Encode())
+	c, err := content.DecodeCertificate(res.Certificate.Encode())
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.K = 1 // n/k = 16: refused before any pairing
-	if err := c.Verify(d.Node(0).bls, d.Node(0).opts.ChainID, 0); !errors.Is(err, ErrInvalidCertificate) || !strings.Contains(err.Error(), "n/k") {
+	if err := c.Verify(d.Node(0).bls, d.Node(0).opts.ChainID, 0); !errors.Is(err, content.ErrInvalidCertificate) || !strings.Contains(err.Error(), "n/k") {
 		t.Fatalf("certificate of n/k 16: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"testing"
 
+	"github.com/dagd/dagd/engine/content"
 	"github.com/ipfs/go-cid"
 	"github.com/zeebo/blake3"
 )
@@ -45,7 +46,7 @@ func benchContent(b *testing.B, mem bool, size int) {
 			data[0]++ // a new object each time
 			sums = append(sums, blake3.Sum256(data))
 			b.StartTimer()
-			res, err := d.Node(0).PutContent(context.Background(), bytes.NewReader(data), int64(size), PutOptions{})
+			res, err := d.Node(0).PutContent(context.Background(), bytes.NewReader(data), int64(size), content.PutOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -32,7 +33,7 @@ func waitRegistered(t *testing.T, d *Devnet, i int, id cid.Cid) *client.ContentR
 		if n == nil {
 			return fmt.Errorf("node %d is not running", i)
 		}
-		if r = n.content.registration(id); !r.Registered || r.Tx == "" {
+		if r = n.content.Inspect().Registration(id); !r.Registered || r.Tx == "" {
 			return fmt.Errorf("node %d: %s not registered in the ledger: %+v", i, id, r)
 		}
 		return nil
@@ -49,7 +50,7 @@ func waitRegistered(t *testing.T, d *Devnet, i int, id cid.Cid) *client.ContentR
 func TestContentLedgerRegistration(t *testing.T) {
 	d := contentDevnet(t, true, nil)
 	data := randomContent(101, 700<<10)
-	res := putBytes(t, d, 1, data, PutOptions{})
+	res := putBytes(t, d, 1, data, content.PutOptions{})
 	if res.Registration == nil || !(res.Registration.Pending || res.Registration.Registered) {
 		t.Fatalf("put's registration %+v, want pending", res.Registration)
 	}
@@ -67,7 +68,7 @@ func TestContentLedgerRegistration(t *testing.T) {
 		t.Fatalf("registrant %s, want node 1's account %s", first.Registrant, op)
 	}
 	n0 := d.Node(0)
-	rec, err := n0.content.ledger.record(res.CID)
+	rec, err := n0.content.Inspect().LedgerRecord(res.CID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestContentLedgerRegistration(t *testing.T) {
 	}
 	// The same content put again through another node: registered
 	// already, nothing submitted twice.
-	again := putBytes(t, d, 2, data, PutOptions{})
+	again := putBytes(t, d, 2, data, content.PutOptions{})
 	if !again.AlreadyRegistered || again.Registration == nil || !again.Registration.Registered || again.Registration.Seq != first.Seq {
 		t.Fatalf("re-put: %+v", again.Registration)
 	}
@@ -116,7 +117,7 @@ type gossipDeaf struct {
 }
 
 func (g gossipDeaf) Send(to dag.ValidatorID, frame []byte) error {
-	if len(frame) > 0 && frame[0] == kindRegistryRequest {
+	if len(frame) > 0 && content.FrameKind(frame) == "registry_request" {
 		return nil
 	}
 	return g.Transport.Send(to, frame)
@@ -125,7 +126,7 @@ func (g gossipDeaf) Send(to dag.ValidatorID, frame []byte) error {
 func (g gossipDeaf) Receive(ctx context.Context) (InboundFrame, error) {
 	for {
 		f, err := g.Transport.Receive(ctx)
-		if err != nil || len(f.Frame) == 0 || (f.Frame[0] != kindRegister && f.Frame[0] != kindUploadBegin) {
+		if err != nil || len(f.Frame) == 0 || (content.FrameKind(f.Frame) != "register" && content.FrameKind(f.Frame) != "upload_begin") {
 			return f, err
 		}
 	}
@@ -147,7 +148,7 @@ func TestContentLedgerDrivesRepair(t *testing.T) {
 		}
 	})
 	data := randomContent(111, 1<<20+333)
-	res := putBytes(t, d, 0, data, PutOptions{})
+	res := putBytes(t, d, 0, data, content.PutOptions{})
 	if len(res.Unconfirmed) != 1 || res.Unconfirmed[0] != 3 {
 		t.Fatalf("unconfirmed %v, want [3]", res.Unconfirmed)
 	}
@@ -155,7 +156,7 @@ func TestContentLedgerDrivesRepair(t *testing.T) {
 	enc, _ := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
 	_, man, _ := enc.Encode(context.Background(), bytes.NewReader(data), int64(len(data)), discardSink{})
 	testwait.Until(t, testTimeout, "node 3 to rebuild its shards from the ledger's registration", func() bool { return shardsIntact(d, 3, res.CID, man) })
-	if _, err := d.Node(3).content.store.certificate(res.CID); err == nil {
+	if _, err := d.Node(3).content.Inspect().Certificate(res.CID); err == nil {
 		t.Fatal("node 3 has the certificate in its local registry: gossip reached it, the test tests nothing")
 	}
 	for _, i := range []int{0, 1} {
@@ -177,7 +178,7 @@ func TestContentLedgerDrivesRepair(t *testing.T) {
 // executed commits at its next start.
 func TestContentLedgerIndexCatchUp(t *testing.T) {
 	d := contentDevnet(t, true, nil)
-	res := putBytes(t, d, 2, randomContent(121, 200<<10), PutOptions{})
+	res := putBytes(t, d, 2, randomContent(121, 200<<10), content.PutOptions{})
 	want := waitRegistered(t, d, 1, res.CID)
 	if err := d.StopNode(1); err != nil {
 		t.Fatal(err)
@@ -212,7 +213,7 @@ func TestContentLocalRegistryFallback(t *testing.T) {
 	check := func(t *testing.T, d *Devnet, put int, want string) {
 		t.Helper()
 		data := randomContent(131, 300<<10)
-		res := putBytes(t, d, put, data, PutOptions{})
+		res := putBytes(t, d, put, data, content.PutOptions{})
 		if got, _ := getBytes(t, d, (put+1)%4, res.CID); !bytes.Equal(got, data) {
 			t.Fatal("content differs")
 		}

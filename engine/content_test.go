@@ -10,14 +10,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 	"github.com/dagd/dagd/internal/testwait"
@@ -97,7 +96,7 @@ func apiClient(t testing.TB, d *Devnet, i int) *client.Client {
 	return c
 }
 
-func putBytes(t testing.TB, d *Devnet, i int, data []byte, o PutOptions) *PutResult {
+func putBytes(t testing.TB, d *Devnet, i int, data []byte, o content.PutOptions) *content.PutResult {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -108,7 +107,7 @@ func putBytes(t testing.TB, d *Devnet, i int, data []byte, o PutOptions) *PutRes
 	return res
 }
 
-func getBytes(t testing.TB, d *Devnet, i int, id cid.Cid) ([]byte, *GetResult) {
+func getBytes(t testing.TB, d *Devnet, i int, id cid.Cid) ([]byte, *content.GetResult) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
@@ -145,9 +144,9 @@ func TestContentRoundTrip(t *testing.T) {
 			}
 			return id
 		}()
-		var res *PutResult
+		var res *content.PutResult
 		if n%2 == 0 {
-			res = putBytes(t, d, in, data, PutOptions{})
+			res = putBytes(t, d, in, data, content.PutOptions{})
 		} else {
 			ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 			r, err := apiClient(t, d, in).Put(ctx, bytes.NewReader(data), int64(size), client.PutOptions{})
@@ -159,7 +158,7 @@ func TestContentRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res = &PutResult{CID: id, K: r.K, N: r.N, Chunks: r.Chunks}
+			res = &content.PutResult{CID: id, K: r.K, N: r.N, Chunks: r.Chunks}
 		}
 		if !res.CID.Equals(want) {
 			t.Fatalf("size %d: put gave CID %s, erasure alone gives %s", size, res.CID, want)
@@ -201,7 +200,7 @@ func (discardSink) Put(context.Context, int, int, []byte) error { return nil }
 func TestContentTwoValidatorsStopped(t *testing.T) {
 	d := contentDevnet(t, false, nil)
 	data := randomContent(11, 3<<20+5)
-	res := putBytes(t, d, 0, data, PutOptions{K: 2, N: 4})
+	res := putBytes(t, d, 0, data, content.PutOptions{K: 2, N: 4})
 	for _, i := range []int{1, 2} {
 		if err := d.StopNode(i); err != nil {
 			t.Fatal(err)
@@ -267,7 +266,7 @@ func shardsIntact(d *Devnet, i int, id cid.Cid, m *erasure.Manifest) bool {
 	}
 	for _, j := range heal.ShardsOf(i, m.Params().TotalShards(), d.Size()) {
 		for c := 0; c < m.NumChunks(); c++ {
-			b, err := n.content.store.readShard(id, m, c, j, 0)
+			b, err := n.content.Inspect().Shard(id, m, c, j)
 			if err != nil || erasure.VerifyShard(m, c, j, b) != nil {
 				return false
 			}
@@ -287,7 +286,7 @@ func TestContentRepair(t *testing.T) {
 		o.Content.RepairBackoffMin = 20 * time.Millisecond
 	})
 	data := randomContent(21, 2<<20+999)
-	res := putBytes(t, d, 0, data, PutOptions{})
+	res := putBytes(t, d, 0, data, content.PutOptions{})
 	m, err := erasure.NewEncoder(&erasure.Options{ChunkSize: 64 << 10})
 	if err != nil {
 		t.Fatal(err)
@@ -305,7 +304,8 @@ func TestContentRepair(t *testing.T) {
 
 	// Node 3: flip a byte of chunk 1's shard, cut the file after chunk 10.
 	f3 := filepath.Join(objDir(3), "s3")
-	st := stride(man.Params())
+	p := man.Params()
+	st := int64((p.ChunkSize + p.DataShards - 1) / p.DataShards) // between two chunks' shards in a shard file
 	f, err := os.OpenFile(f3, os.O_RDWR, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -387,7 +387,7 @@ func TestContentHolderDownDuringPut(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := randomContent(31, 1<<20+77)
-	res := putBytes(t, d, 1, data, PutOptions{})
+	res := putBytes(t, d, 1, data, content.PutOptions{})
 	if len(res.Unconfirmed) != 1 || res.Unconfirmed[0] != 3 {
 		t.Fatalf("unconfirmed holders %v, want [3]", res.Unconfirmed)
 	}
@@ -418,16 +418,16 @@ func TestContentHolderDownDuringPut(t *testing.T) {
 func TestContentIdempotentPut(t *testing.T) {
 	d := contentDevnet(t, true, nil)
 	data := randomContent(81, 300<<10)
-	first := putBytes(t, d, 0, data, PutOptions{})
-	again := putBytes(t, d, 2, data, PutOptions{})
+	first := putBytes(t, d, 0, data, content.PutOptions{})
+	again := putBytes(t, d, 2, data, content.PutOptions{})
 	if !again.CID.Equals(first.CID) || !again.AlreadyRegistered || !bytes.Equal(again.Certificate.Encode(), first.Certificate.Encode()) {
 		t.Fatalf("re-put: %s registered=%v, first %s", again.CID, again.AlreadyRegistered, first.CID)
 	}
 	// Content of one chunk is named by its manifest like any other (issue
 	// 13, finding 10): another coding is another object.
 	small := []byte("one chunk")
-	a := putBytes(t, d, 1, small, PutOptions{K: 2, N: 4})
-	b := putBytes(t, d, 1, small, PutOptions{K: 1, N: 3})
+	a := putBytes(t, d, 1, small, content.PutOptions{K: 2, N: 4})
+	b := putBytes(t, d, 1, small, content.PutOptions{K: 1, N: 3})
 	if a.CID.Equals(b.CID) || b.AlreadyRegistered || b.K != 1 || b.N != 3 {
 		t.Fatalf("one-chunk re-put with k=1 n=3: %+v", b)
 	}
@@ -437,7 +437,7 @@ func TestContentIdempotentPut(t *testing.T) {
 		}
 	}
 	// Other coding of multi-chunk content: another CID, both readable.
-	other := putBytes(t, d, 1, data, PutOptions{K: 3, N: 4})
+	other := putBytes(t, d, 1, data, content.PutOptions{K: 3, N: 4})
 	if other.CID.Equals(first.CID) || other.AlreadyRegistered {
 		t.Fatalf("k=3 coding: %+v", other)
 	}
@@ -452,75 +452,21 @@ func TestContentIdempotentPut(t *testing.T) {
 // refused before anything is sent.
 func TestContentPutParams(t *testing.T) {
 	d := contentDevnet(t, true, nil)
-	for _, o := range []PutOptions{{K: 2, N: 2}, {K: 4, N: 3}, {N: 2}, {K: 1, N: 300}} {
+	for _, o := range []content.PutOptions{{K: 2, N: 2}, {K: 4, N: 3}, {N: 2}, {K: 1, N: 300}} {
 		_, err := d.Node(0).PutContent(context.Background(), bytes.NewReader([]byte("x")), 1, o)
-		if !errors.Is(err, ErrContentParams) {
-			t.Errorf("%+v: %v, want ErrContentParams", o, err)
+		if !errors.Is(err, content.ErrContentParams) {
+			t.Errorf("%+v: %v, want content.ErrContentParams", o, err)
 		}
 	}
 	// n=5 on four validators: validator 0 holds shards 0 and 4.
 	data := randomContent(91, 200<<10)
-	res := putBytes(t, d, 3, data, PutOptions{K: 2, N: 5})
+	res := putBytes(t, d, 3, data, content.PutOptions{K: 2, N: 5})
 	got, _ := getBytes(t, d, 1, res.CID)
 	if !bytes.Equal(got, data) {
 		t.Fatal("n=5 content differs")
 	}
-	if h, err := d.Node(0).content.store.holding(res.CID); err != nil || len(h.Shards) != 2 {
+	if h, err := d.Node(0).content.Inspect().Holding(res.CID); err != nil || len(h) != 2 {
 		t.Fatalf("validator 0 holds %v (%v), want shards 0 and 4", h, err)
-	}
-}
-
-func TestContentKindsAreNotDAGKinds(t *testing.T) {
-	for k := contentKindFirst; k <= contentKindLast; k++ {
-		if name := dag.Kind(k).String(); !strings.HasPrefix(name, "kind(") {
-			t.Errorf("content kind 0x%02x is dag's %s", k, name)
-		}
-	}
-}
-
-func TestContentOptions(t *testing.T) {
-	var o ContentOptions
-	o.ensureDefaults()
-	check := func(c ContentOptions) error {
-		return errors.Join(append(c.validateSettings("Content."), c.validate())...)
-	}
-	if err := check(o); err != nil { // k and n follow the committee, of one validator too
-		t.Fatalf("defaults: %v", err)
-	}
-	for name, edit := range map[string]func(*ContentOptions){
-		"chunk too big":   func(o *ContentOptions) { o.ChunkSize = 32 << 20 },
-		"k >= n":          func(o *ContentOptions) { o.DataShards, o.TotalShards = 4, 4 },
-		"audit too short": func(o *ContentOptions) { o.AuditInterval = time.Millisecond },
-		"audit too long":  func(o *ContentOptions) { o.AuditInterval = 48 * time.Hour },
-		"small window":    func(o *ContentOptions) { o.UploadWindow = 1 << 10 },
-		"idle < 2 stalls": func(o *ContentOptions) { o.UploadIdleTimeout = o.StallTimeout },
-	} {
-		c := o
-		edit(&c)
-		if check(c) == nil {
-			t.Errorf("%s: validated", name)
-		}
-	}
-}
-
-// TestContentChunkSizes: networks with other chunk sizes (the smallest,
-// a middling one, the default) round-trip contents around their chunk
-// boundaries, on the in-memory network.
-func TestContentChunkSizes(t *testing.T) {
-	for _, chunk := range []int{erasure.MinChunkSize, 16 << 10, erasure.DefaultChunkSize} {
-		t.Run(fmt.Sprint(chunk), func(t *testing.T) {
-			d := contentDevnet(t, true, func(_ int, o *Options) { o.Content.ChunkSize = chunk })
-			for i, size := range []int{chunk - 1, chunk, chunk + 1, 3*chunk + 5} {
-				data := randomContent(uint64(chunk+size), size)
-				res := putBytes(t, d, i%4, data, PutOptions{})
-				if want := (size + chunk - 1) / chunk; res.Chunks != want || res.ChunkSize != chunk {
-					t.Fatalf("size %d: %d chunks of %d, want %d of %d", size, res.Chunks, res.ChunkSize, want, chunk)
-				}
-				if got, _ := getBytes(t, d, (i+3)%4, res.CID); !bytes.Equal(got, data) {
-					t.Fatalf("size %d: content differs", size)
-				}
-			}
-		})
 	}
 }
 
@@ -533,7 +479,7 @@ func TestContentChunkSizes(t *testing.T) {
 func TestContentStoreRestart(t *testing.T) {
 	d := contentDevnet(t, true, nil)
 	data := randomContent(141, 1<<20+5)
-	res := putBytes(t, d, 0, data, PutOptions{})
+	res := putBytes(t, d, 0, data, content.PutOptions{})
 	if err := d.StopNode(2); err != nil {
 		t.Fatal(err)
 	}
@@ -541,7 +487,7 @@ func TestContentStoreRestart(t *testing.T) {
 	objDir := filepath.Join(root, "objects", res.CID.String())
 	orphan := filepath.Join(root, "objects", erasure.RawCID([]byte("never recorded")).String())
 	stray := filepath.Join(root, "objects", "not-a-cid")
-	tmp := filepath.Join(objDir, "s2"+tmpSuffix)
+	tmp := filepath.Join(objDir, "s2.tmp")
 	staged := filepath.Join(root, "staging", "0-00000000000000aa")
 	for _, dir := range []string{orphan, staged} {
 		if err := os.MkdirAll(dir, 0o750); err != nil {

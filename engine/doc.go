@@ -93,7 +93,8 @@
 // under overload batch data does not pile up in the transport ahead of
 // headers and votes.
 //
-// Content-addressed storage (content*.go): a node also stores
+// Content-addressed storage (package content; the endpoints in
+// content_api.go, the wiring in content_wiring.go): a node also stores
 // erasure-coded content (package erasure) and serves
 //
 //	POST /v1/content?k=K&n=N        put the body (streamed); answers the CID and certificate
@@ -108,23 +109,23 @@
 // each holder checks every shard against the manifest before it keeps it,
 // then signs an AvailabilityStatement (bound to the chain id and epoch) with
 // its BLS key; the node aggregates a quorum of signatures into a
-// ContentCertificate and registers it in the ledger. A client pays for its
+// content.Certificate and registers it in the ledger. A client pays for its
 // own content: it computes the CID locally and signs a RegisterContent
 // paying for size x n/k stored bytes for a retention, which comes with the
 // upload and is checked before the body is read; the node attaches the
-// certificate as the transaction's witness and submits it (content_pay.go).
+// certificate as the transaction's witness and submits it.
 // A node may instead pay for puts with its own account
-// (ContentOptions.OperatorPaysPuts, Options.AccountKey), submitted through
+// (content.Options.OperatorPaysPuts, Options.AccountKey), submitted through
 // its own intake. n/k and n are bounded (contracts.MaxContentExpansion,
 // MaxShardsPerValidator). The executed state is the source of truth of what
 // is stored and until when; content whose paid retention is over (in
 // consensus time) is collected by every holder; a local registry of
-// certificates is the fallback where the ledger cannot be used (see
-// content_ledger.go). Gets fetch shards from any k holders, checking them
-// before use. Each validator audits its shards every
-// ContentOptions.AuditInterval and rebuilds what is missing or corrupt from
-// other holders (package heal decides, the engine does the I/O). Shards live
-// in files, what a node holds in pebble; see contentStore.
+// certificates is the fallback where the ledger cannot be used. Gets fetch
+// shards from any k holders, checking them before use. Each validator
+// audits its shards every content.Options.AuditInterval and rebuilds what
+// is missing or corrupt from other holders (package heal decides, the
+// content service does the I/O). Shards live in files, what a node holds
+// in pebble.
 //
 // Admission (admission.go): a transaction that could only be dropped at
 // execution (it does not decode, is for another chain, carries a fee below

@@ -28,10 +28,10 @@ func newExecutor(n *Node) (*execution.Executor, error) {
 type contentFollower struct{ n *Node }
 
 func (f contentFollower) CatchUp(ctx context.Context, executed uint64, r execution.TxReader) {
-	f.n.content.catchUpLedger(ctx, executed, r)
+	f.n.content.CatchUp(ctx, executed, r)
 }
 
-func (f contentFollower) Executed(res *shard.Result) { f.n.content.indexExecuted(res) }
+func (f contentFollower) Executed(res *shard.Result) { f.n.content.Executed(res) }
 
 // fillExecStatus adds the executor's progress to a status snapshot.
 func fillExecStatus(e *execution.Executor, s *client.Status) {

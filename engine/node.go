@@ -15,6 +15,7 @@ import (
 
 	"github.com/dagd/dagd/engine/apiserver"
 	"github.com/dagd/dagd/engine/client"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
@@ -48,8 +49,9 @@ type Node struct {
 	m     *metrics
 	bls   *crypto.BLSCommittee
 	comm  *dag.Committee
-	// content is the content-addressed storage (content*.go).
-	content *contentService
+	// content is the content-addressed storage (package content, wired in
+	// content_wiring.go).
+	content *content.Service
 	// exec runs committed transactions (package execution, wired in
 	// execute.go); nil when Options.Execution.Disabled.
 	exec *execution.Executor
@@ -148,7 +150,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 			n.release()
 		}
 	}()
-	if n.content, err = newContentService(n, n.store); err != nil {
+	if n.content, err = newContent(n); err != nil {
 		return nil, err
 	}
 	n.verifier = newPreVerifier(dagbls.NewVerifier(bls, cryptorand.Reader), opts.ChainID, opts.Epoch, comm)
@@ -258,7 +260,7 @@ func (n *Node) release() {
 		}
 		n.subsMu.Unlock()
 		if n.content != nil {
-			n.content.close()
+			n.content.Close()
 		}
 		if n.exec != nil {
 			if err := n.exec.Close(); err != nil {
@@ -317,7 +319,7 @@ func (n *Node) Run(ctx context.Context) (err error) {
 	if n.exec != nil {
 		wg.Go(func() { n.exec.Run(ctx) })
 	}
-	n.content.start(ctx)
+	n.content.Start(ctx)
 
 	ticker := time.NewTicker(n.opts.TickInterval)
 	defer ticker.Stop()
@@ -404,8 +406,8 @@ func (n *Node) receive(ctx context.Context) {
 			n.m.rejected.WithLabelValues("unknown", "banned").Inc()
 			continue
 		}
-		if isContentFrame(f.Frame) {
-			n.content.deliver(f.From, f.Frame)
+		if content.IsFrame(f.Frame) {
+			n.content.Deliver(f.From, f.Frame)
 			continue
 		}
 		if _, canPause := n.tr.(PeerPauser); !canPause {

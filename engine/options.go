@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/engine/apiserver"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
@@ -62,7 +63,7 @@ type Options struct {
 	DataDir string
 	// AccountKey is the node's own ledger account: it signs the
 	// transactions the node submits on its own behalf (the RegisterContent
-	// of content put through it, see ContentOptions) and pays their fees,
+	// of content put through it, see content.Options) and pays their fees,
 	// so it must be funded in the ledger. Default nil: the node submits
 	// none, and content put through it stays in its local registry.
 	AccountKey *crypto.AccountPrivateKey
@@ -150,8 +151,8 @@ type Options struct {
 	// injection and inspection in tests). Default nil.
 	WrapTransport func(Transport) Transport
 	// Content configures the node's content-addressed storage (put, get,
-	// audit and repair of erasure-coded shards); see ContentOptions.
-	Content ContentOptions `toml:"content"`
+	// audit and repair of erasure-coded shards); see content.Options.
+	Content content.Options `toml:"content"`
 	// RPC configures the Connect API (dagd.v1) served on the API
 	// listener; see apiserver.RPCOptions.
 	RPC apiserver.RPCOptions `toml:"rpc"`
@@ -264,7 +265,7 @@ func (o *Options) EnsureDefaults() *Options {
 	if o.Clock == nil {
 		o.Clock = SystemClock{}
 	}
-	o.Content.ensureDefaults()
+	o.Content.EnsureDefaults()
 	o.RPC.EnsureDefaults()
 	o.API.EnsureDefaults()
 	o.Execution.EnsureDefaults()
@@ -334,7 +335,7 @@ func (o *Options) Validate() error {
 	if o.NewTransport == nil || o.Logger == nil {
 		errs = append(errs, errors.New("call EnsureDefaults before Validate"))
 	}
-	if err := o.Content.validate(); err != nil {
+	if err := o.Content.Validate(); err != nil {
 		errs = append(errs, err)
 	}
 	if err := o.Execution.Validate(o.ChainID, o.Genesis); err != nil {
@@ -380,7 +381,7 @@ func (o *Options) ValidateSettings() error {
 	for _, e := range dag.OptionErrors(o.DAG.Validate()) {
 		c.errs = append(c.errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
 	}
-	c.errs = append(c.errs, o.Content.validateSettings("Content.")...)
+	c.errs = append(c.errs, o.Content.ValidateSettings("Content.")...)
 	c.errs = append(c.errs, o.API.Validate("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
 	c.positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
 	c.positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/dag"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/netquic"
 )
 
@@ -34,7 +35,7 @@ func NewQUICTransport(ctx context.Context, cfg TransportConfig) (Transport, erro
 		ChainID:      cfg.ChainID,
 		MaxFrameSize: cfg.MaxFrameSize,
 		Logger:       cfg.Logger,
-		BulkFrame:    isContentFrame,
+		BulkFrame:    content.IsFrame,
 	}
 	if q := 2 * cfg.MaxFrameSize; q > netquic.DefaultSendQueueBytes {
 		o.SendQueueBytes = q

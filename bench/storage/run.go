@@ -20,6 +20,7 @@ import (
 
 	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/content"
 	"github.com/dagd/dagd/internal/cputime"
 )
 
@@ -184,7 +185,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 			return nil, err
 		}
 		c0, t0 := cputime.Process(), time.Now()
-		put, err := d.Node(0).PutContent(ctx, bytes.NewReader(data), o.Size, engine.PutOptions{K: o.K, N: o.N})
+		put, err := d.Node(0).PutContent(ctx, bytes.NewReader(data), o.Size, content.PutOptions{K: o.K, N: o.N})
 		tPut, cPut := time.Since(t0), cputime.Process()-c0
 		stop()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/content"
 )
 
 func writeString(t *testing.T, c *Config) string {
@@ -261,7 +262,7 @@ func TestPathsResolveAgainstTheFile(t *testing.T) {
 	}
 }
 
-// TestContentSettings: the [content] table maps onto engine.ContentOptions
+// TestContentSettings: the [content] table maps onto content.Options
 // field by field; its defaults are the engine's, so that a node started
 // from a default config.toml runs with the engine's defaults; content.dir
 // resolves against the file's directory; and a committee of one validator
@@ -298,7 +299,7 @@ upload_body_grace = "10s"
 	}
 	got := c.Node.Content
 	got.Dir = c.Path(got.Dir)
-	want := engine.ContentOptions{Dir: "/srv/dagd/blobs", DataShards: 3, TotalShards: 7, ChunkSize: 2 << 20, MaxContentSize: 1 << 30,
+	want := content.Options{Dir: "/srv/dagd/blobs", DataShards: 3, TotalShards: 7, ChunkSize: 2 << 20, MaxContentSize: 1 << 30,
 		Concurrency: 3, MaxConcurrentPuts: 5, MaxConcurrentGets: 6, AuditInterval: 90 * time.Second, RepairConcurrency: 4,
 		UncertifiedTTL: 30 * time.Minute, UploadWindow: 16 << 20, FetchWindow: 48 << 20, FetchTimeout: 3 * time.Second,
 		MaxUploadsPerPeer: 9, OperatorPaysPuts: true, Retention: 48 * time.Hour, MaxAccountUploadBytes: 2 << 30,
@@ -394,7 +395,7 @@ func TestSingleValidatorContent(t *testing.T) {
 		}
 	}()
 	data := bytes.Repeat([]byte("solo "), 700_000)
-	res, err := n.PutContent(ctx, bytes.NewReader(data), int64(len(data)), engine.PutOptions{})
+	res, err := n.PutContent(ctx, bytes.NewReader(data), int64(len(data)), content.PutOptions{})
 	if err != nil {
 		t.Fatalf("put: %v", err)
 	}

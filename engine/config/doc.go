@@ -20,8 +20,8 @@
 // The schema is the options structs themselves. Config's own fields are
 // what only a home knows (chain, committee, addresses, keys, logs, data
 // directory); every other setting is a field of engine.Options (or of the
-// dag.Options, ContentOptions, apiserver.APIOptions, apiserver.RPCOptions and
-// execution.Options it holds) whose toml tag is its key, held in
+// dag.Options, content.Options, apiserver.APIOptions, apiserver.RPCOptions
+// and execution.Options it holds) whose toml tag is its key, held in
 // Config.Node. Their defaults are the engine's (EnsureDefaults) and their
 // validation is the engine's (engine.Options.ValidateSettings), whose
 // errors name the Go field: Validate turns them into SettingErrors naming

@@ -20,15 +20,15 @@ import (
 //	e/b/    batches the core deleted before their commit was       the executor (engine/execution:
 //	        executed: digest -> commit seq u64 | batch encoding     Hold, loadPreserved, release)
 //	c/r/    local content registry: cid bytes -> a verified        the content service
-//	        ContentCertificate                                     (content_store.go, content_heal.go)
+//	        content.Certificate                                    (content/content_store.go, content_heal.go)
 //	c/h/    holding records: cid bytes -> holdingRec of an object  the content service
-//	        whose shards this node stores                          (content_store.go)
+//	        whose shards this node stores                          (content/content_store.go)
 //	c/l/    ledger index: cid bytes -> ledgerRec, a content        the executor's goroutine
-//	        registration this node executed                        (content_ledger.go: indexExecuted,
-//	                                                               catchUpLedger), collect
+//	        registration this node executed                        (content/content_ledger.go: Executed,
+//	                                                               CatchUp), collect
 //	c/lc    (one key) u64, the last executed commit whose          as c/l/
 //	        registrations are in the ledger index
-//	c/g/    cid bytes -> regRec, this node's own registration of   the registrar (content_ledger.go),
+//	c/g/    cid bytes -> regRec, this node's own registration of   the registrar (content/content_ledger.go),
 //	        content it put                                         collect
 //
 // No prefix is a prefix of another (TestKeyPrefixesDisjoint), so a scan of
@@ -45,7 +45,7 @@ const (
 	// (8 bytes) then the batch encoding.
 	PreservedPrefix = "e/b/"
 	// CertPrefix: cid bytes -> the encoding of a verified
-	// ContentCertificate (the local registry).
+	// content.Certificate (the local registry).
 	CertPrefix = "c/r/"
 	// HoldingPrefix: cid bytes -> the holding record of an object whose
 	// shards this node stores (see holdingRec).

@@ -21,7 +21,7 @@ const module = "github.com/dagd/dagd"
 // apart: any package may import it.
 var layers = []string{
 	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
-	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/execution", "engine/apiserver", "engine",
+	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver", "engine",
 	"loadtest", "loadtest/inproc", "bench", "cmd",
 	"internal",
 }
@@ -43,6 +43,8 @@ var layers = []string{
 // the store and publishes executed commits; the node wires it.
 // engine/apiserver, the API room, serves the HTTP/JSON and Connect API
 // against a narrow interface of the node (Backend) and the store.
+// engine/content, the content room, reaches the node only through the
+// small interfaces it declares (engine/content/deps.go).
 // loadtest/inproc is the one part of the load generator that drives an
 // in-process devnet.
 var edges = map[string][]string{
@@ -60,11 +62,12 @@ var edges = map[string][]string{
 	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
 	"engine/store":             {"crypto", "dag"},
 	"engine/execution":         {"crypto", "contracts", "dag", "state", "shard", "engine/store"},
+	"engine/content":           {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/client", "engine/client/contentpay", "engine/store"},
 	"engine/apiserver":         {"crypto", "dag", "engine/api", "engine/client", "engine/store"},
-	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/execution", "engine/apiserver"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver"},
 	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
 	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine", "engine/execution", "loadtest"},
-	"bench":                    {"dag", "engine", "engine/execution", "loadtest", "loadtest/inproc"},
+	"bench":                    {"dag", "engine", "engine/execution", "engine/content", "loadtest", "loadtest/inproc"},
 	"cmd":                      {"crypto", "erasure", "zk", "contracts", "dag", "state", "engine", "engine/client", "engine/client/contentpay", "engine/execution", "loadtest", "loadtest/inproc", "bench"},
 	"internal":                 {},
 }

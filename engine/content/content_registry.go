@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"bytes"
@@ -26,18 +26,18 @@ import (
 
 // register decodes, verifies and stores a certificate; it returns the
 // registered certificate of its CID (which may be an earlier one).
-func (s *contentService) register(b []byte) (*ContentCertificate, error) {
-	c, err := DecodeContentCertificate(b)
+func (s *Service) register(b []byte) (*Certificate, error) {
+	c, err := DecodeCertificate(b)
 	if err != nil {
 		return nil, err
 	}
 	if old, err := s.store.certificate(c.CID); err == nil {
 		return old, nil
 	}
-	if _, err := s.ledger.record(c.CID); errors.Is(err, errExpired) {
+	if _, err := s.ledger.record(c.CID); errors.Is(err, ErrExpired) {
 		return nil, fmt.Errorf("certificate of %s: %w", c.CID, err) // collected: not taken back
 	}
-	if err := c.Verify(s.n.bls, s.n.opts.ChainID, s.n.opts.Epoch); err != nil {
+	if err := c.Verify(s.comm, s.cfg.ChainID, s.cfg.Epoch); err != nil {
 		return nil, fmt.Errorf("certificate of %s: %w", c.CID, err)
 	}
 	reg, fresh, err := s.store.putCertificate(c)
@@ -53,7 +53,7 @@ func (s *contentService) register(b []byte) (*ContentCertificate, error) {
 }
 
 // announce sends a certificate to every other validator.
-func (s *contentService) announce(c *ContentCertificate) {
+func (s *Service) announce(c *Certificate) {
 	frame := (&registerMsg{Cert: c.Encode()}).encode()
 	for i := 0; i < s.v; i++ {
 		if i == s.self {
@@ -66,7 +66,7 @@ func (s *contentService) announce(c *ContentCertificate) {
 }
 
 // serveRegistry answers a page of the local registry.
-func (s *contentService) serveRegistry(from int, r *registryRequest) {
+func (s *Service) serveRegistry(from int, r *registryRequest) {
 	var certs [][]byte
 	size := 0
 	err := s.store.scan(store.CertPrefix, r.After, int(r.Limit), func(_, v []byte) bool {
@@ -87,25 +87,25 @@ func (s *contentService) serveRegistry(from int, r *registryRequest) {
 // pullRegistry asks one peer for the next page of its registry after
 // cursor and registers what is new. It returns the cursor to continue
 // from (nil once the peer's registry is exhausted).
-func (s *contentService) pullRegistry(ctx context.Context, peer int, cursor []byte, limit int) ([]byte, error) {
+func (s *Service) pullRegistry(ctx context.Context, peer int, cursor []byte, limit int) ([]byte, error) {
 	id := s.nextRequestID()
 	resp, err := s.request(ctx, peer, id, (&registryRequest{ID: id, After: cursor, Limit: uint16(limit)}).encode())
 	if err != nil {
 		return cursor, err
 	}
 	if resp.Status != statusOK {
-		return cursor, fmt.Errorf("engine: registry of validator %d: status %d: %s", peer, resp.Status, truncate(string(resp.Body), 200))
+		return cursor, fmt.Errorf("content: registry of validator %d: status %d: %s", peer, resp.Status, truncate(string(resp.Body), 200))
 	}
 	page, err := decodeRegistryPage(resp.Body)
 	if err != nil {
-		return cursor, fmt.Errorf("engine: registry of validator %d: %w", peer, err)
+		return cursor, fmt.Errorf("content: registry of validator %d: %w", peer, err)
 	}
 	var last []byte
 	for _, b := range page {
-		c, err := DecodeContentCertificate(b)
+		c, err := DecodeCertificate(b)
 		if err != nil {
 			s.scoreBad(peer)
-			return nil, fmt.Errorf("engine: registry of validator %d: %w", peer, err)
+			return nil, fmt.Errorf("content: registry of validator %d: %w", peer, err)
 		}
 		last = c.CID.Bytes()
 		if _, err := s.register(b); err != nil {

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"bytes"
@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/engine/client"
-	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/ipfs/go-cid"
@@ -41,8 +40,8 @@ import (
 // The state is a Merkle tree keyed by hashes: it cannot list the content it
 // holds. So each node keeps, in its own pebble, an index of the content
 // registrations it executed (ledgerPrefix: CID -> commit, transaction, n),
-// written by the executor after each commit (indexExecuted) and caught up
-// from the commits themselves after a restart (catchUpLedger). The audit
+// written by the executor after each commit (Executed) and caught up
+// from the commits themselves after a restart (CatchUp). The audit
 // lists the index, and reads each content's record from the state.
 //
 // The local registry of certificates (content_registry.go), fed by the
@@ -52,7 +51,7 @@ import (
 // not execute (Execution.Disabled), of a chain whose state has no committee
 // (no genesis), or of content whose uploader has no funded account. When
 // both know a CID, the ledger's record decides (its manifest digest, k, n).
-// A node says which it used in logs and in ContentStat.Ledger.
+// A node says which it used in logs and in client.ContentStat.Ledger.
 
 // contentRegisterEvent is the event contracts' RegisterContent emits.
 const contentRegisterEvent = "content_register"
@@ -76,7 +75,7 @@ func (r *ledgerRec) encode() []byte {
 func decodeLedgerRec(p []byte) (*ledgerRec, error) {
 	r := &frameReader{p: p}
 	if v := r.u8("version"); r.err == nil && v != 1 {
-		return nil, fmt.Errorf("engine: ledger index record version %d", v)
+		return nil, fmt.Errorf("content: ledger index record version %d", v)
 	}
 	rec := &ledgerRec{Seq: r.u64("seq")}
 	copy(rec.Tx[:], r.bytes(crypto.DigestSize, "tx"))
@@ -132,7 +131,7 @@ func (r *regRec) encode() []byte {
 func decodeRegRec(p []byte) (*regRec, error) {
 	r := &frameReader{p: p}
 	if v := r.u8("version"); r.err == nil && v != 1 {
-		return nil, fmt.Errorf("engine: registration record version %d", v)
+		return nil, fmt.Errorf("content: registration record version %d", v)
 	}
 	rec := &regRec{State: r.u8("state"), Nonce: r.u64("nonce"), Expiry: r.u64("expiry")}
 	copy(rec.Tx[:], r.bytes(crypto.DigestSize, "tx"))
@@ -140,14 +139,14 @@ func decodeRegRec(p []byte) (*regRec, error) {
 	rec.Seq = r.u64("seq")
 	n := int(r.u16("reason length"))
 	if n > maxReasonLen {
-		return nil, fmt.Errorf("engine: registration record: reason of %d bytes", n)
+		return nil, fmt.Errorf("content: registration record: reason of %d bytes", n)
 	}
 	rec.Reason = string(r.bytes(n, "reason"))
 	if err := r.end("registration record"); err != nil {
 		return nil, err
 	}
 	if rec.State < regPending || rec.State > regPayer {
-		return nil, fmt.Errorf("engine: registration record: state %d", rec.State)
+		return nil, fmt.Errorf("content: registration record: state %d", rec.State)
 	}
 	return rec, nil
 }
@@ -155,7 +154,7 @@ func decodeRegRec(p []byte) (*regRec, error) {
 // ledgerView is the content service's access to the ledger: the executed
 // state, the index of registrations, and the registrar.
 type ledgerView struct {
-	s *contentService
+	s *Service
 	// hasCommittee caches a positive answer of usable: once the state
 	// holds a committee it keeps one.
 	hasCommittee atomic.Bool
@@ -172,21 +171,21 @@ type ledgerView struct {
 	warned map[string]bool
 }
 
-func newLedgerView(s *contentService) *ledgerView {
+func newLedgerView(s *Service) *ledgerView {
 	return &ledgerView{s: s, wake: make(chan struct{}, 1), warned: map[string]bool{}}
 }
 
 // usable reports whether content can be registered in this node's ledger,
 // or why not.
 func (l *ledgerView) usable() (bool, string) {
-	e := l.s.n.exec
-	if e == nil {
+	st := l.s.state()
+	if st == nil {
 		return false, "this node does not execute transactions (execution disabled): local registry only"
 	}
 	if l.hasCommittee.Load() {
 		return true, ""
 	}
-	_, ok, err := e.State().Get(contracts.CommitteeKey())
+	_, ok, err := st.Get(contracts.CommitteeKey())
 	if err != nil {
 		return false, fmt.Sprintf("state unreadable: %v", err)
 	}
@@ -194,53 +193,53 @@ func (l *ledgerView) usable() (bool, string) {
 		l.hasCommittee.Store(true)
 		return true, ""
 	}
-	if e.Executed() == 0 {
+	if l.s.executed() == 0 {
 		return false, "the ledger has not executed its first commit yet"
 	}
 	return false, "the ledger has no committee (the chain started without a genesis): local registry only"
 }
 
-// errExpired: the ledger records the content, but its paid retention is
+// ErrExpired: the ledger records the content, but its paid retention is
 // over (in consensus time): its holders collect it. It wraps errNotFound.
-var errExpired = fmt.Errorf("%w: paid retention over", store.ErrNotFound)
+var ErrExpired = fmt.Errorf("%w: paid retention over", store.ErrNotFound)
 
 // record returns the ledger's record of a content, errNotFound when it has
-// none or this node does not execute, errExpired (with the record) when its
+// none or this node does not execute, ErrExpired (with the record) when its
 // retention is over as of the last commit this node executed.
 func (l *ledgerView) record(id cid.Cid) (*contracts.Content, error) {
-	e := l.s.n.exec
-	if e == nil {
+	st := l.s.state()
+	if st == nil {
 		return nil, store.ErrNotFound
 	}
-	v, ok, err := e.State().Get(contracts.ContentKey(id.Bytes()))
+	v, ok, err := st.Get(contracts.ContentKey(id.Bytes()))
 	if err != nil {
-		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
+		return nil, fmt.Errorf("content: ledger record of %s: %w", id, err)
 	}
 	if !ok {
 		return nil, store.ErrNotFound
 	}
 	rec, err := contracts.DecodeContent(v)
 	if err != nil {
-		return nil, fmt.Errorf("engine: ledger record of %s: %w", id, err)
+		return nil, fmt.Errorf("content: ledger record of %s: %w", id, err)
 	}
 	if !bytes.Equal(rec.CID, id.Bytes()) {
-		return nil, fmt.Errorf("engine: ledger record of %s names another CID", id)
+		return nil, fmt.Errorf("content: ledger record of %s names another CID", id)
 	}
 	if now := l.now.Load(); rec.Expired(now) {
-		return rec, fmt.Errorf("%w: %s was paid until %d, consensus time is %d", errExpired, id, rec.Expiry, now)
+		return rec, fmt.Errorf("%w: %s was paid until %d, consensus time is %d", ErrExpired, id, rec.Expiry, now)
 	}
 	return rec, nil
 }
 
 // claimOf returns the claim a ledger record makes.
-func claimOf(id cid.Cid, rec *contracts.Content) *ContentClaim {
-	return &ContentClaim{CID: id, Size: rec.Size, K: int(rec.K), N: int(rec.N), ManifestDigest: erasure.Hash(rec.Manifest)}
+func claimOf(id cid.Cid, rec *contracts.Content) *Claim {
+	return &Claim{CID: id, Size: rec.Size, K: int(rec.K), N: int(rec.N), ManifestDigest: erasure.Hash(rec.Manifest)}
 }
 
 // claim returns what the network committed to store of id: the ledger's
 // record when there is one, else the local registry's certificate
 // (fromLedger false). It is errNotFound when neither knows id.
-func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, err error) {
+func (s *Service) claim(id cid.Cid) (c *Claim, fromLedger bool, err error) {
 	rec, err := s.ledger.record(id)
 	if err == nil {
 		c := claimOf(id, rec)
@@ -248,7 +247,7 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 			return c, true, nil
 		}
 		s.log.Error("ledger record of content out of range; ignored", "cid", id.String(), "k", rec.K, "n", rec.N)
-	} else if errors.Is(err, errExpired) {
+	} else if errors.Is(err, ErrExpired) {
 		return nil, false, err // the local registry's certificate is over too
 	} else if !errors.Is(err, store.ErrNotFound) {
 		s.log.Warn("ledger record unreadable; using the local registry", "cid", id.String(), "err", err)
@@ -257,12 +256,12 @@ func (s *contentService) claim(id cid.Cid) (c *ContentClaim, fromLedger bool, er
 	if err != nil {
 		return nil, false, err
 	}
-	claim := cert.ContentClaim
+	claim := cert.Claim
 	return &claim, false, nil
 }
 
 // registration describes how the ledger records id, as this node sees it.
-func (s *contentService) registration(id cid.Cid) *client.ContentRegistration {
+func (s *Service) registration(id cid.Cid) *client.ContentRegistration {
 	r := &client.ContentRegistration{}
 	rec, err := s.ledger.record(id)
 	if err == nil {
@@ -279,7 +278,7 @@ func (s *contentService) registration(id cid.Cid) *client.ContentRegistration {
 		}
 		return r
 	}
-	if !errors.Is(err, store.ErrNotFound) || errors.Is(err, errExpired) {
+	if !errors.Is(err, store.ErrNotFound) || errors.Is(err, ErrExpired) {
 		r.Reason = err.Error()
 		return r
 	}
@@ -308,11 +307,11 @@ func (s *contentService) registration(id cid.Cid) *client.ContentRegistration {
 				}
 			}
 		default:
-			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.n.exec.Executed())
+			r.Reason = fmt.Sprintf("not in the ledger as of commit %d", s.executed())
 		}
 		return r
 	}
-	r.Reason = fmt.Sprintf("not in the ledger as of commit %d (the node that put it registers it)", s.n.exec.Executed())
+	r.Reason = fmt.Sprintf("not in the ledger as of commit %d (the node that put it registers it)", s.executed())
 	return r
 }
 
@@ -327,7 +326,7 @@ func (l *ledgerView) own(id cid.Cid) (*regRec, error) {
 
 func (l *ledgerView) putOwn(id []byte, r *regRec) error {
 	if err := l.s.store.kv.Set(store.ContentKey(store.RegPrefix, id), r.encode(), false); err != nil {
-		return fmt.Errorf("engine: registration record: %w", err)
+		return fmt.Errorf("content: registration record: %w", err)
 	}
 	return nil
 }
@@ -355,7 +354,7 @@ func (l *ledgerView) localOnly(id cid.Cid, why string) {
 
 // enqueue makes the registrar register a certificate this node
 // aggregated, and returns the registration as it stands.
-func (l *ledgerView) enqueue(c *ContentCertificate) *client.ContentRegistration {
+func (l *ledgerView) enqueue(c *Certificate) *client.ContentRegistration {
 	s := l.s
 	if rec, err := l.record(c.CID); err == nil {
 		return &client.ContentRegistration{Registered: true, Seq: rec.Seq, Registrant: rec.Registrant.String()}
@@ -364,9 +363,9 @@ func (l *ledgerView) enqueue(c *ContentCertificate) *client.ContentRegistration 
 		return s.registration(c.CID)
 	}
 	why := ""
-	if ok, reason := l.usable(); !ok && s.n.exec == nil {
+	if ok, reason := l.usable(); !ok && s.state() == nil {
 		why = reason
-	} else if s.n.opts.AccountKey == nil {
+	} else if s.cfg.AccountKey == nil {
 		why = "this node has no account key (Options.AccountKey, keys.account_keystore) to sign its registration"
 	}
 	if why != "" {
@@ -396,9 +395,9 @@ const (
 
 // runRegistrar submits the pending registrations of this node's puts and
 // follows them until they execute.
-func (s *contentService) runRegistrar() {
+func (s *Service) runRegistrar() {
 	l := s.ledger
-	clock := s.n.opts.Clock
+	clock := s.clock
 	backoff := time.Time{}
 	for {
 		select {
@@ -449,7 +448,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 	}
 	ok, why := l.usable()
 	if !ok {
-		if s.n.exec != nil && s.n.exec.Executed() == 0 {
+		if s.state() != nil && s.executed() == 0 {
 			return nil // the genesis executes with the first commit
 		}
 		for _, p := range pend {
@@ -458,8 +457,8 @@ func (l *ledgerView) round(ctx context.Context) error {
 		}
 		return nil
 	}
-	st := s.n.exec.State()
-	now := s.n.opts.Clock.Now()
+	st := s.state()
+	now := s.clock.Now()
 	inFlight := 0
 	var submit []pendingReg
 	for _, p := range pend {
@@ -470,12 +469,12 @@ func (l *ledgerView) round(ctx context.Context) error {
 		if p.rec.Tx != (crypto.Digest{}) {
 			rr, found, err := shard.ReadReceipt(st, p.rec.Tx)
 			if err != nil {
-				return fmt.Errorf("engine: receipt of %s: %w", p.rec.Tx, err)
+				return fmt.Errorf("content: receipt of %s: %w", p.rec.Tx, err)
 			}
 			if found {
 				rc, err := contracts.DecodeReceipt(rr.Receipt)
 				if err != nil {
-					return fmt.Errorf("engine: receipt of %s: %w", p.rec.Tx, err)
+					return fmt.Errorf("content: receipt of %s: %w", p.rec.Tx, err)
 				}
 				switch rc.Code {
 				case contracts.CodeOK, contracts.CodeExists:
@@ -502,20 +501,20 @@ func (l *ledgerView) round(ctx context.Context) error {
 		return nil
 	}
 	submit = submit[:min(len(submit), regBatch)]
-	key := s.n.opts.AccountKey
+	key := s.cfg.AccountKey
 	var acct *contracts.Account
 	v, found, err := st.Get(contracts.AccountKey(key.Public()))
 	if err != nil {
-		return fmt.Errorf("engine: account: %w", err)
+		return fmt.Errorf("content: account: %w", err)
 	}
 	if found {
 		if acct, err = contracts.DecodeAccount(v); err != nil {
-			return fmt.Errorf("engine: account %s: %w", key.Public(), err)
+			return fmt.Errorf("content: account %s: %w", key.Public(), err)
 		}
 	}
 	// The fee covers each object's stored bytes (contracts.ContentMinFee);
 	// the account must pay for the first, the others wait for later rounds.
-	mod := contracts.NewModule(s.n.opts.Execution.Params)
+	mod := contracts.NewModule(s.cfg.Params)
 	params := mod.Params()
 	fee := params.ContentFee
 	if len(submit) > 0 {
@@ -536,7 +535,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 		}
 		return nil
 	}
-	lifetime := min(s.n.opts.Execution.MaxTxLifetime/2, 30*time.Second)
+	lifetime := min(s.cfg.MaxTxLifetime/2, 30*time.Second)
 	expiry := uint64(now.Add(lifetime).UnixMilli())
 	txs := make([][]byte, 0, len(submit))
 	recs := make([]*regRec, 0, len(submit))
@@ -548,14 +547,14 @@ func (l *ledgerView) round(ctx context.Context) error {
 		}
 		op := cert.RegisterOp()
 		op.Retention = uint64(s.opts.Retention.Milliseconds())
-		tx := contracts.NewTx(s.n.opts.ChainID, acct.Nonce+uint64(i), 0, expiry, op)
+		tx := contracts.NewTx(s.cfg.ChainID, acct.Nonce+uint64(i), 0, expiry, op)
 		tx.Sender = key.Public()
 		tx.Fee = mod.MinFee(tx)
 		tx.Sign(key)
 		txs = append(txs, tx.Encode())
 		recs = append(recs, &regRec{State: regPending, Nonce: tx.Nonce, Expiry: expiry, Tx: tx.Digest(), Attempts: p.rec.Attempts + 1})
 	}
-	accepted, err := s.n.Submit(ctx, txs)
+	accepted, err := s.cfg.Submitter.Submit(ctx, txs)
 	for i := 0; i < accepted; i++ {
 		if err := l.putOwn(submit[i].id.Bytes(), recs[i]); err != nil {
 			return err
@@ -563,7 +562,7 @@ func (l *ledgerView) round(ctx context.Context) error {
 		s.log.Info("content registration submitted", "cid", submit[i].id.String(), "tx", recs[i].Tx.String(), "nonce", recs[i].Nonce, "attempt", recs[i].Attempts)
 	}
 	if err != nil {
-		return fmt.Errorf("engine: submit content registrations (%d of %d accepted): %w", accepted, len(txs), err)
+		return fmt.Errorf("content: submit content registrations (%d of %d accepted): %w", accepted, len(txs), err)
 	}
 	return nil
 }
@@ -584,10 +583,10 @@ func (l *ledgerView) fail(p pendingReg, why string) {
 	l.s.log.Warn("content registration failed; the certificate stays in the local registry", "cid", p.id.String(), "reason", why)
 }
 
-// indexExecuted records the content registrations of an executed commit
+// Executed indexes the content registrations of an executed commit: it records them
 // in the index, with the cursor, and schedules their audits. It runs on
 // the executor's goroutine after the commit's state is written.
-func (s *contentService) indexExecuted(res *shard.Result) {
+func (s *Service) Executed(res *shard.Result) {
 	s.ledger.now.Store(res.Time)
 	b := s.store.kv.NewBatch()
 	defer b.Close()
@@ -650,14 +649,13 @@ func parseRegisterEvent(ev contracts.Event) (cid.Cid, int, error) {
 	return id, n, nil
 }
 
-// catchUpLedger indexes the registrations of the commits executed after
-// the index's cursor: those of the last commits before a crash, whose
+// CatchUp indexes the registrations of commits executed after the index's
+// cursor, up to executed: those of the last commits before a crash, whose
 // index write was lost, or of a whole history the first time. It reads the
-// commits' transactions back and keeps the RegisterContent operations the
-// state says executed in that commit. It runs on the executor's goroutine
-// before it executes anything (execution.Follower.CatchUp), given the last
-// executed commit and a reader of the commits' transactions.
-func (s *contentService) catchUpLedger(ctx context.Context, executed uint64, r execution.TxReader) {
+// commits' transactions back through r and keeps the RegisterContent
+// operations the state says executed in that commit. The executor calls
+// it before it executes anything.
+func (s *Service) CatchUp(ctx context.Context, executed uint64, r TxReader) {
 	var cursor uint64
 	if v, err := s.store.getRecord([]byte(store.LedgerCursorKey)); err == nil && len(v) == 8 {
 		cursor = binary.BigEndian.Uint64(v)
@@ -672,7 +670,7 @@ func (s *contentService) catchUpLedger(ctx context.Context, executed uint64, r e
 	for seq := cursor + 1; seq <= executed && ctx.Err() == nil; seq++ {
 		txs, err := r.CommitTxs(seq)
 		if err != nil {
-			missing++ // what was read is indexed all the same
+			missing++
 		}
 		for _, raw := range txs {
 			tx, err := contracts.DecodeTx(raw)
@@ -713,6 +711,6 @@ func (s *contentService) catchUpLedger(ctx context.Context, executed uint64, r e
 
 // holdsAt reports whether this node holds shards of an object with n
 // shards.
-func (s *contentService) holdsAt(n int) bool {
+func (s *Service) holdsAt(n int) bool {
 	return len(heal.ShardsOf(s.self, n, s.v)) > 0
 }

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"bytes"
@@ -36,7 +36,7 @@ import (
 // audited) is not read again when a registration schedules it: only a
 // forced audit (a get found an own shard bad) or the next pass reads it.
 type healState struct {
-	s    *contentService
+	s    *Service
 	wake chan struct{}
 
 	mu      sync.Mutex
@@ -56,11 +56,11 @@ type objHealth struct {
 	good, missing int
 }
 
-func newHealState(s *contentService) (*healState, error) {
+func newHealState(s *Service) (*healState, error) {
 	sched, err := heal.NewScheduler(&heal.Options{Concurrency: s.opts.RepairConcurrency,
 		BackoffMin: s.opts.RepairBackoffMin, BackoffMax: s.opts.RepairBackoffMax})
 	if err != nil {
-		return nil, fmt.Errorf("engine: content: %w", err)
+		return nil, fmt.Errorf("content: %w", err)
 	}
 	return &healState{s: s, wake: make(chan struct{}, 1), sched: sched, objects: map[string]objHealth{},
 		forced: map[string]bool{}, peer: s.self}, nil
@@ -75,7 +75,7 @@ func (h *healState) poke() {
 
 // notify schedules an audit of a newly registered object this node
 // should hold shards of.
-func (h *healState) notify(c *ContentCertificate) {
+func (h *healState) notify(c *Certificate) {
 	if len(heal.ShardsOf(h.s.self, c.N, h.s.v)) == 0 {
 		return
 	}
@@ -86,7 +86,7 @@ func (h *healState) notify(c *ContentCertificate) {
 // shard even if they were verified recently.
 func (h *healState) wakeFor(id cid.Cid, force bool) {
 	h.mu.Lock()
-	h.sched.Add(id.KeyString(), h.s.n.opts.Clock.Now())
+	h.sched.Add(id.KeyString(), h.s.clock.Now())
 	if force {
 		h.forced[id.KeyString()] = true
 	}
@@ -95,9 +95,9 @@ func (h *healState) wakeFor(id cid.Cid, force bool) {
 }
 
 // runHeal is the audit loop.
-func (s *contentService) runHeal() {
+func (s *Service) runHeal() {
 	h := s.hs
-	clock := s.n.opts.Clock
+	clock := s.clock
 	nextPass := clock.Now().Add(s.opts.AuditInterval)
 	timer := clock.After(s.opts.AuditInterval)
 	for {
@@ -138,7 +138,7 @@ func (s *contentService) runHeal() {
 // auditPass pulls a registry page from a peer, schedules an audit of every
 // registered object this node holds shards of, and deletes uncertified
 // objects past their time.
-func (s *contentService) auditPass(ctx context.Context) {
+func (s *Service) auditPass(ctx context.Context) {
 	h := s.hs
 	conn := s.connected()
 	h.mu.Lock()
@@ -177,7 +177,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 		h.pulling = false
 		h.mu.Unlock()
 	}
-	now := s.n.opts.Clock.Now()
+	now := s.clock.Now()
 	seen := map[string]bool{}
 	schedule := func(idb []byte, n int) {
 		key := string(idb)
@@ -201,7 +201,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 			return true
 		}
 		if id, err := cid.Cast(bytes.Clone(idb)); err == nil {
-			if _, err := s.ledger.record(id); errors.Is(err, errExpired) {
+			if _, err := s.ledger.record(id); errors.Is(err, ErrExpired) {
 				expired = append(expired, id)
 				return true
 			}
@@ -218,7 +218,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 	// Then the local registry: content the ledger does not record (yet, or
 	// ever, when registration is not possible).
 	err = s.store.scan(store.CertPrefix, nil, 0, func(idb, v []byte) bool {
-		c, err := DecodeContentCertificate(v)
+		c, err := DecodeCertificate(v)
 		if err != nil {
 			s.log.Error("registry entry unreadable", "err", err)
 			return true
@@ -259,7 +259,7 @@ func (s *contentService) auditPass(ctx context.Context) {
 // retention is over: its shards, its local certificate, its index entry
 // and this node's registration record. A new registration of the CID
 // (RegisterContent after expiry) is indexed again when it executes.
-func (s *contentService) collect(id cid.Cid) {
+func (s *Service) collect(id cid.Cid) {
 	s.log.Info("collecting content whose paid retention is over", "cid", id.String())
 	if err := s.store.remove(id); err != nil {
 		s.log.Error("collect expired content", "cid", id.String(), "err", err)
@@ -302,7 +302,7 @@ func (h *healState) publish() {
 
 // healObject audits this node's shards of one registered object and
 // repairs what is missing or corrupt.
-func (s *contentService) healObject(ctx context.Context, key string) (err error) {
+func (s *Service) healObject(ctx context.Context, key string) (err error) {
 	defer func() {
 		if err != nil && ctx.Err() == nil {
 			s.m.repairFailures.Inc()
@@ -333,7 +333,7 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	var m *erasure.Manifest
 	if rec, err := s.store.holding(id); err == nil {
 		if !forced && rec.ManifestDigest == claim.ManifestDigest && slices.Equal(rec.Shards, shards) &&
-			s.n.opts.Clock.Now().Sub(rec.VerifiedAt) < s.opts.AuditInterval/2 {
+			s.clock.Now().Sub(rec.VerifiedAt) < s.opts.AuditInterval/2 {
 			// Verified moments ago (stored or audited): the next pass
 			// reads it.
 			if mm, err := s.store.manifest(id, rec); err == nil {
@@ -365,7 +365,7 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	}
 	s.hs.record(key, objHealth{good: rep.Good, missing: len(rep.Findings)})
 	if len(rep.Findings) == 0 {
-		s.store.markVerified(id, m.Digest(), s.n.opts.Clock.Now())
+		s.store.markVerified(id, m.Digest(), s.clock.Now())
 		return nil
 	}
 	s.log.Info("audit found damage", "cid", id.String(), "missing", rep.Missing(), "corrupt", rep.Corrupt())
@@ -395,13 +395,13 @@ func (s *contentService) healObject(ctx context.Context, key string) (err error)
 	}
 	s.m.shardsRepaired.Add(float64(repaired))
 	if left == 0 {
-		s.store.markVerified(id, m.Digest(), s.n.opts.Clock.Now())
+		s.store.markVerified(id, m.Digest(), s.clock.Now())
 	}
 	s.hs.record(key, objHealth{good: rep.Good + repaired, missing: left})
 	s.m.repairSeconds.Observe(time.Since(start).Seconds())
 	s.log.Info("repaired", "cid", id.String(), "shards", repaired, "left", left, "took", time.Since(start).Round(time.Millisecond))
 	if len(errs) > 0 {
-		return fmt.Errorf("engine: repair %s: %d shards left: %w", id, left, errors.Join(errs[:min(len(errs), 3)]...))
+		return fmt.Errorf("content: repair %s: %d shards left: %w", id, left, errors.Join(errs[:min(len(errs), 3)]...))
 	}
 	return nil
 }
@@ -415,7 +415,7 @@ func cidString(key string) string {
 
 // findRemoteManifest fetches an object's manifest from its holders,
 // checked against the registration.
-func (s *contentService) findRemoteManifest(ctx context.Context, id cid.Cid, cert *ContentClaim) (*erasure.Manifest, error) {
+func (s *Service) findRemoteManifest(ctx context.Context, id cid.Cid, cert *Claim) (*erasure.Manifest, error) {
 	var errs []error
 	for _, v := range heal.Holders(cert.N, s.v) {
 		if v == s.self {
@@ -439,7 +439,7 @@ func (s *contentService) findRemoteManifest(ctx context.Context, id cid.Cid, cer
 
 // repairChunk rebuilds this node's damaged shards of one chunk from k
 // verified shards: its own good ones first, then the other holders'.
-func (s *contentService) repairChunk(ctx context.Context, id cid.Cid, m *erasure.Manifest, own []int, cd heal.ChunkDamage) (map[heal.ShardRef][]byte, error) {
+func (s *Service) repairChunk(ctx context.Context, id cid.Cid, m *erasure.Manifest, own []int, cd heal.ChunkDamage) (map[heal.ShardRef][]byte, error) {
 	p := m.Params()
 	k, n := p.DataShards, p.TotalShards()
 	i := cd.Chunk

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,7 +28,7 @@ type contentMetrics struct {
 	ledgerFailed     prometheus.Counter
 }
 
-func newContentMetrics(reg *prometheus.Registry) *contentMetrics {
+func newContentMetrics(reg prometheus.Registerer) *contentMetrics {
 	ns, sub := "dagd", "content"
 	m := &contentMetrics{
 		shardsHeld: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "shards_held",

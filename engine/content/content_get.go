@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"context"
@@ -34,73 +34,73 @@ type GetResult struct {
 	BadShards map[int]int
 }
 
-// ContentObject is an object ready to be read: its manifest, checked
+// Object is an object ready to be read: its manifest, checked
 // against its CID and against its registration (the ledger's record, or
 // else the local registry's certificate) when there is one.
-type ContentObject struct {
+type Object struct {
 	// CID names the content.
 	CID cid.Cid
 	// Manifest describes its chunks and shards.
 	Manifest *erasure.Manifest
 	// Certificate is the certificate of the local registry, nil when this
 	// node has none.
-	Certificate *ContentCertificate
+	Certificate *Certificate
 	// Claim is what the registration says (k, n, manifest digest), from
 	// the ledger when InLedger, else from Certificate; nil when this node
 	// knows no registration (the manifest then came from a holder and was
 	// checked against the CID only).
-	Claim *ContentClaim
+	Claim *Claim
 	// InLedger says Claim is the executed state's record.
 	InLedger bool
 }
 
-// OpenContent finds the manifest of the object named by id: from this
-// node's store when it holds shards of it, otherwise from the holders. It
-// fails with ErrContentNotFound when no one has it.
-func (n *Node) OpenContent(ctx context.Context, id cid.Cid) (*ContentObject, error) {
-	ctx, done, ok := n.content.enter(ctx)
+// Open finds the manifest of the object named by id: from this node's
+// store when it holds shards of it, otherwise from the holders. It fails
+// with ErrContentNotFound when no one has it.
+func (s *Service) Open(ctx context.Context, id cid.Cid) (*Object, error) {
+	ctx, done, ok := s.enter(ctx)
 	if !ok {
 		return nil, ErrStopped
 	}
 	defer done()
-	return n.content.open(ctx, id)
+	return s.open(ctx, id)
 }
 
-// GetContent writes the content named by id to w: it fetches the
-// manifest, then shards from any k holders per chunk (its own first, then
-// data shards, then parity, in parallel within FetchWindow), checks each
-// shard against the manifest before decoding and each chunk after, and
-// writes only verified chunks, in order. A holder that serves a wrong
-// shard is logged, counted and asked last from then on; the next holder's
-// shard replaces it.
-func (n *Node) GetContent(ctx context.Context, id cid.Cid, w io.Writer) (*GetResult, error) {
-	ctx, done, ok := n.content.enter(ctx)
+// Get writes the content named by id to w: it fetches the manifest, then
+// shards from any k holders per chunk (its own first, then data shards,
+// then parity, in parallel within FetchWindow), checks each shard against
+// the manifest before decoding and each chunk after, and writes only
+// verified chunks, in order. A holder that serves a wrong shard is
+// logged, counted and asked last from then on; the next holder's shard
+// replaces it.
+func (s *Service) Get(ctx context.Context, id cid.Cid, w io.Writer) (*GetResult, error) {
+	ctx, done, ok := s.enter(ctx)
 	if !ok {
 		return nil, ErrStopped
 	}
 	defer done()
-	obj, err := n.content.open(ctx, id)
+	obj, err := s.open(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return n.content.read(ctx, obj, w)
+	return s.read(ctx, obj, w)
 }
 
-// ReadContent is GetContent for an object OpenContent returned.
-func (n *Node) ReadContent(ctx context.Context, obj *ContentObject, w io.Writer) (*GetResult, error) {
-	ctx, done, ok := n.content.enter(ctx)
+// Read is Get for an object Open returned.
+func (s *Service) Read(ctx context.Context, obj *Object, w io.Writer) (*GetResult, error) {
+	ctx, done, ok := s.enter(ctx)
 	if !ok {
 		return nil, ErrStopped
 	}
 	defer done()
-	return n.content.read(ctx, obj, w)
+	return s.read(ctx, obj, w)
 }
 
-func (s *contentService) open(ctx context.Context, id cid.Cid) (*ContentObject, error) {
+func (s *Service) open(ctx context.Context, id cid.Cid) (*Object, error) {
 	if err := erasure.CheckCID(id); err != nil {
 		return nil, err
 	}
-	obj := &ContentObject{CID: id}
+	obj := &Object{CID: id}
 	if c, err := s.store.certificate(id); err == nil {
 		obj.Certificate = c
 	} else if !errors.Is(err, store.ErrNotFound) {
@@ -121,7 +121,7 @@ func (s *contentService) open(ctx context.Context, id cid.Cid) (*ContentObject, 
 
 // findManifest returns the manifest of id from the local store or from a
 // holder, checked against id and the registration's claim (when not nil).
-func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *ContentClaim) (*erasure.Manifest, error) {
+func (s *Service) findManifest(ctx context.Context, id cid.Cid, cert *Claim) (*erasure.Manifest, error) {
 	fits := func(m *erasure.Manifest) bool { return cert == nil || cert.ManifestDigest == m.Digest() }
 	if h, err := s.store.holding(id); err == nil {
 		m, err := s.store.manifest(id, h)
@@ -136,7 +136,7 @@ func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *Con
 	// Asking holders takes per-peer request slots that repair needs too:
 	// at most API.MaxContentLookups lookups ask at once, and a lookup
 	// beyond is refused as busy before it asks anyone.
-	release, err := s.n.limits.lookupSlot()
+	release, err := s.lookupSlot()
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +185,7 @@ func (s *contentService) findManifest(ctx context.Context, id cid.Cid, cert *Con
 }
 
 // fetchManifest asks one holder for a manifest and checks it against id.
-func (s *contentService) fetchManifest(ctx context.Context, v int, id cid.Cid) (*erasure.Manifest, error) {
+func (s *Service) fetchManifest(ctx context.Context, v int, id cid.Cid) (*erasure.Manifest, error) {
 	rid := s.nextRequestID()
 	resp, err := s.request(ctx, v, rid, (&manifestRequest{ID: rid, CID: id.Bytes()}).encode())
 	if err != nil {
@@ -197,7 +197,7 @@ func (s *contentService) fetchManifest(ctx context.Context, v int, id cid.Cid) (
 	return erasure.OpenManifest(id, resp.Body)
 }
 
-func (s *contentService) read(ctx context.Context, obj *ContentObject, w io.Writer) (*GetResult, error) {
+func (s *Service) read(ctx context.Context, obj *Object, w io.Writer) (*GetResult, error) {
 	if !s.getSem.TryAcquire(1) {
 		return nil, fmt.Errorf("%w: %d gets running", ErrContentBusy, s.opts.MaxConcurrentGets)
 	}
@@ -221,21 +221,21 @@ func (s *contentService) read(ctx context.Context, obj *ContentObject, w io.Writ
 	}
 	s.m.getBytes.Add(float64(st.Bytes))
 	if err != nil {
-		return res, fmt.Errorf("engine: get %s: %w", obj.CID, err)
+		return res, fmt.Errorf("content: get %s: %w", obj.CID, err)
 	}
 	return res, nil
 }
 
 // errNotPlanned tells the decoder to skip a shard this source chose not
 // to fetch (it has others planned); it is not a fault of any holder.
-var errNotPlanned = errors.New("engine: shard not planned")
+var errNotPlanned = errors.New("content: shard not planned")
 
 // fetchSource serves shards to an erasure.Decoder: for each chunk it plans
 // k shards (heal.Sources: own shards, then data, then parity, suspects
 // last), fetches them ahead of the decoder within FetchWindow bytes, and
 // falls back to the other shards, one by one, when planned ones fail.
 type fetchSource struct {
-	s      *contentService
+	s      *Service
 	id     cid.Cid
 	idb    []byte
 	m      *erasure.Manifest
@@ -270,7 +270,7 @@ type future struct {
 	held   int64 // budget to release
 }
 
-func (s *contentService) newFetchSource(ctx context.Context, id cid.Cid, m *erasure.Manifest) *fetchSource {
+func (s *Service) newFetchSource(ctx context.Context, id cid.Cid, m *erasure.Manifest) *fetchSource {
 	p := m.Params()
 	ctx, cancel := context.WithCancel(ctx)
 	src := &fetchSource{s: s, id: id, idb: id.Bytes(), m: m, k: p.DataShards, n: p.TotalShards(), ctx: ctx, cancel: cancel,

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"bytes"
@@ -18,12 +18,12 @@ import (
 
 // ErrMalformedCertificate is wrapped by every error about certificate or
 // statement bytes that do not decode.
-var ErrMalformedCertificate = errors.New("engine: malformed content certificate")
+var ErrMalformedCertificate = errors.New("content: malformed content certificate")
 
 // ErrInvalidCertificate is wrapped by every error about a certificate that
 // decodes but does not prove availability: wrong epoch, a signer that holds
 // no shard, a bad aggregate signature, too little stake.
-var ErrInvalidCertificate = errors.New("engine: invalid content certificate")
+var ErrInvalidCertificate = errors.New("content: invalid content certificate")
 
 // AvailabilityStatement returns the canonical bytes a validator signs with
 // its BLS key to say that it stores its shards of the object named by id on
@@ -36,8 +36,8 @@ func AvailabilityStatement(chainID string, epoch uint64, id cid.Cid, size uint64
 	return contracts.AvailabilityStatement(chainID, epoch, id.Bytes(), size, uint16(k), uint16(n), crypto.Digest(manifestDigest))
 }
 
-// ContentClaim is what an availability statement says.
-type ContentClaim struct {
+// Claim is what an availability statement says.
+type Claim struct {
 	// CID names the object.
 	CID cid.Cid
 	// Size is the content's length in bytes.
@@ -50,12 +50,12 @@ type ContentClaim struct {
 
 // Statement returns the claim's AvailabilityStatement on chain chainID in
 // committee epoch epoch.
-func (c *ContentClaim) Statement(chainID string, epoch uint64) []byte {
+func (c *Claim) Statement(chainID string, epoch uint64) []byte {
 	return AvailabilityStatement(chainID, epoch, c.CID, c.Size, c.K, c.N, c.ManifestDigest)
 }
 
 // check reports a claim whose fields are out of range.
-func (c *ContentClaim) check() error {
+func (c *Claim) check() error {
 	if err := erasure.CheckCID(c.CID); err != nil {
 		return err
 	}
@@ -65,9 +65,9 @@ func (c *ContentClaim) check() error {
 	return nil
 }
 
-func readClaim(r *frameReader) (*ContentClaim, error) {
+func readClaim(r *frameReader) (*Claim, error) {
 	cb := r.cid("cid", false)
-	c := &ContentClaim{Size: r.u64("size"), K: int(r.u16("k")), N: int(r.u16("n"))}
+	c := &Claim{Size: r.u64("size"), K: int(r.u16("k")), N: int(r.u16("n"))}
 	copy(c.ManifestDigest[:], r.bytes(erasure.HashSize, "manifest digest"))
 	if r.err != nil {
 		return nil, r.err
@@ -83,15 +83,15 @@ func readClaim(r *frameReader) (*ContentClaim, error) {
 	return c, nil
 }
 
-// ContentCertificate proves that validators holding a quorum of stake store
+// Certificate proves that validators holding a quorum of stake store
 // their shards of an object: their aggregate BLS signature on the claim's
 // AvailabilityStatement for the chain and Epoch. Its canonical encoding (Encode,
-// DecodeContentCertificate), with big-endian integers:
+// DecodeCertificate), with big-endian integers:
 //
 //	version u8 (1) | epoch u64 | cid length u8 | cid | size u64 | k u16 | n u16 |
 //	manifest digest [32] | bitmap length u16 | signer bitmap | signature [48]
-type ContentCertificate struct {
-	ContentClaim
+type Certificate struct {
+	Claim
 	// Epoch is the committee's epoch, whose keys verify the signature.
 	Epoch uint64
 	// Signers marks the validators whose signatures were aggregated.
@@ -107,7 +107,7 @@ const contentCertVersion = 1
 const maxCertificateSize = 1 + 8 + 1 + maxCIDLen + 8 + 2 + 2 + erasure.HashSize + 2 + (dag.MaxCommitteeSize+7)/8 + crypto.BLSSignatureSize
 
 // Encode returns the canonical encoding of c.
-func (c *ContentCertificate) Encode() []byte {
+func (c *Certificate) Encode() []byte {
 	id := c.CID.Bytes()
 	b := make([]byte, 0, 64+len(id)+len(c.Signers)+len(c.Signature))
 	b = append(b, contentCertVersion)
@@ -122,11 +122,11 @@ func (c *ContentCertificate) Encode() []byte {
 	return append(b, c.Signature...)
 }
 
-// DecodeContentCertificate decodes the canonical encoding of a certificate
+// DecodeCertificate decodes the canonical encoding of a certificate
 // strictly (version, CID, ranges, lengths, no trailing bytes). It checks
 // the form only: call Verify before trusting it. The result does not alias
 // b. Errors wrap ErrMalformedCertificate.
-func DecodeContentCertificate(b []byte) (*ContentCertificate, error) {
+func DecodeCertificate(b []byte) (*Certificate, error) {
 	if len(b) > maxCertificateSize {
 		return nil, fmt.Errorf("%w: %d bytes, limit %d", ErrMalformedCertificate, len(b), maxCertificateSize)
 	}
@@ -148,7 +148,7 @@ func DecodeContentCertificate(b []byte) (*ContentCertificate, error) {
 	if err := r.end("certificate"); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrMalformedCertificate, err)
 	}
-	return &ContentCertificate{ContentClaim: *claim, Epoch: epoch, Signers: signers, Signature: sig}, nil
+	return &Certificate{Claim: *claim, Epoch: epoch, Signers: signers, Signature: sig}, nil
 }
 
 // Verify checks c against the committee of epoch on chain chainID: the
@@ -158,11 +158,11 @@ func DecodeContentCertificate(b []byte) (*ContentCertificate, error) {
 // (heal.Holders), the aggregate signature verifies, and the signers hold
 // at least a quorum of stake. Errors wrap ErrInvalidCertificate (and the
 // crypto error that caused them).
-func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, chainID string, epoch uint64) error {
+func (c *Certificate) Verify(committee Committee, chainID string, epoch uint64) error {
 	if c.Epoch != epoch {
 		return fmt.Errorf("%w: epoch %d, committee of epoch %d", ErrInvalidCertificate, c.Epoch, epoch)
 	}
-	if err := c.ContentClaim.check(); err != nil {
+	if err := c.Claim.check(); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidCertificate, err)
 	}
 	v := committee.Size()
@@ -192,7 +192,7 @@ func (c *ContentCertificate) Verify(committee *crypto.BLSCommittee, chainID stri
 // contracts.RegisterContent carrying the same claim, epoch, signers and
 // aggregate signature, which the executor verifies against the committee. A client
 // with an account submits it in a transaction (contracts.NewSignedTx).
-func (c *ContentCertificate) RegisterOp() *contracts.RegisterContent {
+func (c *Certificate) RegisterOp() *contracts.RegisterContent {
 	op := contracts.NewRegisterContent(c.CID.Bytes(), c.Size, uint16(c.K), uint16(c.N), crypto.Digest(c.ManifestDigest), c.Signers, c.Signature)
 	op.Epoch = c.Epoch
 	return op

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"encoding/binary"
@@ -24,7 +24,7 @@ import (
 
 // errShardAbsent says a shard is not stored (no file, or the file is
 // shorter than the shard's range).
-var errShardAbsent = errors.New("engine: shard not stored")
+var errShardAbsent = errors.New("content: shard not stored")
 
 // contentStore keeps shard bodies in files and everything it knows about
 // them in pebble.
@@ -113,7 +113,7 @@ func (h *holdingRec) encode() []byte {
 func decodeHoldingRec(p []byte) (*holdingRec, error) {
 	r := &frameReader{p: p}
 	if v := r.u8("version"); r.err == nil && v != holdingVersion {
-		return nil, fmt.Errorf("engine: holding record version %d", v)
+		return nil, fmt.Errorf("content: holding record version %d", v)
 	}
 	h := &holdingRec{StoredAt: time.UnixMilli(int64(r.u64("stored at"))), VerifiedAt: time.UnixMilli(int64(r.u64("verified at")))}
 	copy(h.ManifestDigest[:], r.bytes(erasure.HashSize, "manifest digest"))
@@ -124,7 +124,7 @@ func decodeHoldingRec(p []byte) (*holdingRec, error) {
 	for i := 0; i < cnt && r.err == nil; i++ {
 		j := int(r.u16("shard"))
 		if j >= n || (i > 0 && j <= h.Shards[i-1]) {
-			return nil, fmt.Errorf("engine: holding record: shard %d out of order or range", j)
+			return nil, fmt.Errorf("content: holding record: shard %d out of order or range", j)
 		}
 		h.Shards = append(h.Shards, j)
 	}
@@ -132,7 +132,7 @@ func decodeHoldingRec(p []byte) (*holdingRec, error) {
 		return nil, err
 	}
 	if err := h.Params.Validate(); err != nil {
-		return nil, fmt.Errorf("engine: holding record: %w", err)
+		return nil, fmt.Errorf("content: holding record: %w", err)
 	}
 	return h, nil
 }
@@ -149,11 +149,11 @@ func openContentStore(kv *store.Store, dir string, noSync bool, clock Clock, log
 	s := &contentStore{kv: kv, dir: dir, noSync: noSync, clock: clock, log: log, manifests: newManifestCache(64 << 20)}
 	// Staged uploads do not survive a restart: their sessions are gone.
 	if err := os.RemoveAll(s.stagingRoot()); err != nil {
-		return nil, fmt.Errorf("engine: content staging: %w", err)
+		return nil, fmt.Errorf("content: staging: %w", err)
 	}
 	for _, d := range []string{s.stagingRoot(), s.objectsRoot()} {
 		if err := os.MkdirAll(d, 0o750); err != nil {
-			return nil, fmt.Errorf("engine: content store: %w", err)
+			return nil, fmt.Errorf("content: store: %w", err)
 		}
 	}
 	if err := s.reconcile(); err != nil {
@@ -172,7 +172,7 @@ const tmpSuffix = ".tmp"
 func (s *contentStore) reconcile() error {
 	entries, err := os.ReadDir(s.objectsRoot())
 	if err != nil {
-		return fmt.Errorf("engine: content store: %w", err)
+		return fmt.Errorf("content: store: %w", err)
 	}
 	orphans, temps := 0, 0
 	for _, e := range entries {
@@ -185,19 +185,19 @@ func (s *contentStore) reconcile() error {
 		}
 		if !keep {
 			if err := os.RemoveAll(dir); err != nil {
-				return fmt.Errorf("engine: content store: remove %s: %w", dir, err)
+				return fmt.Errorf("content: store: remove %s: %w", dir, err)
 			}
 			orphans++
 			continue
 		}
 		files, err := os.ReadDir(dir)
 		if err != nil {
-			return fmt.Errorf("engine: content store: %w", err)
+			return fmt.Errorf("content: store: %w", err)
 		}
 		for _, f := range files {
 			if strings.HasSuffix(f.Name(), tmpSuffix) {
 				if err := os.Remove(filepath.Join(dir, f.Name())); err != nil {
-					return fmt.Errorf("engine: content store: %w", err)
+					return fmt.Errorf("content: store: %w", err)
 				}
 				temps++
 			}
@@ -224,7 +224,7 @@ func shardFileName(j int) string { return "s" + strconv.Itoa(j) }
 func (s *contentStore) getRecord(key []byte) ([]byte, error) {
 	v, err := s.kv.Record(key)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return nil, fmt.Errorf("engine: content record: %w", err)
+		return nil, fmt.Errorf("content: record: %w", err)
 	}
 	return v, err
 }
@@ -237,25 +237,25 @@ func (s *contentStore) holding(id cid.Cid) (*holdingRec, error) {
 	}
 	h, err := decodeHoldingRec(v)
 	if err != nil {
-		return nil, fmt.Errorf("engine: holding of %s: %w", id, err)
+		return nil, fmt.Errorf("content: holding of %s: %w", id, err)
 	}
 	return h, nil
 }
 
 // certificate returns the registered certificate of an object, or
 // errNotFound. Certificates are verified before they are stored.
-func (s *contentStore) certificate(id cid.Cid) (*ContentCertificate, error) {
+func (s *contentStore) certificate(id cid.Cid) (*Certificate, error) {
 	v, err := s.getRecord(store.ContentKey(store.CertPrefix, id.Bytes()))
 	if err != nil {
 		return nil, err
 	}
-	return DecodeContentCertificate(v)
+	return DecodeCertificate(v)
 }
 
 // putCertificate registers a verified certificate unless one is already
 // registered for its CID; it returns the registered one and whether it
 // is the one given.
-func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificate, bool, error) {
+func (s *contentStore) putCertificate(c *Certificate) (*Certificate, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if old, err := s.certificate(c.CID); err == nil {
@@ -264,7 +264,7 @@ func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificat
 		return nil, false, err
 	}
 	if err := s.kv.Set(store.ContentKey(store.CertPrefix, c.CID.Bytes()), c.Encode(), true); err != nil {
-		return nil, false, fmt.Errorf("engine: register %s: %w", c.CID, err)
+		return nil, false, fmt.Errorf("content: register %s: %w", c.CID, err)
 	}
 	return c, true, nil
 }
@@ -274,7 +274,7 @@ func (s *contentStore) putCertificate(c *ContentCertificate) (*ContentCertificat
 // (limit <= 0: no limit). Values are valid during the call only.
 func (s *contentStore) scan(prefix string, after []byte, limit int, fn func(id, v []byte) bool) error {
 	if err := s.kv.Scan(prefix, after, limit, fn); err != nil {
-		return fmt.Errorf("engine: content scan: %w", err)
+		return fmt.Errorf("content: scan: %w", err)
 	}
 	return nil
 }
@@ -294,14 +294,14 @@ func (s *contentStore) loadManifest(id cid.Cid, h *holdingRec) (*erasure.Manifes
 	key := id.KeyString()
 	b, err := os.ReadFile(filepath.Join(s.objectDir(id), "manifest"))
 	if err != nil {
-		return nil, fmt.Errorf("engine: manifest of %s: %w", id, err)
+		return nil, fmt.Errorf("content: manifest of %s: %w", id, err)
 	}
 	m, err := erasure.OpenManifest(id, b)
 	if err != nil {
-		return nil, fmt.Errorf("engine: stored manifest of %s: %w", id, err)
+		return nil, fmt.Errorf("content: stored manifest of %s: %w", id, err)
 	}
 	if d := erasure.Sum(b); d != h.ManifestDigest {
-		return nil, fmt.Errorf("engine: stored manifest of %s has digest %s, holding record says %s", id, d, h.ManifestDigest)
+		return nil, fmt.Errorf("content: stored manifest of %s has digest %s, holding record says %s", id, d, h.ManifestDigest)
 	}
 	s.manifests.put(key, m, len(b))
 	return m, nil
@@ -324,7 +324,7 @@ func (s *contentStore) readShard(id cid.Cid, m *erasure.Manifest, i, j, room int
 		return nil, fmt.Errorf("%w: %s chunk %d shard %d", errShardAbsent, id, i, j)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("engine: read shard: %w", err)
+		return nil, fmt.Errorf("content: read shard: %w", err)
 	}
 	defer f.Close()
 	size := m.ShardSize(i)
@@ -334,7 +334,7 @@ func (s *contentStore) readShard(id cid.Cid, m *erasure.Manifest, i, j, room int
 		if err == nil || errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%w: %s chunk %d shard %d: %w", errShardAbsent, id, i, j, heal.ErrShort)
 		}
-		return nil, fmt.Errorf("engine: read shard: %w", err)
+		return nil, fmt.Errorf("content: read shard: %w", err)
 	}
 	return buf, nil
 }
@@ -369,7 +369,7 @@ func (r *shardRepair) write(ref heal.ShardRef, data []byte) error {
 		var err error
 		f, err = os.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 		if err != nil {
-			r.err = fmt.Errorf("engine: repair %s: %w", r.id, err)
+			r.err = fmt.Errorf("content: repair %s: %w", r.id, err)
 			return r.err
 		}
 		r.files[ref.Shard] = f
@@ -378,16 +378,16 @@ func (r *shardRepair) write(ref heal.ShardRef, data []byte) error {
 			_, err = io.Copy(f, src)
 			_ = src.Close()
 			if err != nil {
-				r.err = fmt.Errorf("engine: repair %s: copy shard file: %w", r.id, err)
+				r.err = fmt.Errorf("content: repair %s: copy shard file: %w", r.id, err)
 				return r.err
 			}
 		} else if !errors.Is(err, fs.ErrNotExist) {
-			r.err = fmt.Errorf("engine: repair %s: %w", r.id, err)
+			r.err = fmt.Errorf("content: repair %s: %w", r.id, err)
 			return r.err
 		}
 	}
 	if _, err := f.WriteAt(data, int64(ref.Chunk)*r.st); err != nil {
-		r.err = fmt.Errorf("engine: repair %s: %w", r.id, err)
+		r.err = fmt.Errorf("content: repair %s: %w", r.id, err)
 		return r.err
 	}
 	return nil
@@ -402,21 +402,21 @@ func (r *shardRepair) commit() error {
 	for _, f := range r.files {
 		if !s.noSync {
 			if err := f.Sync(); err != nil {
-				return fmt.Errorf("engine: repair %s: %w", r.id, err)
+				return fmt.Errorf("content: repair %s: %w", r.id, err)
 			}
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, err := s.holding(r.id); err != nil {
-		return fmt.Errorf("engine: repair %s: %w", r.id, err) // removed meanwhile
+		return fmt.Errorf("content: repair %s: %w", r.id, err) // removed meanwhile
 	}
 	for j, f := range r.files {
 		_ = f.Close()
 		delete(r.files, j)
 		if err := os.Rename(f.Name(), filepath.Join(r.dir, shardFileName(j))); err != nil {
 			_ = os.Remove(f.Name())
-			return fmt.Errorf("engine: repair %s: %w", r.id, err)
+			return fmt.Errorf("content: repair %s: %w", r.id, err)
 		}
 	}
 	return s.syncDir(r.dir)
@@ -454,7 +454,7 @@ func (s *contentStore) adopt(id cid.Cid, m *erasure.Manifest, shards []int) (*ho
 	defer s.mu.Unlock()
 	dir := s.objectDir(id)
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("engine: adopt %s: %w", id, err)
+		return nil, fmt.Errorf("content: adopt %s: %w", id, err)
 	}
 	if err := s.syncDir(s.objectsRoot()); err != nil {
 		return nil, err
@@ -465,7 +465,7 @@ func (s *contentStore) adopt(id cid.Cid, m *erasure.Manifest, shards []int) (*ho
 	// Nothing verified yet: the audit that follows reads every shard.
 	h := &holdingRec{StoredAt: s.clock.Now(), ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
 	if err := s.kv.Set(store.ContentKey(store.HoldingPrefix, id.Bytes()), h.encode(), true); err != nil {
-		return nil, fmt.Errorf("engine: adopt %s: %w", id, err)
+		return nil, fmt.Errorf("content: adopt %s: %w", id, err)
 	}
 	return h, nil
 }
@@ -482,11 +482,11 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 		// Another manifest of the same (one-chunk) content, never
 		// certified (the caller checked): replace it whole.
 		if err := os.RemoveAll(dir); err != nil {
-			return fmt.Errorf("engine: replace %s: %w", id, err)
+			return fmt.Errorf("content: replace %s: %w", id, err)
 		}
 	}
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return fmt.Errorf("engine: store %s: %w", id, err)
+		return fmt.Errorf("content: store %s: %w", id, err)
 	}
 	if err := writeFileSync(filepath.Join(stage, "manifest"), m.Encode(), !s.noSync); err != nil {
 		return err
@@ -501,7 +501,7 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 			continue // no chunk (empty content)
 		}
 		if err := os.Rename(src, filepath.Join(dir, name)); err != nil {
-			return fmt.Errorf("engine: store %s: %w", id, err)
+			return fmt.Errorf("content: store %s: %w", id, err)
 		}
 	}
 	if err := s.syncDir(dir); err != nil {
@@ -513,7 +513,7 @@ func (s *contentStore) finalize(id cid.Cid, m *erasure.Manifest, stage string, s
 	now := s.clock.Now() // every shard was just checked against m
 	h := &holdingRec{StoredAt: now, VerifiedAt: now, ManifestDigest: m.Digest(), Size: m.ContentSize(), Params: m.Params(), Shards: shards}
 	if err := s.kv.Set(store.ContentKey(store.HoldingPrefix, id.Bytes()), h.encode(), true); err != nil {
-		return fmt.Errorf("engine: store %s: %w", id, err)
+		return fmt.Errorf("content: store %s: %w", id, err)
 	}
 	s.manifests.drop(id.KeyString())
 	return nil
@@ -525,11 +525,11 @@ func (s *contentStore) remove(id cid.Cid) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.kv.Del(store.ContentKey(store.HoldingPrefix, id.Bytes()), true); err != nil {
-		return fmt.Errorf("engine: remove %s: %w", id, err)
+		return fmt.Errorf("content: remove %s: %w", id, err)
 	}
 	s.manifests.drop(id.KeyString())
 	if err := os.RemoveAll(s.objectDir(id)); err != nil {
-		return fmt.Errorf("engine: remove %s: %w", id, err)
+		return fmt.Errorf("content: remove %s: %w", id, err)
 	}
 	return nil
 }
@@ -540,11 +540,11 @@ func (s *contentStore) syncDir(dir string) error {
 	}
 	d, err := os.Open(dir)
 	if err != nil {
-		return fmt.Errorf("engine: sync %s: %w", dir, err)
+		return fmt.Errorf("content: sync %s: %w", dir, err)
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
-		return fmt.Errorf("engine: sync %s: %w", dir, err)
+		return fmt.Errorf("content: sync %s: %w", dir, err)
 	}
 	return nil
 }
@@ -558,7 +558,7 @@ func (s *contentStore) writeFileAtomic(path string, data []byte) error {
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		_ = os.Remove(tmp)
-		return fmt.Errorf("engine: write %s: %w", path, err)
+		return fmt.Errorf("content: write %s: %w", path, err)
 	}
 	return s.syncDir(filepath.Dir(path))
 }
@@ -566,20 +566,20 @@ func (s *contentStore) writeFileAtomic(path string, data []byte) error {
 func writeFileSync(path string, data []byte, sync bool) error {
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o640)
 	if err != nil {
-		return fmt.Errorf("engine: write %s: %w", path, err)
+		return fmt.Errorf("content: write %s: %w", path, err)
 	}
 	if _, err := f.Write(data); err != nil {
 		_ = f.Close()
-		return fmt.Errorf("engine: write %s: %w", path, err)
+		return fmt.Errorf("content: write %s: %w", path, err)
 	}
 	if sync {
 		if err := f.Sync(); err != nil {
 			_ = f.Close()
-			return fmt.Errorf("engine: write %s: %w", path, err)
+			return fmt.Errorf("content: write %s: %w", path, err)
 		}
 	}
 	if err := f.Close(); err != nil {
-		return fmt.Errorf("engine: write %s: %w", path, err)
+		return fmt.Errorf("content: write %s: %w", path, err)
 	}
 	return nil
 }

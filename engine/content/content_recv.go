@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"errors"
@@ -53,7 +53,7 @@ type shardRec struct {
 // openSession starts staging an upload. It refuses parameters this node
 // cannot take, an upload in which it holds no shard, and a peer with too
 // many sessions open.
-func (s *contentService) openSession(from int, id uint64, p erasure.Params, maxChunks int, local bool) (*recvSession, error) {
+func (s *Service) openSession(from int, id uint64, p erasure.Params, maxChunks int, local bool) (*recvSession, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -74,7 +74,7 @@ func (s *contentService) openSession(from int, id uint64, p erasure.Params, maxC
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
 	if _, ok := s.sessions[key]; ok {
-		return nil, fmt.Errorf("engine: upload %x of validator %d already open", id, from)
+		return nil, fmt.Errorf("content: upload %x of validator %d already open", id, from)
 	}
 	open := 0
 	for k := range s.sessions {
@@ -87,7 +87,7 @@ func (s *contentService) openSession(from int, id uint64, p erasure.Params, maxC
 	}
 	dir := filepath.Join(s.store.stagingRoot(), fmt.Sprintf("%d-%016x", from, id))
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return nil, fmt.Errorf("engine: staging: %w", err)
+		return nil, fmt.Errorf("content: staging: %w", err)
 	}
 	ss := &recvSession{key: key, params: p, maxChunks: maxChunks, stride: stride(p), dir: dir, local: local,
 		shards: shards, files: make(map[int]*os.File), got: make(map[int][]shardRec), lastActive: time.Now(), hasher: blake3.New()}
@@ -96,7 +96,7 @@ func (s *contentService) openSession(from int, id uint64, p erasure.Params, maxC
 }
 
 // closeSession forgets a session and deletes what it staged.
-func (s *contentService) closeSession(ss *recvSession) {
+func (s *Service) closeSession(ss *recvSession) {
 	s.sessMu.Lock()
 	if s.sessions[ss.key] == ss {
 		delete(s.sessions, ss.key)
@@ -105,7 +105,7 @@ func (s *contentService) closeSession(ss *recvSession) {
 	ss.discard()
 }
 
-func (s *contentService) session(from int, id uint64) *recvSession {
+func (s *Service) session(from int, id uint64) *recvSession {
 	s.sessMu.Lock()
 	defer s.sessMu.Unlock()
 	return s.sessions[sessionKey{from: from, id: id}]
@@ -153,12 +153,12 @@ func (ss *recvSession) write(chunk, shard int, data []byte) error {
 		var err error
 		f, err = os.OpenFile(filepath.Join(ss.dir, shardFileName(shard)), os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o640)
 		if err != nil {
-			return fail(fmt.Errorf("engine: staging: %w", err))
+			return fail(fmt.Errorf("content: staging: %w", err))
 		}
 		ss.files[shard] = f
 	}
 	if _, err := f.WriteAt(data, int64(chunk)*ss.stride); err != nil {
-		return fail(fmt.Errorf("engine: staging: %w", err))
+		return fail(fmt.Errorf("content: staging: %w", err))
 	}
 	recs := ss.got[shard]
 	if chunk >= len(recs) {
@@ -196,7 +196,7 @@ func (ss *recvSession) check(m *erasure.Manifest, pushed uint32, sync bool) erro
 		return fmt.Errorf("%w: manifest has %v, upload announced %v", ErrContentParams, m.Params(), ss.params)
 	}
 	if ss.pushed != pushed {
-		return fmt.Errorf("engine: received %d shards, uploader sent %d", ss.pushed, pushed)
+		return fmt.Errorf("content: received %d shards, uploader sent %d", ss.pushed, pushed)
 	}
 	chunks := m.NumChunks()
 	for _, j := range ss.shards {
@@ -224,11 +224,11 @@ func (ss *recvSession) check(m *erasure.Manifest, pushed uint32, sync bool) erro
 			size = int64(chunks-1)*ss.stride + int64(m.ShardSize(chunks-1))
 		}
 		if err := f.Truncate(size); err != nil {
-			return fmt.Errorf("engine: staging: %w", err)
+			return fmt.Errorf("content: staging: %w", err)
 		}
 		if sync {
 			if err := f.Sync(); err != nil {
-				return fmt.Errorf("engine: staging: %w", err)
+				return fmt.Errorf("content: staging: %w", err)
 			}
 		}
 		_ = f.Close()
@@ -248,7 +248,7 @@ func containsInt(s []int, x int) bool {
 
 // handleUploadFrame runs on a peer's upload lane: frames of one uploader,
 // in the order it sent them.
-func (s *contentService) handleUploadFrame(from int, f []byte) {
+func (s *Service) handleUploadFrame(from int, f []byte) {
 	msg, err := decodeContentFrame(f)
 	if err != nil {
 		s.drop("malformed", from, f)
@@ -300,7 +300,7 @@ func statusFor(err error) uint8 {
 }
 
 // reply sends a small answer to a peer without waiting.
-func (s *contentService) reply(to int, msg any) {
+func (s *Service) reply(to int, msg any) {
 	if err := s.send(s.ctx, to, encodeContentMsg(msg), time.Now().Add(time.Second)); err != nil {
 		s.log.Debug("content reply dropped", "to", to, "err", err)
 	}
@@ -308,7 +308,7 @@ func (s *contentService) reply(to int, msg any) {
 
 // commitSession checks a finished upload against its manifest, moves it
 // into place and signs the availability statement.
-func (s *contentService) commitSession(ss *recvSession, m *uploadCommit) *uploadResult {
+func (s *Service) commitSession(ss *recvSession, m *uploadCommit) *uploadResult {
 	defer s.closeSession(ss)
 	fail := func(err error) *uploadResult {
 		s.log.Warn("upload not stored", "from", ss.key.from, "upload", fmt.Sprintf("%016x", ss.key.id), "err", err)
@@ -331,19 +331,19 @@ func (s *contentService) commitSession(ss *recvSession, m *uploadCommit) *upload
 
 // storeSession checks, stores and signs; the uploader's own session goes
 // through it too.
-func (s *contentService) storeSession(ss *recvSession, id cid.Cid, m *erasure.Manifest, pushed uint32) ([]byte, error) {
+func (s *Service) storeSession(ss *recvSession, id cid.Cid, m *erasure.Manifest, pushed uint32) ([]byte, error) {
 	if c, _, err := s.claim(id); err == nil && c.ManifestDigest != m.Digest() {
 		return nil, fmt.Errorf("%w: %s is registered with another manifest (k=%d n=%d)", ErrContentParams, id, c.K, c.N)
 	}
-	if err := ss.check(m, pushed, !s.n.opts.NoSync); err != nil {
+	if err := ss.check(m, pushed, !s.cfg.NoSync); err != nil {
 		return nil, err
 	}
 	if err := s.store.finalize(id, m, ss.dir, ss.shards); err != nil {
 		return nil, err
 	}
-	stmt := AvailabilityStatement(s.n.opts.ChainID, s.n.opts.Epoch, id, m.ContentSize(), m.Params().DataShards, m.Params().TotalShards(), m.Digest())
+	stmt := AvailabilityStatement(s.cfg.ChainID, s.cfg.Epoch, id, m.ContentSize(), m.Params().DataShards, m.Params().TotalShards(), m.Digest())
 	s.log.Debug("stored", "cid", id.String(), "from", ss.key.from, "shards", ss.shards, "size", m.ContentSize())
-	return s.n.opts.BLSKey.Sign(stmt), nil
+	return s.cfg.BLSKey.Sign(stmt), nil
 }
 
 func truncate(s string, n int) string {
@@ -355,7 +355,7 @@ func truncate(s string, n int) string {
 
 // runJanitor drops upload sessions idle for longer than
 // UploadIdleTimeout.
-func (s *contentService) runJanitor() {
+func (s *Service) runJanitor() {
 	t := time.NewTicker(min(s.opts.UploadIdleTimeout/4+time.Millisecond, 10*time.Second))
 	defer t.Stop()
 	for {
@@ -382,7 +382,7 @@ func (s *contentService) runJanitor() {
 }
 
 // handleServeFrame runs on a peer's request lane.
-func (s *contentService) handleServeFrame(from int, f []byte) {
+func (s *Service) handleServeFrame(from int, f []byte) {
 	msg, err := decodeContentFrame(f)
 	if err != nil {
 		s.drop("malformed", from, f)
@@ -403,14 +403,14 @@ func (s *contentService) handleServeFrame(from int, f []byte) {
 	}
 }
 
-func (s *contentService) respond(to int, id uint64, status uint8, body []byte) {
+func (s *Service) respond(to int, id uint64, status uint8, body []byte) {
 	r := &fetchResponse{ID: id, Status: status, Body: body}
 	if err := s.send(s.ctx, to, r.encode(), time.Now().Add(s.opts.FetchTimeout/2)); err != nil {
 		s.log.Debug("content response dropped", "to", to, "err", err)
 	}
 }
 
-func (s *contentService) serveShard(from int, r *shardRequest) {
+func (s *Service) serveShard(from int, r *shardRequest) {
 	id, _ := parseCIDBytes(r.CID) // checked by the decoder
 	h, err := s.store.holding(id)
 	if err != nil {
@@ -441,7 +441,7 @@ func (s *contentService) serveShard(from int, r *shardRequest) {
 	s.m.shardsServed.Inc()
 }
 
-func (s *contentService) serveManifest(from int, r *manifestRequest) {
+func (s *Service) serveManifest(from int, r *manifestRequest) {
 	id, _ := parseCIDBytes(r.CID)
 	if _, err := s.store.holding(id); err != nil {
 		s.respond(from, r.ID, statusNotFound, nil)

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"context"
@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/dagd/dagd/engine/store"
-
 	"golang.org/x/sync/semaphore"
 
 	"github.com/dagd/dagd/crypto"
@@ -23,6 +21,7 @@ import (
 	"github.com/dagd/dagd/erasure"
 	"github.com/dagd/dagd/heal"
 	"github.com/dagd/dagd/netquic"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Errors of the content service.
@@ -38,17 +37,22 @@ var (
 	// ErrContentParams: coding parameters a put asked for that this
 	// network cannot use.
 	ErrContentParams = contentpay.ErrParams
+	// ErrStopped: the service is closing or closed.
+	ErrStopped = errors.New("content: node stopped")
 )
 
-// contentService is a node's content-addressed storage: the uploader side
+// maxFrameSize is the largest frame the transport carries.
+const maxFrameSize = dag.MaxMessageSize
+
+// Service is a node's content-addressed storage: the uploader side
 // of puts (content_put.go), the holder side of uploads (content_recv.go),
 // retrieval (content_get.go), the audit and repair loop (content_heal.go),
 // the registration in the ledger and the local registry
-// (content_ledger.go, content_registry.go) and the HTTP endpoints
-// (content_api.go). It runs beside the consensus event loop, never inside
-// it: content frames are routed to it by Node.receive before the consensus
-// decoder sees them, and the QUIC transport carries them on its bulk
-// stream.
+// (content_ledger.go, content_registry.go); the HTTP endpoints are the
+// engine's. It runs beside the consensus event loop, never inside it:
+// content frames are routed to it (Deliver) by the node's receive path
+// before the consensus decoder sees them, and the QUIC transport carries
+// them on its bulk stream.
 //
 // Where shards live (contentStore, bench/storage.md): shard bodies are
 // large immutable blobs, kept in files (one per object and shard index)
@@ -58,9 +62,11 @@ var (
 // restart. Pebble would write each shard several times (WAL, memtable,
 // sstables, compactions) in the database whose synced writes carry the
 // consensus records; files write at 2-3x its rate.
-type contentService struct {
-	n     *Node
-	opts  ContentOptions
+type Service struct {
+	cfg   Config
+	comm  Committee
+	clock Clock
+	opts  Options
 	log   *slog.Logger
 	self  int
 	v     int
@@ -93,7 +99,7 @@ type contentService struct {
 	putSem, getSem *semaphore.Weighted
 
 	// quota: stored bytes of the paid puts running, per payer
-	// (ContentOptions.MaxAccountUploadBytes); an entry per running put at
+	// (Options.MaxAccountUploadBytes); an entry per running put at
 	// most.
 	quotaMu sync.Mutex
 	quota   map[crypto.AccountPublicKey]int64
@@ -166,24 +172,38 @@ type waiter struct {
 	ch   chan []byte
 }
 
-func newContentService(n *Node, db *store.Store) (*contentService, error) {
-	o := n.opts.Content
-	v := len(n.opts.Committee)
+// New opens the service's shard store and builds the service; Start
+// launches it. cfg.Options must have their defaults (EnsureDefaults) and
+// be valid; a nil Logger discards, a nil Registerer is a registry of the
+// service's own.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Committee == nil || cfg.Sender == nil || cfg.Submitter == nil || cfg.Clock == nil || cfg.BLSKey == nil {
+		return nil, errors.New("content: Config needs a Store, Committee, Sender, Submitter, Clock and BLSKey")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Registerer == nil {
+		cfg.Registerer = prometheus.NewRegistry()
+	}
+	o := cfg.Options
+	v := cfg.Committee.Size()
+	log := cfg.Logger.With("component", "content")
 	dec, err := erasure.NewDecoder(&erasure.Options{Concurrency: o.Concurrency})
 	if err != nil {
-		return nil, fmt.Errorf("engine: content: %w", err)
+		return nil, fmt.Errorf("content: %w", err)
 	}
 	dir := o.Dir
 	if dir == "" {
-		dir = filepath.Join(n.opts.DataDir, "content")
+		dir = filepath.Join(cfg.DataDir, "content")
 	}
-	st, err := openContentStore(db, dir, n.opts.NoSync, n.opts.Clock, n.log.With("component", "content"))
+	st, err := openContentStore(cfg.Store, dir, cfg.NoSync, cfg.Clock, log)
 	if err != nil {
 		return nil, err
 	}
-	s := &contentService{
-		n: n, opts: o, log: n.log.With("component", "content"), self: int(n.self), v: v, store: st,
-		m: newContentMetrics(n.m.reg), dec: dec,
+	s := &Service{
+		cfg: cfg, comm: cfg.Committee, clock: cfg.Clock, opts: o, log: log, self: cfg.Self, v: v, store: st,
+		m: newContentMetrics(cfg.Registerer), dec: dec,
 		waiters: make(map[uint64]*waiter), uploads: make(map[uint64]*upload), sessions: make(map[sessionKey]*recvSession),
 		scores: heal.NewScores(v),
 		quota:  map[crypto.AccountPublicKey]int64{},
@@ -207,9 +227,9 @@ func newContentService(n *Node, db *store.Store) (*contentService, error) {
 	return s, nil
 }
 
-// start launches the service's goroutines; they end when ctx ends or the
+// Start launches the service's goroutines; they end when ctx ends or the
 // service closes.
-func (s *contentService) start(ctx context.Context) {
+func (s *Service) Start(ctx context.Context) {
 	s.life.Lock()
 	defer s.life.Unlock()
 	if s.closed || s.started {
@@ -232,18 +252,18 @@ func (s *contentService) start(ctx context.Context) {
 	s.wg.Go(s.runHeal)
 	s.wg.Go(s.runRegistrar)
 	switch {
-	case s.n.exec == nil:
+	case s.state() == nil:
 		s.log.Warn("content: this node does not execute transactions; it registers and audits content from its local registry only")
-	case s.n.opts.AccountKey == nil:
+	case s.cfg.AccountKey == nil:
 		s.log.Warn("content: no account key; content put through this node stays in the local registry (other nodes' registrations in the ledger are audited)")
 	default:
-		s.log.Info("content: registrations go to the ledger", "account", s.n.opts.AccountKey.Public().String())
+		s.log.Info("content: registrations go to the ledger", "account", s.cfg.AccountKey.Public().String())
 	}
 }
 
-// close stops the service and waits for everything it runs, including
+// Close stops the service and waits for everything it runs, including
 // API requests in flight (they see their context cancelled).
-func (s *contentService) close() {
+func (s *Service) Close() {
 	s.life.Lock()
 	s.closed = true
 	s.life.Unlock()
@@ -261,7 +281,7 @@ func (s *contentService) close() {
 // end before the store closes. It returns a context that ends with ctx or
 // with the service, and the function to call when done; ok is false when
 // the service is closing.
-func (s *contentService) enter(ctx context.Context) (context.Context, func(), bool) {
+func (s *Service) enter(ctx context.Context) (context.Context, func(), bool) {
 	s.life.Lock()
 	defer s.life.Unlock()
 	if s.closed {
@@ -277,10 +297,10 @@ func (s *contentService) enter(ctx context.Context) (context.Context, func(), bo
 	}, true
 }
 
-// deliver takes a content frame from the receive goroutine. It never
+// Deliver takes a content frame from the receive goroutine. It never
 // blocks: replies go to their waiters, other frames to the peer's lanes,
 // and a frame that does not fit is dropped.
-func (s *contentService) deliver(from dag.ValidatorID, f []byte) {
+func (s *Service) Deliver(from dag.ValidatorID, f []byte) {
 	p := int(from)
 	if p < 0 || p >= len(s.lanes) || p == s.self {
 		return
@@ -317,7 +337,7 @@ func (s *contentService) deliver(from dag.ValidatorID, f []byte) {
 	}
 }
 
-func (s *contentService) drop(reason string, from int, f []byte) {
+func (s *Service) drop(reason string, from int, f []byte) {
 	s.m.framesDropped.WithLabelValues(reason).Inc()
 	kind := "empty"
 	if len(f) > 0 {
@@ -326,7 +346,7 @@ func (s *contentService) drop(reason string, from int, f []byte) {
 	s.log.Debug("content frame dropped", "from", from, "kind", kind, "bytes", len(f), "reason", reason)
 }
 
-func (s *contentService) runUploadLane(l *contentLane) {
+func (s *Service) runUploadLane(l *contentLane) {
 	for {
 		select {
 		case f := <-l.upload:
@@ -338,7 +358,7 @@ func (s *contentService) runUploadLane(l *contentLane) {
 	}
 }
 
-func (s *contentService) runServeLane(l *contentLane) {
+func (s *Service) runServeLane(l *contentLane) {
 	for {
 		select {
 		case f := <-l.serve:
@@ -351,7 +371,7 @@ func (s *contentService) runServeLane(l *contentLane) {
 
 // dispatchReply hands an acknowledgement, an upload result or a fetch
 // response to whoever waits for it, if it came from the peer asked.
-func (s *contentService) dispatchReply(from int, f []byte) {
+func (s *Service) dispatchReply(from int, f []byte) {
 	if len(f) < 9 {
 		s.drop("malformed", from, f)
 		return
@@ -395,18 +415,18 @@ func (s *contentService) dispatchReply(from int, f []byte) {
 
 // isQueueFull reports a transport refusal that waiting may cure.
 func isQueueFull(err error) bool {
-	return errors.Is(err, netquic.ErrQueueFull) || errors.Is(err, ErrPeerQueueFull)
+	return errors.Is(err, netquic.ErrQueueFull)
 }
 
 // send hands a frame to the transport. When the peer's queue is full it
 // tries again, backing off, until deadline (zero: do not wait) or ctx ends.
-func (s *contentService) send(ctx context.Context, to int, frame []byte, deadline time.Time) error {
+func (s *Service) send(ctx context.Context, to int, frame []byte, deadline time.Time) error {
 	wait := time.Millisecond
 	for {
-		err := s.n.tr.Send(dag.ValidatorID(to), frame)
+		err := s.cfg.Sender.Send(dag.ValidatorID(to), frame)
 		if err == nil || !isQueueFull(err) || deadline.IsZero() || time.Now().After(deadline) {
 			if err != nil {
-				return fmt.Errorf("engine: send %s to %d: %w", contentKindName(frame[0]), to, err)
+				return fmt.Errorf("content: send %s to %d: %w", contentKindName(frame[0]), to, err)
 			}
 			return nil
 		}
@@ -423,12 +443,12 @@ func (s *contentService) send(ctx context.Context, to int, frame []byte, deadlin
 
 // request sends a request frame with id to a peer and waits for its fetch
 // response, at most FetchTimeout.
-func (s *contentService) request(ctx context.Context, to int, id uint64, frame []byte) (*fetchResponse, error) {
+func (s *Service) request(ctx context.Context, to int, id uint64, frame []byte) (*fetchResponse, error) {
 	if to < 0 || to >= len(s.slots) || to == s.self {
-		return nil, fmt.Errorf("engine: no peer %d to ask", to)
+		return nil, fmt.Errorf("content: no peer %d to ask", to)
 	}
 	if !s.isConnected(to) {
-		return nil, fmt.Errorf("engine: validator %d is not connected", to)
+		return nil, fmt.Errorf("content: validator %d is not connected", to)
 	}
 	if err := s.slots[to].Acquire(ctx, 1); err != nil {
 		return nil, context.Cause(ctx)
@@ -453,30 +473,30 @@ func (s *contentService) request(ctx context.Context, to int, id uint64, frame [
 	case f := <-w.ch:
 		msg, err := decodeContentFrame(f)
 		if err != nil {
-			return nil, fmt.Errorf("engine: response of validator %d: %w", to, err)
+			return nil, fmt.Errorf("content: response of validator %d: %w", to, err)
 		}
 		return msg.(*fetchResponse), nil
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	case <-t.C:
-		return nil, fmt.Errorf("engine: validator %d did not answer within %v", to, s.opts.FetchTimeout)
+		return nil, fmt.Errorf("content: validator %d did not answer within %v", to, s.opts.FetchTimeout)
 	}
 }
 
-func (s *contentService) nextRequestID() uint64 { return s.reqSeq.Add(1) }
+func (s *Service) nextRequestID() uint64 { return s.reqSeq.Add(1) }
 
 // connected returns the peers the transport reaches now.
-func (s *contentService) connected() map[int]bool {
+func (s *Service) connected() map[int]bool {
 	out := make(map[int]bool)
-	for _, p := range s.n.tr.Connected() {
+	for _, p := range s.cfg.Sender.Connected() {
 		out[int(p)] = true
 	}
 	return out
 }
 
 // isConnected reports whether the transport reaches peer v now.
-func (s *contentService) isConnected(v int) bool {
-	for _, p := range s.n.tr.Connected() {
+func (s *Service) isConnected(v int) bool {
+	for _, p := range s.cfg.Sender.Connected() {
 		if int(p) == v {
 			return true
 		}
@@ -488,13 +508,13 @@ func (s *contentService) isConnected(v int) bool {
 // options', or f+1 and the committee size (at least 2), where f is the
 // largest number of validators whose stake stays below the validity
 // threshold (a third).
-func (s *contentService) defaultShards() (k, n int) {
+func (s *Service) defaultShards() (k, n int) {
 	k, n = s.opts.DataShards, s.opts.TotalShards
 	if n == 0 {
 		n = max(s.v, 2, k+1)
 	}
 	if k == 0 {
-		c := s.n.bls
+		c := s.comm
 		stakes := make([]uint64, s.v)
 		for i := range stakes {
 			stakes[i] = c.Stake(i)
@@ -516,10 +536,10 @@ func (s *contentService) defaultShards() (k, n int) {
 
 // holderStake returns the stake of the validators that hold shards of an
 // object with n shards.
-func (s *contentService) holderStake(n int) uint64 {
+func (s *Service) holderStake(n int) uint64 {
 	var st uint64
 	for _, i := range heal.Holders(n, s.v) {
-		st += s.n.bls.Stake(i)
+		st += s.comm.Stake(i)
 	}
 	return st
 }
@@ -529,13 +549,13 @@ func (s *contentService) holderStake(n int) uint64 {
 // contracts.MaxShardsPerValidator shards per validator of the committee
 // (the bounds the ledger registers under, contentpay.CheckShards). Errors
 // wrap ErrContentParams.
-func (s *contentService) checkShardBounds(p erasure.Params) error {
+func (s *Service) checkShardBounds(p erasure.Params) error {
 	return contentpay.CheckShards(p.DataShards, p.TotalShards(), s.v)
 }
 
 // maxChunksFor bounds the chunks of an object with n shards: the
 // manifest must fit in one frame, and the options bound the size.
-func (s *contentService) maxChunksFor(p erasure.Params) int {
+func (s *Service) maxChunksFor(p erasure.Params) int {
 	perChunk := erasure.HashSize * (p.TotalShards() + 1)
 	byFrame := (maxFrameSize - 1024) / perChunk
 	bySize := int((s.opts.MaxContentSize + int64(p.ChunkSize) - 1) / int64(p.ChunkSize))
@@ -543,19 +563,19 @@ func (s *contentService) maxChunksFor(p erasure.Params) int {
 }
 
 // scoreBad and scoreGood record what a holder served.
-func (s *contentService) scoreBad(v int) {
+func (s *Service) scoreBad(v int) {
 	s.scoreMu.Lock()
 	s.scores.Bad(v)
 	s.scoreMu.Unlock()
 }
 
-func (s *contentService) scoreGood(v int) {
+func (s *Service) scoreGood(v int) {
 	s.scoreMu.Lock()
 	s.scores.Good(v)
 	s.scoreMu.Unlock()
 }
 
-func (s *contentService) scoreGoodN(v, n int) {
+func (s *Service) scoreGoodN(v, n int) {
 	s.scoreMu.Lock()
 	for range min(n, 4*heal.Penalty) {
 		s.scores.Good(v)
@@ -563,7 +583,7 @@ func (s *contentService) scoreGoodN(v, n int) {
 	s.scoreMu.Unlock()
 }
 
-func (s *contentService) suspect(v int) bool {
+func (s *Service) suspect(v int) bool {
 	s.scoreMu.Lock()
 	defer s.scoreMu.Unlock()
 	return s.scores.Suspect(v)

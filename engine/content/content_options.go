@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"errors"
@@ -7,24 +7,25 @@ import (
 	"time"
 
 	"github.com/dagd/dagd/contracts"
+	"github.com/dagd/dagd/dag"
 	"github.com/dagd/dagd/erasure"
 )
 
-// Limits of ContentOptions.
+// Limits of Options.
 const (
-	// MinAuditInterval and MaxAuditInterval bound ContentOptions.AuditInterval.
+	// MinAuditInterval and MaxAuditInterval bound Options.AuditInterval.
 	MinAuditInterval = 10 * time.Millisecond
 	MaxAuditInterval = 24 * time.Hour
-	// maxContentChunkSize bounds ContentOptions.ChunkSize so that a shard
+	// maxContentChunkSize bounds Options.ChunkSize so that a shard
 	// (ChunkSize/k, at most ChunkSize) fits in one frame.
 	maxContentChunkSize = 16 << 20
 )
 
-// ContentOptions configure a node's content-addressed storage: how it codes
+// Options configure a node's content-addressed storage: how it codes
 // the content put through it, how it moves shards, and how it audits and
 // repairs what it holds. Zero values mean defaults; Options.EnsureDefaults
 // fills them.
-type ContentOptions struct {
+type Options struct {
 	// Dir holds the shard files (content/objects, content/staging).
 	// Default "": DataDir/content. What the node holds is recorded in its
 	// pebble (DataDir), so Dir must stay with its DataDir.
@@ -116,8 +117,8 @@ type ContentOptions struct {
 	UncertifiedTTL time.Duration `toml:"uncertified_ttl"`
 }
 
-// ensureDefaults fills the zero fields of o.
-func (o *ContentOptions) ensureDefaults() {
+// EnsureDefaults fills the zero fields of o.
+func (o *Options) EnsureDefaults() {
 	def := func(p *time.Duration, d time.Duration) {
 		if *p <= 0 {
 			*p = d
@@ -170,58 +171,71 @@ func (o *ContentOptions) ensureDefaults() {
 	def(&o.UploadBodyGrace, 30*time.Second)
 }
 
-// validateSettings reports the settings (the fields with a toml tag)
+// ValidateSettings reports the settings (the fields with a toml tag)
 // that cannot work, as *dag.OptionErrors whose fields start with prefix.
 // Zero is refused where it cannot work; it is allowed for DataShards,
 // TotalShards (the committee's) and Concurrency (the CPUs').
-func (o *ContentOptions) validateSettings(prefix string) []error {
-	c := &settingErrors{prefix: prefix}
+func (o *Options) ValidateSettings(prefix string) []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
+	}
+	positive := func(field string, v int64) {
+		if v <= 0 {
+			bad(field, "%d: must be positive", v)
+		}
+	}
+	atLeast := func(field string, d, least time.Duration) {
+		if d < least {
+			bad(field, "%s: must be at least %s", d, least)
+		}
+	}
 	if o.ChunkSize < erasure.MinChunkSize || o.ChunkSize > maxContentChunkSize {
-		c.bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
+		bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
 	}
 	for _, s := range []struct {
 		field string
 		v     int
 	}{{"DataShards", o.DataShards}, {"TotalShards", o.TotalShards}} {
 		if s.v < 0 || s.v > erasure.MaxShards {
-			c.bad(s.field, "%d: want 0 (the committee's) or 1..%d", s.v, erasure.MaxShards)
+			bad(s.field, "%d: want 0 (the committee's) or 1..%d", s.v, erasure.MaxShards)
 		}
 	}
 	if o.DataShards > 0 && o.TotalShards > 0 && o.DataShards >= o.TotalShards {
-		c.bad("DataShards", "%d: must be below TotalShards (%d)", o.DataShards, o.TotalShards)
+		bad("DataShards", "%d: must be below TotalShards (%d)", o.DataShards, o.TotalShards)
 	}
-	c.positive("MaxContentSize", o.MaxContentSize)
+	positive("MaxContentSize", o.MaxContentSize)
 	if o.Concurrency < 0 || o.Concurrency > erasure.MaxConcurrency {
-		c.bad("Concurrency", "%d: want 0 (the CPUs) or 1..%d", o.Concurrency, erasure.MaxConcurrency)
+		bad("Concurrency", "%d: want 0 (the CPUs) or 1..%d", o.Concurrency, erasure.MaxConcurrency)
 	}
 	if o.ChunkSize > 0 {
 		frame := int64(o.ChunkSize + contentHeaderRoom)
 		if o.UploadWindow < frame {
-			c.bad("UploadWindow", "%d is below one shard frame (%d)", o.UploadWindow, frame)
+			bad("UploadWindow", "%d is below one shard frame (%d)", o.UploadWindow, frame)
 		}
 		if o.FetchWindow < frame {
-			c.bad("FetchWindow", "%d is below one shard frame (%d)", o.FetchWindow, frame)
+			bad("FetchWindow", "%d is below one shard frame (%d)", o.FetchWindow, frame)
 		}
 	}
-	c.atLeast("FetchTimeout", o.FetchTimeout, time.Millisecond)
-	c.positive("MaxUploadsPerPeer", int64(o.MaxUploadsPerPeer))
-	c.positive("MaxConcurrentPuts", int64(o.MaxConcurrentPuts))
-	c.positive("MaxConcurrentGets", int64(o.MaxConcurrentGets))
+	atLeast("FetchTimeout", o.FetchTimeout, time.Millisecond)
+	positive("MaxUploadsPerPeer", int64(o.MaxUploadsPerPeer))
+	positive("MaxConcurrentPuts", int64(o.MaxConcurrentPuts))
+	positive("MaxConcurrentGets", int64(o.MaxConcurrentGets))
 	if o.AuditInterval < MinAuditInterval || o.AuditInterval > MaxAuditInterval {
-		c.bad("AuditInterval", "%s: must be in %s..%s", o.AuditInterval, MinAuditInterval, MaxAuditInterval)
+		bad("AuditInterval", "%s: must be in %s..%s", o.AuditInterval, MinAuditInterval, MaxAuditInterval)
 	}
-	c.positive("RepairConcurrency", int64(o.RepairConcurrency))
-	c.atLeast("UncertifiedTTL", o.UncertifiedTTL, time.Second)
-	c.atLeast("Retention", o.Retention, time.Millisecond)
-	c.positive("MaxAccountUploadBytes", o.MaxAccountUploadBytes)
-	c.positive("MinUploadRate", o.MinUploadRate)
-	c.positive("UploadBodyGrace", int64(o.UploadBodyGrace))
-	return c.errs
+	positive("RepairConcurrency", int64(o.RepairConcurrency))
+	atLeast("UncertifiedTTL", o.UncertifiedTTL, time.Second)
+	atLeast("Retention", o.Retention, time.Millisecond)
+	positive("MaxAccountUploadBytes", o.MaxAccountUploadBytes)
+	positive("MinUploadRate", o.MinUploadRate)
+	positive("UploadBodyGrace", int64(o.UploadBodyGrace))
+	return errs
 }
 
-// validate reports the options that are no settings (no toml tag) and
-// cannot work; call ensureDefaults first.
-func (o *ContentOptions) validate() error {
+// Validate reports the options that are no settings (no toml tag) and
+// cannot work; call EnsureDefaults first.
+func (o *Options) Validate() error {
 	var errs []error
 	if o.UploadIdleTimeout < 2*o.StallTimeout {
 		errs = append(errs, fmt.Errorf("upload idle timeout %v below twice the stall timeout %v", o.UploadIdleTimeout, o.StallTimeout))

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ import (
 //	manifest req.   0x49 | request u64 | cid len u8 | cid
 //	registry req.   0x4a | request u64 | after len u8 | after (cid bytes, may be empty) | limit u16
 //	fetch response  0x4b | request u64 | status u8 | body...
-//	register        0x4c | certificate (see ContentCertificate)
+//	register        0x4c | certificate (see Certificate)
 const (
 	kindUploadBegin     = 0x40
 	kindShardPush       = 0x41
@@ -70,11 +70,21 @@ const (
 )
 
 // errMalformedFrame is wrapped by every content frame decoding error.
-var errMalformedFrame = errors.New("engine: malformed content frame")
+var errMalformedFrame = errors.New("content: malformed content frame")
 
-// isContentFrame reports whether a frame is for the content service.
-func isContentFrame(f []byte) bool {
+// IsFrame reports whether a frame is for the content service.
+func IsFrame(f []byte) bool {
 	return len(f) > 0 && f[0] >= contentKindFirst && f[0] <= contentKindLast
+}
+
+// FrameKind names the kind of a content frame ("shard_push",
+// "fetch_response", "register"...; "unknown" for no content kind), as the
+// service's logs and metrics do.
+func FrameKind(f []byte) string {
+	if len(f) == 0 {
+		return "unknown"
+	}
+	return contentKindName(f[0])
 }
 
 func contentKindName(k byte) string {
@@ -397,7 +407,7 @@ func (m *registerMsg) encode() []byte { return append([]byte{kindRegister}, m.Ce
 // decodeContentFrame decodes any content frame into one of the message
 // types above. Byte slices in the result alias f.
 func decodeContentFrame(f []byte) (any, error) {
-	if !isContentFrame(f) {
+	if !IsFrame(f) {
 		return nil, fmt.Errorf("%w: not a content frame", errMalformedFrame)
 	}
 	r := &frameReader{p: f[1:]}

@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"context"
@@ -23,7 +23,7 @@ import (
 )
 
 // PutOptions choose the coding of one put. Zero fields take the node's
-// ContentOptions (and, there, the committee's defaults).
+// Options (and, there, the committee's defaults).
 type PutOptions struct {
 	// K is the number of shards that rebuild a chunk.
 	K int
@@ -35,7 +35,7 @@ type PutOptions struct {
 	// k and n replace K and N, and the node checks it before reading r,
 	// stores only the content it names, attaches the certificate and
 	// submits it. Without it, this node's account registers and pays for
-	// the content (for ContentOptions.Retention). The transaction's
+	// the content (for Options.Retention). The transaction's
 	// witness fields are overwritten.
 	Payment *contracts.Tx
 }
@@ -53,10 +53,10 @@ type PutResult struct {
 	// ManifestDigest is the BLAKE3 hash of the manifest.
 	ManifestDigest erasure.Hash
 	// Certificate is the availability certificate of the local registry.
-	Certificate *ContentCertificate
+	Certificate *Certificate
 	// Registration says how the ledger records the content: registered
 	// already, pending (this node submitted or will submit its
-	// RegisterContent transaction; ContentStat follows it), or not at all,
+	// RegisterContent transaction; client.ContentStat follows it), or not at all,
 	// and why (the certificate then stays in the local registry).
 	Registration *client.ContentRegistration
 	// Unconfirmed lists the holders that did not sign this put (down,
@@ -68,7 +68,7 @@ type PutResult struct {
 	AlreadyRegistered bool
 }
 
-// PutContent reads content from r (size bytes, or erasure.UnknownSize to
+// Put reads content from r (size bytes, or erasure.UnknownSize to
 // read until EOF), codes it, sends each holder its shards, collects their
 // signatures on the availability statement and registers the certificate.
 // Memory stays bounded whatever the size: the encoder holds a few chunks,
@@ -78,13 +78,13 @@ type PutResult struct {
 // or signing: the put fails, nothing is registered, and what holders
 // staged is dropped (or, once stored but never certified, deleted after
 // UncertifiedTTL).
-func (n *Node) PutContent(ctx context.Context, r io.Reader, size int64, o PutOptions) (*PutResult, error) {
-	return n.content.put(ctx, r, size, o)
+func (s *Service) Put(ctx context.Context, r io.Reader, size int64, o PutOptions) (*PutResult, error) {
+	return s.put(ctx, r, size, o)
 }
 
 // upload is the uploader's side of one put.
 type upload struct {
-	s         *contentService
+	s         *Service
 	id        uint64
 	params    erasure.Params
 	maxChunks int
@@ -127,7 +127,7 @@ func (p *upPeer) err() error {
 	return p.failed
 }
 
-func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o PutOptions) (*PutResult, error) {
+func (s *Service) put(ctx context.Context, r io.Reader, size int64, o PutOptions) (*PutResult, error) {
 	ctx, done, ok := s.enter(ctx)
 	if !ok {
 		return nil, ErrStopped
@@ -165,7 +165,7 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	if err := s.checkShardBounds(p); err != nil {
 		return nil, err
 	}
-	if st, q := s.holderStake(n), s.n.bls.QuorumStake(); st < q {
+	if st, q := s.holderStake(n), s.comm.QuorumStake(); st < q {
 		return nil, fmt.Errorf("%w: n=%d shards reach validators of stake %d, a certificate needs %d", ErrContentParams, n, st, q)
 	}
 	maxChunks := s.maxChunksFor(p)
@@ -182,7 +182,7 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 
 	var idb [8]byte
 	if _, err := cryptorand.Read(idb[:]); err != nil {
-		return nil, fmt.Errorf("engine: upload id: %w", err)
+		return nil, fmt.Errorf("content: upload id: %w", err)
 	}
 	u := &upload{s: s, id: binary.BigEndian.Uint64(idb[:]), params: p, maxChunks: maxChunks, pay: pay, peers: make(map[int]*upPeer),
 		results: make(map[int]*uploadResult), resultCh: make(chan struct{}, 1)}
@@ -210,7 +210,7 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 			u.local = ss
 			continue
 		}
-		up := &upPeer{v: h, stake: s.n.bls.Stake(h), signal: make(chan struct{}, 1)}
+		up := &upPeer{v: h, stake: s.comm.Stake(h), signal: make(chan struct{}, 1)}
 		u.peers[h] = up
 		if !connected[h] {
 			up.failed = errors.New("not connected")
@@ -234,7 +234,7 @@ func (s *contentService) put(ctx context.Context, r io.Reader, size int64, o Put
 	s.log.Debug("put: encoded and sent", "took", time.Since(encStart), "window_wait", u.waited, "own_writes", u.wrote, "sends", u.sent)
 	if err != nil {
 		u.abortAll()
-		return nil, fmt.Errorf("engine: put: %w", err)
+		return nil, fmt.Errorf("content: put: %w", err)
 	}
 	if pay != nil {
 		if err := pay.matches(id.Bytes(), man.ContentSize(), p.DataShards, p.TotalShards(), crypto.Digest(man.Digest())); err != nil {
@@ -363,7 +363,7 @@ func (u *upload) fail(p *upPeer, err error) {
 func (u *upload) checkQuorum() error {
 	var st uint64
 	if u.local != nil {
-		st += u.s.n.bls.Stake(u.s.self)
+		st += u.s.comm.Stake(u.s.self)
 	}
 	var out []string
 	for _, p := range u.peers {
@@ -373,7 +373,7 @@ func (u *upload) checkQuorum() error {
 		}
 		st += p.stake
 	}
-	if q := u.s.n.bls.QuorumStake(); st < q {
+	if q := u.s.comm.QuorumStake(); st < q {
 		sort.Strings(out)
 		return fmt.Errorf("%w: holders still reachable hold stake %d of the %d needed; lost: %s", ErrNoQuorum, st, q, strings.Join(out, ", "))
 	}
@@ -448,19 +448,19 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 		}
 		waiting[pr.v] = true
 	}
-	stmt := AvailabilityStatement(s.n.opts.ChainID, s.n.opts.Epoch, id, m.ContentSize(), p.DataShards, p.TotalShards(), m.Digest())
+	stmt := AvailabilityStatement(s.cfg.ChainID, s.cfg.Epoch, id, m.ContentSize(), p.DataShards, p.TotalShards(), m.Digest())
 	sigs := map[int][]byte{}
 	var stake uint64
 	if u.local != nil {
 		sig, err := s.storeSession(u.local, id, m, u.local.pushedCount())
 		if err != nil {
 			u.abortAll()
-			return nil, fmt.Errorf("engine: put: own shards: %w", err)
+			return nil, fmt.Errorf("content: put: own shards: %w", err)
 		}
 		sigs[s.self] = sig
-		stake += s.n.bls.Stake(s.self)
+		stake += s.comm.Stake(s.self)
 	}
-	quorum := s.n.bls.QuorumStake()
+	quorum := s.comm.QuorumStake()
 	const grace = time.Second
 	for len(waiting) > 0 {
 		u.mu.Lock()
@@ -473,13 +473,13 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 			if r.Status != statusOK {
 				continue
 			}
-			if err := s.n.bls.Verify(v, stmt, r.Signature); err != nil {
+			if err := s.comm.Verify(v, stmt, r.Signature); err != nil {
 				s.log.Warn("holder's signature does not verify", "holder", v, "cid", id.String(), "err", err)
 				s.scoreBad(v)
 				continue
 			}
 			sigs[v] = r.Signature
-			stake += s.n.bls.Stake(v)
+			stake += s.comm.Stake(v)
 		}
 		u.mu.Unlock()
 		if len(waiting) == 0 {
@@ -531,12 +531,12 @@ func (u *upload) commit(ctx context.Context, id cid.Cid, m *erasure.Manifest) (*
 	}
 	agg, err := crypto.AggregateBLSSignatures(list)
 	if err != nil {
-		return nil, fmt.Errorf("engine: put: aggregate: %w", err)
+		return nil, fmt.Errorf("content: put: aggregate: %w", err)
 	}
-	cert := &ContentCertificate{ContentClaim: ContentClaim{CID: id, Size: m.ContentSize(), K: p.DataShards, N: p.TotalShards(), ManifestDigest: m.Digest()},
-		Epoch: s.n.opts.Epoch, Signers: signers, Signature: agg}
-	if err := cert.Verify(s.n.bls, s.n.opts.ChainID, s.n.opts.Epoch); err != nil {
-		return nil, fmt.Errorf("engine: put: own certificate: %w", err)
+	cert := &Certificate{Claim: Claim{CID: id, Size: m.ContentSize(), K: p.DataShards, N: p.TotalShards(), ManifestDigest: m.Digest()},
+		Epoch: s.cfg.Epoch, Signers: signers, Signature: agg}
+	if err := cert.Verify(s.comm, s.cfg.ChainID, s.cfg.Epoch); err != nil {
+		return nil, fmt.Errorf("content: put: own certificate: %w", err)
 	}
 	reg, fresh, err := s.store.putCertificate(cert)
 	if err != nil {

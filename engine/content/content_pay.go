@@ -1,4 +1,4 @@
-package engine
+package content
 
 import (
 	"bytes"
@@ -35,16 +35,16 @@ import (
 // ErrContentPayment is wrapped by every refusal of a put's payment: a
 // transaction that does not pay for the content it comes with, or that its
 // payer cannot pay.
-var ErrContentPayment = errors.New("engine: content payment refused")
+var ErrContentPayment = errors.New("content: payment refused")
 
 // ErrContentUnpaid: a put over the HTTP API without a payment, on a node
-// that does not pay for its clients' content (ContentOptions.OperatorPaysPuts).
-var ErrContentUnpaid = errors.New("engine: put without payment")
+// that does not pay for its clients' content (Options.OperatorPaysPuts).
+var ErrContentUnpaid = errors.New("content: put without payment")
 
 // payment is an authorized payer's transaction, holding its share of the
 // payer's quota until release.
 type payment struct {
-	s      *contentService
+	s      *Service
 	tx     *contracts.Tx
 	op     *contracts.RegisterContent
 	stored int64
@@ -54,16 +54,16 @@ type payment struct {
 // checks first, and reserves its stored bytes in the payer's quota. Errors
 // wrap ErrContentPayment, ErrContentParams, erasure.ErrTooLong or
 // ErrContentBusy (quota).
-func (s *contentService) authorize(tx *contracts.Tx, size int64) (*payment, error) {
+func (s *Service) authorize(tx *contracts.Tx, size int64) (*payment, error) {
 	op, ok := tx.Op.(*contracts.RegisterContent)
 	if !ok || tx.Op == nil {
 		return nil, fmt.Errorf("%w: the transaction is not a content registration", ErrContentPayment)
 	}
-	if tx.ChainID != s.n.opts.ChainID {
-		return nil, fmt.Errorf("%w: transaction for chain %q, this node's is %q", ErrContentPayment, tx.ChainID, s.n.opts.ChainID)
+	if tx.ChainID != s.cfg.ChainID {
+		return nil, fmt.Errorf("%w: transaction for chain %q, this node's is %q", ErrContentPayment, tx.ChainID, s.cfg.ChainID)
 	}
-	if op.Epoch != s.n.opts.Epoch {
-		return nil, fmt.Errorf("%w: registration for epoch %d, the committee's is %d", ErrContentPayment, op.Epoch, s.n.opts.Epoch)
+	if op.Epoch != s.cfg.Epoch {
+		return nil, fmt.Errorf("%w: registration for epoch %d, the committee's is %d", ErrContentPayment, op.Epoch, s.cfg.Epoch)
 	}
 	if size < 0 {
 		return nil, fmt.Errorf("%w: a paid put must declare its size (Content-Length)", ErrContentPayment)
@@ -80,8 +80,8 @@ func (s *contentService) authorize(tx *contracts.Tx, size int64) (*payment, erro
 	if now := uint64(time.Now().UnixMilli()); tx.Expiry < now {
 		return nil, fmt.Errorf("%w: the transaction expired at %d (now %d)", ErrContentPayment, tx.Expiry, now)
 	}
-	params := s.n.opts.Execution.Params
-	params.CommitteeEpoch = s.n.opts.Epoch
+	params := s.cfg.Params
+	params.CommitteeEpoch = s.cfg.Epoch
 	mod := contracts.NewModule(params)
 	p := mod.Params()
 	// The fee is checked on the transaction as it will be submitted: with
@@ -116,20 +116,20 @@ func (s *contentService) authorize(tx *contracts.Tx, size int64) (*payment, erro
 
 // canPay reads the payer's account in the executed state: it must exist,
 // hold the fee, and not have used the nonce.
-func (s *contentService) canPay(tx *contracts.Tx) error {
-	if s.n.exec == nil {
+func (s *Service) canPay(tx *contracts.Tx) error {
+	if s.state() == nil {
 		return fmt.Errorf("%w: this node does not execute transactions, so it cannot check a payment", ErrContentPayment)
 	}
-	v, found, err := s.n.exec.State().Get(contracts.AccountKey(tx.Sender))
+	v, found, err := s.state().Get(contracts.AccountKey(tx.Sender))
 	if err != nil {
-		return fmt.Errorf("engine: account %s: %w", tx.Sender, err)
+		return fmt.Errorf("content: account %s: %w", tx.Sender, err)
 	}
 	if !found {
 		return fmt.Errorf("%w: account %s does not exist in the ledger", ErrContentPayment, tx.Sender)
 	}
 	acct, err := contracts.DecodeAccount(v)
 	if err != nil {
-		return fmt.Errorf("engine: account %s: %w", tx.Sender, err)
+		return fmt.Errorf("content: account %s: %w", tx.Sender, err)
 	}
 	if acct.Balance < tx.Fee {
 		return fmt.Errorf("%w: account %s holds %d, the fee is %d", ErrContentPayment, tx.Sender, acct.Balance, tx.Fee)
@@ -162,8 +162,8 @@ func (p *payment) matches(id []byte, size uint64, k, n int, manifest crypto.Dige
 }
 
 // submitPaid attaches cert to the payer's transaction as its witness and
-// submits it, and records it so that ContentStat follows it.
-func (s *contentService) submitPaid(p *payment, cert *ContentCertificate) *client.ContentRegistration {
+// submits it, and records it so that client.ContentStat follows it.
+func (s *Service) submitPaid(p *payment, cert *Certificate) *client.ContentRegistration {
 	id := cert.CID
 	if rec, err := s.ledger.record(id); err == nil {
 		// Registered already: submitting would charge the payer for a
@@ -174,7 +174,7 @@ func (s *contentService) submitPaid(p *payment, cert *ContentCertificate) *clien
 	copy(p.op.Signature[:], cert.Signature)
 	tx := p.tx
 	dig := tx.Digest()
-	if _, err := s.n.Submit(s.ctx, [][]byte{tx.Encode()}); err != nil {
+	if _, err := s.cfg.Submitter.Submit(s.ctx, [][]byte{tx.Encode()}); err != nil {
 		why := fmt.Sprintf("the payer's tx %s was not accepted: %v", dig, err)
 		_ = s.ledger.putOwn(id.Bytes(), &regRec{State: regFailed, Tx: dig, Reason: why})
 		return &client.ContentRegistration{Reason: why}
@@ -186,18 +186,18 @@ func (s *contentService) submitPaid(p *payment, cert *ContentCertificate) *clien
 }
 
 // readReceipt reads a transaction's receipt from the executed state.
-func (s *contentService) readReceipt(tx crypto.Digest) (*shard.ReceiptRecord, bool, error) {
-	if s.n.exec == nil {
+func (s *Service) readReceipt(tx crypto.Digest) (*shard.ReceiptRecord, bool, error) {
+	if s.state() == nil {
 		return nil, false, nil
 	}
-	return shard.ReadReceipt(s.n.exec.State(), tx)
+	return shard.ReadReceipt(s.state(), tx)
 }
 
-// contentParams returns this node's ContentParams.
-func (s *contentService) contentParams() *client.ContentParams {
-	p := contracts.NewModule(s.n.opts.Execution.Params).Params()
+// Params returns this node's client.ContentParams.
+func (s *Service) Params() *client.ContentParams {
+	p := contracts.NewModule(s.cfg.Params).Params()
 	k, n := s.defaultShards()
-	return &client.ContentParams{ChainID: s.n.opts.ChainID, Epoch: s.n.opts.Epoch, CommitteeSize: s.v, ChunkSize: s.opts.ChunkSize,
+	return &client.ContentParams{ChainID: s.cfg.ChainID, Epoch: s.cfg.Epoch, CommitteeSize: s.v, ChunkSize: s.opts.ChunkSize,
 		K: k, N: n, MaxContentSize: s.opts.MaxContentSize, MinFee: p.MinFee, FeePerByte: p.FeePerByte,
 		ContentFee: p.ContentFee, ContentBytePrice: p.ContentBytePrice, ContentRetentionUnit: p.ContentRetentionUnit,
 		MaxContentRetention: p.MaxContentRetention}

@@ -1,8 +1,7 @@
-package engine
+package content
 
 import (
 	"bytes"
-	"crypto/ed25519"
 	"sync"
 	"testing"
 	"time"
@@ -14,17 +13,18 @@ import (
 // contentSeeds are valid encodings of every content frame kind, the
 // certificate and the statement; the fuzz targets start from them (and
 // from testdata/fuzz).
-func contentSeeds(tb testing.TB) (frames [][]byte, cert *ContentCertificate) {
+func contentSeeds(tb testing.TB) (frames [][]byte, cert *Certificate) {
 	tb.Helper()
 	id := erasure.RawCID([]byte("seed")) // any CID: the frames are not checked against a manifest here
-	claim := ContentClaim{CID: id, Size: 4, K: 2, N: 4, ManifestDigest: erasure.Sum([]byte("m"))}
-	key, _, err := DevnetKeys("dagd-devnet", 0)
+	claim := Claim{CID: id, Size: 4, K: 2, N: 4, ManifestDigest: erasure.Sum([]byte("m"))}
+	keys, _, err := testCommittee(4)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	key := keys[0]
 	signers := crypto.NewBitmap(4)
 	signers.Set(0)
-	cert = &ContentCertificate{ContentClaim: claim, Signers: signers, Signature: key.Sign(claim.Statement("dagd-devnet", 0))}
+	cert = &Certificate{Claim: claim, Signers: signers, Signature: key.Sign(claim.Statement("dagd-devnet", 0))}
 	msgs := []any{
 		&uploadBegin{ID: 1, ChunkSize: 1 << 20, K: 2, N: 4, MaxChunks: 200},
 		&shardPush{ID: 1, Chunk: 3, Shard: 1, Data: []byte("shard bytes")},
@@ -69,17 +69,8 @@ func FuzzContentFrame(f *testing.F) {
 }
 
 var fuzzCommittee = sync.OnceValues(func() (*crypto.BLSCommittee, error) {
-	var vals []Validator
-	for i := 0; i < 4; i++ {
-		b, n, err := DevnetKeys("dagd-devnet", i)
-		if err != nil {
-			return nil, err
-		}
-		vals = append(vals, Validator{BLSPublicKey: b.PublicKey().Bytes(), ProofOfPossession: b.ProofOfPossession(), Stake: 1,
-			NetworkKey: n.Public().(ed25519.PublicKey), Address: "x"})
-	}
-	c, _, err := BuildBLSCommittee(0, vals)
-	return c, err
+	_, comm, err := testCommittee(4)
+	return comm, err
 })
 
 // FuzzContentCertificate: certificates come from peers (register frames,
@@ -95,7 +86,7 @@ func FuzzContentCertificate(f *testing.F) {
 	f.Add(cert.Encode())
 	f.Add([]byte{1})
 	f.Fuzz(func(t *testing.T, p []byte) {
-		c, err := DecodeContentCertificate(p)
+		c, err := DecodeCertificate(p)
 		if err != nil {
 			return
 		}
