@@ -116,55 +116,73 @@ func (o *Options) EnsureDefaults() *Options {
 // fill defaults: a zero is refused wherever zero cannot work, so call
 // EnsureDefaults first unless the zeros are the caller's own choice.
 func (o *Options) Validate() error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &OptionError{Field: field, Err: fmt.Errorf(format, args...)})
-	}
-	atLeast := func(field string, v, least uint64) {
-		if v < least {
-			bad(field, "%d: must be at least %d", v, least)
-		}
-	}
-	positive := func(field string, v int) {
-		if v <= 0 {
-			bad(field, "%d: must be positive", v)
-		}
-	}
-	atLeast("GCDepth", o.GCDepth, 4)
-	atLeast("RetainRounds", o.RetainRounds, 1)
-	atLeast("MaxRoundsAhead", o.MaxRoundsAhead, 4)
+	c := &OptionChecker{}
+	c.AtLeast("GCDepth", o.GCDepth, 4)
+	c.AtLeast("RetainRounds", o.RetainRounds, 1)
+	c.AtLeast("MaxRoundsAhead", o.MaxRoundsAhead, 4)
 	for _, t := range []struct {
 		field string
 		v     Time
 	}{{"MaxHeaderDelay", o.MaxHeaderDelay}, {"LeaderTimeout", o.LeaderTimeout}, {"MaxBatchDelay", o.MaxBatchDelay},
 		{"ResendInterval", o.ResendInterval}, {"SyncInterval", o.SyncInterval}, {"MaxClockDrift", o.MaxClockDrift}} {
 		if t.v == 0 {
-			bad(t.field, "0ms: must be at least 1ms")
+			c.Bad(t.field, "0ms: must be at least 1ms")
 		}
 	}
 	if o.MinHeaderDelay > o.MaxHeaderDelay && o.MaxHeaderDelay > 0 {
-		bad("MinHeaderDelay", "%dms exceeds MaxHeaderDelay (%dms)", o.MinHeaderDelay, o.MaxHeaderDelay)
+		c.Bad("MinHeaderDelay", "%dms exceeds MaxHeaderDelay (%dms)", o.MinHeaderDelay, o.MaxHeaderDelay)
 	}
 	if o.BatchSize <= 0 || o.BatchSize > MaxBatchBytes/2 {
-		bad("BatchSize", "%d: must be in 1..%d", o.BatchSize, MaxBatchBytes/2)
+		c.Bad("BatchSize", "%d: must be in 1..%d", o.BatchSize, MaxBatchBytes/2)
 	}
 	if o.MaxHeaderBatches <= 0 || o.MaxHeaderBatches > MaxPayloadRefs {
-		bad("MaxHeaderBatches", "%d: must be in 1..%d", o.MaxHeaderBatches, MaxPayloadRefs)
+		c.Bad("MaxHeaderBatches", "%d: must be in 1..%d", o.MaxHeaderBatches, MaxPayloadRefs)
 	}
 	if o.MaxTxSize <= 0 || o.MaxTxSize > MaxTxSize {
-		bad("MaxTxSize", "%d: must be in 1..%d", o.MaxTxSize, MaxTxSize)
+		c.Bad("MaxTxSize", "%d: must be in 1..%d", o.MaxTxSize, MaxTxSize)
 	}
 	if o.SyncLimit == 0 || o.SyncLimit > MaxResponseCerts {
-		bad("SyncLimit", "%d: must be in 1..%d", o.SyncLimit, MaxResponseCerts)
+		c.Bad("SyncLimit", "%d: must be in 1..%d", o.SyncLimit, MaxResponseCerts)
 	}
-	positive("MaxPendingBatches", o.MaxPendingBatches)
-	positive("MaxPendingCerts", o.MaxPendingCerts)
-	positive("MaxUnreferencedBatches", o.MaxUnreferencedBatches)
-	positive("MaxUnreferencedBytes", o.MaxUnreferencedBytes)
-	if err := errors.Join(errs...); err != nil {
+	c.Positive("MaxPendingBatches", int64(o.MaxPendingBatches))
+	c.Positive("MaxPendingCerts", int64(o.MaxPendingCerts))
+	c.Positive("MaxUnreferencedBatches", int64(o.MaxUnreferencedBatches))
+	c.Positive("MaxUnreferencedBytes", int64(o.MaxUnreferencedBytes))
+	if err := errors.Join(c.Errs...); err != nil {
 		return fmt.Errorf("dag: invalid options: %w", err)
 	}
 	return nil
+}
+
+// OptionChecker collects the *OptionErrors of one options struct, each
+// field's name prefixed with Prefix ("Content." for the fields of
+// engine.Options.Content). Options structs of every layer validate with
+// it, so that every bad setting reads the same.
+type OptionChecker struct {
+	// Prefix is put before every field's name.
+	Prefix string
+	// Errs holds the errors found, in order.
+	Errs []error
+}
+
+// Bad records that field's value cannot work, for the reason format
+// gives.
+func (c *OptionChecker) Bad(field, format string, args ...any) {
+	c.Errs = append(c.Errs, &OptionError{Field: c.Prefix + field, Err: fmt.Errorf(format, args...)})
+}
+
+// Positive records field when v is not positive.
+func (c *OptionChecker) Positive(field string, v int64) {
+	if v <= 0 {
+		c.Bad(field, "%d: must be positive", v)
+	}
+}
+
+// AtLeast records field when v is below least.
+func (c *OptionChecker) AtLeast(field string, v, least uint64) {
+	if v < least {
+		c.Bad(field, "%d: must be at least %d", v, least)
+	}
 }
 
 // OptionError is a bad value of one field of an options struct. Field is

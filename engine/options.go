@@ -356,61 +356,45 @@ func (o *Options) Validate() error {
 // configuration file that sets one hears why (Validate calls it after
 // EnsureDefaults).
 func (o *Options) ValidateSettings() error {
-	c := &settingErrors{prefix: ""}
-	c.atLeast("TickInterval", o.TickInterval, time.Millisecond)
-	c.positive("SubmitQueue", int64(o.SubmitQueue))
-	c.positive("MaxRequestTxs", int64(o.MaxRequestTxs))
-	c.positive("MaxRequestBytes", o.MaxRequestBytes)
+	c := &dag.OptionChecker{}
+	atLeastMillisecond(c, "TickInterval", o.TickInterval)
+	c.Positive("SubmitQueue", int64(o.SubmitQueue))
+	c.Positive("MaxRequestTxs", int64(o.MaxRequestTxs))
+	c.Positive("MaxRequestBytes", o.MaxRequestBytes)
 	if o.MaxRequestBytes > 0 && o.MaxRequestBytes < int64(o.DAG.MaxTxSize) {
-		c.bad("MaxRequestBytes", "%d is below the largest transaction, DAG.MaxTxSize (%d)", o.MaxRequestBytes, o.DAG.MaxTxSize)
+		c.Bad("MaxRequestBytes", "%d is below the largest transaction, DAG.MaxTxSize (%d)", o.MaxRequestBytes, o.DAG.MaxTxSize)
 	}
-	c.positive("MaxInflightRequests", int64(o.MaxInflightRequests))
-	c.positive("InboxSize", int64(o.InboxSize))
+	c.Positive("MaxInflightRequests", int64(o.MaxInflightRequests))
+	c.Positive("InboxSize", int64(o.InboxSize))
 	if o.InboxBytes < maxFrameSize {
-		c.bad("InboxBytes", "%d is below the largest frame (%d bytes)", o.InboxBytes, maxFrameSize)
+		c.Bad("InboxBytes", "%d is below the largest frame (%d bytes)", o.InboxBytes, maxFrameSize)
 	}
-	c.positive("PeerBatchBytes", o.PeerBatchBytes)
-	c.positive("MaxEventsPerFlush", int64(o.MaxEventsPerFlush))
-	c.positive("CommitBuffer", int64(o.CommitBuffer))
-	c.atLeast("ReadyWindow", o.ReadyWindow, time.Millisecond)
-	c.positive("CacheSize", o.CacheSize)
+	c.Positive("PeerBatchBytes", o.PeerBatchBytes)
+	c.Positive("MaxEventsPerFlush", int64(o.MaxEventsPerFlush))
+	c.Positive("CommitBuffer", int64(o.CommitBuffer))
+	atLeastMillisecond(c, "ReadyWindow", o.ReadyWindow)
+	c.Positive("CacheSize", o.CacheSize)
 	if o.MemTableSize == 0 || o.MemTableSize > maxMemTableSize {
-		c.bad("MemTableSize", "%d: must be in 1..%d (pebble's limit)", o.MemTableSize, uint64(maxMemTableSize))
+		c.Bad("MemTableSize", "%d: must be in 1..%d (pebble's limit)", o.MemTableSize, uint64(maxMemTableSize))
 	}
-	c.positive("BatchSegmentSize", o.BatchSegmentSize)
+	c.Positive("BatchSegmentSize", o.BatchSegmentSize)
 	for _, e := range dag.OptionErrors(o.DAG.Validate()) {
-		c.errs = append(c.errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
+		c.Errs = append(c.Errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
 	}
-	c.errs = append(c.errs, o.Content.ValidateSettings("Content.")...)
-	c.errs = append(c.errs, o.API.Validate("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
-	c.positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
-	c.positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))
+	c.Errs = append(c.Errs, o.Content.ValidateSettings("Content.")...)
+	c.Errs = append(c.Errs, o.API.Validate("API.", o.MaxRequestBytes, o.MaxRequestTxs)...)
+	c.Positive("RPC.MaxCommitStreams", int64(o.RPC.MaxCommitStreams))
+	c.Positive("RPC.StreamChunkBytes", int64(o.RPC.StreamChunkBytes))
 	if o.Execution.AdmissionNonceWindow == 0 {
-		c.bad("Execution.AdmissionNonceWindow", "0: must be positive")
+		c.Bad("Execution.AdmissionNonceWindow", "0: must be positive")
 	}
-	return errors.Join(c.errs...)
+	return errors.Join(c.Errs...)
 }
 
-// settingErrors collects the *dag.OptionErrors of one options struct,
-// each named by prefix and its field.
-type settingErrors struct {
-	prefix string
-	errs   []error
-}
-
-func (c *settingErrors) bad(field, format string, args ...any) {
-	c.errs = append(c.errs, &dag.OptionError{Field: c.prefix + field, Err: fmt.Errorf(format, args...)})
-}
-
-func (c *settingErrors) positive(field string, v int64) {
-	if v <= 0 {
-		c.bad(field, "%d: must be positive", v)
-	}
-}
-
-func (c *settingErrors) atLeast(field string, d, least time.Duration) {
-	if d < least {
-		c.bad(field, "%s: must be at least %s", d, least)
+// atLeastMillisecond records field when d is below a millisecond.
+func atLeastMillisecond(c *dag.OptionChecker, field string, d time.Duration) {
+	if d < time.Millisecond {
+		c.Bad(field, "%s: must be at least %s", d, time.Millisecond)
 	}
 }
 

@@ -121,45 +121,37 @@ func submitFixedCost(maxTxs int) int64 { return 24 * int64(maxTxs) }
 // *dag.OptionErrors whose fields start with prefix; a submission of
 // maxRequestBytes and maxTxs must fit one client's share.
 func (o *APIOptions) Validate(prefix string, maxRequestBytes int64, maxTxs int) []error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
-	}
-	positive := func(field string, v int64) {
-		if v <= 0 {
-			bad(field, "%d: must be positive", v)
-		}
-	}
+	c := &dag.OptionChecker{Prefix: prefix}
 	for _, t := range []struct {
 		field string
 		d     time.Duration
 	}{{"ReadHeaderTimeout", o.ReadHeaderTimeout}, {"IdleTimeout", o.IdleTimeout}, {"RequestReadTimeout", o.RequestReadTimeout},
 		{"BodyIdleTimeout", o.BodyIdleTimeout}, {"WriteTimeout", o.WriteTimeout}} {
 		if t.d < time.Millisecond {
-			bad(t.field, "%s: must be at least 1ms", t.d)
+			c.Bad(t.field, "%s: must be at least 1ms", t.d)
 		}
 	}
-	positive("MaxConns", int64(o.MaxConns))
-	positive("MaxConnsPerIP", int64(o.MaxConnsPerIP))
+	c.Positive("MaxConns", int64(o.MaxConns))
+	c.Positive("MaxConnsPerIP", int64(o.MaxConnsPerIP))
 	if o.MaxConnsPerIP > o.MaxConns {
-		bad("MaxConnsPerIP", "%d exceeds MaxConns (%d)", o.MaxConnsPerIP, o.MaxConns)
+		c.Bad("MaxConnsPerIP", "%d exceeds MaxConns (%d)", o.MaxConnsPerIP, o.MaxConns)
 	}
-	positive("MaxSubmitBytes", o.MaxSubmitBytes)
-	positive("MaxSubmitBytesPerIP", o.MaxSubmitBytesPerIP)
+	c.Positive("MaxSubmitBytes", o.MaxSubmitBytes)
+	c.Positive("MaxSubmitBytesPerIP", o.MaxSubmitBytesPerIP)
 	if need := 2*maxRequestBytes + submitFixedCost(maxTxs); o.MaxSubmitBytesPerIP > 0 && o.MaxSubmitBytesPerIP < need {
-		bad("MaxSubmitBytesPerIP", "%d is below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need)
+		c.Bad("MaxSubmitBytesPerIP", "%d is below one compressed submission (2*MaxRequestBytes + 24*MaxRequestTxs = %d)", o.MaxSubmitBytesPerIP, need)
 	}
 	if o.MaxSubmitBytes < o.MaxSubmitBytesPerIP {
-		bad("MaxSubmitBytes", "%d is below MaxSubmitBytesPerIP (%d)", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP)
+		c.Bad("MaxSubmitBytes", "%d is below MaxSubmitBytesPerIP (%d)", o.MaxSubmitBytes, o.MaxSubmitBytesPerIP)
 	}
-	positive("MaxResponseBytes", int64(o.MaxResponseBytes))
-	positive("MaxReadBytes", o.MaxReadBytes)
+	c.Positive("MaxResponseBytes", int64(o.MaxResponseBytes))
+	c.Positive("MaxReadBytes", o.MaxReadBytes)
 	if o.MaxReadBytes < 3*int64(o.MaxResponseBytes) {
-		bad("MaxReadBytes", "%d is below three answers of MaxResponseBytes (3*%d)", o.MaxReadBytes, o.MaxResponseBytes)
+		c.Bad("MaxReadBytes", "%d is below three answers of MaxResponseBytes (3*%d)", o.MaxReadBytes, o.MaxResponseBytes)
 	}
-	positive("MaxStreamsPerIP", int64(o.MaxStreamsPerIP))
-	positive("MaxContentLookups", int64(o.MaxContentLookups))
-	return errs
+	c.Positive("MaxStreamsPerIP", int64(o.MaxStreamsPerIP))
+	c.Positive("MaxContentLookups", int64(o.MaxContentLookups))
+	return c.Errs
 }
 
 // apiLimits is the state behind APIOptions; built by New.

@@ -176,61 +176,53 @@ func (o *Options) EnsureDefaults() {
 // Zero is refused where it cannot work; it is allowed for DataShards,
 // TotalShards (the committee's) and Concurrency (the CPUs').
 func (o *Options) ValidateSettings(prefix string) []error {
-	var errs []error
-	bad := func(field, format string, args ...any) {
-		errs = append(errs, &dag.OptionError{Field: prefix + field, Err: fmt.Errorf(format, args...)})
-	}
-	positive := func(field string, v int64) {
-		if v <= 0 {
-			bad(field, "%d: must be positive", v)
-		}
-	}
+	c := &dag.OptionChecker{Prefix: prefix}
 	atLeast := func(field string, d, least time.Duration) {
 		if d < least {
-			bad(field, "%s: must be at least %s", d, least)
+			c.Bad(field, "%s: must be at least %s", d, least)
 		}
 	}
 	if o.ChunkSize < erasure.MinChunkSize || o.ChunkSize > maxContentChunkSize {
-		bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
+		c.Bad("ChunkSize", "%d: must be in %d..%d", o.ChunkSize, erasure.MinChunkSize, maxContentChunkSize)
 	}
 	for _, s := range []struct {
 		field string
 		v     int
 	}{{"DataShards", o.DataShards}, {"TotalShards", o.TotalShards}} {
 		if s.v < 0 || s.v > erasure.MaxShards {
-			bad(s.field, "%d: want 0 (the committee's) or 1..%d", s.v, erasure.MaxShards)
+			c.Bad(s.field, "%d: want 0 (the committee's) or 1..%d", s.v, erasure.MaxShards)
 		}
 	}
 	if o.DataShards > 0 && o.TotalShards > 0 && o.DataShards >= o.TotalShards {
-		bad("DataShards", "%d: must be below TotalShards (%d)", o.DataShards, o.TotalShards)
+		c.Bad("DataShards", "%d: must be below TotalShards (%d)", o.DataShards, o.TotalShards)
 	}
-	positive("MaxContentSize", o.MaxContentSize)
+	c.Positive("MaxContentSize", o.MaxContentSize)
 	if o.Concurrency < 0 || o.Concurrency > erasure.MaxConcurrency {
-		bad("Concurrency", "%d: want 0 (the CPUs) or 1..%d", o.Concurrency, erasure.MaxConcurrency)
+		c.Bad("Concurrency", "%d: want 0 (the CPUs) or 1..%d", o.Concurrency, erasure.MaxConcurrency)
 	}
 	if o.ChunkSize > 0 {
 		frame := int64(o.ChunkSize + contentHeaderRoom)
 		if o.UploadWindow < frame {
-			bad("UploadWindow", "%d is below one shard frame (%d)", o.UploadWindow, frame)
+			c.Bad("UploadWindow", "%d is below one shard frame (%d)", o.UploadWindow, frame)
 		}
 		if o.FetchWindow < frame {
-			bad("FetchWindow", "%d is below one shard frame (%d)", o.FetchWindow, frame)
+			c.Bad("FetchWindow", "%d is below one shard frame (%d)", o.FetchWindow, frame)
 		}
 	}
 	atLeast("FetchTimeout", o.FetchTimeout, time.Millisecond)
-	positive("MaxUploadsPerPeer", int64(o.MaxUploadsPerPeer))
-	positive("MaxConcurrentPuts", int64(o.MaxConcurrentPuts))
-	positive("MaxConcurrentGets", int64(o.MaxConcurrentGets))
+	c.Positive("MaxUploadsPerPeer", int64(o.MaxUploadsPerPeer))
+	c.Positive("MaxConcurrentPuts", int64(o.MaxConcurrentPuts))
+	c.Positive("MaxConcurrentGets", int64(o.MaxConcurrentGets))
 	if o.AuditInterval < MinAuditInterval || o.AuditInterval > MaxAuditInterval {
-		bad("AuditInterval", "%s: must be in %s..%s", o.AuditInterval, MinAuditInterval, MaxAuditInterval)
+		c.Bad("AuditInterval", "%s: must be in %s..%s", o.AuditInterval, MinAuditInterval, MaxAuditInterval)
 	}
-	positive("RepairConcurrency", int64(o.RepairConcurrency))
+	c.Positive("RepairConcurrency", int64(o.RepairConcurrency))
 	atLeast("UncertifiedTTL", o.UncertifiedTTL, time.Second)
 	atLeast("Retention", o.Retention, time.Millisecond)
-	positive("MaxAccountUploadBytes", o.MaxAccountUploadBytes)
-	positive("MinUploadRate", o.MinUploadRate)
-	positive("UploadBodyGrace", int64(o.UploadBodyGrace))
-	return errs
+	c.Positive("MaxAccountUploadBytes", o.MaxAccountUploadBytes)
+	c.Positive("MinUploadRate", o.MinUploadRate)
+	c.Positive("UploadBodyGrace", int64(o.UploadBodyGrace))
+	return c.Errs
 }
 
 // Validate reports the options that are no settings (no toml tag) and
