@@ -224,7 +224,7 @@ func TestAPIOverHTTP(t *testing.T) {
 	}
 	defer d.Close()
 	base := "http://" + d.Node(1).APIAddr()
-	sub := d.Node(1).Subscribe(SubscribeOptions{Transactions: TxOwn})
+	sub := d.Node(1).Subscribe(SubscribeOptions{Transactions: client.TxOwn})
 	defer sub.Close()
 
 	// Submit a pair over HTTP; if it has not committed after a few

@@ -5,50 +5,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/store"
 
 	"github.com/dagd/dagd/crypto"
 	"github.com/dagd/dagd/dag"
 )
-
-// TxMode says which committed transactions a commit carries.
-type TxMode uint8
-
-// Transaction modes of a subscription or an API request.
-const (
-	// TxNone carries batch digests, authors and counts, no transactions.
-	TxNone TxMode = iota
-	// TxOwn carries the transactions of the batches the node authored:
-	// those submitted to it. Cheap, and enough to follow one's own
-	// submissions.
-	TxOwn
-	// TxAll carries every committed transaction.
-	TxAll
-)
-
-// String names the mode as the API spells it.
-func (m TxMode) String() string {
-	switch m {
-	case TxOwn:
-		return "own"
-	case TxAll:
-		return "all"
-	}
-	return "none"
-}
-
-// ParseTxMode parses "none", "own" or "all" ("" is none).
-func ParseTxMode(s string) (TxMode, error) {
-	switch s {
-	case "", "none":
-		return TxNone, nil
-	case "own":
-		return TxOwn, nil
-	case "all":
-		return TxAll, nil
-	}
-	return TxNone, fmt.Errorf("engine: transaction mode %q: want none, own or all", s)
-}
 
 // Commit is one committed sub-DAG as a node delivers it, with its batches
 // in consensus order. A Commit is shared between subscribers: treat it as
@@ -72,7 +34,7 @@ type Commit struct {
 	// TxCount is the number of transactions committed.
 	TxCount int
 	// Batches lists the committed batches in order. Their Transactions
-	// are filled as the subscription's TxMode asks.
+	// are filled as the subscription's client.TxMode asks.
 	Batches []CommittedBatch
 	// SubDAG is the core's committed sub-DAG (certificates and headers).
 	SubDAG *dag.CommittedSubDAG
@@ -85,7 +47,7 @@ type CommittedBatch struct {
 	Digest  crypto.Digest
 	Author  dag.ValidatorID
 	TxCount int
-	// Transactions holds the batch's transactions when the TxMode asks
+	// Transactions holds the batch's transactions when the client.TxMode asks
 	// for them, nil otherwise.
 	Transactions [][]byte
 }
@@ -99,8 +61,8 @@ var ErrUnsubscribed = errors.New("engine: subscription closed")
 // SubscribeOptions configures a commit subscription.
 type SubscribeOptions struct {
 	// Transactions selects the transactions the commits carry. Default
-	// TxNone.
-	Transactions TxMode
+	// client.TxNone.
+	Transactions client.TxMode
 	// Buffer is how many commits may wait for the reader; when full, the
 	// subscription ends with ErrLagged rather than slow the node down.
 	// Default Options.CommitBuffer.
@@ -111,7 +73,7 @@ type SubscribeOptions struct {
 // the moment it was made until it ends (see Err).
 type Subscription struct {
 	node *Node
-	mode TxMode
+	mode client.TxMode
 	c    chan *Commit
 	err  error // guarded by node.subsMu; set when c is closed
 }
@@ -171,9 +133,9 @@ func (n *Node) subscriptionModes() modes {
 	for s := range n.subs {
 		n.subs[s] = true
 		switch s.mode {
-		case TxOwn:
+		case client.TxOwn:
 			m.own = true
-		case TxAll:
+		case client.TxAll:
 			m.all = true
 		}
 	}
@@ -191,17 +153,17 @@ func (n *Node) prepareCommit(sub *dag.CommittedSubDAG, fresh map[string][]byte, 
 	var built builtCommit
 	base := &Commit{Node: n.self, Seq: sub.Seq, Digest: sub.Digest, LeaderRound: sub.Leader.Round(), Leader: sub.Leader.Author(),
 		Timestamp: sub.Timestamp, Certificates: len(sub.Certificates), SubDAG: sub}
-	built[TxNone] = base
+	built[client.TxNone] = base
 	var own, all *Commit
 	if m.own {
 		c := *base
 		own = &c
-		built[TxOwn] = own
+		built[client.TxOwn] = own
 	}
 	if m.all {
 		c := *base
 		all = &c
-		built[TxAll] = all
+		built[client.TxAll] = all
 	}
 	for _, cert := range sub.Certificates {
 		for _, ref := range cert.Header.Payload {

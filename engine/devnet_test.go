@@ -36,7 +36,7 @@ type digestLog struct {
 	mu    sync.Mutex
 	bySeq map[uint64]crypto.Digest
 	max   map[dag.ValidatorID]uint64
-	txs   map[string]int // transaction -> times committed (TxOwn: once per tx)
+	txs   map[string]int // transaction -> times committed (client.TxOwn: once per tx)
 	bad   []string
 }
 
@@ -264,7 +264,7 @@ func TestDevnetCommits(t *testing.T) {
 	defer d.Close()
 	defer dumpOnFailure(t, d)()
 	log := newDigestLog(t)
-	log.follow(ctx, d.Subscribe(SubscribeOptions{Transactions: TxOwn}))
+	log.follow(ctx, d.Subscribe(SubscribeOptions{Transactions: client.TxOwn}))
 
 	const perNode, size = 500, 200
 	want := make(map[string]bool)
@@ -664,7 +664,7 @@ func TestShutdownLeavesNoGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := newDigestLog(t)
-	sub := d.Subscribe(SubscribeOptions{Transactions: TxAll})
+	sub := d.Subscribe(SubscribeOptions{Transactions: client.TxAll})
 	log.follow(ctx, sub)
 	submitAll(ctx, t, d, 0, [][]byte{[]byte("leak-check")})
 	testwait.Until(t, testTimeout, "a commit on every node", func() bool { return log.minSeq(4) >= 2 })

@@ -127,13 +127,13 @@ func FuzzCommitQuery(f *testing.F) {
 			return
 		}
 		if from, limit, cq, err := parseCommitRange(q); err == nil {
-			if from == 0 || limit < 1 || limit > client.MaxCommitsPerRequest || cq.prefix < 0 || cq.offset != 0 || cq.mode > txAll {
+			if from == 0 || limit < 1 || limit > client.MaxCommitsPerRequest || cq.prefix < 0 || cq.offset != 0 || cq.mode > client.TxAll {
 				t.Fatalf("accepted from %d limit %d %+v", from, limit, cq)
 			}
 		} else if err.Error() == "" {
 			t.Fatal("refusal without a message")
 		}
-		if cq, err := parseCommitQuery(q, true); err == nil && (cq.prefix < 0 || cq.offset < 0 || cq.mode > txAll) {
+		if cq, err := parseCommitQuery(q, true); err == nil && (cq.prefix < 0 || cq.offset < 0 || cq.mode > client.TxAll) {
 			t.Fatalf("accepted %+v", cq)
 		}
 	})

@@ -93,32 +93,9 @@ func (s *Server) handleStatus(w http.ResponseWriter, _ *http.Request) {
 	WriteJSON(w, http.StatusOK, s.b.Status())
 }
 
-// txMode is the txs= of a commit query: which transactions an answer
-// carries.
-type txMode uint8
-
-const (
-	txNone txMode = iota // none: digests, authors and counts only
-	txOwn                // own: those of the batches this node authored
-	txAll                // all: every committed transaction
-)
-
-// parseTxMode parses txs=: "none", "own" or "all" ("" is none).
-func parseTxMode(s string) (txMode, error) {
-	switch s {
-	case "", "none":
-		return txNone, nil
-	case "own":
-		return txOwn, nil
-	case "all":
-		return txAll, nil
-	}
-	return txNone, fmt.Errorf("apiserver: transaction mode %q: want none, own or all", s)
-}
-
 // commitQuery is the parsed query of the commit endpoints.
 type commitQuery struct {
-	mode   txMode
+	mode   client.TxMode
 	prefix int
 	// offset skips the first requested transactions (tx_offset).
 	offset int
@@ -129,7 +106,7 @@ type commitQuery struct {
 func parseCommitQuery(q url.Values, withOffset bool) (commitQuery, error) {
 	var cq commitQuery
 	var err error
-	if cq.mode, err = parseTxMode(q.Get("txs")); err != nil {
+	if cq.mode, err = client.ParseTxMode(q.Get("txs")); err != nil {
 		return cq, err
 	}
 	if s := q.Get("tx_prefix"); s != "" {
@@ -215,7 +192,7 @@ func (s *Server) commitInfo(seq uint64, q commitQuery, tw *txWindow) (*client.Co
 	}
 	idx, err := s.store.CommitIndex(seq)
 	if errors.Is(err, store.ErrNotFound) {
-		ci.Pruned = q.mode != txNone
+		ci.Pruned = q.mode != client.TxNone
 		return ci, nil
 	}
 	if err != nil {
@@ -223,13 +200,13 @@ func (s *Server) commitInfo(seq uint64, q commitQuery, tw *txWindow) (*client.Co
 	}
 	txs, batches := idx.TxCount(), len(idx.Batches)
 	ci.TxCount, ci.Batches = &txs, &batches
-	if q.mode == txNone {
+	if q.mode == client.TxNone {
 		return ci, nil
 	}
 	ci.TxOffset = q.offset
 	tw.skip = q.offset
 	for _, b := range idx.Batches {
-		if q.mode == txOwn && b.Author != s.opts.Self {
+		if q.mode == client.TxOwn && b.Author != s.opts.Self {
 			continue
 		}
 		if tw.skip >= b.Txs {

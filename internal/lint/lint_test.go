@@ -66,7 +66,7 @@ var edges = map[string][]string{
 	"engine/apiserver":         {"crypto", "dag", "engine/api", "engine/client", "engine/store"},
 	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver"},
 	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
-	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine", "engine/execution", "loadtest"},
+	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine/client", "engine", "engine/execution", "loadtest"},
 	"bench":                    {"dag", "engine", "engine/execution", "engine/content", "loadtest", "loadtest/inproc"},
 	"cmd":                      {"crypto", "erasure", "zk", "contracts", "dag", "state", "engine", "engine/client", "engine/client/contentpay", "engine/execution", "loadtest", "loadtest/inproc", "bench"},
 	"internal":                 {},

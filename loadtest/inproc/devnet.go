@@ -13,13 +13,14 @@ import (
 
 	"github.com/dagd/dagd/contracts"
 	"github.com/dagd/dagd/engine"
+	"github.com/dagd/dagd/engine/client"
 	"github.com/dagd/dagd/engine/execution"
 	"github.com/dagd/dagd/loadtest"
 )
 
 // DevnetTarget offers load to an in-process devnet: Submit calls the
 // nodes directly and commits come from a devnet subscription in which each
-// node carries the transactions of its own batches (TxOwn), so every
+// node carries the transactions of its own batches (client.TxOwn), so every
 // transaction is observed once, at the node it was submitted to.
 type DevnetTarget struct {
 	d *engine.Devnet
@@ -50,7 +51,7 @@ func (t *DevnetTarget) Submit(ctx context.Context, node int, txs [][]byte) (int,
 
 // Follow implements loadtest.Target.
 func (t *DevnetTarget) Follow(ctx context.Context, fn func(loadtest.Observation)) (func(), error) {
-	sub := t.d.Subscribe(engine.SubscribeOptions{Transactions: engine.TxOwn})
+	sub := t.d.Subscribe(engine.SubscribeOptions{Transactions: client.TxOwn})
 	t.mu.Lock()
 	t.sub = sub
 	t.mu.Unlock()
