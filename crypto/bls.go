@@ -5,31 +5,29 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/dagd/dagd/crypto/blsverify"
+
 	blst "github.com/supranational/blst/bindings/go"
 )
 
 // Sizes of BLS12-381 keys and signatures in the min-sig variant.
 const (
 	// BLSSignatureSize is the length of a compressed G1 signature.
-	BLSSignatureSize = 48
+	BLSSignatureSize = blsverify.SignatureSize
 	// BLSPublicKeySize is the length of a compressed G2 public key.
-	BLSPublicKeySize = 96
+	BLSPublicKeySize = blsverify.PublicKeySize
 	// BLSPrivateKeySize is the length of a big-endian secret scalar.
 	BLSPrivateKeySize = 32
 )
 
-// Domain separation tags of dagd's BLS hash-to-curve (RFC 9380, SHA-256,
-// simplified SWU onto G1). Signatures on protocol messages and proofs of
-// possession use distinct tags, so that a proof of possession can never be
-// replayed as a signature on a message that happens to equal a public key,
-// nor the other way around. They follow the naming of the IETF BLS draft's
-// proof-of-possession scheme with a dagd prefix, so dagd signatures are
-// useless on any other system.
+// Domain separation tags of dagd's BLS hash-to-curve, declared once in the
+// cgo-free crypto/blsverify (which says why there are two) and named here
+// for the rest of dagd.
 const (
 	// BLSSignatureDST tags signatures on messages.
-	BLSSignatureDST = "DAGD_V1_BLS_SIG_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_"
+	BLSSignatureDST = blsverify.SignatureDST
 	// BLSProofOfPossessionDST tags proofs of possession.
-	BLSProofOfPossessionDST = "DAGD_V1_BLS_POP_BLS12381G1_XMD:SHA-256_SSWU_RO_POP_"
+	BLSProofOfPossessionDST = blsverify.ProofOfPossessionDST
 )
 
 // blstSuccess is BLST_SUCCESS of blst's BLST_ERROR enumeration, which the Go
