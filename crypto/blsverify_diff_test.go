@@ -392,3 +392,34 @@ func TestBLSParsersAgree(t *testing.T) {
 	}
 	t.Logf("%d signature and %d key encodings; both accepted %d and %d", len(sigCases), len(keyCases), acceptedSigs, acceptedKeys)
 }
+
+// FuzzBLSDecodersAgree holds blsverify's decoders to blst's on any bytes
+// (48 bytes go to the signature decoders, anything else to the key
+// decoders): the same verdict, class and re-encoding.
+func FuzzBLSDecodersAgree(f *testing.F) {
+	k := mustBLSKey(f, "fuzz", 0)
+	f.Add(k.PublicKey().Bytes())
+	f.Add(k.Sign([]byte("m")))
+	f.Add(k.ProofOfPossession())
+	inf := make([]byte, BLSSignatureSize)
+	inf[0] = 0xc0
+	f.Add(inf)
+	f.Add(append(bytes.Clone(inf), inf...))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) == BLSSignatureSize {
+			bs, be := parseBLSSignature(b)
+			ps, pe := blsverify.ParseSignature(b)
+			sameVerdict(t, fmt.Sprintf("signature %x", b), be, pe)
+			if be == nil && !bytes.Equal(bs.Compress(), ps.Bytes()) {
+				t.Fatalf("signature %x: blst %x, blsverify %x", b, bs.Compress(), ps.Bytes())
+			}
+			return
+		}
+		bk, be := ParseBLSPublicKey(b)
+		pk, pe := blsverify.ParsePublicKey(b)
+		sameVerdict(t, fmt.Sprintf("key %x", b), be, pe)
+		if be == nil && !bytes.Equal(bk.Bytes(), pk.Bytes()) {
+			t.Fatalf("key %x: blst %x, blsverify %x", b, bk.Bytes(), pk.Bytes())
+		}
+	})
+}
