@@ -10,6 +10,10 @@
 // are hashed to G1 under BLSSignatureDST; proofs of possession sign the
 // compressed public key under the distinct BLSProofOfPossessionDST.
 //
+// The tags, and a cgo-free verifier of the same signatures for light
+// clients, live in crypto/blsverify (gnark-crypto);
+// TestBLSVerifyDifferential holds it to blst.
+//
 // Every decoder checks what the network could get wrong: ParseBLSPublicKey
 // and signature decoding reject non-canonical encodings, points off the
 // curve or outside the prime-order subgroup, and the point at infinity.
