@@ -2,106 +2,26 @@ package crypto
 
 import (
 	"fmt"
-	"math/bits"
+
+	"github.com/dagd/dagd/crypto/bitmap"
 )
 
 // Bitmap records which validators of a committee signed an aggregate: bit i
-// (bit i%8 of byte i/8, least significant bit first) is set when validator i
-// signed. Its canonical form for n validators is exactly ceil(n/8) bytes with
-// no bit set at or above n; ParseBitmap accepts only that form, so one signer
-// set has one encoding.
-type Bitmap []byte
+// (bit i%8 of byte i/8) is set when validator i signed. It is bitmap.Bitmap,
+// which light clients use without cgo; see there for the canonical form.
+type Bitmap = bitmap.Bitmap
 
 // NewBitmap returns an empty bitmap for n validators (ceil(n/8) zero bytes).
 // A negative n is treated as zero.
-func NewBitmap(n int) Bitmap {
-	if n < 0 {
-		n = 0
-	}
-	return make(Bitmap, bitmapLen(n))
-}
+func NewBitmap(n int) Bitmap { return bitmap.New(n) }
 
-// bitmapLen is ceil(n/8) for n >= 0.
-func bitmapLen(n int) int { return n/8 + boolInt(n%8 != 0) }
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
-
-// ParseBitmap decodes the canonical bitmap of n validators: b must have
-// exactly ceil(n/8) bytes and no bit set at or above n. It returns a copy, so
-// the caller's buffer may be reused.
+// ParseBitmap decodes the canonical bitmap of n validators (bitmap.Parse):
+// b must have exactly ceil(n/8) bytes and no bit set at or above n. It
+// returns a copy. Its errors wrap both ErrMalformed and bitmap.ErrMalformed.
 func ParseBitmap(b []byte, n int) (Bitmap, error) {
-	if n < 0 {
-		return nil, fmt.Errorf("crypto: parse bitmap: negative committee size %d: %w", n, ErrMalformed)
+	bm, err := bitmap.Parse(b, n)
+	if err != nil {
+		return nil, fmt.Errorf("crypto: %w (%w)", err, ErrMalformed)
 	}
-	if want := bitmapLen(n); len(b) != want {
-		return nil, fmt.Errorf("crypto: parse bitmap: %d bytes for %d validators, want %d: %w", len(b), n, want, ErrMalformed)
-	}
-	if i := Bitmap(b).firstAtOrAbove(n); i >= 0 {
-		return nil, fmt.Errorf("crypto: parse bitmap: bit %d set for a committee of %d: %w", i, n, ErrMalformed)
-	}
-	out := make(Bitmap, len(b))
-	copy(out, b)
-	return out, nil
-}
-
-// firstAtOrAbove returns the lowest set bit at index >= n, or -1.
-func (b Bitmap) firstAtOrAbove(n int) int {
-	if n < 0 {
-		n = 0
-	}
-	for byteIdx := n / 8; byteIdx < len(b); byteIdx++ {
-		v := b[byteIdx]
-		if byteIdx == n/8 {
-			v &^= byte(1)<<(n%8) - 1 // ignore bits below n in the boundary byte
-		}
-		if v != 0 {
-			return byteIdx*8 + bits.TrailingZeros8(v)
-		}
-	}
-	return -1
-}
-
-// Set marks validator i as a signer. Like a slice index, it panics when i is
-// outside [0, 8*len(b)); check indices that come from the network against the
-// committee size first.
-func (b Bitmap) Set(i int) {
-	if i < 0 || i >= 8*len(b) {
-		panic(fmt.Sprintf("crypto: Bitmap.Set(%d) out of range for %d bits", i, 8*len(b)))
-	}
-	b[i/8] |= 1 << (i % 8)
-}
-
-// Has reports whether validator i is marked; it is false for any i outside
-// the bitmap.
-func (b Bitmap) Has(i int) bool {
-	if i < 0 || i >= 8*len(b) {
-		return false
-	}
-	return b[i/8]&(1<<(i%8)) != 0
-}
-
-// Count returns the number of marked validators.
-func (b Bitmap) Count() int {
-	n := 0
-	for _, v := range b {
-		n += bits.OnesCount8(v)
-	}
-	return n
-}
-
-// Indices returns the marked validators in increasing order.
-func (b Bitmap) Indices() []int {
-	out := make([]int, 0, b.Count())
-	for byteIdx, v := range b {
-		for v != 0 {
-			out = append(out, byteIdx*8+bits.TrailingZeros8(v))
-			v &= v - 1
-		}
-	}
-	return out
+	return bm, nil
 }

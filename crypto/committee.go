@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"strings"
 
+	"github.com/dagd/dagd/crypto/bitmap"
 	blst "github.com/supranational/blst/bindings/go"
 )
 
@@ -239,10 +240,10 @@ func (c *BLSCommittee) VerifyAggregates(checks []AggregateCheck, rand io.Reader)
 // checkBitmap validates signers against the committee size.
 func (c *BLSCommittee) checkBitmap(signers Bitmap) error {
 	n := len(c.keys)
-	if want := bitmapLen(n); len(signers) != want {
+	if want := bitmap.Len(n); len(signers) != want {
 		return fmt.Errorf("signer bitmap has %d bytes, a committee of %d needs %d: %w", len(signers), n, want, ErrMalformed)
 	}
-	if i := signers.firstAtOrAbove(n); i >= 0 {
+	if i := signers.FirstAtOrAbove(n); i >= 0 {
 		return fmt.Errorf("signer %d is not in a committee of %d: %w", i, n, ErrUnknownSigner)
 	}
 	if signers.Count() == 0 {

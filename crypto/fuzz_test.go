@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/dagd/dagd/crypto/bitmap"
 )
 
 // Seed corpora live in testdata/fuzz/<FuzzName>/; the f.Add calls below
@@ -79,7 +81,7 @@ func FuzzParseBitmap(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte, n int) {
 		bm, err := ParseBitmap(b, n)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
+			if !errors.Is(err, ErrMalformed) || !errors.Is(err, bitmap.ErrMalformed) {
 				t.Fatalf("unclassified error %v", err)
 			}
 			return

@@ -368,7 +368,7 @@ func contains(list []string, s string) bool {
 
 // cgoFree are the packages a light client imports, which must build
 // without a C toolchain (scripts/test cross-builds them with cgo off).
-var cgoFree = []string{module + "/engine/client", module + "/crypto/digest", module + "/crypto/blsverify", module + "/state/proof"}
+var cgoFree = []string{module + "/engine/client", module + "/crypto/digest", module + "/crypto/blsverify", module + "/crypto/bitmap", module + "/state/proof"}
 
 // TestLightClientPackagesNeedNoCgo checks that no package outside the
 // standard library that cgoFree packages depend on uses cgo (blst, pebble

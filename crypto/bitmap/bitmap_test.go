@@ -1,4 +1,4 @@
-package crypto
+package bitmap
 
 import (
 	"errors"
@@ -9,9 +9,9 @@ import (
 
 func TestBitmap(t *testing.T) {
 	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 100, 1000} {
-		bm := NewBitmap(n)
+		bm := New(n)
 		if want := (n + 7) / 8; len(bm) != want {
-			t.Fatalf("NewBitmap(%d) has %d bytes, want %d", n, len(bm), want)
+			t.Fatalf("New(%d) has %d bytes, want %d", n, len(bm), want)
 		}
 		if bm.Count() != 0 || len(bm.Indices()) != 0 {
 			t.Fatalf("new bitmap of %d not empty", n)
@@ -43,23 +43,23 @@ func TestBitmap(t *testing.T) {
 			t.Fatal("Has out of range is true")
 		}
 		// A bitmap built by Set parses back to itself.
-		p, err := ParseBitmap(bm, n)
+		p, err := Parse(bm, n)
 		if err != nil {
-			t.Fatalf("n=%d: ParseBitmap of a built bitmap: %v", n, err)
+			t.Fatalf("n=%d: Parse of a built bitmap: %v", n, err)
 		}
 		if !reflect.DeepEqual(p, bm) {
 			t.Fatalf("n=%d: parse changed the bitmap", n)
 		}
 		if len(bm) > 0 {
-			// ParseBitmap copies.
+			// Parse copies.
 			p[0] ^= 0xff
 			if p[0] == bm[0] {
-				t.Fatal("ParseBitmap aliases its input")
+				t.Fatal("Parse aliases its input")
 			}
 		}
 	}
 	// Bit order: bit i is bit i%8 of byte i/8.
-	bm := NewBitmap(16)
+	bm := New(16)
 	bm.Set(0)
 	bm.Set(9)
 	if bm[0] != 0x01 || bm[1] != 0x02 {
@@ -75,12 +75,12 @@ func TestBitmapSetOutOfRangePanics(t *testing.T) {
 					t.Errorf("Set(%d) on 16 bits did not panic", i)
 				}
 			}()
-			NewBitmap(16).Set(i)
+			New(16).Set(i)
 		}()
 	}
 }
 
-func TestParseBitmapRejects(t *testing.T) {
+func TestParseRejects(t *testing.T) {
 	cases := []struct {
 		b []byte
 		n int
@@ -95,8 +95,8 @@ func TestParseBitmapRejects(t *testing.T) {
 		{[]byte{0, 0, 0, 0x10}, 28}, // bit 28 of 28
 	}
 	for _, c := range cases {
-		if _, err := ParseBitmap(c.b, c.n); !errors.Is(err, ErrMalformed) {
-			t.Errorf("ParseBitmap(%x, %d) = %v, want ErrMalformed", c.b, c.n, err)
+		if _, err := Parse(c.b, c.n); !errors.Is(err, ErrMalformed) {
+			t.Errorf("Parse(%x, %d) = %v, want ErrMalformed", c.b, c.n, err)
 		}
 	}
 	ok := []struct {
@@ -106,8 +106,8 @@ func TestParseBitmapRejects(t *testing.T) {
 		{nil, 0}, {[]byte{0x7f}, 7}, {[]byte{0xff}, 8}, {[]byte{0xff, 0x01}, 9}, {[]byte{0, 0, 0, 0x08}, 28},
 	}
 	for _, c := range ok {
-		if _, err := ParseBitmap(c.b, c.n); err != nil {
-			t.Errorf("ParseBitmap(%x, %d) = %v", c.b, c.n, err)
+		if _, err := Parse(c.b, c.n); err != nil {
+			t.Errorf("Parse(%x, %d) = %v", c.b, c.n, err)
 		}
 	}
 }
