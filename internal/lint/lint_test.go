@@ -21,7 +21,7 @@ const module = "github.com/dagd/dagd"
 // apart: any package may import it.
 var layers = []string{
 	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
-	"engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver", "engine",
+	"engine/api", "engine/client", "engine/checkpoint", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver", "engine",
 	"loadtest", "loadtest/inproc", "bench", "cmd",
 	"internal",
 }
@@ -35,6 +35,10 @@ var layers = []string{
 // engine/client, the public API's Go client and wire types, sits below the
 // node: the node serves its types, and loadtest and the dagd commands
 // reach nodes through it without importing the node (nor cgo).
+// engine/checkpoint, the certified checkpoint as data with its cgo-free
+// verification, sits below the node beside engine/client: light clients
+// import it, and it imports only crypto's cgo-free packages (its tests
+// sign with package crypto).
 // engine/client/contentpay holds the rules of a paid content put that
 // client and node share, over the ledger's types.
 // engine/store, the storage room, owns the node's pebble database and
@@ -59,6 +63,7 @@ var edges = map[string][]string{
 	"heal":                     {"erasure"},
 	"engine/api":               {},
 	"engine/client":            {"erasure", "engine/api"},
+	"engine/checkpoint":        {"crypto"},
 	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
 	"engine/store":             {"crypto", "dag"},
 	"engine/execution":         {"crypto", "contracts", "dag", "state", "shard", "engine/store"},
@@ -368,7 +373,7 @@ func contains(list []string, s string) bool {
 
 // cgoFree are the packages a light client imports, which must build
 // without a C toolchain (scripts/test cross-builds them with cgo off).
-var cgoFree = []string{module + "/engine/client", module + "/crypto/digest", module + "/crypto/blsverify", module + "/crypto/bitmap", module + "/state/proof"}
+var cgoFree = []string{module + "/engine/client", module + "/crypto/digest", module + "/crypto/blsverify", module + "/crypto/bitmap", module + "/engine/checkpoint", module + "/state/proof"}
 
 // TestLightClientPackagesNeedNoCgo checks that no package outside the
 // standard library that cgoFree packages depend on uses cgo (blst, pebble
