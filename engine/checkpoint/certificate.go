@@ -35,7 +35,7 @@ func (c *Certificate) Encode() ([]byte, error) {
 	if c == nil {
 		return nil, fmt.Errorf("checkpoint: encode certificate: nil certificate: %w", ErrMalformed)
 	}
-	if err := checkChainID(c.Checkpoint.ChainID); err != nil {
+	if err := c.Checkpoint.check(); err != nil {
 		return nil, fmt.Errorf("checkpoint: encode certificate: %w", err)
 	}
 	if len(c.Signers) > maxBitmapSize {
@@ -110,10 +110,10 @@ func (c *Certificate) Verify(com *Committee) error {
 		return fmt.Errorf("checkpoint: verify checkpoint %d: %d signers hold stake %d of %d, quorum needs %d: %w",
 			cp.Number, len(idx), stake, com.total, q, ErrInsufficientStake)
 	}
-	msg, err := cp.SigningMessage()
-	if err != nil {
+	if err := cp.check(); err != nil {
 		return fmt.Errorf("checkpoint: verify checkpoint %d: %w", cp.Number, err)
 	}
+	msg := cp.signingMessage()
 	sig, err := blsverify.ParseSignature(c.Signature[:])
 	if err != nil {
 		return fmt.Errorf("checkpoint: verify checkpoint %d: signature: %w (%w)", cp.Number, ErrMalformed, err)

@@ -66,13 +66,19 @@ func checkChainID(id string) error {
 // followed by the next committee's digest); integers big-endian. It
 // refuses an empty or oversized chain id (ErrMalformed).
 func (c *Checkpoint) Encode() ([]byte, error) {
-	if c == nil {
-		return nil, fmt.Errorf("checkpoint: encode: nil checkpoint: %w", ErrMalformed)
-	}
-	if err := checkChainID(c.ChainID); err != nil {
+	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("checkpoint: encode: %w", err)
 	}
 	return c.appendTo(make([]byte, 0, c.size())), nil
+}
+
+// check refuses what has no encoding: a nil checkpoint, an empty or
+// oversized chain id.
+func (c *Checkpoint) check() error {
+	if c == nil {
+		return fmt.Errorf("nil checkpoint: %w", ErrMalformed)
+	}
+	return checkChainID(c.ChainID)
 }
 
 // size is the encoded length of a checkpoint with a valid chain id.
@@ -166,11 +172,15 @@ func decodeCheckpoint(b []byte) (*Checkpoint, []byte, error) {
 // Digest returns the BLAKE3-256 digest of c's canonical encoding under a
 // domain tag, the checkpoint's name. It fails as Encode does.
 func (c *Checkpoint) Digest() (digest.Digest, error) {
-	enc, err := c.Encode()
-	if err != nil {
+	if err := c.check(); err != nil {
 		return digest.Digest{}, fmt.Errorf("checkpoint: digest: %w", err)
 	}
-	return digest.Hash([]byte(checkpointDigestTag), enc), nil
+	return c.digest(), nil
+}
+
+// digest is Digest for a checked checkpoint.
+func (c *Checkpoint) digest() digest.Digest {
+	return digest.Hash([]byte(checkpointDigestTag), c.appendTo(make([]byte, 0, c.size())))
 }
 
 // SigningMessage returns the bytes each validator BLS-signs for c, in the
@@ -180,14 +190,19 @@ func (c *Checkpoint) Digest() (digest.Digest, error) {
 // one chain, epoch or purpose (a header, a vote, a content statement) is
 // never valid for another. It fails as Encode does.
 func (c *Checkpoint) SigningMessage() ([]byte, error) {
-	d, err := c.Digest()
-	if err != nil {
+	if err := c.check(); err != nil {
 		return nil, fmt.Errorf("checkpoint: signing message: %w", err)
 	}
+	return c.signingMessage(), nil
+}
+
+// signingMessage is SigningMessage for a checked checkpoint.
+func (c *Checkpoint) signingMessage() []byte {
+	d := c.digest()
 	b := make([]byte, 0, len(signingDomain)+2+len(c.ChainID)+8+digest.Size)
 	b = append(b, signingDomain...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(c.ChainID)))
 	b = append(b, c.ChainID...)
 	b = binary.BigEndian.AppendUint64(b, c.Epoch)
-	return append(b, d[:]...), nil
+	return append(b, d[:]...)
 }
