@@ -90,16 +90,24 @@ func DecodeCertificate(b []byte) (*Certificate, error) {
 // does not check the chain id against the one the caller follows: Chain
 // does.
 func (c *Certificate) Verify(com *Committee) error {
+	if err := c.verify(com); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// verify is Verify without the package prefix on its errors.
+func (c *Certificate) verify(com *Committee) error {
 	if c == nil || com == nil {
-		return fmt.Errorf("checkpoint: verify: nil certificate or committee: %w", ErrMalformed)
+		return fmt.Errorf("verify: nil certificate or committee: %w", ErrMalformed)
 	}
 	cp := &c.Checkpoint
 	if cp.Epoch != com.epoch {
-		return fmt.Errorf("checkpoint: verify checkpoint %d: epoch %d, committee of epoch %d: %w", cp.Number, cp.Epoch, com.epoch, ErrWrongEpoch)
+		return fmt.Errorf("verify checkpoint %d: epoch %d, committee of epoch %d: %w", cp.Number, cp.Epoch, com.epoch, ErrWrongEpoch)
 	}
 	signers, err := bitmap.Parse(c.Signers, len(com.members))
 	if err != nil {
-		return fmt.Errorf("checkpoint: verify checkpoint %d: %w (%w)", cp.Number, ErrBadBitmap, err)
+		return fmt.Errorf("verify checkpoint %d: %w (%w)", cp.Number, ErrBadBitmap, err)
 	}
 	var stake uint64 // at most the total, which is bounded
 	idx := signers.Indices()
@@ -107,23 +115,23 @@ func (c *Certificate) Verify(com *Committee) error {
 		stake += com.members[i].Stake
 	}
 	if q := com.QuorumStake(); stake < q {
-		return fmt.Errorf("checkpoint: verify checkpoint %d: %d signers hold stake %d of %d, quorum needs %d: %w",
+		return fmt.Errorf("verify checkpoint %d: %d signers hold stake %d of %d, quorum needs %d: %w",
 			cp.Number, len(idx), stake, com.total, q, ErrInsufficientStake)
 	}
 	if err := cp.check(); err != nil {
-		return fmt.Errorf("checkpoint: verify checkpoint %d: %w", cp.Number, err)
+		return fmt.Errorf("verify checkpoint %d: %w", cp.Number, err)
 	}
 	msg := cp.signingMessage()
 	sig, err := blsverify.ParseSignature(c.Signature[:])
 	if err != nil {
-		return fmt.Errorf("checkpoint: verify checkpoint %d: signature: %w (%w)", cp.Number, ErrMalformed, err)
+		return fmt.Errorf("verify checkpoint %d: signature: %w (%w)", cp.Number, ErrMalformed, err)
 	}
 	keys := make([]*blsverify.PublicKey, len(idx))
 	for k, i := range idx {
 		keys[k] = com.keys[i]
 	}
 	if err := blsverify.VerifyAggregate(keys, msg, sig); err != nil {
-		return fmt.Errorf("checkpoint: verify checkpoint %d: %d signers: %w (%w)", cp.Number, len(idx), ErrBadSignature, err)
+		return fmt.Errorf("verify checkpoint %d: %d signers: %w (%w)", cp.Number, len(idx), ErrBadSignature, err)
 	}
 	return nil
 }

@@ -35,21 +35,26 @@ func (ch *Chain) Committee() *Committee { return ch.committee }
 // (ErrWrongChain), that its number comes after the last epoch change
 // (ErrOutOfOrder), and Certificate.Verify against the current committee.
 func (ch *Chain) Verify(c *Certificate) error {
+	if err := ch.verify(c); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// verify is Verify without the package prefix on its errors.
+func (ch *Chain) verify(c *Certificate) error {
 	if c == nil {
-		return fmt.Errorf("checkpoint: chain verify: nil certificate: %w", ErrMalformed)
+		return fmt.Errorf("nil certificate: %w", ErrMalformed)
 	}
 	if c.Checkpoint.ChainID != ch.chainID {
-		return fmt.Errorf("checkpoint: chain verify: checkpoint %d of chain %q, following %q: %w",
+		return fmt.Errorf("checkpoint %d of chain %q, following %q: %w",
 			c.Checkpoint.Number, c.Checkpoint.ChainID, ch.chainID, ErrWrongChain)
 	}
 	if ch.applied && c.Checkpoint.Number <= ch.lastEnd {
-		return fmt.Errorf("checkpoint: chain verify: checkpoint %d does not come after epoch-end checkpoint %d: %w",
+		return fmt.Errorf("checkpoint %d does not come after epoch-end checkpoint %d: %w",
 			c.Checkpoint.Number, ch.lastEnd, ErrOutOfOrder)
 	}
-	if err := c.Verify(ch.committee); err != nil {
-		return fmt.Errorf("checkpoint: chain verify: %w", err)
-	}
-	return nil
+	return c.verify(ch.committee)
 }
 
 // Advance applies an epoch change: end must be a certificate of the
@@ -58,23 +63,31 @@ func (ch *Chain) Verify(c *Certificate) error {
 // epoch, with the named digest (ErrWrongCommittee). The chain then
 // follows next.
 func (ch *Chain) Advance(end *Certificate, next *Committee) error {
-	if err := ch.Verify(end); err != nil {
-		return fmt.Errorf("checkpoint: advance from epoch %d: %w", ch.committee.epoch, err)
+	if err := ch.advance(end, next); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}
+
+// advance is Advance without the package prefix on its errors.
+func (ch *Chain) advance(end *Certificate, next *Committee) error {
+	if err := ch.verify(end); err != nil {
+		return fmt.Errorf("advance from epoch %d: %w", ch.committee.epoch, err)
 	}
 	named := end.Checkpoint.NextCommittee
 	if named == nil {
-		return fmt.Errorf("checkpoint: advance from epoch %d: checkpoint %d names no next committee: %w",
+		return fmt.Errorf("advance from epoch %d: checkpoint %d names no next committee: %w",
 			ch.committee.epoch, end.Checkpoint.Number, ErrNotEpochEnd)
 	}
 	if next == nil {
-		return fmt.Errorf("checkpoint: advance from epoch %d: nil next committee: %w", ch.committee.epoch, ErrWrongCommittee)
+		return fmt.Errorf("advance from epoch %d: nil next committee: %w", ch.committee.epoch, ErrWrongCommittee)
 	}
 	if want := ch.committee.epoch + 1; next.epoch != want {
-		return fmt.Errorf("checkpoint: advance from epoch %d: next committee is of epoch %d, want %d: %w",
+		return fmt.Errorf("advance from epoch %d: next committee is of epoch %d, want %d: %w",
 			ch.committee.epoch, next.epoch, want, ErrWrongCommittee)
 	}
 	if d := next.Digest(); d != *named {
-		return fmt.Errorf("checkpoint: advance from epoch %d: next committee has digest %s, checkpoint %d names %s: %w",
+		return fmt.Errorf("advance from epoch %d: next committee has digest %s, checkpoint %d names %s: %w",
 			ch.committee.epoch, d.Short(), end.Checkpoint.Number, named.Short(), ErrWrongCommittee)
 	}
 	ch.committee = next
@@ -102,11 +115,11 @@ func VerifyChain(chainID string, genesis *Committee, changes []EpochChange, late
 		return nil, fmt.Errorf("checkpoint: verify chain: %w", err)
 	}
 	for i, s := range changes {
-		if err := ch.Advance(s.End, s.Next); err != nil {
+		if err := ch.advance(s.End, s.Next); err != nil {
 			return nil, fmt.Errorf("checkpoint: verify chain: epoch change %d: %w", i, err)
 		}
 	}
-	if err := ch.Verify(latest); err != nil {
+	if err := ch.verify(latest); err != nil {
 		return nil, fmt.Errorf("checkpoint: verify chain: latest: %w", err)
 	}
 	return ch.committee, nil

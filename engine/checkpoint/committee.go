@@ -51,12 +51,21 @@ type Committee struct {
 // each validator's bls_public_key, proof_of_possession and stake, in file
 // order), checking each proof with blsverify.VerifyProofOfPossession.
 func NewCommittee(epoch uint64, members []Member) (*Committee, error) {
+	c, err := newCommittee(epoch, members)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint: %w", err)
+	}
+	return c, nil
+}
+
+// newCommittee is NewCommittee without the package prefix on its errors.
+func newCommittee(epoch uint64, members []Member) (*Committee, error) {
 	n := len(members)
 	if n == 0 {
-		return nil, fmt.Errorf("checkpoint: new committee of epoch %d: no members: %w", epoch, ErrInvalidCommittee)
+		return nil, fmt.Errorf("new committee of epoch %d: no members: %w", epoch, ErrInvalidCommittee)
 	}
 	if n > MaxMembers {
-		return nil, fmt.Errorf("checkpoint: new committee of epoch %d: %d members exceed %d: %w", epoch, n, MaxMembers, ErrInvalidCommittee)
+		return nil, fmt.Errorf("new committee of epoch %d: %d members exceed %d: %w", epoch, n, MaxMembers, ErrInvalidCommittee)
 	}
 	c := &Committee{
 		epoch:   epoch,
@@ -66,17 +75,17 @@ func NewCommittee(epoch uint64, members []Member) (*Committee, error) {
 	seen := make(map[[blsverify.PublicKeySize]byte]int, n)
 	for i, m := range members {
 		if m.Stake == 0 {
-			return nil, fmt.Errorf("checkpoint: new committee of epoch %d: member %d has zero stake: %w", epoch, i, ErrInvalidCommittee)
+			return nil, fmt.Errorf("new committee of epoch %d: member %d has zero stake: %w", epoch, i, ErrInvalidCommittee)
 		}
 		if m.Stake > MaxTotalStake || c.total+m.Stake > MaxTotalStake {
-			return nil, fmt.Errorf("checkpoint: new committee of epoch %d: total stake exceeds %d at member %d: %w", epoch, uint64(MaxTotalStake), i, ErrInvalidCommittee)
+			return nil, fmt.Errorf("new committee of epoch %d: total stake exceeds %d at member %d: %w", epoch, uint64(MaxTotalStake), i, ErrInvalidCommittee)
 		}
 		if j, dup := seen[m.PublicKey]; dup {
-			return nil, fmt.Errorf("checkpoint: new committee of epoch %d: members %d and %d share key %x: %w", epoch, j, i, m.PublicKey[:8], ErrInvalidCommittee)
+			return nil, fmt.Errorf("new committee of epoch %d: members %d and %d share key %x: %w", epoch, j, i, m.PublicKey[:8], ErrInvalidCommittee)
 		}
 		pk, err := blsverify.ParsePublicKey(m.PublicKey[:])
 		if err != nil {
-			return nil, fmt.Errorf("checkpoint: new committee of epoch %d: member %d: %w (%w)", epoch, i, ErrMalformed, err)
+			return nil, fmt.Errorf("new committee of epoch %d: member %d: %w (%w)", epoch, i, ErrMalformed, err)
 		}
 		seen[m.PublicKey] = i
 		c.members[i] = m
@@ -129,7 +138,7 @@ func DecodeCommittee(b []byte) (*Committee, error) {
 		members[i].Stake = binary.BigEndian.Uint64(rest[blsverify.PublicKeySize:memberSize])
 		rest = rest[memberSize:]
 	}
-	c, err := NewCommittee(epoch, members)
+	c, err := newCommittee(epoch, members)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: decode committee: %w", err)
 	}
