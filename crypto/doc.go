@@ -23,7 +23,8 @@
 // signature is checked against the sum of its signers' keys with one
 // pairing equation, and no validator can register a "rogue" key that
 // cancels an honest one. A signer Bitmap names the signers; its canonical
-// form has exactly ceil(n/8) bytes and no bit at or above n.
+// form has exactly ceil(n/8) bytes and no bit at or above n. It lives in
+// package crypto/bitmap, without cgo, so light clients share it.
 // VerifyAggregates checks many certificates in one multi-pairing with
 // secret random 64-bit weights and bisects only when the batch fails.
 //
