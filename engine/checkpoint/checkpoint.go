@@ -50,7 +50,7 @@ type Checkpoint struct {
 }
 
 // EpochEnd reports whether c ends its epoch, naming the next committee.
-func (c *Checkpoint) EpochEnd() bool { return c.NextCommittee != nil }
+func (c *Checkpoint) EpochEnd() bool { return c != nil && c.NextCommittee != nil }
 
 // checkChainID accepts 1 to MaxChainIDSize bytes.
 func checkChainID(id string) error {
