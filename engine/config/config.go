@@ -4,9 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/dagd/dagd/engine"
@@ -273,15 +271,6 @@ func ParseLogLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < 0x21 || s[i] > 0x7e {
-			return false
-		}
-	}
-	return true
-}
-
 func validEnvName(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -290,53 +279,4 @@ func validEnvName(s string) bool {
 		}
 	}
 	return s != ""
-}
-
-// checkName checks a validator name: 1 to 64 letters, digits, '.', '_'
-// or '-', not all digits (a decimal string is an index). With
-// allowIndex, a decimal index is accepted too.
-func checkName(s string, allowIndex bool) error {
-	if s == "" || len(s) > 64 {
-		return fmt.Errorf("%q: want 1 to 64 characters", s)
-	}
-	digits := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c >= '0' && c <= '9':
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c == '.', c == '_', c == '-':
-			digits = false
-		default:
-			return fmt.Errorf("%q: a name has only letters, digits, '.', '_' and '-'", s)
-		}
-	}
-	if digits && !allowIndex {
-		return fmt.Errorf("%q: a name must not be a number (numbers are indexes)", s)
-	}
-	if digits {
-		if _, err := strconv.ParseUint(s, 10, 16); err != nil {
-			return fmt.Errorf("%q: index out of range", s)
-		}
-	}
-	return nil
-}
-
-// checkHostPort checks a host:port listen or dial address. Port 0 (any
-// free port) is allowed only when allowZero.
-func checkHostPort(addr string, allowZero bool) error {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("%q: want host:port: %w", addr, err)
-	}
-	if strings.ContainsAny(host, " \t/") {
-		return fmt.Errorf("%q: bad host %q", addr, host)
-	}
-	p, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		return fmt.Errorf("%q: port %q: want 0..65535", addr, port)
-	}
-	if p == 0 && !allowZero {
-		return fmt.Errorf("%q: port 0: a fixed port is needed (peers dial it)", addr)
-	}
-	return nil
 }

@@ -49,7 +49,9 @@
 //
 // The committee (genesis) file, JSON, lists for each validator its name,
 // BLS public key with proof of possession, Ed25519 network public key,
-// QUIC address and stake, with the chain id and epoch. LoadCommittee
+// QUIC address and stake, with the chain id and epoch. Its format is
+// engine/committeefile's (cgo-free, so light clients read the same file);
+// Committee, Member and HexBytes are aliases of its types. LoadCommittee
 // checks every key and proof before a node uses it. AssembleCommittee
 // builds one from the validator.json entries of every validator.
 //

@@ -40,12 +40,12 @@ func (c *Config) EngineOptions(com *Committee, keys *Keys, logger *slog.Logger) 
 	if com.Epoch != c.Epoch {
 		return engine.Options{}, fmt.Errorf("config: epoch %d differs from the committee file's %d", c.Epoch, com.Epoch)
 	}
-	self, err := com.Find(c.Validator, keys.BLS.PublicKey().Bytes())
+	self, err := findValidator(com, c.Validator, keys.BLS.PublicKey().Bytes())
 	if err != nil {
 		return engine.Options{}, fmt.Errorf("config: validator %q: %w", c.Validator, err)
 	}
 	o := c.Node
-	o.Self, o.Committee, o.Epoch, o.ChainID = self, com.EngineValidators(), c.Epoch, c.ChainID
+	o.Self, o.Committee, o.Epoch, o.ChainID = self, EngineValidators(com), c.Epoch, c.ChainID
 	o.BLSKey, o.NetworkKey, o.AccountKey = keys.BLS, keys.Network.PrivateKey(), keys.Account
 	o.DataDir, o.ListenAddr = c.Path(c.Storage.DataDir), c.Network.QUICAddr
 	o.APIListenAddr, o.EnablePprof, o.DisableMetrics = c.API.Addr, c.API.Pprof, !c.API.Metrics

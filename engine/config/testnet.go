@@ -230,7 +230,7 @@ func GenerateTestnet(o TestnetOptions) (*Testnet, error) {
 		return nil, err
 	}
 	if o.Accounts > 0 {
-		g, err := engine.DevnetGenesis(o.ChainID, o.AccountsSeed, o.Accounts, com.EngineValidators())
+		g, err := engine.DevnetGenesis(o.ChainID, o.AccountsSeed, o.Accounts, EngineValidators(com))
 		if err != nil {
 			return nil, fmt.Errorf("config: testnet: %w", err)
 		}

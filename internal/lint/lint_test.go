@@ -21,7 +21,7 @@ const module = "github.com/dagd/dagd"
 // apart: any package may import it.
 var layers = []string{
 	"crypto", "erasure", "zk", "contracts", "dag", "state", "netquic", "shard", "heal",
-	"engine/api", "engine/client", "engine/checkpoint", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver", "engine",
+	"engine/api", "engine/client", "engine/committeefile", "engine/checkpoint", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver", "engine",
 	"loadtest", "loadtest/inproc", "bench", "cmd",
 	"internal",
 }
@@ -39,6 +39,10 @@ var layers = []string{
 // verification, sits below the node beside engine/client: light clients
 // import it, and it imports only crypto's cgo-free packages (its tests
 // sign with package crypto).
+// engine/committeefile, the committee (genesis) file's format, sits below
+// engine/checkpoint: engine/config reads it for the node and light clients
+// read it without cgo; it imports only crypto/blsverify (its tests make
+// keys with package crypto).
 // engine/client/contentpay holds the rules of a paid content put that
 // client and node share, over the ledger's types.
 // engine/store, the storage room, owns the node's pebble database and
@@ -63,13 +67,14 @@ var edges = map[string][]string{
 	"heal":                     {"erasure"},
 	"engine/api":               {},
 	"engine/client":            {"erasure", "engine/api"},
+	"engine/committeefile":     {"crypto"},
 	"engine/checkpoint":        {"crypto"},
 	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
 	"engine/store":             {"crypto", "dag"},
 	"engine/execution":         {"crypto", "contracts", "dag", "state", "shard", "engine/store"},
 	"engine/content":           {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/client", "engine/client/contentpay", "engine/store"},
 	"engine/apiserver":         {"crypto", "dag", "engine/api", "engine/client", "engine/store"},
-	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/committeefile", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver"},
 	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
 	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine/client", "engine", "engine/execution", "loadtest"},
 	"bench":                    {"dag", "engine", "engine/execution", "engine/content", "loadtest", "loadtest/inproc"},
@@ -373,7 +378,7 @@ func contains(list []string, s string) bool {
 
 // cgoFree are the packages a light client imports, which must build
 // without a C toolchain (scripts/test cross-builds them with cgo off).
-var cgoFree = []string{module + "/engine/client", module + "/crypto/digest", module + "/crypto/blsverify", module + "/crypto/bitmap", module + "/engine/checkpoint", module + "/state/proof"}
+var cgoFree = []string{module + "/engine/client", module + "/crypto/digest", module + "/crypto/blsverify", module + "/crypto/bitmap", module + "/engine/committeefile", module + "/engine/checkpoint", module + "/state/proof"}
 
 // TestLightClientPackagesNeedNoCgo checks that no package outside the
 // standard library that cgoFree packages depend on uses cgo (blst, pebble
