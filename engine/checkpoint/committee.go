@@ -47,9 +47,8 @@ type Committee struct {
 // (ErrInvalidCommittee) and a key that is not a valid G2 point
 // (ErrMalformed). It does not check proofs of possession: the caller
 // vouches for them (see the package comment). A light client builds the
-// genesis committee from dagd's committee file (engine/config's format:
-// each validator's bls_public_key, proof_of_possession and stake, in file
-// order), checking each proof with blsverify.VerifyProofOfPossession.
+// genesis committee from dagd's committee file with CommitteeFromFile or
+// ReadCommitteeFile, which check every proof first.
 func NewCommittee(epoch uint64, members []Member) (*Committee, error) {
 	c, err := newCommittee(epoch, members)
 	if err != nil {

@@ -4,7 +4,8 @@
 // signature on it, and the Chain a light client walks from the genesis
 // committee through every epoch change. It builds with CGO_ENABLED=0: it
 // imports crypto/blsverify (BLS12-381 over gnark-crypto), crypto/digest
-// (BLAKE3) and crypto/bitmap, never package crypto (blst). Nothing in the
+// (BLAKE3), crypto/bitmap and engine/committeefile (the committee file's
+// format), never package crypto (blst). Nothing in the
 // node signs or serves checkpoints yet.
 //
 // Every encoding here is canonical (fixed field order, fixed-width
@@ -18,9 +19,9 @@
 // signature check, blsverify.VerifyAggregate over the signers' keys. That
 // check is sound only because every key of a Committee proved possession
 // of its secret key: NewCommittee and DecodeCommittee do not check proofs
-// of possession (a light client's committee file carries them; check each
-// with blsverify.VerifyProofOfPossession before building the genesis
-// Committee), and the next committees of a Chain are vouched for by the
+// of possession (a light client's committee file carries them, and
+// CommitteeFromFile and ReadCommitteeFile check each before building the
+// genesis Committee), and the next committees of a Chain are vouched for by the
 // certified digest of the epoch-end checkpoint, which the committee signs
 // only after execution admitted each key with its proof.
 //

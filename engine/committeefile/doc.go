@@ -4,7 +4,8 @@
 // distinct keys, positive stakes, every BLS proof of possession). It is
 // the one definition of the format: engine/config reads and writes
 // committee.json and validator.json through it and turns them into
-// engine.Options.
+// engine.Options, and engine/checkpoint's CommitteeFromFile turns it into
+// the checkpoint.Committee a light client verifies certificates against.
 //
 // It builds with CGO_ENABLED=0: besides the standard library it imports
 // only crypto/blsverify (pure-Go BLS12-381, for keys and proofs of

@@ -37,8 +37,8 @@ var layers = []string{
 // reach nodes through it without importing the node (nor cgo).
 // engine/checkpoint, the certified checkpoint as data with its cgo-free
 // verification, sits below the node beside engine/client: light clients
-// import it, and it imports only crypto's cgo-free packages (its tests
-// sign with package crypto).
+// import it, and it imports only crypto's cgo-free packages and
+// engine/committeefile (its tests sign with package crypto).
 // engine/committeefile, the committee (genesis) file's format, sits below
 // engine/checkpoint: engine/config reads it for the node and light clients
 // read it without cgo; it imports only crypto/blsverify (its tests make
@@ -68,7 +68,7 @@ var edges = map[string][]string{
 	"engine/api":               {},
 	"engine/client":            {"erasure", "engine/api"},
 	"engine/committeefile":     {"crypto"},
-	"engine/checkpoint":        {"crypto"},
+	"engine/checkpoint":        {"crypto", "engine/committeefile"},
 	"engine/client/contentpay": {"crypto", "erasure", "contracts", "engine/client"},
 	"engine/store":             {"crypto", "dag"},
 	"engine/execution":         {"crypto", "contracts", "dag", "state", "shard", "engine/store"},
