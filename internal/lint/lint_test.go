@@ -74,7 +74,7 @@ var edges = map[string][]string{
 	"engine/execution":         {"crypto", "contracts", "dag", "state", "shard", "engine/store"},
 	"engine/content":           {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/client", "engine/client/contentpay", "engine/store"},
 	"engine/apiserver":         {"crypto", "dag", "engine/api", "engine/client", "engine/store"},
-	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/committeefile", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver"},
+	"engine":                   {"crypto", "erasure", "contracts", "dag", "state", "netquic", "shard", "heal", "engine/api", "engine/client", "engine/committeefile", "engine/checkpoint", "engine/client/contentpay", "engine/store", "engine/execution", "engine/content", "engine/apiserver"},
 	"loadtest":                 {"crypto", "erasure", "contracts", "engine/client"},
 	"loadtest/inproc":          {"crypto", "contracts", "dag", "engine/client", "engine", "engine/execution", "loadtest"},
 	"bench":                    {"dag", "engine", "engine/execution", "engine/content", "loadtest", "loadtest/inproc"},
