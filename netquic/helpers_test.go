@@ -43,6 +43,20 @@ func (l *logBuf) String() string {
 
 func (l *logBuf) has(s string) bool { return strings.Contains(l.String(), s) }
 
+// logged waits until the log holds every one of texts: the transport
+// counts an event (the counters tests wait on) before it logs it.
+func (l *logBuf) logged(t *testing.T, texts ...string) {
+	t.Helper()
+	testwait.Until(t, 10*time.Second, fmt.Sprintf("the log to say %q", texts), func() bool {
+		for _, s := range texts {
+			if !l.has(s) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // testKey is validator i's network key in the tests.
 func testKey(i int) ed25519.PrivateKey {
 	seed := make([]byte, ed25519.SeedSize)

@@ -70,12 +70,8 @@ func TestUnknownKeyRefused(t *testing.T) {
 		t.Fatalf("validator 0 got a frame from %d: %x", in.From, in.Frame[:8])
 	default:
 	}
-	if !a.logs.has("refused a TLS handshake") || !a.logs.has("key is not in the committee") {
-		t.Errorf("validator 0 did not log why it refused the intruder")
-	}
-	if !xlogs.has("the peer refused the TLS handshake") {
-		t.Errorf("the intruder did not log that it was refused")
-	}
+	a.logs.logged(t, "refused a TLS handshake", "key is not in the committee")
+	xlogs.logged(t, "the peer refused the TLS handshake")
 	if s := a.tr.Stats(); s.FramesIn != 20 {
 		t.Errorf("validator 0 delivered %d frames, want the 20 of validator 1", s.FramesIn)
 	}
@@ -93,9 +89,7 @@ func TestServerKeyMismatch(t *testing.T) {
 	})
 	a := nodes[0]
 	testwait.Until(t, 10*time.Second, "a refused dial", func() bool { return a.tr.Stats().DialFailures >= 1 })
-	if !a.logs.has("presented key") || !a.logs.has("the committee says") {
-		t.Errorf("validator 0 did not log the key mismatch")
-	}
+	a.logs.logged(t, "presented key", "the committee says")
 	if len(a.tr.Connected()) != 0 || len(nodes[1].tr.Connected()) != 0 {
 		t.Errorf("connected despite the mismatch: %v, %v", a.tr.Connected(), nodes[1].tr.Connected())
 	}
@@ -175,9 +169,7 @@ func TestBadHellosRefused(t *testing.T) {
 				t.Fatalf("refusal reason %q does not say %q", msg, tc.reason)
 			}
 			testwait.Until(t, 5*time.Second, "the refusal counted", func() bool { return a.tr.Stats().RejectedHandshakes > before })
-			if !a.logs.has(tc.reason) {
-				t.Fatalf("the server did not log %q", tc.reason)
-			}
+			a.logs.logged(t, tc.reason)
 		})
 	}
 	// Validator 1's own link was never replaced by the impersonator.
@@ -272,9 +264,7 @@ func TestOversizeFrameRefused(t *testing.T) {
 		default:
 		}
 	}
-	if !a.logs.has("bad frame") || !a.logs.has("frame too large") {
-		t.Error("the oversize frame was not logged")
-	}
+	a.logs.logged(t, "bad frame", "frame too large")
 	// The committee is unaffected.
 	sendAll(t, b.tr, 0, testFrame(1, 0, 0, 100), time.Second)
 	if in := recv(t, a, 5*time.Second); in.From != 1 {
@@ -349,9 +339,7 @@ func TestTruncatedFrames(t *testing.T) {
 			}
 		})
 	}
-	if !a.logs.has("truncated frame") {
-		t.Error("the truncated frames were not logged")
-	}
+	a.logs.logged(t, "truncated frame")
 }
 
 // TestNewerConnectionReplaces: a second authenticated connection of the
@@ -414,9 +402,7 @@ func TestPendingHandshakesBounded(t *testing.T) {
 	if n := busy(); n != 3 {
 		t.Fatalf("%d of %d silent connections refused as busy, want exactly 3 (limit %d)", n, len(conns), limit)
 	}
-	if !a.logs.has("too many handshakes in progress") {
-		t.Error("busy refusals not logged")
-	}
+	a.logs.logged(t, "too many handshakes in progress")
 	if got := a.tr.Stats().RejectedHandshakes; got != 3 {
 		t.Errorf("RejectedHandshakes = %d, want 3", got)
 	}
