@@ -32,6 +32,9 @@ type metrics struct {
 	sendDropped        *prometheus.CounterVec
 	rejected           *prometheus.CounterVec
 	evidence           prometheus.Counter
+	evidenceStored     prometheus.Gauge
+	evidenceDropped    prometheus.Counter
+	evidenceDropSeen   uint64 // the store's count already added to evidenceDropped
 	submitted          *prometheus.CounterVec
 	admissionRefused   *prometheus.CounterVec
 	persistLatency     prometheus.Histogram
@@ -75,6 +78,10 @@ func newMetrics() *metrics {
 	m.rejected = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "messages_rejected_total",
 		Help: "Peer messages refused, by message kind and reason class."}, []string{"kind", "reason"})
 	m.evidence = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "equivocation_evidence_total", Help: "Equivocations detected."})
+	m.evidenceStored = prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Name: "evidence_stored",
+		Help: "Equivocation evidence records in the store (one per author, round and epoch; at most storage.max_evidence)."})
+	m.evidenceDropped = prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "evidence_dropped_total",
+		Help: "Equivocation evidence records dropped, oldest first, to keep at most storage.max_evidence."})
 	m.submitted = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "submitted_transactions_total",
 		Help: "Client transactions by outcome: accepted, busy, invalid."}, []string{"result"})
 	m.admissionRefused = prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "admission_refused_transactions_total",
@@ -95,7 +102,7 @@ func newMetrics() *metrics {
 		Help: "Bytes of own batches sent to peers and not yet acknowledged, summed over peers."})
 	for _, c := range []prometheus.Collector{m.reproposed, m.sendDeferred, m.storeStalls, m.unacked, m.round, m.lastCommittedRound, m.lastCommittedSeq, m.commits, m.committedCerts,
 		m.committedBatches, m.committedTxs, m.commitLatency, m.batchLatency, m.peersConnected, m.queueDepth, m.messagesIn,
-		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.submitted, m.admissionRefused, m.persistLatency, m.persistBytes, m.loopEvents,
+		m.messagesOut, m.sendDropped, m.rejected, m.evidence, m.evidenceStored, m.evidenceDropped, m.submitted, m.admissionRefused, m.persistLatency, m.persistBytes, m.loopEvents,
 		m.subscriberDrops} {
 		f(c)
 	}

@@ -144,6 +144,7 @@ func New(ctx context.Context, opts Options) (_ *Node, err error) {
 	if n.store, err = store.Open(opts.DataDir, opts.storeOptions(), func(string) { n.m.storeStalls.Inc() }); err != nil {
 		return nil, err
 	}
+	n.m.evidenceStored.Set(float64(n.store.EvidenceStored()))
 	ok := false
 	defer func() {
 		if !ok {
@@ -535,15 +536,24 @@ func (n *Node) flush() error {
 			return err
 		}
 	}
-	if len(rd.Persist) > 0 || len(index) > 0 {
+	if len(rd.Persist) > 0 || len(index) > 0 || len(rd.Evidence) > 0 {
 		start := time.Now()
-		nb, err := n.store.Write(rd.Persist, index)
+		// Evidence is persisted with the Ready that reported it, once per
+		// slot and capped (store.Options.MaxEvidence), for GET /v1/evidence
+		// and, later, slashing (issue 14).
+		nb, err := n.store.Write(rd.Persist, index, rd.Evidence)
 		if err != nil {
 			n.log.Error("persist failed; stopping", "err", err)
 			return err
 		}
 		if n.exec != nil && len(index) > 0 {
 			n.exec.Committed(index[len(index)-1].Seq)
+		}
+		if len(rd.Evidence) > 0 {
+			n.m.evidenceStored.Set(float64(n.store.EvidenceStored()))
+			d := n.store.EvidenceDropped()
+			n.m.evidenceDropped.Add(float64(d - n.m.evidenceDropSeen))
+			n.m.evidenceDropSeen = d
 		}
 		n.m.persistLatency.Observe(time.Since(start).Seconds())
 		n.m.persistBytes.Add(float64(nb))

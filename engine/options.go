@@ -139,6 +139,12 @@ type Options struct {
 	// BatchSegmentSize is the size at which the batch log starts a new
 	// segment file. Default 64 MiB.
 	BatchSegmentSize int64 `toml:"storage.batch_segment_size,size"`
+	// MaxEvidence caps the equivocation evidence records the node keeps
+	// (one per author, round and epoch): a Byzantine validator can
+	// equivocate every round, so beyond it the oldest are dropped first
+	// and counted (dagd_evidence_dropped_total). Default 10,000
+	// (store.DefaultMaxEvidence).
+	MaxEvidence int `toml:"storage.max_evidence"`
 	// Logger receives the node's logs. Default: discard.
 	Logger *slog.Logger
 	// Clock is the time the node's time-dependent decisions read (content
@@ -258,7 +264,7 @@ func (o *Options) EnsureDefaults() *Options {
 	}
 	so := o.storeOptions()
 	so.EnsureDefaults()
-	o.CacheSize, o.MemTableSize, o.BatchSegmentSize, o.Logger = so.CacheSize, so.MemTableSize, so.BatchSegmentSize, so.Logger
+	o.CacheSize, o.MemTableSize, o.BatchSegmentSize, o.MaxEvidence, o.Logger = so.CacheSize, so.MemTableSize, so.BatchSegmentSize, so.MaxEvidence, so.Logger
 	if o.NewTransport == nil {
 		o.NewTransport = NewQUICTransport
 	}
@@ -378,6 +384,7 @@ func (o *Options) ValidateSettings() error {
 		c.Bad("MemTableSize", "%d: must be in 1..%d (pebble's limit)", o.MemTableSize, uint64(maxMemTableSize))
 	}
 	c.Positive("BatchSegmentSize", o.BatchSegmentSize)
+	c.Positive("MaxEvidence", int64(o.MaxEvidence))
 	for _, e := range dag.OptionErrors(o.DAG.Validate()) {
 		c.Errs = append(c.Errs, &dag.OptionError{Field: "DAG." + e.Field, Err: e.Err})
 	}
@@ -404,5 +411,5 @@ const maxMemTableSize = 4 << 30
 // storeOptions returns the options of the node's store.
 func (o *Options) storeOptions() store.Options {
 	return store.Options{CacheSize: o.CacheSize, MemTableSize: o.MemTableSize, BatchSegmentSize: o.BatchSegmentSize,
-		NoSync: o.NoSync, Logger: o.Logger}
+		MaxEvidence: o.MaxEvidence, NoSync: o.NoSync, Logger: o.Logger}
 }

@@ -114,7 +114,8 @@ type KeysConfig struct {
 }
 
 // StorageConfig is the [storage] section's own key; the others are
-// engine.Options' (NoSync, CacheSize, MemTableSize, BatchSegmentSize).
+// engine.Options' (NoSync, CacheSize, MemTableSize, BatchSegmentSize,
+// MaxEvidence).
 type StorageConfig struct {
 	// DataDir holds pebble and the batch log.
 	DataDir string `toml:"data_dir"`

@@ -89,6 +89,7 @@ var settingDocs = map[string]settingDoc{
 	"storage.cache_size":         {doc: "Pebble's block cache."},
 	"storage.memtable_size":      {doc: "Pebble's memtable size (batch bodies do not go through pebble)."},
 	"storage.batch_segment_size": {doc: "Size at which the batch log starts a new segment file."},
+	"storage.max_evidence":       {doc: "Equivocation evidence records kept (one per author, round and epoch);\nbeyond it the oldest are dropped first (dagd_evidence_dropped_total)."},
 
 	"engine.tick_interval":          {doc: "How often the consensus core's clock advances."},
 	"engine.submit_queue":           {doc: "Client submissions waiting for the event loop; beyond it a submission is\nrefused as busy."},

@@ -89,7 +89,7 @@ func (env *testEnv) commit(txs ...[]byte) uint64 {
 	enc := b.Encode()
 	d := dag.BatchDigest(enc)
 	ci := &store.CommitIndex{Seq: env.last, Timestamp: commitTime, Batches: []store.IndexedBatch{{Digest: d, Author: 1, Txs: len(txs)}}}
-	if _, err := env.st.Write([]dag.Record{{Key: dag.BatchKey(d), Value: enc}}, []*store.CommitIndex{ci}); err != nil {
+	if _, err := env.st.Write([]dag.Record{{Key: dag.BatchKey(d), Value: enc}}, []*store.CommitIndex{ci}, nil); err != nil {
 		env.t.Fatal(err)
 	}
 	env.txs[env.last], env.batches[env.last] = txs, d
@@ -267,7 +267,7 @@ func TestExecutorFailsOnMissingBatch(t *testing.T) {
 	env.commit()
 	env.last++
 	lost := crypto.Hash([]byte("a batch that was never stored"))
-	if _, err := env.st.Write(nil, []*store.CommitIndex{{Seq: env.last, Timestamp: commitTime, Batches: []store.IndexedBatch{{Digest: lost, Txs: 1}}}}); err != nil {
+	if _, err := env.st.Write(nil, []*store.CommitIndex{{Seq: env.last, Timestamp: commitTime, Batches: []store.IndexedBatch{{Digest: lost, Txs: 1}}}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	f := newFakeFollower()
@@ -316,7 +316,7 @@ func TestExecutorBehindRetention(t *testing.T) {
 		if err := e.Hold(recs, idx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := env.st.Write(recs, idx); err != nil {
+		if _, err := env.st.Write(recs, idx, nil); err != nil {
 			t.Fatal(err)
 		}
 		e.Committed(env.last)
@@ -325,7 +325,7 @@ func TestExecutorBehindRetention(t *testing.T) {
 	if err := e.Hold(recs, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.st.Write(recs, nil); err != nil {
+	if _, err := env.st.Write(recs, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if total, kept := e.Preserved(); total != 2 || kept != 2 || e.Executed() != 0 {

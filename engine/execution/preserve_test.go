@@ -38,7 +38,7 @@ func TestExecutionPreservesBatches(t *testing.T) {
 	d1, r1 := batch(1)
 	d2, r2 := batch(2)
 	d9, r9 := batch(9)
-	if _, err := st.Write([]dag.Record{r1, r2, r9}, nil); err != nil {
+	if _, err := st.Write([]dag.Record{r1, r2, r9}, nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	del := func(ds ...crypto.Digest) []dag.Record {
@@ -55,7 +55,7 @@ func TestExecutionPreservesBatches(t *testing.T) {
 	if err := e.Hold(recs, idx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.Write(recs, idx); err != nil {
+	if _, err := st.Write(recs, idx, nil); err != nil {
 		t.Fatal(err)
 	}
 	read := func(e *Executor, d crypto.Digest) error {

@@ -21,7 +21,7 @@ func TestStoreUseAfterClose(t *testing.T) {
 	enc := b.Encode()
 	d := dag.BatchDigest(enc)
 	ci := &CommitIndex{Seq: 1, Batches: []IndexedBatch{{Digest: d, Txs: 1}}}
-	if _, err := s.Write([]dag.Record{{Key: dag.BatchKey(d), Value: enc}}, []*CommitIndex{ci}); err != nil {
+	if _, err := s.Write([]dag.Record{{Key: dag.BatchKey(d), Value: enc}}, []*CommitIndex{ci}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Set(ContentKey(CertPrefix, []byte{1}), []byte{2}, true); err != nil {
@@ -67,7 +67,7 @@ func TestStoreUseAfterClose(t *testing.T) {
 	stopped("getBatch", s.GetBatch(d, func([]byte) error { return nil }))
 	stopped("peekStoredBatch", s.PeekBatch(d, func([]byte) error { return nil }))
 	stopped("compactBatches", s.CompactBatches())
-	_, err = s.Write(nil, []*CommitIndex{ci})
+	_, err = s.Write(nil, []*CommitIndex{ci}, nil)
 	stopped("write", err)
 	_, err = s.LoadDAGRecords()
 	stopped("loadDAGRecords", err)

@@ -30,6 +30,9 @@ import (
 //	        registrations are in the ledger index
 //	c/g/    cid bytes -> regRec, this node's own registration of   the registrar (content/content_ledger.go),
 //	        content it put                                         collect
+//	v/      equivocation evidence: epoch u64 | round u64 | author  the event loop (Store.Write, with the
+//	        u16 -> dag.Evidence's canonical encoding; one record   Ready that reported it); capped at
+//	        per slot, oldest (lowest key) dropped beyond the cap   Options.MaxEvidence (evidence.go)
 //
 // No prefix is a prefix of another (TestKeyPrefixesDisjoint), so a scan of
 // one never sees another's keys. The ledger state lives in a database of
@@ -59,6 +62,10 @@ const (
 	// RegPrefix: cid bytes -> regRec, this node's own registration of a
 	// content it put (the registrar's work).
 	RegPrefix = "c/g/"
+	// EvidencePrefix: epoch u64 | round u64 | author u16 -> the canonical
+	// encoding of the equivocation evidence of that slot (evidence.go).
+	// Keys sort by epoch then round: the first key is the oldest record.
+	EvidencePrefix = "v/"
 )
 
 // KeyPrefixes lists every prefix (and single key) of the table above, by
@@ -73,6 +80,7 @@ func KeyPrefixes() map[string]string {
 		"ledgerPrefix":    LedgerPrefix,
 		"ledgerCursorKey": LedgerCursorKey,
 		"regPrefix":       RegPrefix,
+		"evidencePrefix":  EvidencePrefix,
 	}
 }
 

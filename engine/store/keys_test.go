@@ -32,6 +32,7 @@ func TestKeyPrefixesDisjoint(t *testing.T) {
 	want := map[string]string{
 		"dagPrefix": "d/", "indexPrefix": "x/", "preservedPrefix": "e/b/", "certPrefix": "c/r/",
 		"holdingPrefix": "c/h/", "ledgerPrefix": "c/l/", "ledgerCursorKey": "c/lc", "regPrefix": "c/g/",
+		"evidencePrefix": "v/",
 	}
 	if len(want) != len(ps) {
 		t.Errorf("%d prefixes, want %d: a new prefix belongs in this table too", len(ps), len(want))
@@ -54,6 +55,9 @@ func TestKeyPrefixesDisjoint(t *testing.T) {
 	}
 	if got := string(ContentKey(CertPrefix, []byte{7})); got != "c/r/\x07" {
 		t.Errorf("contentKey = %q", got)
+	}
+	if got := string(EvidenceKey(EvidenceSlot{Epoch: 1, Round: 2, Author: 3})); got != "v/\x00\x00\x00\x00\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x02\x00\x03" {
+		t.Errorf("evidenceKey = %q", got)
 	}
 	if got := string(PrefixEnd(LedgerPrefix)); got != "c/l0" {
 		t.Errorf("prefixEnd = %q", got)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
@@ -39,6 +40,12 @@ type Store struct {
 	// maxSegments: beyond it the live batches of the oldest segment are
 	// written again so that it can be removed.
 	maxSegments int
+	log         *slog.Logger
+	// maxEvidence caps the evidence records (Options.MaxEvidence);
+	// evStored counts them, evDropped those dropped since the open.
+	maxEvidence int
+	evStored    atomic.Int64
+	evDropped   atomic.Uint64
 
 	lifeMu sync.Mutex
 	closed bool
@@ -93,6 +100,10 @@ type Options struct {
 	NoSync bool
 	// Logger receives pebble's and the batch log's logs (discard).
 	Logger *slog.Logger
+	// MaxEvidence caps the equivocation evidence records the store keeps
+	// (DefaultMaxEvidence): beyond it the oldest (lowest epoch, then
+	// round) are dropped first, and counted (EvidenceDropped).
+	MaxEvidence int
 }
 
 // EnsureDefaults fills the zero fields of o with their defaults.
@@ -108,6 +119,9 @@ func (o *Options) EnsureDefaults() {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.MaxEvidence <= 0 {
+		o.MaxEvidence = DefaultMaxEvidence
 	}
 }
 
@@ -143,7 +157,15 @@ func Open(dir string, o Options, onStall func(reason string)) (*Store, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &Store{db: db, blog: blog, noSync: o.NoSync, maxSegments: 16}, nil
+	nev, err := countEvidence(db)
+	if err != nil {
+		_ = blog.close()
+		_ = db.Close()
+		return nil, err
+	}
+	s := &Store{db: db, blog: blog, noSync: o.NoSync, maxSegments: 16, log: o.Logger, maxEvidence: o.MaxEvidence}
+	s.evStored.Store(nev)
+	return s, nil
 }
 
 // Close waits for the accesses in flight, refuses new ones and closes the
@@ -200,12 +222,14 @@ func (s *Store) LoadDAGRecords() ([]dag.Record, error) {
 	return out, nil
 }
 
-// Write makes recs and the commit index entries durable, in order: batch
-// bodies first (the batch log, synced), then everything else in one
-// synced pebble batch. A crash in between leaves batches that no record
-// references yet, which a restart handles like batches sealed but not
-// proposed. It returns the bytes written.
-func (s *Store) Write(recs []dag.Record, index []*CommitIndex) (int, error) {
+// Write makes recs, the commit index entries and the equivocation
+// evidence durable, in order: batch bodies first (the batch log, synced),
+// then everything else in one synced pebble batch. A crash in between
+// leaves batches that no record references yet, which a restart handles
+// like batches sealed but not proposed. Evidence is kept once per slot
+// and capped (Options.MaxEvidence, oldest dropped first). It returns the
+// bytes written.
+func (s *Store) Write(recs []dag.Record, index []*CommitIndex, evidence []*dag.Evidence) (int, error) {
 	if !s.enter() {
 		return 0, ErrClosed
 	}
@@ -247,10 +271,16 @@ func (s *Store) Write(recs []dag.Record, index []*CommitIndex) (int, error) {
 			return 0, fmt.Errorf("store: write: %w", err)
 		}
 	}
+	stored, dropped, err := s.addEvidence(b, evidence)
+	if err != nil {
+		return 0, err
+	}
 	n := b.Len() + nlog
 	if err := b.Commit(s.writeOpts(true)); err != nil {
 		return 0, fmt.Errorf("store: write: %w", err)
 	}
+	s.evStored.Store(stored)
+	s.evDropped.Add(uint64(dropped))
 	return n, nil
 }
 
