@@ -49,8 +49,8 @@ type Backend interface {
 }
 
 // Commits is what the server reads of the node's store (*store.Store):
-// commit records, the commit index, and batch bodies. A missing entry
-// is store.ErrNotFound.
+// commit records, the commit index, batch bodies and the equivocation
+// evidence records. A missing entry is store.ErrNotFound.
 type Commits interface {
 	// CommitRecord reads the core's record of commit seq.
 	CommitRecord(seq uint64) (*dag.CommitRecord, error)
@@ -62,6 +62,10 @@ type Commits interface {
 	HasBatch(d crypto.Digest) bool
 	// BatchSize returns the size of batch d's encoding.
 	BatchSize(d crypto.Digest) (int64, bool)
+	// ScanEvidence calls fn with each stored equivocation record from
+	// slot from on, oldest first, until fn returns false; damaged records
+	// are skipped.
+	ScanEvidence(from store.EvidenceSlot, fn func(se store.StoredEvidence) bool) error
 }
 
 var _ Commits = (*store.Store)(nil)

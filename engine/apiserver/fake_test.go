@@ -1,9 +1,11 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -25,6 +27,8 @@ type memCommits struct {
 	index   map[uint64]*store.CommitIndex
 	batches map[crypto.Digest][]byte
 	last    uint64
+	// evidence is kept in slot order, as the store keeps it.
+	evidence []store.StoredEvidence
 }
 
 func newMemCommits() *memCommits {
@@ -114,6 +118,34 @@ func (m *memCommits) BatchSize(d crypto.Digest) (int64, bool) {
 	defer m.mu.Unlock()
 	v, ok := m.batches[d]
 	return int64(len(v)), ok
+}
+
+// addEvidence stores evidence of an equivocation by author in round of
+// epoch, in slot order.
+func (m *memCommits) addEvidence(epoch, round uint64, author dag.ValidatorID) *dag.Evidence {
+	a := dag.NewHeader(epoch, round, author, 1, nil, nil)
+	b := dag.NewHeader(epoch, round, author, 2, nil, nil)
+	a.Signature, b.Signature = []byte{1}, []byte{2}
+	ev := &dag.Evidence{First: a, Second: b}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.evidence = append(m.evidence, store.StoredEvidence{Slot: store.SlotOf(ev), Evidence: ev, Encoding: ev.Encode()})
+	slices.SortFunc(m.evidence, func(x, y store.StoredEvidence) int {
+		return bytes.Compare(store.EvidenceKey(x.Slot), store.EvidenceKey(y.Slot))
+	})
+	return ev
+}
+
+func (m *memCommits) ScanEvidence(from store.EvidenceSlot, fn func(se store.StoredEvidence) bool) error {
+	m.mu.Lock()
+	evs := slices.Clone(m.evidence)
+	m.mu.Unlock()
+	for _, se := range evs {
+		if bytes.Compare(store.EvidenceKey(se.Slot), store.EvidenceKey(from)) >= 0 && !fn(se) {
+			break
+		}
+	}
+	return nil
 }
 
 // fakeRefusal is a node's refusal as the Backend returns it: not the

@@ -25,10 +25,13 @@ const (
 	// commitInfoCost is what a commit's fields (not its transactions)
 	// are charged to the read budget.
 	commitInfoCost = 1 << 10
+	// evidenceInfoCost is what an evidence record's fields (not its
+	// encoding) are charged to the read budget.
+	evidenceInfoCost = 256
 )
 
 // Handler returns the API: /metrics, /healthz, /readyz, /v1/status,
-// /v1/commits, /v1/transactions, the Connect services of dagd.v1 and
+// /v1/commits, /v1/evidence, /v1/transactions, the Connect services of dagd.v1 and
 // what Options.Mount adds. See the package documentation.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -44,6 +47,7 @@ func (s *Server) Handler() http.Handler {
 	unary("GET /v1/status", s.handleStatus)
 	unary("GET /v1/commits/{seq}", s.handleCommit)
 	unary("GET /v1/commits", s.handleCommits)
+	unary("GET /v1/evidence", s.handleEvidence)
 	unary("POST /v1/transactions", s.handleTransactions)
 	s.mountRPC(mux) // the Connect API, dagd.v1 (rpc.go)
 	if s.opts.Mount != nil {
@@ -556,4 +560,87 @@ func (s *Server) splitBinary(data []byte) ([][]byte, error) {
 		data = data[4+l:]
 	}
 	return txs, nil
+}
+
+// parseEvidenceQuery parses the query of GET /v1/evidence: from_epoch=
+// or cursor= (at most one; neither: from the first record) and limit=
+// (1..client.MaxEvidencePerRequest, the default).
+func parseEvidenceQuery(q url.Values) (from store.EvidenceSlot, limit int, err error) {
+	fe, cur := q.Get("from_epoch"), q.Get("cursor")
+	switch {
+	case fe != "" && cur != "":
+		return from, 0, errors.New("from_epoch and cursor: give one of them")
+	case fe != "":
+		if from.Epoch, err = strconv.ParseUint(fe, 10, 64); err != nil {
+			return from, 0, fmt.Errorf("from_epoch %.40q: want a non-negative integer", fe)
+		}
+	case cur != "":
+		c, err := client.ParseEvidenceCursor(cur)
+		if err != nil {
+			return from, 0, err
+		}
+		from = store.EvidenceSlot{Epoch: c.Epoch, Round: c.Round, Author: dag.ValidatorID(c.Author)}
+	}
+	limit = client.MaxEvidencePerRequest
+	if s := q.Get("limit"); s != "" {
+		limit, err = strconv.Atoi(s)
+		if err != nil || limit <= 0 || limit > client.MaxEvidencePerRequest {
+			return from, 0, fmt.Errorf("limit %.40q: want 1..%d", s, client.MaxEvidencePerRequest)
+		}
+	}
+	return from, limit, nil
+}
+
+// evidenceCursor is the cursor of the page that starts at slot sl.
+func evidenceCursor(sl store.EvidenceSlot) string {
+	return client.EvidenceCursor{Epoch: sl.Epoch, Round: sl.Round, Author: uint16(sl.Author)}.String()
+}
+
+// handleEvidence answers GET /v1/evidence: up to limit stored records of
+// equivocation evidence, oldest first, within APIOptions.MaxResponseBytes
+// of encodings (the first record whatever its size) and charged to the
+// read budget while they are copied; NextCursor continues.
+func (s *Server) handleEvidence(w http.ResponseWriter, r *http.Request) {
+	from, limit, err := parseEvidenceQuery(r.URL.Query())
+	if err != nil {
+		WriteError(w, http.StatusBadRequest, client.ReasonBadRequest, err.Error())
+		return
+	}
+	c := s.readCharge()
+	defer c.release()
+	out := client.EvidencePage{Evidence: []*client.EvidenceInfo{}}
+	size, refused := 0, false
+	err = s.store.ScanEvidence(from, func(se store.StoredEvidence) bool {
+		n := len(se.Encoding)
+		if len(out.Evidence) == limit || (len(out.Evidence) > 0 && size+n > s.opts.API.MaxResponseBytes) {
+			out.NextCursor = evidenceCursor(se.Slot)
+			return false
+		}
+		if !c.take(3*int64(n) + evidenceInfoCost) { // the copy, its base64 in JSON
+			if len(out.Evidence) == 0 {
+				refused = true
+			}
+			out.NextCursor = evidenceCursor(se.Slot)
+			return false
+		}
+		size += n
+		da, db := se.Evidence.First.Digest(), se.Evidence.Second.Digest()
+		if bytes.Compare(da[:], db[:]) > 0 {
+			da, db = db, da // the encoding's order
+		}
+		out.Evidence = append(out.Evidence, &client.EvidenceInfo{
+			Epoch: se.Slot.Epoch, Round: se.Slot.Round, Author: uint16(se.Slot.Author),
+			Digests: [2]string{da.String(), db.String()}, Encoding: se.Encoding,
+		})
+		return true
+	})
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, "internal", err.Error())
+		return
+	}
+	if refused {
+		s.readBudgetError(w)
+		return
+	}
+	WriteJSON(w, http.StatusOK, out)
 }

@@ -308,6 +308,27 @@ func (c *Client) Commits(ctx context.Context, from uint64, limit int, q CommitQu
 	return &cr, nil
 }
 
+// Evidence returns GET /v1/evidence: up to limit records of equivocation
+// evidence (1..MaxEvidencePerRequest; 0: the node's default) from epoch
+// fromEpoch on, or, when cursor is not empty, from the cursor a previous
+// page returned (EvidencePage.NextCursor).
+func (c *Client) Evidence(ctx context.Context, fromEpoch uint64, cursor string, limit int) (*EvidencePage, error) {
+	v := url.Values{}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	} else {
+		v.Set("from_epoch", strconv.FormatUint(fromEpoch, 10))
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	var p EvidencePage
+	if err := c.getJSON(ctx, "/v1/evidence?"+v.Encode(), &p); err != nil {
+		return nil, err
+	}
+	return &p, nil
+}
+
 // Receipt returns GET /v1/receipts/{tx}, or ok false when the node has no
 // receipt of tx (yet). The caller checks the receipt against its
 // canonical encoding (contracts.DecodeReceipt) if it does not trust the

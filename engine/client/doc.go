@@ -9,10 +9,11 @@
 // Two surfaces, each defined once:
 //
 //   - The JSON endpoints (/v1/status, /v1/commits, /v1/transactions,
-//     /v1/receipts, /v1/state, /v1/accounts, /v1/content) are a separate,
-//     stable surface: their fields are the exported Go types of this
-//     package and their JSON tags, documented here, and nowhere else. A
-//     change of a field name or meaning is a change of the v1 JSON API.
+//     /v1/receipts, /v1/state, /v1/accounts, /v1/content, /v1/evidence)
+//     are a separate, stable surface: their fields are the exported Go
+//     types of this package and their JSON tags, documented here, and
+//     nowhere else. A change of a field name or meaning is a change of
+//     the v1 JSON API.
 //   - The Connect, gRPC and gRPC-Web services serve the protobuf messages
 //     of package dagd.v1, defined by the .proto files; they are not
 //     mirrored here.

@@ -2,12 +2,19 @@ package client
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // MaxCommitsPerRequest bounds GET /v1/commits?limit=.
 const MaxCommitsPerRequest = 1000
+
+// MaxEvidencePerRequest bounds GET /v1/evidence?limit= (and is its
+// default).
+const MaxEvidencePerRequest = 100
 
 // Content types of POST /v1/transactions.
 const (
@@ -202,6 +209,59 @@ type CommitRange struct {
 	// with its transactions cut (its NextTxOffset set).
 	More    bool   `json:"more,omitempty"`
 	NextSeq uint64 `json:"next_seq,omitempty"`
+}
+
+// EvidenceInfo is one record of equivocation evidence as GET /v1/evidence
+// serves it: two headers one author signed for one round and epoch.
+type EvidenceInfo struct {
+	Epoch  uint64 `json:"epoch"`
+	Round  uint64 `json:"round"`
+	Author uint16 `json:"author"`
+	// Digests are the two headers' digests, hex, in ascending order.
+	Digests [2]string `json:"digests"`
+	// Encoding is the evidence's canonical encoding (dag.Evidence.Encode;
+	// base64 in JSON), the headers with their signatures: one who does
+	// not trust the node decodes it (dag.DecodeEvidence) and checks it
+	// (dag.Evidence.Check) against the epoch's committee.
+	Encoding []byte `json:"encoding"`
+}
+
+// EvidencePage is the answer of GET /v1/evidence: records oldest first
+// (by epoch, then round, then author).
+type EvidencePage struct {
+	Evidence []*EvidenceInfo `json:"evidence"`
+	// NextCursor, when set, says there may be more records:
+	// GET /v1/evidence?cursor=NextCursor continues after this page.
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// EvidenceCursor is where a page of GET /v1/evidence starts: the first
+// record at or after this epoch, round and author. Its text form
+// (String, ParseEvidenceCursor) is the cursor= parameter.
+type EvidenceCursor struct {
+	Epoch  uint64
+	Round  uint64
+	Author uint16
+}
+
+// String returns the cursor's text form, epoch.round.author.
+func (c EvidenceCursor) String() string {
+	return strconv.FormatUint(c.Epoch, 10) + "." + strconv.FormatUint(c.Round, 10) + "." + strconv.FormatUint(uint64(c.Author), 10)
+}
+
+// ParseEvidenceCursor parses a cursor's text form (EvidenceCursor.String).
+func ParseEvidenceCursor(s string) (EvidenceCursor, error) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return EvidenceCursor{}, fmt.Errorf("cursor %.40q: want epoch.round.author", s)
+	}
+	e, err1 := strconv.ParseUint(parts[0], 10, 64)
+	r, err2 := strconv.ParseUint(parts[1], 10, 64)
+	a, err3 := strconv.ParseUint(parts[2], 10, 16)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		return EvidenceCursor{}, fmt.Errorf("cursor %.40q: want epoch.round.author: %w", s, err)
+	}
+	return EvidenceCursor{Epoch: e, Round: r, Author: uint16(a)}, nil
 }
 
 // SubmitResponse is the answer of POST /v1/transactions, accepted or not.
