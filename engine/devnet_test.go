@@ -285,14 +285,17 @@ func TestDevnetCommits(t *testing.T) {
 		return len(log.txs)
 	}
 	gcRounds := d.Node(0).opts.DAG.GCDepth
-	var stuckSince, stuckRound uint64
+	// stuckSince is the committed count last seen, stuckRound the round
+	// at which it was first seen (the first poll starts the clock, even
+	// at a count of zero).
+	stuckSince, stuckRound, polled := uint64(0), uint64(0), false
 	testwait.Until(t, testTimeout, "every transaction to commit", func() bool {
 		if committed() >= len(want) {
 			return true
 		}
 		st := d.Node(0).Status()
-		if c := uint64(committed()); c != stuckSince {
-			stuckSince, stuckRound = c, st.LastCommittedRound
+		if c := uint64(committed()); c != stuckSince || !polled {
+			stuckSince, stuckRound, polled = c, st.LastCommittedRound, true
 		}
 		return st.LastCommittedRound > stuckRound+2*gcRounds
 	})
